@@ -1,0 +1,112 @@
+"""`ecobrain graph ...`: the embedded server's life cycle and read-only queries."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ecobrain.api.cli_common import console, fail, graph_store, short_value, to_json
+from ecobrain.ontology.config import settings_from_env
+from ecobrain.ontology.embedded import EmbeddedServer, EmbeddedServerError
+from ecobrain.ontology.store import GraphStoreError, looks_like_write
+
+graph_app = typer.Typer(
+    help="The graph store: start/stop the embedded server, run read-only queries.",
+    no_args_is_help=True,
+)
+
+
+def _embedded_or_fail() -> EmbeddedServer:
+    settings = settings_from_env()
+    if settings.transport != "embedded":
+        raise fail(
+            f"ECOBRAIN_GRAPH_URI is set ({settings.uri}); start/stop apply to the embedded graph "
+            "only — the configured server is managed by its operators"
+        )
+    return EmbeddedServer(settings.data_dir)
+
+
+@graph_app.command()
+def start() -> None:
+    """Start the embedded graph server (no-op if it is running)."""
+    server = _embedded_or_fail()
+    try:
+        info = server.ensure_running()
+    except EmbeddedServerError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"embedded graph running: {info.url} (pid {info.pid}), data in {info.data_dir}")
+
+
+@graph_app.command()
+def stop() -> None:
+    """Save and stop the embedded graph server."""
+    server = _embedded_or_fail()
+    try:
+        was_running = server.stop()
+    except EmbeddedServerError as exc:
+        raise fail(str(exc)) from exc
+    console.print("embedded graph stopped" if was_running else "embedded graph was not running")
+
+
+@graph_app.command()
+def status() -> None:
+    """Where the graph is and whether it answers."""
+    settings = settings_from_env()
+    if settings.transport == "embedded":
+        info = EmbeddedServer(settings.data_dir).status()
+        if not info:
+            console.print(f"embedded graph: not running (data dir {settings.data_dir})")
+            raise typer.Exit(3)
+        console.print(f"embedded graph: running at {info.url}, pid {info.pid}, "
+                      f"data dir {info.data_dir}, graph {settings.database!r}")
+    with graph_store() as store:
+        row = store.read_one("MATCH (n) RETURN count(n) AS nodes")
+        console.print(f"{store.describe()}: {row['nodes'] if row else 0} nodes")
+
+
+def _parse_param(text: str) -> tuple[str, object]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise fail(f"--param {text!r}: expected key=value")
+    try:
+        value: object = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw  # a bare word is a string
+    return key.strip(), value
+
+
+@graph_app.command()
+def query(
+    cypher: Annotated[str, typer.Argument(help="A read-only openCypher query.")],
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", "-p", help="A query parameter key=value (value parsed as JSON if it can be)."
+    )] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    timeout_ms: Annotated[int, typer.Option(help="Server-side time limit.")] = 30_000,
+) -> None:
+    """Run a read-only query; writes are refused."""
+    if fmt not in ("table", "json"):
+        raise fail("--format must be table or json")
+    if looks_like_write(cypher):
+        raise fail("refused: this command runs read-only queries, and the query writes "
+                   "(CREATE/MERGE/SET/DELETE/REMOVE/DROP)", code=2)
+    params = dict(_parse_param(p) for p in (param or []))
+    with graph_store() as store:
+        try:
+            rows = store.read(cypher, params, timeout_ms=timeout_ms)
+        except GraphStoreError as exc:
+            raise fail(str(exc), code=2) from exc
+    if fmt == "json":
+        console.print_json(to_json(rows)) if rows else console.print("[]")
+        return
+    if not rows:
+        console.print("(no rows)")
+        return
+    table = Table(*rows[0].keys(), show_lines=False)
+    for row in rows:
+        table.add_row(*(short_value(v) for v in row.values()))
+    console.print(table)
+    console.print(f"{len(rows)} row(s)")

@@ -1,0 +1,186 @@
+"""FalkorDB through its native client (RESP), for the embedded graph and falkordb:// URIs.
+
+Not FalkorDB's Bolt port: it splices parameters into the query text and crashes on payloads
+over ~4 KB (STACK-NOTES.md §1). The native client sends parameters as a ``CYPHER k=v`` header
+that the server parses itself, and takes megabyte-sized ``UNWIND`` batches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import redis
+from falkordb import FalkorDB
+from falkordb.edge import Edge
+from falkordb.helpers import stringify_param_value
+from falkordb.node import Node
+from falkordb.path import Path as FalkorPath
+
+from ecobrain.ontology.dialect import FalkorDialect
+from ecobrain.ontology.store import (
+    GraphStore,
+    GraphStoreError,
+    ReadOnlyViolation,
+    Row,
+    Statement,
+    WriteSummary,
+    node_value,
+    rel_value,
+)
+
+_READONLY_MARKERS = ("graph.ro_query is to be executed only on read-only queries",
+                     "read-only")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Node):
+        return node_value(value.labels or [], value.properties or {})
+    if isinstance(value, Edge):
+        return rel_value(value.relation or "", value.properties or {})
+    if isinstance(value, FalkorPath):
+        return {
+            "nodes": [_plain(n) for n in value.nodes()],
+            "relationships": [_plain(e) for e in value.edges()],
+        }
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _summary(result: Any) -> WriteSummary:
+    return WriteSummary(
+        nodes_created=int(result.nodes_created or 0),
+        nodes_deleted=int(result.nodes_deleted or 0),
+        relationships_created=int(result.relationships_created or 0),
+        relationships_deleted=int(result.relationships_deleted or 0),
+        properties_set=int(result.properties_set or 0),
+        labels_added=int(result.labels_added or 0),
+        statements=1,
+    )
+
+
+_STAT_FIELDS = {
+    "nodes created": "nodes_created",
+    "nodes deleted": "nodes_deleted",
+    "relationships created": "relationships_created",
+    "relationships deleted": "relationships_deleted",
+    "properties set": "properties_set",
+    "labels added": "labels_added",
+}
+
+
+def _stats_summary(stats: Sequence[Any]) -> WriteSummary:
+    """Counters from a raw GRAPH.QUERY reply's statistics lines ("Nodes created: 1")."""
+    summary = WriteSummary(statements=1)
+    for line in stats:
+        text = line.decode() if isinstance(line, bytes) else str(line)
+        key, _, value = text.partition(":")
+        name = _STAT_FIELDS.get(key.strip().lower())
+        if name:
+            setattr(summary, name, int(float(value.split()[0])))
+    return summary
+
+
+def _with_params(cypher: str, params: Mapping[str, Any] | None) -> str:
+    """The client's own parameter header (``CYPHER k=v ...``), parsed by the server."""
+    if not params:
+        return cypher
+    header = " ".join(f"`{k}`={stringify_param_value(v)}" for k, v in params.items())
+    return f"CYPHER {header} {cypher}"
+
+
+def _short(cypher: str, limit: int = 300) -> str:
+    one_line = " ".join(cypher.split())
+    return one_line if len(one_line) <= limit else one_line[:limit] + " ..."
+
+
+class FalkorStore(GraphStore):
+    dialect = FalkorDialect()
+
+    def __init__(self, host: str, port: int, graph: str, *, password: str | None = None,
+                 origin: str | None = None):
+        self.graph_name = graph
+        self._origin = origin or f"falkordb://{host}:{port}"
+        try:
+            self._db = FalkorDB(host=host, port=port, password=password)
+            self._db.connection.ping()
+        except (redis.RedisError, OSError) as exc:
+            raise GraphStoreError(f"cannot reach FalkorDB at {host}:{port}: {exc}") from exc
+        self._graph = self._db.select_graph(graph)
+
+    def describe(self) -> str:
+        return f"{self._origin}, graph {self.graph_name!r}"
+
+    def read(
+        self, cypher: str, params: Mapping[str, Any] | None = None, *, timeout_ms: int | None = None
+    ) -> list[Row]:
+        try:
+            result = self._graph.ro_query(cypher, dict(params or {}), timeout=timeout_ms)
+        except redis.ResponseError as exc:
+            message = str(exc)
+            if "empty key" in message:
+                return []  # the graph does not exist yet: reading it finds nothing
+            if any(m in message.lower() for m in _READONLY_MARKERS):
+                raise ReadOnlyViolation(
+                    f"refused: the query writes to the graph, and this is a read-only query "
+                    f"({message})"
+                ) from exc
+            raise GraphStoreError(f"{message}\n  in query: {_short(cypher)}") from exc
+        except redis.RedisError as exc:
+            raise GraphStoreError(f"graph server error: {exc}") from exc
+        header = [h[1] if isinstance(h, (list, tuple)) else h for h in (result.header or [])]
+        header = [h.decode() if isinstance(h, bytes) else str(h) for h in header]
+        return [dict(zip(header, (_plain(v) for v in row), strict=True))
+                for row in result.result_set]
+
+    def write(self, cypher: str, params: Mapping[str, Any] | None = None) -> WriteSummary:
+        try:
+            return _summary(self._graph.query(cypher, dict(params or {})))
+        except redis.ResponseError as exc:
+            raise GraphStoreError(f"{exc}\n  in query: {_short(cypher)}") from exc
+        except redis.RedisError as exc:
+            raise GraphStoreError(f"graph server error: {exc}") from exc
+
+    def write_all(self, statements: Sequence[Statement]) -> WriteSummary:
+        # MULTI/EXEC: the block runs without interleaving other clients' commands.
+        pipe = self._db.connection.pipeline(transaction=True)
+        for cypher, params in statements:
+            pipe.execute_command("GRAPH.QUERY", self.graph_name,
+                                 _with_params(cypher, params), "--compact")
+        try:
+            results = pipe.execute(raise_on_error=False)
+        except redis.RedisError as exc:
+            raise GraphStoreError(f"graph server error: {exc}") from exc
+        total = WriteSummary()
+        for (cypher, _), res in zip(statements, results, strict=True):
+            if isinstance(res, Exception):
+                raise GraphStoreError(f"{res}\n  in query: {_short(cypher)}")
+            total.add(_stats_summary(res[-1] if res else []))
+        return total
+
+    def _ensure_indexes(self, specs: Sequence[tuple[str, str]], unique: set[str]) -> None:
+        existing: set[tuple[str, str]] = set()
+        for row in self.read(self.dialect.existing_indexes_query()):
+            for prop in row["properties"] or []:
+                existing.add((row["label"], prop))
+        for label, prop in specs:
+            if (label, prop) not in existing:
+                self.write(self.dialect.create_index(label, prop))
+
+    def drop_graph(self) -> None:
+        try:
+            self._graph.delete()
+        except redis.ResponseError as exc:
+            if "empty key" not in str(exc).lower() and "invalid graph" not in str(exc).lower():
+                raise GraphStoreError(str(exc)) from exc
+
+    def list_graphs(self) -> list[str]:
+        return list(self._db.list_graphs())
+
+    def close(self) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self._db.connection.close()

@@ -1,0 +1,143 @@
+"""Neo4j 5 through the official driver (bolt://, neo4j://, neo4j+s://): the production store.
+
+Reads run in read transactions (``execute_read``), so the server refuses writes there; the
+cluster routing of ``neo4j://`` URIs also sends them to readers. ``write_all`` is one real
+transaction: a failing statement rolls the others back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ecobrain.ontology.dialect import Neo4jDialect
+from ecobrain.ontology.store import (
+    GraphStore,
+    GraphStoreError,
+    ReadOnlyViolation,
+    Row,
+    Statement,
+    WriteSummary,
+    node_value,
+    rel_value,
+)
+
+
+def _plain(value: Any) -> Any:
+    from neo4j import graph as ng
+    from neo4j import spatial, time
+
+    if isinstance(value, ng.Node):
+        return node_value(value.labels, dict(value))
+    if isinstance(value, ng.Relationship):
+        return rel_value(value.type, dict(value))
+    if isinstance(value, ng.Path):
+        return {"nodes": [_plain(n) for n in value.nodes],
+                "relationships": [_plain(r) for r in value.relationships]}
+    if isinstance(value, (time.Date, time.DateTime, time.Time)):
+        return value.iso_format()
+    if isinstance(value, time.Duration):
+        return str(value)
+    if isinstance(value, spatial.Point):
+        return {"srid": value.srid, "coordinates": list(value)}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _summary(counters: Any) -> WriteSummary:
+    return WriteSummary(
+        nodes_created=counters.nodes_created,
+        nodes_deleted=counters.nodes_deleted,
+        relationships_created=counters.relationships_created,
+        relationships_deleted=counters.relationships_deleted,
+        properties_set=counters.properties_set,
+        labels_added=counters.labels_added,
+        statements=1,
+    )
+
+
+class Neo4jStore(GraphStore):
+    dialect = Neo4jDialect()
+
+    def __init__(self, uri: str, user: str | None, password: str | None, *, database: str):
+        import neo4j
+
+        self.graph_name = database
+        self._uri = uri
+        auth = (user or "neo4j", password or "") if (user or password) else None
+        try:
+            self._driver = neo4j.GraphDatabase.driver(uri, auth=auth)
+            self._driver.verify_connectivity()
+        except Exception as exc:  # the driver raises many types; all mean "cannot connect"
+            raise GraphStoreError(f"cannot reach Neo4j at {uri}: {exc}") from exc
+
+    def describe(self) -> str:
+        return f"{self._uri}, database {self.graph_name!r}"
+
+    def _session(self, read: bool = False) -> Any:
+        import neo4j
+
+        mode = neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS
+        return self._driver.session(database=self.graph_name, default_access_mode=mode)
+
+    def read(
+        self, cypher: str, params: Mapping[str, Any] | None = None, *, timeout_ms: int | None = None
+    ) -> list[Row]:
+        import neo4j
+        from neo4j.exceptions import ClientError, Neo4jError
+
+        query = neo4j.Query(cypher, timeout=timeout_ms / 1000 if timeout_ms else None)
+
+        def work(tx: Any) -> list[Row]:
+            result = tx.run(query, dict(params or {}))
+            return [{k: _plain(v) for k, v in rec.items()} for rec in result]
+
+        try:
+            with self._session(read=True) as session:
+                return session.execute_read(work)
+        except ClientError as exc:
+            if "AccessMode" in (exc.code or "") or "read access mode" in str(exc).lower():
+                raise ReadOnlyViolation(
+                    f"refused: the query writes to the graph, and this is a read-only query "
+                    f"({exc.message})"
+                ) from exc
+            raise GraphStoreError(f"{exc.message}\n  in query: {cypher[:300]}") from exc
+        except Neo4jError as exc:
+            raise GraphStoreError(str(exc)) from exc
+
+    def write(self, cypher: str, params: Mapping[str, Any] | None = None) -> WriteSummary:
+        return self.write_all([(cypher, params)])
+
+    def write_all(self, statements: Sequence[Statement]) -> WriteSummary:
+        from neo4j.exceptions import Neo4jError
+
+        def work(tx: Any) -> WriteSummary:
+            total = WriteSummary()
+            for cypher, params in statements:
+                summary = tx.run(cypher, dict(params or {})).consume()
+                total.add(_summary(summary.counters))
+            return total
+
+        try:
+            with self._session() as session:
+                return session.execute_write(work)
+        except Neo4jError as exc:
+            raise GraphStoreError(str(exc)) from exc
+
+    def _ensure_indexes(self, specs: Sequence[tuple[str, str]], unique: set[str]) -> None:
+        with self._session() as session:
+            for label, prop in specs:
+                if prop == "id" and label in unique:
+                    session.run(self.dialect.create_unique_constraint(label, prop)).consume()
+                else:
+                    session.run(self.dialect.create_index(label, prop)).consume()
+
+    def drop_graph(self) -> None:
+        with self._session() as session:
+            session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS").consume()
+
+    def close(self) -> None:
+        self._driver.close()
