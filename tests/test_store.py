@@ -1,0 +1,189 @@
+"""The graph store against the real embedded FalkorDB: life cycle, reads, writes, parameters."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ecobrain.api.cli import app
+from ecobrain.ontology.config import GraphSettings, settings_from_env
+from ecobrain.ontology.embedded import EmbeddedServer, EmbeddedServerError
+from ecobrain.ontology.store import (
+    GraphStore,
+    GraphStoreError,
+    ReadOnlyViolation,
+    looks_like_write,
+    open_store,
+    parse_falkordb_uri,
+)
+
+
+def _start_in_child(data_dir: str, queue: mp.Queue) -> None:
+    info = EmbeddedServer(Path(data_dir)).ensure_running()
+    queue.put((info.pid, info.port))
+
+
+def test_embedded_server_restart_keeps_data(tmp_path: Path) -> None:
+    server = EmbeddedServer(tmp_path / "data")
+    settings = GraphSettings(None, None, None, "persist", tmp_path / "data")
+    info = server.ensure_running()
+    try:
+        with open_store(settings) as s:
+            s.write("MERGE (p:Pollutant {id: $id}) SET p.label_zh = $zh", {"id": "O3", "zh": "臭氧"})
+        assert server.stop() is True
+        assert server.status() is None
+        info2 = server.ensure_running()
+        assert info2.pid != info.pid
+        with open_store(settings) as s:
+            assert s.read("MATCH (p:Pollutant) RETURN p.id AS id, p.label_zh AS zh") == [
+                {"id": "O3", "zh": "臭氧"}
+            ]
+    finally:
+        server.stop()
+    assert server.stop() is False  # stopping a stopped server is a no-op, not an error
+
+
+def test_two_processes_share_one_server(tmp_path: Path) -> None:
+    data_dir = str(tmp_path / "shared")
+    ctx = mp.get_context("spawn")
+    queue: mp.Queue = ctx.Queue()
+    procs = [ctx.Process(target=_start_in_child, args=(data_dir, queue)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    try:
+        results = {queue.get(timeout=5) for _ in procs}
+        assert len(results) == 1, f"expected one shared server, got {results}"
+    finally:
+        EmbeddedServer(Path(data_dir)).stop()
+
+
+def test_start_failure_is_a_clear_error(tmp_path: Path) -> None:
+    data_dir = tmp_path / "ro"
+    (data_dir / "falkordb").mkdir(parents=True)
+    # A file where the append-only directory must go makes redis refuse to start.
+    (data_dir / "falkordb" / "appendonlydir").write_text("not a directory")
+    with pytest.raises(EmbeddedServerError, match="exited at start"):
+        EmbeddedServer(data_dir).ensure_running()
+
+
+def test_parameters_survive_quotes_unicode_and_large_payloads(store: GraphStore) -> None:
+    tricky = "O'Brien \\ \"quoted\" 第九十六条\n换行"
+    rows = [{"id": f"e{i}", "name": tricky, "v": i / 3} for i in range(3000)]
+    store.write_rows("UNWIND $rows AS r MERGE (e:Enterprise {id: r.id}) SET e.name = r.name, "
+                     "e.v = r.v", rows, batch_size=1000)
+    got = store.read("MATCH (e:Enterprise {id: $id}) RETURN e.name AS name, e.v AS v", {"id": "e1"})
+    assert got == [{"name": tricky, "v": pytest.approx(1 / 3)}]
+    count = store.read_one("MATCH (e:Enterprise) RETURN count(e) AS n")
+    assert count == {"n": 3000}
+    big = "x" * 200_000
+    store.write("MERGE (a:Article {id: $id}) SET a.text = $t", {"id": "a1", "t": big})
+    assert store.read_one("MATCH (a:Article) RETURN size(a.text) AS n") == {"n": 200_000}
+
+
+def test_merge_is_idempotent(store: GraphStore) -> None:
+    q = "UNWIND $rows AS r MERGE (c:Concept {id: r.id}) SET c.label_en = r.en"
+    rows = [{"id": "PM2_5", "en": "PM2.5"}, {"id": "O3", "en": "ozone"}]
+    first = store.write_rows(q, rows)
+    second = store.write_rows(q, rows)
+    assert first.nodes_created == 2 and second.nodes_created == 0
+    assert store.read_one("MATCH (c:Concept) RETURN count(c) AS n") == {"n": 2}
+
+
+def test_reads_are_read_only_on_the_server(store: GraphStore) -> None:
+    with pytest.raises(ReadOnlyViolation):
+        store.read("CREATE (n:Concept {id: 'x'})")
+    # even when the lexical check is fooled, the server refuses
+    assert not looks_like_write("MATCH (n) RETURN 'CREATE' AS word")
+    assert store.read_one("MATCH (n) RETURN count(n) AS n") == {"n": 0}
+
+
+def test_server_errors_carry_the_server_message(store: GraphStore) -> None:
+    with pytest.raises(GraphStoreError, match="Invalid input"):
+        store.read("MATCH (n RETURN n")
+
+
+def test_reading_a_graph_that_does_not_exist_finds_nothing(graph_settings: GraphSettings) -> None:
+    with open_store(graph_settings, graph="never_written_graph", ensure_schema=False) as s:
+        assert s.read("MATCH (n) RETURN n") == []
+
+
+def test_nodes_relationships_and_paths_come_back_as_plain_data(store: GraphStore) -> None:
+    store.write(
+        "MERGE (a:Concept:Pollutant {id: 'NOx'}) MERGE (b:Concept:Pollutant {id: 'O3'}) "
+        "MERGE (a)-[:PRECURSOR_OF {since: '2012-01-01'}]->(b)"
+    )
+    row = store.read_one("MATCH (a {id: 'NOx'})-[r]->(b) RETURN a, r, b")
+    assert row is not None
+    assert row["a"] == {"labels": ["Concept", "Pollutant"], "properties": {"id": "NOx"}}
+    assert row["r"] == {"type": "PRECURSOR_OF", "properties": {"since": "2012-01-01"}}
+    paths = store.read(store.dialect.shortest_path(3), {"from": "O3", "to": "NOx"})
+    assert [n["properties"]["id"] for n in paths[0]["nodes"]] == ["O3", "NOx"] or [
+        n["properties"]["id"] for n in paths[0]["nodes"]
+    ] == ["NOx", "O3"]
+    assert paths[0]["rels"][0]["type"] == "PRECURSOR_OF"
+
+
+def test_write_all_runs_statements_together(store: GraphStore) -> None:
+    summary = store.write_all([
+        ("MERGE (n:Regulation {id: $id})", {"id": "r1"}),
+        ("MERGE (n:Article {id: $id}) SET n.number = 1", {"id": "r1.art1"}),
+        ("MATCH (a:Article {id: $a}), (r:Regulation {id: $r}) MERGE (a)-[:PART_OF]->(r)",
+         {"a": "r1.art1", "r": "r1"}),
+    ])
+    assert summary.nodes_created == 2 and summary.relationships_created == 1
+    with pytest.raises(GraphStoreError):
+        store.write_all([("MERGE (n:Regulation {id: $id)", {"id": "bad"})])
+
+
+def test_ensure_schema_creates_id_indexes(store: GraphStore) -> None:
+    rows = store.read("CALL db.indexes() YIELD label, properties RETURN label, properties")
+    indexed = {(r["label"], p) for r in rows for p in r["properties"]}
+    assert ("Enterprise", "id") in indexed and ("Article", "number") in indexed
+    store.ensure_schema()  # second call: nothing to do, no error
+
+
+def test_falkordb_uri_parsing() -> None:
+    assert parse_falkordb_uri("falkordb://db.example:6380") == ("db.example", 6380)
+    assert parse_falkordb_uri("falkordb://localhost") == ("localhost", 6379)
+    with pytest.raises(ValueError, match="falkordb://host:port"):
+        parse_falkordb_uri("falkordb:/oops")
+
+
+def test_unknown_uri_scheme_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown scheme"):
+        settings_from_env({"ECOBRAIN_GRAPH_URI": "http://localhost:7474"})
+
+
+def test_neo4j_transport_round_trip(neo4j_store: GraphStore) -> None:
+    neo4j_store.write("MERGE (p:Pollutant {id: $id}) SET p.name = $n", {"id": "O3", "n": "O'3"})
+    assert neo4j_store.read("MATCH (p:Pollutant) RETURN p.name AS n") == [{"n": "O'3"}]
+    with pytest.raises(ReadOnlyViolation):
+        neo4j_store.read("CREATE (n:Pollutant {id: 'x'})")
+
+
+runner = CliRunner()
+
+
+def test_cli_query_reads_and_refuses_writes(store: GraphStore) -> None:
+    store.write("MERGE (p:Concept {id: 'O3', label_zh: '臭氧'})")
+    result = runner.invoke(app, ["graph", "query", "MATCH (p:Concept {id: $id}) RETURN p.label_zh "
+                                 "AS zh", "--param", "id=O3", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [{"zh": "臭氧"}]
+    refused = runner.invoke(app, ["graph", "query", "MATCH (p) DETACH DELETE p"])
+    assert refused.exit_code == 2
+    assert "refused" in refused.output
+    assert store.read_one("MATCH (p:Concept) RETURN count(p) AS n") == {"n": 1}
+
+
+def test_cli_status_reports_the_embedded_server(store: GraphStore) -> None:
+    result = runner.invoke(app, ["graph", "status"])
+    assert result.exit_code == 0, result.output
+    assert "running" in result.output and os.environ["ECOBRAIN_GRAPH_DATABASE"] in result.output
