@@ -23,6 +23,7 @@ ID_LABELS: tuple[str, ...] = (
     "Province",
     "City",
     "County",
+    "ModelGrid",  # a model grid's definition (IOAPI attributes); its cells are PART_OF it
     "GridCell",
     "Enterprise",
     "MonitoringStation",
