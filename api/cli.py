@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from ecobrain.api import cli_demo
 from ecobrain.api.cli_graph import graph_app
+from ecobrain.api.cli_kb import kb_app
 
 app = typer.Typer(
     name="ecobrain",
@@ -13,6 +15,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(graph_app, name="graph")
+app.add_typer(kb_app, name="kb")
+cli_demo.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

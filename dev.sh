@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# ecobrain's set-up and run script: the two commands in the README.
+#
+#   ./dev.sh demo   install (once) and run the main job on the embedded default graph
+#   ./dev.sh test   install (once, with test tools) and run the whole test suite
+#   ./dev.sh setup  only install
+#
+# Installs into ./.venv with the system's Python 3.11+, and — when run as root on Debian —
+# the few system packages ecobrain uses (ncdump for model files, CJK fonts for documents,
+# a Java runtime for the HermiT OWL reasoner, Slurm + munge for the HPC tests). Without root,
+# those are skipped and the features that need them say so.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+
+log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }
+
+pick_python() {
+  for c in "${PYTHON:-}" python3.11 python3.12 python3.13 python3; do
+    [ -n "$c" ] || continue
+    if command -v "$c" >/dev/null 2>&1 &&
+       "$c" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+      echo "$c"; return 0
+    fi
+  done
+  log "Python 3.11 or newer is required (set PYTHON=/path/to/python3.11)"; exit 1
+}
+
+SYSTEM_PACKAGES_RUN=(netcdf-bin fonts-wqy-zenhei)
+SYSTEM_PACKAGES_TEST=(default-jre-headless slurmctld slurmd slurm-client munge)
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    log "not root or no apt-get: skipping system packages ${missing[*]}"
+    return 0
+  fi
+  log "installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # policy-rc.d keeps Debian from auto-starting slurm/munge services; ecobrain starts its own.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' RETURN
+  fi
+  apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+    apt-get update >/dev/null 2>&1 || true
+    apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
+      log "could not install ${missing[*]}; the features that need them will say so"
+  }
+}
+
+setup() {
+  local extras=${1:-}
+  apt_install "${SYSTEM_PACKAGES_RUN[@]}"
+  [ "$extras" = dev ] && apt_install "${SYSTEM_PACKAGES_TEST[@]}"
+  if [ ! -x .venv/bin/python ]; then
+    local py; py=$(pick_python)
+    log "creating .venv with $py"
+    "$py" -m venv .venv
+  fi
+  local stamp=".venv/.ecobrain-installed${extras:+-$extras}"
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    log "installing ecobrain${extras:+ with [$extras]} into .venv"
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"
+    touch "$stamp"
+  fi
+}
+
+case "${1:-}" in
+  setup)
+    setup dev ;;
+  demo)
+    setup
+    shift
+    exec .venv/bin/ecobrain demo "$@" ;;
+  test)
+    setup dev
+    shift
+    slurm_script="$ROOT/scripts/slurm-test-cluster.sh"
+    if [ -x "$slurm_script" ]; then
+      "$slurm_script" start || log "test Slurm cluster did not start; Slurm tests will skip with the reason"
+      trap '"$slurm_script" stop >/dev/null 2>&1 || true' EXIT
+    fi
+    .venv/bin/python -m pytest "$@" ;;
+  *)
+    sed -n '2,12p' "$0"; exit 2 ;;
+esac

@@ -1,0 +1,102 @@
+"""The bundled knowledge, loaded in dependency order: what `ecobrain kb load` runs.
+
+Order matters because loaders MATCH what earlier ones wrote: concepts before the sectors and
+pollutants enterprises point to, regions before grid cells, statutes before concept links.
+Each step is idempotent, so re-running the whole bundle converges to the same graph.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecobrain.kb_loaders.report import LoadReport
+from ecobrain.ontology.store import GraphStore
+
+Step = tuple[str, Callable[[GraphStore], LoadReport]]
+
+
+@dataclass(frozen=True)
+class UserFiles:
+    """A user's own inputs that replace the bundled ones (None = bundled)."""
+
+    enterprises: Path | None = None
+    stations: Path | None = None
+    regulations: Path | None = None
+
+
+def bundled_steps(files: UserFiles | None = None) -> list[Step]:
+    from ecobrain.kb_loaders.concept_linker import link_concepts
+    from ecobrain.kb_loaders.enterprises import load_enterprises
+    from ecobrain.kb_loaders.grid_cells import load_grid
+    from ecobrain.kb_loaders.ontology_loader import load_ontology
+    from ecobrain.kb_loaders.regions import load_regions
+    from ecobrain.kb_loaders.standards import load_standards
+    from ecobrain.kb_loaders.stations import load_stations
+    from ecobrain.kb_loaders.statutes import load_regulations
+
+    f = files or UserFiles()
+    return [
+        ("ontology", load_ontology),
+        ("regulations", lambda s: load_regulations(s, f.regulations)),
+        ("standards", load_standards),
+        ("concept links", link_concepts),
+        ("regions", load_regions),
+        ("grid", load_grid),
+        ("enterprises", lambda s: load_enterprises(s, f.enterprises)),
+        ("stations", lambda s: load_stations(s, f.stations)),
+    ]
+
+
+def user_steps(files: UserFiles) -> list[Step]:
+    """Only the user's files (the rest of the knowledge is assumed loaded already)."""
+    from ecobrain.kb_loaders.concept_linker import link_concepts
+    from ecobrain.kb_loaders.enterprises import load_enterprises
+    from ecobrain.kb_loaders.stations import load_stations
+    from ecobrain.kb_loaders.statutes import load_regulations
+
+    steps: list[Step] = []
+    if files.regulations:
+        steps.append(("regulations", lambda s: load_regulations(s, files.regulations)))
+        steps.append(("concept links", link_concepts))
+    if files.enterprises:
+        steps.append(("enterprises", lambda s: load_enterprises(s, files.enterprises)))
+    if files.stations:
+        steps.append(("stations", lambda s: load_stations(s, files.stations)))
+    return steps
+
+
+def run_steps(
+    store: GraphStore,
+    steps: list[Step],
+    on_step: Callable[[str, LoadReport | None], None] | None = None,
+) -> list[LoadReport]:
+    """Run the steps in order; `on_step(name, None)` before and `(name, report)` after each."""
+    reports: list[LoadReport] = []
+    for name, step in steps:
+        if on_step:
+            on_step(name, None)
+        started = time.perf_counter()
+        report = step(store)
+        if not report.seconds:
+            report.seconds = time.perf_counter() - started
+        reports.append(report)
+        if on_step:
+            on_step(name, report)
+    return reports
+
+
+def load_bundled(store: GraphStore, files: UserFiles | None = None,
+                 on_step: Callable[[str, LoadReport | None], None] | None = None
+                 ) -> list[LoadReport]:
+    return run_steps(store, bundled_steps(files), on_step)
+
+
+def graph_stats(store: GraphStore) -> tuple[dict[str, int], dict[str, int]]:
+    """Node counts per label and relationship counts per type."""
+    labels = store.read("MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) AS n "
+                        "ORDER BY label")
+    rels = store.read("MATCH ()-[r]->() RETURN type(r) AS type, count(*) AS n ORDER BY type")
+    return ({r["label"]: r["n"] for r in labels}, {r["type"]: r["n"] for r in rels})
