@@ -1,0 +1,162 @@
+"""Read-only graph exploration for investigators: search, a node, its neighbourhood, paths.
+
+These are the queries behind the API's exploration endpoints and the CLI. Everything is a
+server-side read-only query with parameters; what the user types is data, never query text.
+Expansion is capped (like Neo4j Browser's 100 neighbours) so a hub such as a province with
+thousands of cells cannot flood a client; the cap is reported so the user knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecobrain.ontology.store import GraphStore
+
+MAX_DEPTH = 3
+DEFAULT_LIMIT = 100
+# Large properties left out of listings (fetch the node itself to see them).
+BULKY_PROPERTIES = frozenset({"boundary_wkt", "yaml", "json", "request_json", "paragraphs"})
+
+_SEARCH = """
+MATCH (n)
+WHERE ($labels IS NULL OR any(l IN labels(n) WHERE l IN $labels))
+  AND (toLower(coalesce(n.id, '')) CONTAINS $q
+       OR toLower(coalesce(n.name, '')) CONTAINS $q
+       OR toLower(coalesce(n.name_zh, '')) CONTAINS $q
+       OR toLower(coalesce(n.label_zh, '')) CONTAINS $q
+       OR toLower(coalesce(n.label_en, '')) CONTAINS $q
+       OR toLower(coalesce(n.title, '')) CONTAINS $q
+       OR any(a IN coalesce(n.aliases, []) WHERE toLower(a) CONTAINS $q))
+WITH n,
+     CASE WHEN toLower(coalesce(n.id, '')) = $q OR toLower(coalesce(n.name, '')) = $q
+               OR toLower(coalesce(n.name_zh, '')) = $q OR toLower(coalesce(n.label_zh, '')) = $q
+               OR toLower(coalesce(n.label_en, '')) = $q THEN 0 ELSE 1 END AS exactness
+RETURN n.id AS id, labels(n) AS labels,
+       coalesce(n.name, n.name_zh, n.label_zh, n.title, n.label_en, n.id) AS name
+ORDER BY exactness, size(name), id
+LIMIT $limit
+"""
+
+_NODE = "MATCH (n {id: $id}) RETURN labels(n) AS labels, properties(n) AS properties LIMIT 1"
+
+_DEGREE = """
+MATCH (n {id: $id})-[r]-()
+RETURN type(r) AS type, count(r) AS n ORDER BY type
+"""
+
+_NEIGHBOURHOOD = """
+MATCH p = (n {{id: $id}})-[*1..{depth}]-(m)
+WHERE ($labels IS NULL OR any(l IN labels(m) WHERE l IN $labels))
+  AND ($types IS NULL OR all(r IN relationships(p) WHERE type(r) IN $types))
+WITH p LIMIT $limit
+RETURN [x IN nodes(p) | {{id: x.id, labels: labels(x),
+        name: coalesce(x.name, x.name_zh, x.label_zh, x.title, x.label_en, x.id)}}] AS nodes,
+       [r IN relationships(p) | {{type: type(r), source: startNode(r).id,
+        target: endNode(r).id}}] AS rels
+"""
+
+
+@dataclass
+class Neighbourhood:
+    """Nodes and relationships around a centre node, de-duplicated."""
+
+    centre: str
+    depth: int
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    relationships: list[dict[str, Any]] = field(default_factory=list)
+    truncated: bool = False
+    limit: int = DEFAULT_LIMIT
+
+
+class NotFound(LookupError):
+    """No node has that id."""
+
+
+def search(
+    store: GraphStore, text: str, *, labels: Sequence[str] | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Nodes whose id, name, labels or aliases contain `text` (case-insensitive), best first."""
+    q = text.strip().lower()
+    if not q:
+        return []
+    return store.read(_SEARCH, {"q": q, "labels": list(labels) if labels else None,
+                                "limit": int(limit)})
+
+
+def node(store: GraphStore, node_id: str) -> dict[str, Any]:
+    """A node with all its properties and its relationship counts by type."""
+    row = store.read_one(_NODE, {"id": node_id})
+    if row is None:
+        raise NotFound(f"no node with id {node_id!r}")
+    degree = {r["type"]: r["n"] for r in store.read(_DEGREE, {"id": node_id})}
+    return {"id": node_id, "labels": sorted(row["labels"]), "properties": row["properties"],
+            "relationship_counts": degree}
+
+
+def neighbourhood(
+    store: GraphStore,
+    node_id: str,
+    *,
+    depth: int = 1,
+    labels: Sequence[str] | None = None,
+    rel_types: Sequence[str] | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Neighbourhood:
+    """Paths of length 1..depth from a node, optionally only to some labels / through some types.
+
+    At most `limit` paths are expanded; `truncated` says when there were more.
+    """
+    if not 1 <= depth <= MAX_DEPTH:
+        raise ValueError(f"depth must be between 1 and {MAX_DEPTH}")
+    if store.read_one("MATCH (n {id: $id}) RETURN n.id AS id", {"id": node_id}) is None:
+        raise NotFound(f"no node with id {node_id!r}")
+    rows = store.read(
+        _NEIGHBOURHOOD.format(depth=int(depth)),
+        {"id": node_id, "labels": list(labels) if labels else None,
+         "types": list(rel_types) if rel_types else None, "limit": int(limit) + 1},
+    )
+    result = Neighbourhood(centre=node_id, depth=depth, limit=limit,
+                           truncated=len(rows) > limit)
+    seen_nodes: dict[str, dict[str, Any]] = {}
+    seen_rels: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in rows[:limit]:
+        for n in row["nodes"]:
+            seen_nodes.setdefault(n["id"], {**n, "labels": sorted(n["labels"])})
+        for r in row["rels"]:
+            seen_rels.setdefault((r["source"], r["type"], r["target"]), r)
+    result.nodes = sorted(seen_nodes.values(), key=lambda n: (n["id"] != node_id, n["id"]))
+    result.relationships = sorted(seen_rels.values(),
+                                  key=lambda r: (r["source"], r["type"], r["target"]))
+    return result
+
+
+def paths(store: GraphStore, from_id: str, to_id: str, *, max_depth: int = 6
+          ) -> list[dict[str, Any]]:
+    """A shortest path between two nodes (either direction), as node ids and relationship types."""
+    for node_id in (from_id, to_id):
+        if store.read_one("MATCH (n {id: $id}) RETURN n.id AS id", {"id": node_id}) is None:
+            raise NotFound(f"no node with id {node_id!r}")
+    rows = store.read(store.dialect.shortest_path(max_depth), {"from": from_id, "to": to_id})
+    out = []
+    for row in rows:
+        out.append({
+            "nodes": [{"id": n["properties"].get("id"), "labels": n["labels"],
+                       "name": _display_name(n["properties"])} for n in row["nodes"]],
+            "relationships": [r["type"] for r in row["rels"]],
+            "length": len(row["rels"]),
+        })
+    return out
+
+
+def _display_name(props: dict[str, Any]) -> str:
+    for key in ("name", "name_zh", "label_zh", "title", "label_en", "id"):
+        if props.get(key):
+            return str(props[key])
+    return ""
+
+
+def compact(props: dict[str, Any]) -> dict[str, Any]:
+    """Properties without the bulky ones, for listings."""
+    return {k: v for k, v in props.items() if k not in BULKY_PROPERTIES}
