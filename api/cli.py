@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ecobrain.api import cli_demo
+from ecobrain.api import cli_demo, cli_serve
 from ecobrain.api.cli_graph import graph_app
 from ecobrain.api.cli_kb import kb_app
 
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.add_typer(graph_app, name="graph")
 app.add_typer(kb_app, name="kb")
 cli_demo.register(app)
+cli_serve.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

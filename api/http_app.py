@@ -1,0 +1,100 @@
+"""The decision-advice HTTP API (FastAPI): one app, one router module per kind of user.
+
+`create_app()` wires the routers, the graph store and the API keys. The store is opened once
+per app and shared by requests (the FalkorDB and Neo4j clients pool their connections).
+Errors are JSON with a readable `message`: 401/403 for keys and roles, 404 for unknown ids,
+422 for bad requests (naming the field), 503 when the graph cannot be reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from ecobrain import __version__
+from ecobrain.api.auth import KeyStore
+from ecobrain.ontology.explore import NotFound
+from ecobrain.ontology.store import GraphStore, GraphStoreError, open_store
+
+OPENAPI_TAGS = [
+    {"name": "command centre", "description": "Runs, decisions, alerts, tasks, advice, documents."},
+    {"name": "rule authoring", "description": "Rules: read, validate, dry-run, version, activate."},
+    {"name": "graph exploration", "description": "Read-only search, nodes, neighbourhoods, paths."},
+    {"name": "bureaus", "description": "Task status updates from city and county bureaus."},
+    {"name": "jobs", "description": "Model-run jobs on the HPC cluster (or locally)."},
+    {"name": "system", "description": "Health and version."},
+]
+
+# Router modules register themselves here: each is `def include(app: FastAPI) -> None`.
+ROUTER_MODULES = (
+    "ecobrain.api.http_graph",
+    "ecobrain.api.http_system",
+)
+
+
+def _readable(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def create_app(store_factory: Callable[[], GraphStore] | None = None,
+               key_store: KeyStore | None = None) -> FastAPI:
+    """The app. Tests pass a factory for their own graph and a key store in a temp dir."""
+    factory = store_factory or open_store
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        app.state.store = factory()
+        try:
+            yield
+        finally:
+            app.state.store.close()
+
+    app = FastAPI(
+        title="ecobrain decision-advice API",
+        version=__version__,
+        description=(
+            "Alerts, task lists, control advice and their legal grounds from air-quality model "
+            "runs; rule authoring; read-only graph exploration. Authenticate with the "
+            "`X-API-Key` header (`ecobrain api-keys create`)."
+        ),
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.key_store = key_store or KeyStore()
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"message": _readable(exc),
+                                                      "detail": exc.errors()},)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code,
+                            content={"message": exc.detail, "detail": exc.detail},
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"message": str(exc)})
+
+    @app.exception_handler(GraphStoreError)
+    async def graph_error(request: Request, exc: GraphStoreError) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"message": f"graph error: {exc}"})
+
+    import importlib
+
+    for module in ROUTER_MODULES:
+        importlib.import_module(module).include(app)
+    return app
+
+
+def get_store(request: Request) -> GraphStore:
+    return request.app.state.store
