@@ -160,8 +160,9 @@ class RegionEmission(_Frozen):
     region_level: RegionLevel
     species: PollutantId | str
     date: dt.date | None = Field(default=None, description="Beijing day, when the period is one")
-    period_start: dt.datetime
-    period_end: dt.datetime
+    period_start: dt.datetime | None = Field(
+        description="beginning of the period (UTC+8); None for a time-independent file")
+    period_end: dt.datetime | None = Field(description="end of the period (exclusive)")
     prior: float
     posterior: float
     units: str = Field(description="'t/day' (mean daily mass over the period)")
@@ -175,8 +176,9 @@ class EmissionHotspot(_Frozen):
     run_id: str
     species: PollutantId | str
     date: dt.date | None = Field(default=None, description="Beijing day, when the period is one")
-    period_start: dt.datetime
-    period_end: dt.datetime
+    period_start: dt.datetime | None = Field(
+        description="beginning of the period (UTC+8); None for a time-independent file")
+    period_end: dt.datetime | None = Field(description="end of the period (exclusive)")
     row: int
     col: int
     cell_id: str = Field(description="GridSpec.cell_id(row, col), e.g. 'ZJ3KM:r80c95'")

@@ -1,0 +1,333 @@
+"""Emission inversion -> prior and posterior per species and period -> emission hotspots.
+
+Inputs (docs/model-runs.md, "Inversion"): a prior and a posterior emission file on the same
+grid — IOAPI emission files (mol/s or g/s per cell), CF files (kg/m2/s), or a CF prior with a
+posterior given as *multipliers* (OpenMethane: ``posterior-multipliers.nc``, group ``emis``).
+Every species is converted to **t/day per cell** (molar rates with the species' molar mass;
+NOx counted as NO2; fluxes with the true cell area from the projection's areal scale).
+
+Periods: hourly files are summed over each complete Beijing day (one finding per day); daily
+records are one period each; anything else (a single average rate, a time-independent file) is
+one period, reported as a mean daily mass.
+
+Hotspots: cells where posterior − prior ≥ min_excess AND posterior / prior ≥ min_ratio
+(``knowledge/config/hotspots.yaml``, per species), ranked by excess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyproj
+import yaml
+
+from ecobrain.model_adapters.attribution import grids_equal
+from ecobrain.model_adapters.daily import BEIJING, beijing_day_axis
+from ecobrain.model_adapters.errors import (
+    DimensionError,
+    GridMismatchError,
+    MissingVariableError,
+    TimeAxisError,
+)
+from ecobrain.model_adapters.findings import EmissionHotspot, Provenance, RegionEmission
+from ecobrain.model_adapters.gridfile import GriddedFile, open_xr
+from ecobrain.model_adapters.regions import RegionMapper
+from ecobrain.model_adapters.units import emission_to_t_per_day_factor
+from ecobrain.ontology.geography import city_of
+from ecobrain.ontology.grid import EARTH_RADIUS_M, LATGRD3, GridSpec
+
+
+def default_hotspot_path() -> Path:
+    return Path(str(files("ecobrain.knowledge") / "config" / "hotspots.yaml"))
+
+
+@dataclass(frozen=True)
+class SpeciesConfig:
+    id: str
+    alternatives: tuple[tuple[str, ...], ...]
+    molar_mass: float | None
+    min_excess: float
+    min_ratio: float
+
+
+@dataclass(frozen=True)
+class HotspotConfig:
+    species: dict[str, SpeciesConfig]
+    top_n: int | None
+
+
+@cache
+def _hotspot_doc(path: str) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def load_hotspot_config(path: str | Path | None = None,
+                        overrides: Mapping[str, Mapping[str, float]] | None = None
+                        ) -> HotspotConfig:
+    """Thresholds from hotspots.yaml, optionally overridden per species."""
+    p = str(path or default_hotspot_path())
+    doc = _hotspot_doc(p)
+    out = {}
+    for sid, s in doc["species"].items():
+        o = dict((overrides or {}).get(sid, {}))
+        try:
+            out[sid] = SpeciesConfig(
+                id=sid,
+                alternatives=tuple(tuple(a) for a in s["variables"]),
+                molar_mass=None if s.get("molar_mass_g_mol") is None
+                else float(s["molar_mass_g_mol"]),
+                min_excess=float(o.get("min_excess", s["min_excess"])),
+                min_ratio=float(o.get("min_ratio", s["min_ratio"])),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{p}: species {sid}: {exc}") from exc
+    top = doc.get("top_n")
+    return HotspotConfig(out, None if top is None else int(top))
+
+
+@cache
+def cell_area_m2(grid: GridSpec) -> np.ndarray:
+    """True area of every cell, (nrows, ncols), on the CMAQ sphere."""
+    if grid.gdtyp == LATGRD3:
+        lat_s = np.radians(grid.yorig + np.arange(grid.nrows) * grid.ycell)
+        lat_n = lat_s + np.radians(grid.ycell)
+        row_area = EARTH_RADIUS_M ** 2 * np.radians(grid.xcell) * (np.sin(lat_n) - np.sin(lat_s))
+        return np.repeat(row_area[:, None], grid.ncols, axis=1)
+    lon, lat = grid.cell_centers_lonlat()
+    factors = pyproj.Proj(grid.crs).get_factors(lon, lat)
+    return grid.xcell * grid.ycell / np.asarray(factors.areal_scale)
+
+
+@dataclass(frozen=True)
+class Period:
+    records: np.ndarray
+    start: dt.datetime | None  # UTC+8
+    end: dt.datetime | None
+    date: dt.date | None
+
+
+def periods(f: GriddedFile) -> list[Period]:
+    if f.times is None or f.ntimes == 0:
+        return [Period(np.array([0]), None, None, None)]
+    begin = f.interval_begin()
+    step = np.timedelta64(int(f.step_seconds or 0), "s")
+
+    def local(t: np.datetime64) -> dt.datetime:
+        return t.astype(dt.datetime).replace(tzinfo=dt.UTC).astimezone(BEIJING)
+
+    if f.step_seconds == 3600:
+        axis = beijing_day_axis(begin, label=f.label, step_seconds=3600)
+        if axis.ndays:
+            return [Period(axis.index[d], local(begin[axis.index[d][0]]),
+                           local(begin[axis.index[d][-1]] + step), day)
+                    for d, day in enumerate(axis.days)]
+    if f.step_seconds == 86400:
+        out = []
+        for t in range(f.ntimes):
+            s = local(begin[t])
+            out.append(Period(np.array([t]), s, local(begin[t] + step),
+                              s.date() if (s.hour, s.minute) == (0, 0) else None))
+        return out
+    return [Period(np.arange(f.ntimes), local(begin[0]), local(begin[-1] + step), None)]
+
+
+class _Multipliers:
+    """Posterior given as posterior/prior scaling factors (OpenMethane 4D-Var solution)."""
+
+    def __init__(self, path: Path, label: str, group: str | None, grid: GridSpec):
+        self.label = label
+        self.ds = open_xr(path, label, group=group)
+        self.grid = grid
+
+    def has(self, name: str) -> bool:
+        return name in self.ds.data_vars
+
+    def read(self, name: str, layer: int, nt: int) -> np.ndarray:
+        v = self.ds[name]
+        arr = np.asarray(v.values, dtype=np.float64)
+        while arr.ndim > 3:
+            arr = arr[:, layer] if arr.shape[1] > layer else arr[:, 0]
+        if arr.ndim == 2:
+            arr = arr[None]
+        if arr.shape[1:] != (self.grid.nrows, self.grid.ncols):
+            raise DimensionError(self.label, f"has shape {v.shape}; the prior grid is "
+                                 f"{self.grid.nrows}x{self.grid.ncols}", name)
+        if not np.isfinite(arr).all() or (np.abs(arr) > 1e30).any():
+            raise DimensionError(self.label, "holds NaN or fill values", name)
+        if arr.shape[0] not in (1, nt):
+            raise TimeAxisError(self.label, f"has {arr.shape[0]} records; the prior has {nt}",
+                                name)
+        return np.broadcast_to(arr, (nt, *arr.shape[1:]))
+
+    def close(self) -> None:
+        self.ds.close()
+
+
+def _choose(species: SpeciesConfig, prior: GriddedFile, posterior: Any,
+            override: str | list[str] | None) -> tuple[str, ...] | None:
+    if override is not None:
+        names = tuple([override] if isinstance(override, str) else override)
+        for n in names:
+            prior.require(n)
+        return names
+    for alt in species.alternatives:
+        if all(prior.has(n) for n in alt):
+            return alt
+    return None
+
+
+def inversion_findings(
+    prior: GriddedFile,
+    posterior: GriddedFile | None,
+    run_id: str,
+    mapper: RegionMapper,
+    config: HotspotConfig,
+    *,
+    multipliers: tuple[Path, str, str | None] | None = None,
+    overrides: Mapping[str, str | list[str]] | None = None,
+    layer: int = 0,
+) -> tuple[list[EmissionHotspot], list[RegionEmission], list[str]]:
+    """Hotspots and region totals of every configured species the files carry.
+
+    ``multipliers``: (path, label, group) of a scaling-factor posterior instead of ``posterior``.
+    """
+    overrides = overrides or {}
+    notes: list[str] = []
+    grid = prior.grid
+    mult = None
+    if multipliers is not None:
+        mult = _Multipliers(multipliers[0], multipliers[1], multipliers[2], grid)
+        post_label = multipliers[1]
+    else:
+        assert posterior is not None
+        post_label = posterior.label
+        if not grids_equal(grid, posterior.grid):
+            raise GridMismatchError(posterior.label, f"grid {posterior.grid.name} differs from "
+                                    f"the prior {prior.label}'s grid {grid.name}")
+        if prior.ntimes != posterior.ntimes or (
+                prior.times is not None and posterior.times is not None
+                and not np.array_equal(prior.times, posterior.times)):
+            raise TimeAxisError(posterior.label, f"time records differ from the prior "
+                                f"{prior.label}'s")
+    try:
+        chosen: dict[str, tuple[str, ...]] = {}
+        for sid, sc in config.species.items():
+            alt = _choose(sc, prior, posterior, overrides.get(sid))
+            if alt is None:
+                continue
+            if mult is not None:
+                if not any(mult.has(n) for a in sc.alternatives for n in a):
+                    notes.append(f"{post_label}: no multiplier for {sid}; skipped")
+                    continue
+            else:
+                assert posterior is not None
+                for n in alt:
+                    posterior.require(n)
+            chosen[sid] = alt
+        if not chosen:
+            wanted = {sid: [list(a) for a in sc.alternatives] for sid, sc in
+                      config.species.items()}
+            raise MissingVariableError(prior.label, f"has no emission variable of a configured "
+                                       f"species (looked for {wanted})")
+        nt = max(prior.ntimes, 1)
+        area = None
+        lon, lat = grid.cell_centers_lonlat()
+        county = mapper.county_of_cell
+        per = periods(prior)
+        hotspots: list[EmissionHotspot] = []
+        totals: list[RegionEmission] = []
+        region_idx = [i for i in range(mapper.nregions)
+                      if mapper.levels[i] in ("province", "city", "county")
+                      and mapper.methods[i] == "cell-centres"]
+        for sid, alt in chosen.items():
+            sc = config.species[sid]
+            prior_t = np.zeros((nt, grid.nrows, grid.ncols))
+            post_t = np.zeros_like(prior_t)
+            for n in alt:
+                canon = prior.units(n)
+                if area is None and canon.startswith(("kg/m2", "g/m2", "mol/m2", "mol/km2")):
+                    area = cell_area_m2(grid)
+                f_prior = emission_to_t_per_day_factor(
+                    canon, molar_mass=sc.molar_mass, cell_area_m2=area, file=prior.label,
+                    variable=n)
+                prior_t += prior.read(n, slice(None), layer) * f_prior
+                if mult is None:
+                    assert posterior is not None
+                    canon_post = posterior.units(n)
+                    f_post = emission_to_t_per_day_factor(
+                        canon_post, molar_mass=sc.molar_mass, cell_area_m2=area,
+                        file=posterior.label, variable=n)
+                    post_t += posterior.read(n, slice(None), layer) * f_post
+            if mult is not None:
+                mname = next(n for a in sc.alternatives for n in a if mult.has(n))
+                post_t = prior_t * mult.read(mname, layer, nt)
+                post_vars = [mname]
+            else:
+                post_vars = list(alt)
+            for period in per:
+                recs = period.records
+                pr = prior_t[recs].mean(axis=0)
+                po = post_t[recs].mean(axis=0)
+                trange = (int(recs.min()), int(recs.max())) if prior.times is not None else None
+                hotspots.extend(_hotspots(run_id, sid, sc, config.top_n, period, pr, po, grid,
+                                          lon, lat, county, post_label, post_vars, trange))
+                agg_p = mapper.aggregate(pr[None])[0] * mapper.cell_counts
+                agg_q = mapper.aggregate(po[None])[0] * mapper.cell_counts
+                for i in region_idx:
+                    totals.append(RegionEmission(
+                        run_id=run_id, region_code=mapper.codes[i],
+                        region_level=mapper.levels[i], species=sid, date=period.date,
+                        period_start=period.start, period_end=period.end,
+                        prior=round(float(agg_p[i]), 4), posterior=round(float(agg_q[i]), 4),
+                        units="t/day",
+                        provenance=Provenance(
+                            run_id=run_id, file=post_label, variables=post_vars,
+                            time_index=trange, region_cell_count=int(mapper.cell_counts[i]),
+                            region_method=mapper.methods[i]),
+                    ))
+        return hotspots, totals, notes
+    finally:
+        if mult is not None:
+            mult.close()
+
+
+def _hotspots(run_id: str, sid: str, sc: SpeciesConfig, top_n: int | None, period: Period,
+              prior: np.ndarray, post: np.ndarray, grid: GridSpec, lon: np.ndarray,
+              lat: np.ndarray, county: np.ndarray, label: str, variables: list[str],
+              trange: tuple[int, int] | None) -> list[EmissionHotspot]:
+    excess = post - prior
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(prior > 0, post / prior, np.inf)
+    hit = (excess >= sc.min_excess) & (ratio >= sc.min_ratio)
+    rows, cols = np.nonzero(hit)
+    if len(rows) == 0:
+        return []
+    order = np.lexsort((cols, rows, -excess[rows, cols]))
+    rows, cols = rows[order], cols[order]
+    if top_n is not None:
+        rows, cols = rows[:top_n], cols[:top_n]
+    out = []
+    for rank, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True), start=1):
+        cc = county[r * grid.ncols + c]
+        rt = ratio[r, c]
+        out.append(EmissionHotspot(
+            run_id=run_id, species=sid, date=period.date, period_start=period.start,
+            period_end=period.end, row=r, col=c, cell_id=grid.cell_id(r, c),
+            lon=round(float(lon[r, c]), 5), lat=round(float(lat[r, c]), 5),
+            county_code=cc, city_code=city_of(cc) if cc else None,
+            prior=round(float(prior[r, c]), 4), posterior=round(float(post[r, c]), 4),
+            excess=round(float(excess[r, c]), 4),
+            ratio=round(float(rt), 4) if np.isfinite(rt) else None, rank=rank, units="t/day",
+            thresholds={"min_excess": sc.min_excess, "min_ratio": sc.min_ratio},
+            provenance=Provenance(run_id=run_id, file=label, variables=variables,
+                                  time_index=trange, cells=[(r, c)]),
+        ))
+    return out
