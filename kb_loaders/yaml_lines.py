@@ -48,7 +48,8 @@ class YamlDoc:
         return self.lines.get((), None)
 
     def error(self, message: str, *path: str | int, field: str | None = None) -> LoadError:
-        name = field or ".".join(str(x) for x in path) or None
+        """A LoadError at `path`; its field is the last key of the path (the line says where)."""
+        name = field or next((x for x in reversed(path) if isinstance(x, str)), None)
         return LoadError(message, file=self.file, line=self.line(*path), field=name)
 
 
