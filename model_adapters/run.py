@@ -116,7 +116,11 @@ def collect_findings(
             cfg = hotspot_config or load_hotspot_config()
             for out in invs:
                 assert out.prior is not None and out.posterior is not None
-                prior = _open(run, out, out.prior, opened)
+                # Emission rates stamped at an hour apply from that hour on (SMOKE/CMAQ
+                # emission files), unless the manifest says otherwise.
+                prior = open_gridded(run.file(out.prior), out.format, label=out.prior,
+                                     timestamp=out.timestamp or "begin")
+                opened.append(prior)
                 inv_mapper = build_mapper(prior.grid, ())
                 if out.posterior_kind == "multiplier":
                     hs, tot, n = inversion_findings(
@@ -125,7 +129,8 @@ def collect_findings(
                         multipliers=(run.file(out.posterior), out.posterior, out.posterior_group))
                 else:
                     post = open_gridded(run.file(out.posterior), out.format,
-                                        label=out.posterior, timestamp=out.timestamp,
+                                        label=out.posterior,
+                                        timestamp=out.timestamp or "begin",
                                         group=out.posterior_group)
                     opened.append(post)
                     hs, tot, n = inversion_findings(prior, post, m.id, inv_mapper, cfg,

@@ -319,7 +319,8 @@ def _write_inversion(out: Path, geo: _Geo, day: dt.date, seed: int, init: dt.dat
                                (POSTERIOR_FILE, post, "posterior emissions (Kalman filter)")):
         with IOAPIWriter(out / name, grid, specs, start, 3600,
                          filedesc=[f"ecobrain sample inversion: {desc}",
-                                   "Hourly emission rates per grid cell, layer 1"],
+                                   "Hourly emission rates per grid cell, layer 1",
+                                   "Timestamp represents beginning computed date/time"],
                          upnam="OPEMIS", created=init, exec_id="ecobrain sample-run") as w:
             data = {}
             for sp in INVERSION_SPECIES:
