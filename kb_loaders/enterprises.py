@@ -37,10 +37,14 @@ from ecobrain.kb_loaders.csv_contract import (
 from ecobrain.kb_loaders.report import LoadReport
 from ecobrain.kb_loaders.sites import (
     COORD_DECIMALS,
+    SITE_STALE_EDGES,
+    batches,
     check_places,
-    link_statements,
+    drop_stale_query,
+    link_cell_query,
     place_on_grid,
     require_nodes,
+    slim,
 )
 from ecobrain.ontology.geography import city_of
 from ecobrain.ontology.store import GraphStore
@@ -187,26 +191,26 @@ def read_enterprises(path: str | Path, ontology: Any = None) -> tuple[list[Enter
     return records, notes
 
 
+# The node, its sector and its county in one statement (parameters are serialised once).
 _MERGE = (
     "UNWIND $rows AS r MERGE (e:Enterprise {id: r.id}) "
     "SET e.name = r.name, e.county_code = r.county_code, e.city_code = r.city_code, "
     "e.lon = r.lon, e.lat = r.lat, e.sector = r.sector, e.pollutants = r.pollutants, "
     "e.performance_grade = r.performance_grade, e.key_enterprise = r.key_enterprise, "
     "e.online_monitoring = r.online_monitoring, e.grid_row = r.grid_row, "
-    "e.grid_col = r.grid_col, e.cell_id = r.cell_id, e.synthetic = r.synthetic"
+    "e.grid_col = r.grid_col, e.cell_id = r.cell_id, e.synthetic = r.synthetic "
+    "WITH e, r MATCH (s:Sector {id: r.sector}) MERGE (e)-[:IN_SECTOR]->(s) "
+    "WITH e, r MATCH (k:County {id: r.county_code}) MERGE (e)-[:IN_REGION]->(k)"
 )
-_DROP_STALE = (
-    "UNWIND $rows AS r MATCH (e:Enterprise {id: r.id})-[x:IN_SECTOR]->(s) "
-    "WHERE s.id <> r.sector DELETE x",
-    "UNWIND $rows AS r MATCH (e:Enterprise {id: r.id})-[x:EMITS]->(p) "
-    "WHERE NOT p.id IN r.pollutants DELETE x",
-)
-_LINK = (
-    "UNWIND $rows AS r MATCH (e:Enterprise {id: r.id}) MATCH (s:Sector {id: r.sector}) "
-    "MERGE (e)-[:IN_SECTOR]->(s)",
+_EMITS = (
     "UNWIND $rows AS r MATCH (e:Enterprise {id: r.id}) UNWIND r.pollutants AS pid "
-    "MATCH (p:Pollutant {id: pid}) MERGE (e)-[:EMITS]->(p)",
+    "MATCH (p:Pollutant {id: pid}) MERGE (e)-[:EMITS]->(p)"
 )
+_STALE = {
+    **SITE_STALE_EDGES,
+    "IN_SECTOR": "t.id <> r.sector",
+    "EMITS": "NOT t.id IN r.pollutants",
+}
 BATCH = 5000
 
 
@@ -227,14 +231,15 @@ def load_enterprises(store: GraphStore, path: str | Path | None = None, *,
     require_nodes(store, "GridCell", [r.cell_id for r in records if r.cell_in_graph],
                   what="grid cell(s)", load_hint="load the grid first", file=file)
     rows = [r.properties() for r in records]
-    batches = [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
-    statements = [(_MERGE, {"rows": b}) for b in batches]
-    link_rows = [{"id": r["id"], "sector": r["sector"], "pollutants": r["pollutants"]}
-                 for r in rows]
-    link_batches = [link_rows[i : i + BATCH] for i in range(0, len(link_rows), BATCH)]
-    for query in (*_DROP_STALE, *_LINK):
-        statements += [(query, {"rows": b}) for b in link_batches]
-    statements += link_statements("Enterprise", rows, BATCH)
+    statements: list[tuple[str, dict[str, Any]]] = []
+    for batch in batches(rows, BATCH):
+        statements += [
+            (drop_stale_query("Enterprise", _STALE), {"rows": slim(
+                batch, "id", "sector", "pollutants", "county_code", "cell_id")}),
+            (_MERGE, {"rows": batch}),
+            (_EMITS, {"rows": slim(batch, "id", "pollutants")}),
+            (link_cell_query("Enterprise"), {"rows": slim(batch, "id", "cell_id")}),
+        ]
     written = store.write_all(statements)
     report = LoadReport(source=f"enterprises {path.name}", records=len(records), written=written,
                         notes=notes)

@@ -83,23 +83,19 @@ _MERGE_GRID = (
     "g.ncells_in_province = $g.ncells_in_province, g.cell_selection = $g.cell_selection, "
     "g.row_origin = $g.row_origin"
 )
+# One statement per batch: the cell, its county and its grid (the parameters are sent once).
 _MERGE_CELLS = (
+    "MATCH (g:ModelGrid {id: $grid}) "
     "UNWIND $rows AS r MERGE (c:GridCell {id: r.id}) "
     "SET c.grid = r.grid, c.row = r.row, c.col = r.col, c.lon = r.lon, c.lat = r.lat, "
-    "c.county_code = r.county_code, c.city_code = r.city_code"
+    "c.county_code = r.county_code, c.city_code = r.city_code "
+    "MERGE (c)-[:PART_OF]->(g) "
+    "WITH c, r MATCH (k:County {id: r.county_code}) MERGE (c)-[:IN_REGION]->(k)"
 )
 # A reload after a boundary-data update may move a cell to another county: drop the old edge.
 _DROP_STALE_REGION = (
     "UNWIND $rows AS r MATCH (c:GridCell {id: r.id})-[x:IN_REGION]->(k:County) "
     "WHERE k.id <> r.county_code DELETE x"
-)
-_LINK_REGION = (
-    "UNWIND $rows AS r MATCH (c:GridCell {id: r.id}) MATCH (k:County {id: r.county_code}) "
-    "MERGE (c)-[:IN_REGION]->(k)"
-)
-_LINK_GRID = (
-    "MATCH (g:ModelGrid {id: $grid}) UNWIND $rows AS r MATCH (c:GridCell {id: r.id}) "
-    "MERGE (c)-[:PART_OF]->(g)"
 )
 
 BATCH = 5000
@@ -116,10 +112,11 @@ def load_grid(store: GraphStore, grid: GridSpec = ZJ3KM) -> LoadReport:
     statements: list[tuple[str, dict[str, Any]]] = [
         (_MERGE_GRID, {"g": model_grid_row(grid, len(cells))})
     ]
-    batches = [cells[i : i + BATCH] for i in range(0, len(cells), BATCH)]
-    for query in (_MERGE_CELLS, _DROP_STALE_REGION, _LINK_REGION):
-        statements += [(query, {"rows": b}) for b in batches]
-    statements += [(_LINK_GRID, {"rows": b, "grid": grid.name}) for b in batches]
+    for i in range(0, len(cells), BATCH):
+        batch = cells[i : i + BATCH]
+        statements.append((_DROP_STALE_REGION, {
+            "rows": [{"id": c["id"], "county_code": c["county_code"]} for c in batch]}))
+        statements.append((_MERGE_CELLS, {"rows": batch, "grid": grid.name}))
     written = store.write_all(statements)
     report = LoadReport(source=f"grid {grid.name}", records=len(cells), written=written)
     report.notes.append(

@@ -47,7 +47,13 @@ WKT_DECIMALS = 5
 # error: the GCJ-02 offset (~300-600 m here) plus digitising error of the boundaries.
 BORDER_TOLERANCE_M = 1000.0
 
-_GEOD = pyproj.Geod(ellps="WGS84")
+# Equal-area (Albers) on the WGS84 ellipsoid, centred on the province: areas within 1e-6 of
+# the geodesic ones, ~7x faster to compute.
+_EQUAL_AREA = pyproj.Transformer.from_crs(
+    "EPSG:4326",
+    "+proj=aea +lat_1=27.5 +lat_2=30.5 +lat_0=29 +lon_0=120.5 +ellps=WGS84 +units=m +no_defs",
+    always_xy=True,
+)
 # A conformal projection centred on the province, for distances in metres (scale error < 0.5 %).
 _METRIC = pyproj.Transformer.from_crs(
     "EPSG:4326",
@@ -77,9 +83,13 @@ def _label_point(geom: BaseGeometry) -> tuple[float, float]:
     return round(c.x, 6), round(c.y, 6)
 
 
+def _project(geom: BaseGeometry, transformer: pyproj.Transformer) -> BaseGeometry:
+    return shapely.transform(
+        geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
 def _area_km2(geom: BaseGeometry) -> float:
-    area, _ = _GEOD.geometry_area_perimeter(geom)
-    return round(abs(area) / 1e6, 2)
+    return round(_project(geom, _EQUAL_AREA).area / 1e6, 2)
 
 
 def _region_row(region: Region) -> dict[str, Any]:
@@ -167,9 +177,7 @@ def require_regions(store: GraphStore, codes: Sequence[str], *, file: str | None
 
 @cache
 def _metric_geometry(code: str) -> BaseGeometry:
-    geom = regions_by_code()[code].geometry
-    return shapely.transform(geom, lambda xy: np.column_stack(_METRIC.transform(xy[:, 0],
-                                                                                 xy[:, 1])))
+    return _project(regions_by_code()[code].geometry, _METRIC)
 
 
 def _distance_m(code: str, lon: float, lat: float) -> float:

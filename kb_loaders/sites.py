@@ -95,23 +95,37 @@ def require_nodes(
         )
 
 
-def link_statements(label: str, rows: Sequence[dict[str, Any]], batch: int = 5000
-                    ) -> list[tuple[str, dict[str, Any]]]:
-    """Statements that (re)link sites to their county and cell; rows need id, county_code,
-    cell_id."""
+# When an edge from a site is stale on reload: the site's row no longer names its target.
+SITE_STALE_EDGES: dict[str, str] = {
+    "IN_REGION": "t.id <> r.county_code",
+    "IN_CELL": "r.cell_id IS NULL OR t.id <> r.cell_id",
+}
+
+
+def drop_stale_query(label: str, stale: dict[str, str]) -> str:
+    """One statement deleting every outgoing edge of the listed types that a row no longer names.
+
+    `stale` maps a relationship type to the condition (on edge target ``t`` and row ``r``) under
+    which an existing edge is stale; both come from constants in the loaders, never from data.
+    """
     if label not in SITE_LABELS:
         raise ValueError(f"unexpected site label {label!r}")
-    queries = (
-        f"UNWIND $rows AS r MATCH (s:{label} {{id: r.id}})-[x:IN_REGION]->(k) "
-        "WHERE k.id <> r.county_code DELETE x",
-        f"UNWIND $rows AS r MATCH (s:{label} {{id: r.id}})-[x:IN_CELL]->(c) "
-        "WHERE r.cell_id IS NULL OR c.id <> r.cell_id DELETE x",
-        f"UNWIND $rows AS r MATCH (s:{label} {{id: r.id}}) MATCH (k:County {{id: r.county_code}}) "
-        "MERGE (s)-[:IN_REGION]->(k)",
-        f"UNWIND $rows AS r MATCH (s:{label} {{id: r.id}}) MATCH (c:GridCell {{id: r.cell_id}}) "
-        "MERGE (s)-[:IN_CELL]->(c)",
-    )
-    slim = [{"id": r["id"], "county_code": r["county_code"], "cell_id": r["cell_id"]}
-            for r in rows]
-    batches = [slim[i : i + batch] for i in range(0, len(slim), batch)]
-    return [(q, {"rows": b}) for q in queries for b in batches]
+    cases = " OR ".join(f"(type(x) = '{rel}' AND ({cond}))" for rel, cond in stale.items())
+    return f"UNWIND $rows AS r MATCH (s:{label} {{id: r.id}})-[x]->(t) WHERE {cases} DELETE x"
+
+
+def link_cell_query(label: str) -> str:
+    """IN_CELL for the sites whose cell is a GridCell node (others have none to link)."""
+    if label not in SITE_LABELS:
+        raise ValueError(f"unexpected site label {label!r}")
+    return (f"UNWIND $rows AS r MATCH (s:{label} {{id: r.id}}) "
+            "MATCH (c:GridCell {id: r.cell_id}) MERGE (s)-[:IN_CELL]->(c)")
+
+
+def batches(rows: Sequence[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    return [list(rows[i : i + size]) for i in range(0, len(rows), size)]
+
+
+def slim(rows: Sequence[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
+    """Only the keys a statement needs: parameters are serialised per statement."""
+    return [{k: r[k] for k in keys} for r in rows]

@@ -32,10 +32,14 @@ from ecobrain.kb_loaders.csv_contract import (
 from ecobrain.kb_loaders.report import LoadReport
 from ecobrain.kb_loaders.sites import (
     COORD_DECIMALS,
+    SITE_STALE_EDGES,
+    batches,
     check_places,
-    link_statements,
+    drop_stale_query,
+    link_cell_query,
     place_on_grid,
     require_nodes,
+    slim,
 )
 from ecobrain.ontology.geography import city_of
 from ecobrain.ontology.store import GraphStore
@@ -135,7 +139,8 @@ _MERGE = (
     "UNWIND $rows AS r MERGE (s:MonitoringStation {id: r.id}) "
     "SET s.name = r.name, s.kind = r.kind, s.county_code = r.county_code, "
     "s.city_code = r.city_code, s.lon = r.lon, s.lat = r.lat, s.grid_row = r.grid_row, "
-    "s.grid_col = r.grid_col, s.cell_id = r.cell_id, s.synthetic = r.synthetic"
+    "s.grid_col = r.grid_col, s.cell_id = r.cell_id, s.synthetic = r.synthetic "
+    "WITH s, r MATCH (k:County {id: r.county_code}) MERGE (s)-[:IN_REGION]->(k)"
 )
 BATCH = 5000
 
@@ -151,8 +156,14 @@ def load_stations(store: GraphStore, path: str | Path | None = None) -> LoadRepo
     require_nodes(store, "GridCell", [r.cell_id for r in records if r.cell_in_graph],
                   what="grid cell(s)", load_hint="load the grid first", file=file)
     rows = [r.properties() for r in records]
-    statements = [(_MERGE, {"rows": rows[i : i + BATCH]}) for i in range(0, len(rows), BATCH)]
-    statements += link_statements("MonitoringStation", rows, BATCH)
+    statements: list[tuple[str, dict[str, Any]]] = []
+    for batch in batches(rows, BATCH):
+        statements += [
+            (drop_stale_query("MonitoringStation", SITE_STALE_EDGES),
+             {"rows": slim(batch, "id", "county_code", "cell_id")}),
+            (_MERGE, {"rows": batch}),
+            (link_cell_query("MonitoringStation"), {"rows": slim(batch, "id", "cell_id")}),
+        ]
     written = store.write_all(statements)
     report = LoadReport(source=f"stations {path.name}", records=len(records), written=written,
                         notes=notes)

@@ -1,0 +1,160 @@
+#!/usr/bin/env python
+"""Benchmark: load the bundled knowledge into a fresh graph, then load it again.
+
+Prints, per step and in total: seconds, nodes and relationships created, nodes/s and
+relationships/s, and the peak memory of this process and of the graph server. Two parts:
+
+1. the Zhejiang reference data alone (regions, grid, enterprises, stations; the ontology is
+   loaded first but not timed, since enterprises link to its concepts);
+2. the whole bundle (``kb_loaders.bundle.load_bundled``: ontology, regulations, standards,
+   concept links, regions, grid, enterprises, stations) when every step is importable.
+
+Each part runs in a fresh process (first load: caches cold, boundaries and ontology parsed) and
+then a second time in the same graph (everything already there: the idempotent MERGE path).
+The graph is a new name on the configured server (``ECOBRAIN_GRAPH_URI``), or on an embedded
+server started in a temporary directory and stopped afterwards; the graph is dropped at the end.
+
+    .venv/bin/python benchmarks/bench_kb_load.py [--part reference|bundle|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+
+def _server_rss_mb(store: object) -> float | None:
+    """Peak-ish RSS of the embedded/FalkorDB server process, when it runs on this machine."""
+    try:
+        info = store._db.connection.info("memory")  # type: ignore[attr-defined]
+        return info.get("used_memory_peak", 0) / 1e6
+    except Exception:
+        return None
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _run(store, steps: list[tuple[str, Callable]], title: str) -> tuple[float, int, int]:
+    from ecobrain.kb_loaders.bundle import graph_stats
+
+    print(f"\n## {title}")
+    print(f"{'step':<28}{'records':>9}{'nodes+':>9}{'rels+':>9}{'seconds':>9}")
+    total_nodes = total_rels = 0
+    started = time.perf_counter()
+    for name, step in steps:
+        t = time.perf_counter()
+        report = step(store)
+        dt = time.perf_counter() - t
+        total_nodes += report.nodes_created
+        total_rels += report.relationships_created
+        print(f"{name:<28}{report.records:>9}{report.nodes_created:>9}"
+              f"{report.relationships_created:>9}{dt:>9.2f}")
+    seconds = time.perf_counter() - started
+    labels, rels = graph_stats(store)
+    nodes_in_graph = sum(n for label, n in labels.items() if label != "AdminRegion")
+    print(f"{'total':<28}{'':>9}{total_nodes:>9}{total_rels:>9}{seconds:>9.2f}")
+    n_nodes = _count(store, "MATCH (n) RETURN count(n) AS n")
+    n_rels = sum(rels.values())
+    print(f"graph now: {n_nodes} nodes, {n_rels} relationships "
+          f"(label counts incl. multi-label: {nodes_in_graph})")
+    if seconds > 0:
+        print(f"throughput: {n_nodes / seconds:,.0f} nodes/s, {n_rels / seconds:,.0f} "
+              f"relationships/s (graph totals / seconds)")
+    return seconds, n_nodes, n_rels
+
+
+def _count(store, cypher: str) -> int:
+    return store.read(cypher)[0]["n"]
+
+
+def _reference_steps() -> list[tuple[str, Callable]]:
+    from ecobrain.kb_loaders.enterprises import load_enterprises
+    from ecobrain.kb_loaders.grid_cells import load_grid
+    from ecobrain.kb_loaders.regions import load_regions
+    from ecobrain.kb_loaders.stations import load_stations
+
+    return [("regions", load_regions), ("grid", load_grid),
+            ("enterprises", lambda s: load_enterprises(s)),
+            ("stations", lambda s: load_stations(s))]
+
+
+def _bundle_steps() -> list[tuple[str, Callable]] | None:
+    try:
+        from ecobrain.kb_loaders.bundle import bundled_steps
+
+        return bundled_steps()
+    except ImportError as exc:
+        print(f"(whole bundle skipped: {exc})")
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark the knowledge load.")
+    parser.add_argument("--part", choices=("reference", "bundle", "both"), default="both")
+    args = parser.parse_args(argv)
+    if args.part == "both":  # each part in a fresh process: cold caches, its own peak RSS
+        for part in ("reference", "bundle"):
+            subprocess.run([sys.executable, __file__, "--part", part], check=True)
+        return 0
+
+    tmp = None
+    if not os.environ.get("ECOBRAIN_GRAPH_URI"):
+        tmp = tempfile.mkdtemp(prefix="ecobrain-bench-")
+        os.environ["ECOBRAIN_DATA_DIR"] = tmp
+    from ecobrain.ontology.embedded import EmbeddedServer
+    from ecobrain.ontology.store import open_store
+
+    print(f"# knowledge load benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"python {platform.python_version()}, {platform.machine()}, "
+          f"{psutil.cpu_count(logical=True)} cpus, "
+          f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM")
+    summary = []
+    try:
+        for part in (args.part,):
+            store = open_store(graph=f"bench_kb_{uuid.uuid4().hex[:10]}")
+            print(f"graph: {store.describe()}")
+            try:
+                if part == "reference":
+                    from ecobrain.kb_loaders.ontology_loader import load_ontology
+
+                    load_ontology(store)
+                    steps = _reference_steps()
+                else:
+                    steps = _bundle_steps()
+                    if steps is None:
+                        continue
+                for run in ("first load (empty graph)", "second load (all present)"):
+                    seconds, nodes, rels = _run(store, steps, f"{part}: {run}")
+                    summary.append((part, run, seconds, nodes, rels))
+                server = _server_rss_mb(store)
+                print(f"peak RSS of this process: {_peak_rss_mb():.0f} MB"
+                      + (f"; graph server used_memory_peak: {server:.0f} MB" if server else ""))
+            finally:
+                store.drop_graph()
+                store.close()
+    finally:
+        if tmp:
+            EmbeddedServer(Path(tmp)).stop()
+    print("\n## summary")
+    for part, run, seconds, nodes, rels in summary:
+        print(f"{part:<10}{run:<28}{seconds:7.2f} s  {nodes:>7} nodes ({nodes / seconds:,.0f}/s)"
+              f"  {rels:>7} rels ({rels / seconds:,.0f}/s)")
+    print(f"peak RSS of this process: {_peak_rss_mb():.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
