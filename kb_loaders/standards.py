@@ -16,8 +16,9 @@ Inputs (``knowledge/standards/``):
 Standards are ``(:Standard:Regulation {kind: "standard"})``; every row is ``PART_OF`` its
 standard (or regulation) and ``CONCERNS`` its pollutant concept; superseded versions are
 ``REPEALED_BY`` their successor. Everything is validated before anything is written; MERGE on
-stable ids makes re-loading a no-op. Loads after ``load_regulations`` (the grading cites its
-provisions) and after the ontology (links go to ``Concept`` nodes).
+stable ids makes re-loading a no-op. Runs after the ontology (links go to ``Concept`` nodes)
+and after ``load_regulations`` (the grading cites its provisions; citations not in the graph
+yet are listed in the report and linked by the next load).
 """
 
 from __future__ import annotations
@@ -350,6 +351,7 @@ def read_alert_grading(file: Path, data: StandardsData, concepts: set[str],
                 "source_urls": list(v.get("source_urls") or []), "scope": v.get("scope"),
                 "note": v.get("note")}})
             data.link("AlertGrading", gid, "FOR_LEVEL", [level])
+            data.link("AlertGrading", gid, "PART_OF", [reg])
             if provision:
                 data.link("AlertGrading", gid, "BASED_ON", [str(provision)])
     for ri, r in enumerate(doc.data.get("reduction_ratios") or []):
@@ -410,7 +412,7 @@ def read_alert_grading(file: Path, data: StandardsData, concepts: set[str],
 # --- writing --------------------------------------------------------------------------------
 
 _TARGET_LABEL = {"CONCERNS": "Concept", "FOR_LEVEL": "Concept", "PRESCRIBES": "Concept",
-                 "BASED_ON": "Article", "CITES": "Article"}
+                 "BASED_ON": "Article", "CITES": "Article", "PART_OF": "Regulation"}
 
 
 def read_standards(directory: Path | None = None) -> StandardsData:
@@ -441,23 +443,25 @@ def read_standards(directory: Path | None = None) -> StandardsData:
     return data
 
 
-def _check_targets(store: GraphStore, data: StandardsData, directory: Path) -> None:
-    """Provisions and regulations the grading cites must be in the graph (or this load)."""
-    wanted_articles = sorted({t for rels in data.links.values()
-                              for rel, ts in rels.items() if _TARGET_LABEL[rel] == "Article"
-                              for t in ts} - {p["id"] for p in data.provisions})
-    wanted_regs = sorted({g["regulation_id"] for g in data.gradings}
-                         - {s["id"] for s in data.standards})
+def _missing_targets(store: GraphStore, data: StandardsData) -> list[str]:
+    """Provisions and regulations the grading cites that are not in the graph (or this load).
+
+    Not an error: the dated values stand on their own, and the BASED_ON / CITES / PART_OF
+    edges appear when the standards are loaded again after the regulations. The report says
+    which are missing (a user's statute folder loaded *instead of* the bundled one lacks them).
+    """
+    def targets(label: str) -> set[str]:
+        return {t for rels in data.links.values() for rel, ts in rels.items()
+                if _TARGET_LABEL[rel] == label for t in ts}
+
+    wanted_articles = sorted(targets("Article") - {p["id"] for p in data.provisions})
+    wanted_regs = sorted(targets("Regulation") - {s["id"] for s in data.standards})
     have_articles = {r["id"] for r in store.read(
         "MATCH (a:Article) WHERE a.id IN $ids RETURN a.id AS id", {"ids": wanted_articles})}
     have_regs = {r["id"] for r in store.read(
         "MATCH (g:Regulation) WHERE g.id IN $ids RETURN g.id AS id", {"ids": wanted_regs})}
-    missing = [x for x in wanted_articles if x not in have_articles] + [
+    return [x for x in wanted_articles if x not in have_articles] + [
         x for x in wanted_regs if x not in have_regs]
-    if missing:
-        raise LoadError(f"cites {', '.join(missing)}, not in the graph: load the regulations "
-                        "first (ecobrain kb load runs them in order)",
-                        file=directory / "alert_grading.yaml", field="provision")
 
 
 _MERGE_STANDARDS = """
@@ -520,8 +524,7 @@ MERGE (n)-[:{rel}]->(t)
 """
 
 # Labels, relationship types and target labels come only from the constants above.
-_ROW_LABELS = ("LimitValue", "BreakpointRow", "AlertGrading")
-_FREE_LABELS = ("ReductionRequirement", "PollutantHandling")
+_ROW_LABELS = ("LimitValue", "BreakpointRow")
 
 
 def _grouped(rows: list[dict[str, Any]], parent_key: str) -> list[dict[str, Any]]:
@@ -536,7 +539,7 @@ def load_standards(store: GraphStore, directory: str | Path | None = None) -> Lo
     started = time.perf_counter()
     folder = Path(directory) if directory else standards_dir()
     data = read_standards(folder)
-    _check_targets(store, data, folder)
+    missing = _missing_targets(store, data)
     written = WriteSummary()
     written.add(store.write_rows(_MERGE_STANDARDS, data.standards))
     written.add(store.write_rows(_DROP_STALE_REPEALS, data.standards))
@@ -549,14 +552,14 @@ def load_standards(store: GraphStore, directory: str | Path | None = None) -> Lo
     written.add(write_articles(store, data.provisions))
 
     parents = {"LimitValue": (data.limits, "standard_id"),
-               "BreakpointRow": (data.breakpoints, "standard_id"),
-               "AlertGrading": (data.gradings, "regulation_id")}
+               "BreakpointRow": (data.breakpoints, "standard_id")}
     for label in _ROW_LABELS:
         rows, key = parents[label]
         written.add(store.write_rows(_DROP_STALE_ROWS.format(label=label), _grouped(rows, key)))
         written.add(store.write_rows(_MERGE_ROWS.format(label=label),
                                      [{**r, "parent": r[key]} for r in rows]))
-    for label, rows in (("ReductionRequirement", data.reductions),
+    for label, rows in (("AlertGrading", data.gradings),
+                        ("ReductionRequirement", data.reductions),
                         ("PollutantHandling", data.handlings)):
         written.add(store.write(_DROP_STALE_FREE.format(label=label),
                                 {"keep": [r["id"] for r in rows]}))
@@ -588,5 +591,8 @@ def load_standards(store: GraphStore, directory: str | Path | None = None) -> Lo
     if unlinked:
         report.notes.append("not linked (no such Concept node in the graph): "
                             + ", ".join(sorted(unlinked)))
+    if missing:
+        report.notes.append("cited but not in the graph (load the bundled regulations, then the "
+                            "standards again): " + ", ".join(missing))
     report.seconds = time.perf_counter() - started
     return report
