@@ -62,7 +62,8 @@ def load(
     stations: Annotated[Path | None, typer.Option(
         help="Your monitoring-station CSV.", exists=True, dir_okay=False)] = None,
     regulations: Annotated[Path | None, typer.Option(
-        help="A folder of statute texts with .meta.yaml sidecars (docs/regulations.md).",
+        help="A folder of statute texts with .meta.yaml sidecars (docs/regulations.md), "
+        "loaded in addition to the bundled ones.",
         exists=True, file_okay=False)] = None,
     only_user_files: Annotated[bool, typer.Option(
         "--only", help="Load only the given files, not the rest of the bundle.")] = False,

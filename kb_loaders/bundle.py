@@ -24,7 +24,7 @@ class UserFiles:
 
     enterprises: Path | None = None
     stations: Path | None = None
-    regulations: Path | None = None
+    regulations: Path | None = None  # loaded in addition to the bundled statutes
 
 
 def bundled_steps(files: UserFiles | None = None) -> list[Step]:
@@ -40,7 +40,9 @@ def bundled_steps(files: UserFiles | None = None) -> list[Step]:
     f = files or UserFiles()
     return [
         ("ontology", load_ontology),
-        ("regulations", lambda s: load_regulations(s, f.regulations)),
+        ("regulations", lambda s: load_regulations(s, None)),
+        *([("your regulations", lambda s: load_regulations(s, f.regulations))]
+          if f.regulations else []),
         ("standards", load_standards),
         ("concept links", link_concepts),
         ("regions", load_regions),

@@ -34,6 +34,9 @@ ID_LABELS: tuple[str, ...] = (
     "BreakpointRow",
     "LimitValue",
     "EmergencyPlan",
+    "AlertGrading",
+    "ReductionRequirement",
+    "PollutantHandling",
     # rules and decisions
     "Rule",
     "RuleVersion",
