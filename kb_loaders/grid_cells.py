@@ -12,6 +12,7 @@ Neighbours are not stored as edges: a cell's neighbours follow from (row, col) â
 from __future__ import annotations
 
 import time
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,11 @@ COORD_DECIMALS = 5  # ~1 m: cell centres are for maps and lookups, not geodesy
 
 def grid_cell_rows(grid: GridSpec = ZJ3KM) -> list[dict[str, Any]]:
     """One property map per cell whose centre lies in a Zhejiang county, by row then col."""
+    return [dict(row) for row in _cell_rows(grid)]
+
+
+@cache
+def _cell_rows(grid: GridSpec) -> tuple[dict[str, Any], ...]:
     lon, lat = grid.cell_centers_lonlat()
     codes = RegionIndex.counties().locate(lon, lat)
     rows, cols = np.nonzero(codes != None)  # noqa: E711 - elementwise on an object array
@@ -43,7 +49,7 @@ def grid_cell_rows(grid: GridSpec = ZJ3KM) -> list[dict[str, Any]]:
             "county_code": code,
             "city_code": city_of(code),
         })
-    return out
+    return tuple(out)
 
 
 def model_grid_row(grid: GridSpec, ncells: int) -> dict[str, Any]:

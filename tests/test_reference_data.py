@@ -375,12 +375,12 @@ def _point_past_border(inside: str, outside: str, metres: float) -> tuple[float,
         mid = (lo + hi) / 2
         here = idx.locate_one(a.x + (b.x - a.x) * mid, a.y + (b.y - a.y) * mid)
         lo, hi = (mid, hi) if here == inside else (lo, mid)
-    t = hi
-    while True:
+    for step in range(4000):
+        t = hi + step * 0.0005
         lon, lat = a.x + (b.x - a.x) * t, a.y + (b.y - a.y) * t
         if _distance_m(inside, lon, lat) >= metres:
             return round(lon, 6), round(lat, 6)
-        t += 0.0005
+    raise AssertionError(f"no point {metres} m past the border of {inside}")
 
 
 def test_points_near_the_stated_county_are_accepted_far_ones_refused(
