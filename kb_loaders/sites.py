@@ -85,7 +85,8 @@ def require_nodes(
     if label not in {"Sector", "Pollutant", "GridCell", "County"}:
         raise ValueError(f"unexpected label {label!r}")
     found = {r["id"] for r in store.read(
-        f"UNWIND $ids AS id MATCH (n:{label} {{id: id}}) RETURN n.id AS id", {"ids": wanted})}
+        f"UNWIND $ids AS wanted MATCH (n:{label} {{id: wanted}}) RETURN n.id AS id",
+        {"ids": wanted})}
     missing = [i for i in wanted if i not in found]
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more"
