@@ -15,6 +15,7 @@ from ecobrain.ontology.concepts import (
     Ontology,
     OntologyError,
 )
+from ecobrain.ontology.owl_check import check_consistency
 
 KINDS = {
     "Pollutant",
@@ -137,8 +138,9 @@ def test_annotations_become_properties(onto: Ontology) -> None:
     grades = {onto.concept(c).properties["response_grade"]
               for c in ("AlertYellow", "AlertOrange", "AlertRed")}
     assert grades == {"Ⅲ", "Ⅱ", "Ⅰ"}
-    assert [onto.concept(c).properties["grade_code"] for c in onto.of_kind("PerformanceGrade")
-            if c != "PerformanceGrade"] == ["A", "B", "C", "D"]
+    codes = {onto.concept(c).properties["grade_code"] for c in onto.of_kind("PerformanceGrade")
+             if c != "PerformanceGrade"}
+    assert codes == {"A", "B", "C", "D", "leading"}
 
 
 # -- hierarchy -----------------------------------------------------------------------------
@@ -307,3 +309,57 @@ def test_cache_follows_file_changes(tmp_path: Path) -> None:
     after = Ontology(path)
     assert "Styrene" in after and "Styrene" in after.descendants("VOCs")
     assert Ontology().concepts is Ontology().concepts  # one parse per file version
+
+
+# -- OWL consistency -----------------------------------------------------------------------
+
+REASONERS = [
+    pytest.param("HermiT", marks=pytest.mark.skipif(
+        shutil.which("java") is None, reason="HermiT needs java")),
+    "owlrl",
+]
+
+
+@pytest.mark.parametrize("reasoner", REASONERS)
+def test_ontology_is_consistent(reasoner: str) -> None:
+    result = check_consistency(reasoner=reasoner)
+    assert result.reasoner == reasoner
+    assert result.consistent, result.message
+    assert result.unsatisfiable == ()
+    # at least the asserted hierarchy, transitively closed, is entailed
+    onto = Ontology()
+    closure = sum(len(onto.ancestors(c)) for c in onto.concepts)
+    assert result.inferred_subclass_count >= closure
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="HermiT needs java")
+def test_default_reasoner_is_hermit_when_java_is_present() -> None:
+    result = check_consistency()
+    assert result.reasoner == "HermiT" and result.consistent
+    assert result.inferred_subclass_count == check_consistency(
+        reasoner="owlrl").inferred_subclass_count
+
+
+@pytest.mark.parametrize("reasoner", REASONERS)
+def test_pollutant_used_as_a_source_is_inconsistent(reasoner: str, tmp_path: Path) -> None:
+    # mainlyEmits has domain SourceCategory, and Ethylene is a Pollutant (range of mainlyEmits);
+    # Pollutant and SourceCategory are disjoint
+    path = _copy_with(tmp_path, "\neb:Ethylene eb:mainlyEmits eb:VOCs .\n")
+    result = check_consistency(path, reasoner=reasoner)
+    assert not result.consistent
+    assert "inconsistent" in result.message
+
+
+@pytest.mark.parametrize("reasoner", REASONERS)
+def test_species_filed_under_a_sector_is_unsatisfiable(reasoner: str, tmp_path: Path) -> None:
+    path = _copy_with(tmp_path, "\neb:Benzene rdfs:subClassOf eb:Petrochemical .\n")
+    result = check_consistency(path, reasoner=reasoner)
+    assert not result.consistent
+    assert result.unsatisfiable == ("Benzene",)
+    assert "Benzene" in result.message
+
+
+def test_owl_check_reports_turtle_errors_with_line(tmp_path: Path) -> None:
+    path = _copy_with(tmp_path, replace=("eb:CO a owl:Class ;", "eb:CO a owl:Class } ;"))
+    with pytest.raises(OntologyError, match=r"ecobrain\.ttl line \d+: invalid Turtle"):
+        check_consistency(path, reasoner="owlrl")
