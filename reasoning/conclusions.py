@@ -1,0 +1,457 @@
+"""Conclusions and the decision: alerts, measures, tasks, advice — merged, dated, explained.
+
+What the engine concludes per rule firing is merged into what a bureau receives:
+
+- **one alert per region**: the highest level; the rules that concluded lower levels for the
+  same region stay as reasons marked ``superseded``;
+- **one measure per region and measure type**; **one advice per region, measure type and
+  pollutant**;
+- **one task per subject** (enterprise, grid cell, sector, road, region) per decision: the
+  reasons of every rule that asked for it, all the facts they matched, the union of their
+  legal grounds, the highest priority and the earliest deadline, each distinct action listed.
+
+Each conclusion carries its reasons (rule id and version, the firing, the fact of each block),
+its evidence (the model findings under those facts, followed through upstream conclusions),
+and its legal grounds on the decision date; ``legal_review_required`` is true when any ground
+is not in force that day.
+
+Ids are content-derived: the decision id from the run id, the decision date, the rule
+versions and a digest of the input facts; a conclusion id from the decision id, its kind and
+its subject. Everything is sorted, so the same inputs give byte-identical JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ecobrain.reasoning.legal_grounds import LegalGround, review_reason
+
+
+def short_hash(*parts: Any, n: int = 16) -> str:
+    body = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:n]
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Reason(_M):
+    """One rule firing behind a conclusion."""
+
+    rule_key: str = Field(description="<rule_id>@<version>")
+    rule_id: str
+    rule_version: int
+    rule_title: str
+    priority: int
+    firing_id: str
+    facts: dict[str, str] = Field(description="block name -> id of the fact it matched")
+    conclusion_fact: str = Field(description="id of the engine fact this firing concluded")
+    outcome: Literal["applied", "superseded"] = "applied"
+    superseded_by: str | None = None
+    text: str | None = Field(default=None, description="what this rule said (action text)")
+
+
+class Subject(_M):
+    kind: Literal["enterprise", "grid_cell", "sector", "road", "region"]
+    id: str
+    name: str | None = None
+
+
+class TaskItem(_M):
+    measure_type: str
+    measure_label: str
+    text: str
+    rule_key: str
+
+
+class Escalation(_M):
+    text: str
+    citation_ids: list[str]
+    rule_key: str
+
+
+class Conclusion(_M):
+    id: str
+    kind: str
+    region_code: str
+    region_name: str | None = None
+    region_level: str | None = None
+    city_code: str | None = None
+    priority: int = 0
+    reasons: list[Reason]
+    legal_grounds: list[LegalGround] = Field(default_factory=list)
+    legal_review_required: bool = False
+    legal_review_reasons: list[str] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list, description="finding ids")
+
+    @property
+    def rule_keys(self) -> list[str]:
+        return sorted({r.rule_key for r in self.reasons if r.outcome == "applied"})
+
+
+class Alert(Conclusion):
+    kind: Literal["alert"] = "alert"
+    level: str
+    level_label: str
+    severity_rank: int
+    start: str | None = None
+    end: str | None = None
+    driver: str | None = None
+    note: str | None = None
+
+
+class Measure(Conclusion):
+    kind: Literal["measure"] = "measure"
+    measure_type: str
+    measure_label: str
+    level: str | None = None
+    reduction_ratio: float | None = None
+    pollutants: list[str] = Field(default_factory=list)
+    start: str | None = None
+    end: str | None = None
+    descriptions: list[str] = Field(default_factory=list)
+
+
+class Task(Conclusion):
+    kind: Literal["task"] = "task"
+    subject: Subject
+    measure_types: list[str]
+    items: list[TaskItem]
+    deadline: str | None = None
+    escalations: list[Escalation] = Field(default_factory=list)
+
+
+class Advice(Conclusion):
+    kind: Literal["advice"] = "advice"
+    measure_type: str
+    measure_label: str
+    pollutant: str | None = None
+    texts: list[str]
+    rationales: list[str] = Field(default_factory=list)
+
+
+class FiringRecord(_M):
+    id: str
+    rule_key: str
+    facts: dict[str, str]
+    partition: str
+    round: int
+    conclusions: list[str]
+
+
+class RuleInfo(_M):
+    """What a decision needs to explain a rule without the rule files."""
+
+    key: str
+    id: str
+    version: int
+    title: str
+    title_en: str | None = None
+    note: str | None = None
+    effective_from: str | None = None
+    effective_to: str | None = None
+    priority: int
+    source_quality: str | None = None
+    legal_basis: list[str]
+    conditions: list[dict[str, str]]
+    file: str
+
+
+class FindingRecord(_M):
+    id: str
+    kind: str
+    run_id: str
+    payload: str = Field(description="the finding as JSON (model_dump_json)")
+
+
+class Decision(_M):
+    """The reasoning step's result for one model run on one decision date."""
+
+    id: str
+    run_id: str
+    decision_date: str
+    created_from: dict[str, Any] = Field(default_factory=dict)
+    rule_versions: list[str]
+    facts_digest: str
+    alerts: list[Alert] = Field(default_factory=list)
+    measures: list[Measure] = Field(default_factory=list)
+    tasks: list[Task] = Field(default_factory=list)
+    advice: list[Advice] = Field(default_factory=list)
+    legal_review_required: bool = False
+    rules: dict[str, RuleInfo] = Field(default_factory=dict)
+    facts: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    firings: list[FiringRecord] = Field(default_factory=list)
+    findings: dict[str, FindingRecord] = Field(default_factory=dict)
+    evidence: dict[str, list[str]] = Field(default_factory=dict,
+                                           description="input fact id -> finding ids")
+    notes: list[str] = Field(default_factory=list)
+    stats: dict[str, Any] = Field(default_factory=dict)
+
+    def conclusions(self) -> list[Conclusion]:
+        return [*self.alerts, *self.measures, *self.tasks, *self.advice]
+
+    def conclusion(self, conclusion_id: str) -> Conclusion:
+        for c in self.conclusions():
+            if c.id == conclusion_id:
+                return c
+        raise KeyError(f"no conclusion {conclusion_id!r} in decision {self.id}")
+
+    def explain(self, conclusion_id: str) -> Any:
+        """Rule, version, matched facts (and the upstream chain), evidence, article texts."""
+        from ecobrain.reasoning.explain import explain
+
+        return explain(self, conclusion_id)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return self.model_dump_json(indent=indent)
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "run_id": self.run_id, "decision_date": self.decision_date,
+                "alerts": len(self.alerts), "measures": len(self.measures),
+                "tasks": len(self.tasks), "advice": len(self.advice),
+                "legal_review_required": self.legal_review_required,
+                "rule_versions": len(self.rule_versions)}
+
+
+# -- building a decision --------------------------------------------------------------------
+
+def decision_id(run_id: str, on: date, rule_keys: list[str], facts_digest: str) -> str:
+    return "dec-" + short_hash(run_id, on.isoformat(), sorted(rule_keys), facts_digest)
+
+
+def _group_key(kind: str, fact: Mapping[str, Any]) -> tuple[Any, ...]:
+    if kind == "alert":
+        return (fact["region_code"],)
+    if kind == "measure":
+        return (fact["region_code"], fact.get("measure_type"))
+    if kind == "task":
+        return (fact.get("subject_kind"), fact.get("subject_id"))
+    return (fact["region_code"], fact.get("measure_type"), fact.get("pollutant") or "")
+
+
+class _Builder:
+    def __init__(self, result: Any, compiled: Any, grounds: Mapping[str, LegalGround],
+                 evidence: Mapping[str, list[str]], dec_id: str):
+        self.result = result
+        self.compiled = compiled
+        self.grounds = grounds
+        self.fact_evidence = evidence
+        self.dec_id = dec_id
+        self.concepts = compiled.concepts
+        self.by_fact = {c.id: c for c in result.conclusions}
+        self._ev_cache: dict[str, list[str]] = {}
+
+    def label(self, cid: str | None) -> str:
+        return self.concepts.label(cid) if cid else ""
+
+    def evidence_of(self, fact_id: str, depth: int = 0) -> list[str]:
+        if fact_id in self._ev_cache:
+            return self._ev_cache[fact_id]
+        if fact_id in self.fact_evidence:
+            out = list(self.fact_evidence[fact_id])
+        elif fact_id in self.by_fact and depth < 8:
+            firing = self.by_fact[fact_id].firing
+            out = sorted({e for f in firing.facts.values()
+                          for e in self.evidence_of(f, depth + 1)})
+        else:
+            out = []
+        self._ev_cache[fact_id] = out
+        return out
+
+    def reason(self, c: Any) -> Reason:
+        rule = self.compiled.rules[c.rule_key].rule
+        text = c.payload.get("action") or c.payload.get("description") or \
+            c.payload.get("text") or c.payload.get("note")
+        return Reason(rule_key=c.rule_key, rule_id=rule.id, rule_version=rule.version,
+                      rule_title=rule.title, priority=rule.priority, firing_id=c.firing.id,
+                      facts=dict(sorted(c.firing.facts.items())), conclusion_fact=c.id,
+                      outcome="superseded" if c.superseded_by else "applied",
+                      superseded_by=c.superseded_by, text=text)
+
+    def common(self, kind: str, key: tuple[Any, ...], items: list[Any]) -> dict[str, Any]:
+        applied = [c for c in items if c.superseded_by is None] or items
+        head = max(applied, key=lambda c: (c.fact.get("priority", 0),
+                                           self.compiled.rules[c.rule_key].rule.priority,
+                                           c.rule_key))
+        seen: set[tuple[str, str]] = set()
+        reasons: list[Reason] = []
+        for c in sorted(items, key=lambda c: (c.superseded_by is not None, c.rule_key, c.id)):
+            if (c.rule_key, c.id) in seen:
+                continue  # the same firing seen in several partitions (province-wide facts)
+            seen.add((c.rule_key, c.id))
+            reasons.append(self.reason(c))
+        grounds: dict[tuple[str, str], LegalGround] = {}
+        for c in applied:
+            rule = self.compiled.rules[c.rule_key].rule
+            for cid in rule.legal_basis:
+                self._add_ground(grounds, cid, "basis", c.rule_key)
+            esc = c.payload.get("escalation")
+            for cid in (esc or {}).get("legal_basis", []):
+                self._add_ground(grounds, cid, "escalation", c.rule_key)
+        glist = sorted(grounds.values(), key=lambda g: (g.role != "basis", g.citation_id))
+        review = [review_reason(g) for g in glist if g.needs_review]
+        evidence = sorted({e for c in items for f in c.firing.facts.values()
+                           for e in self.evidence_of(f)})
+        f = head.fact
+        return {
+            "id": f"{kind}-{short_hash(self.dec_id, kind, key)}", "region_code": f["region_code"],
+            "region_name": f.get("region_name"), "region_level": f.get("region_level"),
+            "city_code": f.get("city_code"), "reasons": reasons, "legal_grounds": glist,
+            "legal_review_required": bool(review), "legal_review_reasons": sorted(set(review)),
+            "evidence": evidence, "_head": head, "_applied": applied,
+        }
+
+    def _add_ground(self, grounds: dict[tuple[str, str], LegalGround], cid: str, role: str,
+                    rule_key: str) -> None:
+        k = (cid, role)
+        if k not in grounds:
+            base = self.grounds.get(cid)
+            if base is None:
+                return
+            grounds[k] = base.model_copy(update={"role": role, "rules": [rule_key]})
+        elif rule_key not in grounds[k].rules:
+            grounds[k] = grounds[k].model_copy(
+                update={"rules": sorted([*grounds[k].rules, rule_key])})
+
+    def build(self) -> tuple[list[Alert], list[Measure], list[Task], list[Advice]]:
+        groups: dict[tuple[str, tuple[Any, ...]], list[Any]] = defaultdict(list)
+        for c in self.result.conclusions:
+            groups[(c.kind, _group_key(c.kind, c.fact))].append(c)
+        alerts, measures, tasks, advice = [], [], [], []
+        for (kind, key), items in sorted(groups.items(), key=lambda kv: (kv[0][0],
+                                                                          json.dumps(kv[0][1]))):
+            base = self.common(kind, key, items)
+            head = base.pop("_head")
+            applied = base.pop("_applied")
+            if kind == "alert":
+                level = head.fact["level"]
+                alerts.append(Alert(**base, priority=self.compiled.rules[head.rule_key]
+                                    .rule.priority, level=level, level_label=self.label(level),
+                                    severity_rank=head.fact.get("severity_rank", 0),
+                                    start=head.fact.get("start"), end=head.fact.get("end"),
+                                    driver=head.fact.get("driver"),
+                                    note=head.payload.get("note")))
+            elif kind == "measure":
+                ratios = [c.fact["reduction_ratio"] for c in applied
+                          if c.fact.get("reduction_ratio") is not None]
+                starts = [c.fact["start"] for c in applied if c.fact.get("start")]
+                ends = [c.fact["end"] for c in applied if c.fact.get("end")]
+                mt = head.fact.get("measure_type")
+                measures.append(Measure(
+                    **base, priority=max(self.compiled.rules[c.rule_key].rule.priority
+                                         for c in applied),
+                    measure_type=mt, measure_label=self.label(mt), level=head.fact.get("level"),
+                    reduction_ratio=max(ratios) if ratios else None,
+                    pollutants=sorted({p for c in applied for p in c.fact.get("pollutants", [])}),
+                    start=min(starts) if starts else None, end=max(ends) if ends else None,
+                    descriptions=_distinct(c.payload.get("description") for c in applied)))
+            elif kind == "task":
+                ordered = sorted(applied, key=lambda c: (-c.fact.get("priority", 0), c.rule_key,
+                                                         c.id))
+                items_out: list[TaskItem] = []
+                seen: set[tuple[str, str]] = set()
+                for c in ordered:
+                    k = (c.fact.get("measure_type", ""), c.payload.get("action") or "")
+                    if k in seen:
+                        continue
+                    seen.add(k)
+                    items_out.append(TaskItem(measure_type=k[0], measure_label=self.label(k[0]),
+                                              text=k[1], rule_key=c.rule_key))
+                deadlines = [c.fact["deadline"] for c in applied if c.fact.get("deadline")]
+                escalations = []
+                esc_seen: set[str] = set()
+                for c in ordered:
+                    e = c.payload.get("escalation")
+                    if e and e["text"] not in esc_seen:
+                        esc_seen.add(e["text"])
+                        escalations.append(Escalation(text=e["text"],
+                                                      citation_ids=list(e["legal_basis"]),
+                                                      rule_key=c.rule_key))
+                tasks.append(Task(
+                    **base, priority=max(c.fact.get("priority", 0) for c in applied),
+                    subject=Subject(kind=head.fact["subject_kind"], id=head.fact["subject_id"],
+                                    name=head.fact.get("subject_name")),
+                    measure_types=sorted({i.measure_type for i in items_out}), items=items_out,
+                    deadline=min(deadlines) if deadlines else None, escalations=escalations))
+            else:
+                mt = head.fact.get("measure_type")
+                advice.append(Advice(
+                    **base, priority=max(self.compiled.rules[c.rule_key].rule.priority
+                                         for c in applied),
+                    measure_type=mt, measure_label=self.label(mt),
+                    pollutant=head.fact.get("pollutant"),
+                    texts=_distinct(c.payload.get("text") for c in applied),
+                    rationales=_distinct(c.payload.get("rationale") for c in applied)))
+        tasks.sort(key=lambda t: (-t.priority, t.region_code, t.subject.kind, t.subject.id))
+        alerts.sort(key=lambda a: a.region_code)
+        measures.sort(key=lambda m: (m.region_code, m.measure_type))
+        advice.sort(key=lambda a: (a.region_code, a.measure_type, a.pollutant or ""))
+        return alerts, measures, tasks, advice
+
+
+def _distinct(values: Any) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        if v and v not in out:
+            out.append(str(v))
+    return out
+
+
+def rule_info(entry: Any, compiled_rule: Any) -> RuleInfo:
+    r = entry.rule
+    return RuleInfo(
+        key=r.key, id=r.id, version=r.version, title=r.title, title_en=r.title_en,
+        note=r.note, effective_from=r.effective_from.isoformat() if r.effective_from else None,
+        effective_to=r.effective_to.isoformat() if r.effective_to else None,
+        priority=r.priority, source_quality=r.source_quality, legal_basis=list(r.legal_basis),
+        conditions=[{"block": a, "fact": b.fact, "if": b.if_ or ""}
+                    for a, b in zip(compiled_rule.aliases, r.when, strict=True)],
+        file=entry.file.display)
+
+
+def build_decision(*, result: Any, compiled: Any, factset: Any,
+                   grounds: Mapping[str, LegalGround], run_id: str, on: date,
+                   created_from: Mapping[str, Any] | None = None,
+                   notes: list[str] | None = None) -> Decision:
+    """Merge the engine's conclusions into a decision with ids, grounds and the trace."""
+    keys = compiled.rule_keys
+    dec_id = decision_id(run_id, on, keys, factset.digest)
+    builder = _Builder(result, compiled, grounds, factset.evidence, dec_id)
+    alerts, measures, tasks, advice = builder.build()
+    referenced: set[str] = set()
+    for f in result.firings:
+        referenced.update(f.facts.values())
+        referenced.update(f.conclusions)
+    facts = {fid: _plain(result.facts[fid]) for fid in sorted(referenced) if fid in result.facts}
+    evidence = {fid: list(factset.evidence[fid]) for fid in sorted(facts)
+                if fid in factset.evidence}
+    used_findings = sorted({e for ev in evidence.values() for e in ev})
+    findings = {fid: FindingRecord(**factset.findings[fid]) for fid in used_findings
+                if fid in factset.findings}
+    firings = sorted((FiringRecord(id=f.id, rule_key=f.rule_key,
+                                   facts=dict(sorted(f.facts.items())), partition=f.partition,
+                                   round=f.round, conclusions=sorted(f.conclusions))
+                      for f in result.firings), key=lambda f: (f.round, f.rule_key, f.id,
+                                                                f.partition))
+    rules = {k: rule_info(compiled.rules[k].entry, compiled.rules[k]) for k in keys}
+    stats = {k: v for k, v in result.stats.items() if k != "seconds"}
+    everything = [*alerts, *measures, *tasks, *advice]
+    return Decision(
+        id=dec_id, run_id=run_id, decision_date=on.isoformat(),
+        created_from=dict(created_from or {}), rule_versions=keys,
+        facts_digest=factset.digest, alerts=alerts, measures=measures, tasks=tasks,
+        advice=advice, legal_review_required=any(c.legal_review_required for c in everything),
+        rules=rules, facts=facts, firings=firings, findings=findings, evidence=evidence,
+        notes=sorted(set(notes or [])), stats=stats)
+
+
+def _plain(fact: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in sorted(fact.items()) if k != "sid" and v is not None}

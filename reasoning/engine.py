@@ -1,0 +1,396 @@
+"""Running compiled rules on durable_rules: forward chaining by strata, with a full trace.
+
+How a run goes (per partition, see below):
+
+1. the input facts are asserted into the rulesets that mention their type, in batches
+   (``assert_facts``); durable_rules' Rete network (C) matches them, joins included;
+2. the matches (rule + the facts of each block) are drained from the engine and each rule's
+   actions are rendered in Python into conclusion facts (``alert``, ``measure``, ``task``,
+   ``advice``) — the action itself only records; objects are built after the run;
+3. the new conclusions are asserted back, lowest stratum first: all alerts of the partition
+   together, after keeping one per region (the highest level; the others are kept in the trace
+   as superseded), then the measures those alerts produce, then tasks and advice. A context
+   provider may add facts when conclusions appear (the enterprises of an alerted region);
+4. until no new conclusion appears.
+
+Every match is a :class:`Firing` (rule version, the fact id per block, what it concluded), so
+a decision can say for each task which rule made it from which facts.
+
+**Partitions.** Facts carry a partition key (``sid``; ecobrain uses the city code): each
+partition runs on its own engine state, one after the other, and its state is deleted before
+the next, so memory is bounded by the largest city and the engine's per-state indexes stay
+small. Joins therefore see the facts of one partition; a fact whose partition is ``"*"``
+(province-wide) is asserted into every partition.
+
+**The C binding.** The engine calls ``durable_rules_engine`` directly (create_ruleset,
+assert_facts, start_action, complete_and_start_action, delete_state, delete_ruleset) rather
+than ``durable.engine.Host``: the Host starts timer threads that may run actions concurrently,
+raises on unmatched facts, and cannot delete rulesets. Directly, an unmatched fact is a status
+code, matches are drained deterministically, and every ruleset is deleted at the end of the
+run (unique names per run: repeated runs in one process never share state).
+
+**Duplicates.** durable_rules fires a single-block rule once per satisfied ``$or`` branch; the
+engine keeps one firing per (rule, facts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Protocol
+
+import durable_rules_engine as dre
+
+from ecobrain.reasoning.compiler import CompiledAction, CompiledRule, CompiledRuleBase
+from ecobrain.reasoning.fact_types import FACT_TYPES, stratum
+from ecobrain.reasoning.templates import Template
+
+ALL_PARTITIONS = "*"
+DEFAULT_PARTITION = "0"
+_ERR_NOT_HANDLED = 1
+_ERR_OBSERVED = 2
+
+
+class EngineError(RuntimeError):
+    """The engine refused something (a malformed fact, a rule that rendered nothing ...)."""
+
+
+class ContextProvider(Protocol):
+    """Adds facts when conclusions appear (lazily assembled graph context)."""
+
+    def expand(self, partition: str, facts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        ...
+
+
+@dataclass(frozen=True)
+class RegionInfo:
+    code: str
+    name: str | None
+    level: str
+    city_code: str | None
+
+
+def region_from_code(code: str) -> RegionInfo:
+    """GB/T 2260 structure: xx0000 province, xxxx00 city, else county (its city xxxx00)."""
+    if code.endswith("0000"):
+        return RegionInfo(code, None, "province", None)
+    if code.endswith("00"):
+        return RegionInfo(code, None, "city", code)
+    return RegionInfo(code, None, "county", code[:4] + "00")
+
+
+@dataclass
+class Firing:
+    """One match of a rule: the rule version, the fact of each block, what it concluded."""
+
+    rule_key: str
+    facts: dict[str, str]  # alias -> fact id
+    partition: str
+    round: int
+    conclusions: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        body = json.dumps([self.rule_key, sorted(self.facts.items())], ensure_ascii=False)
+        return "f." + hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Concluded:
+    """A conclusion fact made by one action of one firing (before merging)."""
+
+    kind: str
+    fact: dict[str, Any]  # what the engine sees (type, id, the kind's fields)
+    payload: dict[str, Any]  # texts and extras (description, action text, escalation ...)
+    rule_key: str
+    action_index: int
+    firing: Firing
+    superseded_by: str | None = None  # an alert kept out because a higher one won
+
+    @property
+    def id(self) -> str:
+        return self.fact["id"]
+
+
+@dataclass
+class EngineResult:
+    firings: list[Firing]
+    conclusions: list[Concluded]
+    facts: dict[str, dict[str, Any]]  # every fact asserted, by id (inputs, context, conclusions)
+    stats: dict[str, Any]
+
+
+def _clean(fact: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fact.items() if v is not None and v != [] and v != ""}
+
+
+class Engine:
+    """Runs one compiled rule base over facts. Create one per run (or reuse: runs are isolated)."""
+
+    def __init__(self, compiled: CompiledRuleBase, *, batch_size: int = 1000):
+        self.compiled = compiled
+        self.batch_size = batch_size
+
+    def run(self, facts: Iterable[Mapping[str, Any]], *, decision_date: date,
+            context: ContextProvider | None = None,
+            regions: Mapping[str, RegionInfo] | None = None) -> EngineResult:
+        started = time.perf_counter()
+        run = _Run(self.compiled, decision_date, context, regions or {}, self.batch_size)
+        try:
+            run.execute(facts)
+        finally:
+            run.close()
+        run.stats["seconds"] = round(time.perf_counter() - started, 4)
+        return EngineResult(run.firings, run.conclusions, run.facts, run.stats)
+
+
+class _Run:
+    def __init__(self, compiled: CompiledRuleBase, decision_date: date,
+                 context: ContextProvider | None, regions: Mapping[str, RegionInfo],
+                 batch_size: int):
+        self.c = compiled
+        self.day = decision_date
+        self.context = context
+        self.regions = regions
+        self.batch_size = batch_size
+        self.handles: list[int] = []
+        self.firings: list[Firing] = []
+        self.conclusions: list[Concluded] = []
+        self.facts: dict[str, dict[str, Any]] = {}
+        self.stats: dict[str, Any] = {"facts_in": 0, "asserted": 0, "not_routed": 0,
+                                      "firings": 0, "duplicate_matches": 0, "partitions": 0,
+                                      "rounds": 0, "conclusions": 0}
+        tag = uuid.uuid4().hex[:12]
+        for i, definition in enumerate(compiled.rulesets):
+            name = f"eb_{tag}_{i}"
+            self.handles.append(dre.create_ruleset(name, json.dumps(definition,
+                                                                    ensure_ascii=False)))
+
+    def close(self) -> None:
+        for h in self.handles:
+            with contextlib.suppress(Exception):  # best effort on an already broken engine
+                dre.delete_ruleset(h)
+        self.handles = []
+
+    # -- driving ---------------------------------------------------------------------------
+
+    def execute(self, facts: Iterable[Mapping[str, Any]]) -> None:
+        by_partition: dict[str, list[dict[str, Any]]] = {}
+        shared: list[dict[str, Any]] = []
+        for f in facts:
+            fact = dict(f)
+            if "id" not in fact or "type" not in fact:
+                raise EngineError(f"a fact needs 'id' and 'type': {fact}")
+            if fact["type"] not in FACT_TYPES:
+                raise EngineError(f"unknown fact type {fact['type']!r} (fact {fact['id']})")
+            if fact["id"] in self.facts:
+                raise EngineError(f"two facts have the id {fact['id']!r}")
+            self.facts[fact["id"]] = fact
+            self.stats["facts_in"] += 1
+            part = str(fact.get("sid") or DEFAULT_PARTITION)
+            if part == ALL_PARTITIONS:
+                shared.append(fact)
+            else:
+                by_partition.setdefault(part, []).append(fact)
+        partitions = sorted(by_partition) or ([DEFAULT_PARTITION] if shared else [])
+        for p in partitions:
+            self._partition(p, shared + by_partition.get(p, []))
+        self.stats["partitions"] = len(partitions)
+        self.stats["firings"] = len(self.firings)
+        self.stats["conclusions"] = len(self.conclusions)
+
+    def _partition(self, part: str, facts: list[dict[str, Any]]) -> None:
+        asserted: set[str] = set()
+        rnd = 0
+        self._assert(part, facts, asserted, rnd)
+        pending: dict[int, list[Concluded]] = {}
+        self._collect(part, rnd, pending)
+        while pending:
+            rnd += 1
+            level = min(pending)
+            batch = pending.pop(level)
+            if level == stratum("alert"):
+                batch = self._one_alert_per_region(batch)
+            new_facts = [c.fact for c in batch if c.superseded_by is None]
+            for f in new_facts:
+                self.facts.setdefault(f["id"], f)
+            if self.context is not None and new_facts:
+                extra = [dict(x) for x in self.context.expand(part, new_facts)]
+                for f in extra:
+                    self.facts.setdefault(f["id"], f)
+                new_facts = extra + new_facts
+            self._assert(part, new_facts, asserted, rnd)
+            self._collect(part, rnd, pending)
+        self.stats["rounds"] = max(self.stats["rounds"], rnd + 1)
+        for h in self.handles:
+            with contextlib.suppress(Exception):  # a state that never existed
+                dre.delete_state(h, part)
+
+    def _assert(self, part: str, facts: list[dict[str, Any]], asserted: set[str],
+                rnd: int) -> None:
+        per_ruleset: dict[int, list[dict[str, Any]]] = {}
+        for f in facts:
+            if f["id"] in asserted:
+                continue
+            asserted.add(f["id"])
+            targets = self.c.routing.get(f["type"])
+            if not targets:
+                self.stats["not_routed"] += 1
+                continue
+            body = _clean(f)
+            body["sid"] = part
+            for t in targets:
+                per_ruleset.setdefault(t, []).append(body)
+        for idx, items in per_ruleset.items():
+            h = self.handles[idx]
+            for start in range(0, len(items), self.batch_size):
+                chunk = items[start:start + self.batch_size]
+                code, _ = dre.assert_facts(h, json.dumps(chunk, ensure_ascii=False))
+                if code not in (0, _ERR_NOT_HANDLED, _ERR_OBSERVED):  # pragma: no cover
+                    raise EngineError(f"durable_rules refused facts (code {code})")
+                self.stats["asserted"] += len(chunk)
+
+    def _drain(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for h in self.handles:
+            while True:
+                started = dre.start_action(h)
+                if not started:
+                    break
+                _state, messages, offset = started
+                while messages:
+                    out.append(json.loads(messages))
+                    messages = dre.complete_and_start_action(h, offset)
+        return out
+
+    def _collect(self, part: str, rnd: int, pending: dict[int, list[Concluded]]) -> None:
+        seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        matches: list[tuple[CompiledRule, dict[str, dict[str, Any]]]] = []
+        for message in self._drain():
+            for rule_key, bound in message.items():
+                if rule_key.startswith("_catch."):
+                    continue
+                key = (rule_key, tuple(sorted((a, f["id"]) for a, f in bound.items())))
+                if key in seen:
+                    self.stats["duplicate_matches"] += 1
+                    continue
+                seen.add(key)
+                matches.append((self.c.rules[rule_key], bound))
+        matches.sort(key=lambda m: (-m[0].rule.priority, m[0].key,
+                                    tuple(m[1][a]["id"] for a in m[0].aliases)))
+        for rule, bound in matches:
+            bindings = {a: self.facts.get(f["id"], f) for a, f in bound.items()}
+            firing = Firing(rule.key, {a: f["id"] for a, f in bound.items()}, part, rnd)
+            self.firings.append(firing)
+            for action in rule.actions:
+                concluded = self._conclude(rule, action, bindings, firing)
+                firing.conclusions.append(concluded.id)
+                self.conclusions.append(concluded)
+                pending.setdefault(stratum(concluded.kind), []).append(concluded)
+
+    # -- conclusions -----------------------------------------------------------------------
+
+    def _one_alert_per_region(self, batch: list[Concluded]) -> list[Concluded]:
+        best: dict[str, Concluded] = {}
+        for c in batch:
+            if c.kind != "alert":
+                continue
+            region = c.fact["region_code"]
+            cur = best.get(region)
+            if cur is None or _alert_rank(c) > _alert_rank(cur):
+                best[region] = c
+        for c in batch:
+            if c.kind == "alert":
+                winner = best[c.fact["region_code"]]
+                if winner is not c:
+                    c.superseded_by = winner.id
+        return batch
+
+    def _region(self, code: str | None) -> RegionInfo | None:
+        if not code:
+            return None
+        return self.regions.get(code) or region_from_code(code)
+
+    def _conclude(self, rule: CompiledRule, action: CompiledAction,
+                  bindings: Mapping[str, Mapping[str, Any]], firing: Firing) -> Concluded:
+        params = rule.params
+        concepts = self.c.concepts
+
+        def r(value: Any) -> Any:
+            if isinstance(value, Template):
+                return value.render(bindings, params, concepts, self.day)
+            return value
+
+        values = {k: r(v) for k, v in action.fields.items()}
+        region_code = values.get("region_code")
+        if not region_code:
+            raise EngineError(f"rule {rule.key}: action {action.index + 1} ({action.kind}) "
+                              f"rendered no region_code from facts {firing.facts}")
+        region_code = str(region_code)
+        info = self._region(region_code)
+        fact: dict[str, Any] = {"type": action.kind, "region_code": region_code,
+                                "rule_id": rule.rule.id}
+        if info is not None:
+            fact.update(region_name=info.name, region_level=info.level, city_code=info.city_code)
+        payload: dict[str, Any] = {}
+        kind_fields = FACT_TYPES[action.kind].fields
+        for k, v in values.items():
+            if k in kind_fields:
+                fact[k] = v
+            else:
+                payload[k] = v
+        if action.kind == "alert":
+            fact["severity_rank"] = int(concepts.prop(str(fact["level"]), "severity_rank", 0))
+        if action.kind == "measure":
+            if isinstance(fact.get("pollutants"), str):
+                fact["pollutants"] = [fact["pollutants"]]
+            if fact.get("reduction_ratio") is not None:
+                fact["reduction_ratio"] = float(fact["reduction_ratio"])
+        if action.kind == "task":
+            subject = action.subject or {}
+            fact["subject_kind"] = subject.get("kind")
+            fact["subject_id"] = str(r(subject.get("id")) or "")
+            fact["subject_name"] = r(subject.get("name")) if subject.get("name") else None
+            if not fact["subject_id"]:
+                raise EngineError(f"rule {rule.key}: task subject id rendered empty from "
+                                  f"facts {firing.facts}")
+            prio = r(action.priority) if action.priority is not None else rule.rule.priority
+            fact["priority"] = int(prio)
+            fact["deadline"] = self._deadline(action, r)
+            if action.escalation_text is not None:
+                payload["escalation"] = {"text": r(action.escalation_text),
+                                         "legal_basis": list(action.escalation_basis)}
+        identity = json.dumps([rule.key, action.index, sorted(firing.facts.items())],
+                              ensure_ascii=False)
+        fact["id"] = f"{action.kind}.{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+        return Concluded(kind=action.kind, fact=_clean(fact), payload=payload,
+                         rule_key=rule.key, action_index=action.index, firing=firing)
+
+    def _deadline(self, action: CompiledAction, r: Any) -> str | None:
+        d = action.deadline
+        if d is None:
+            return None
+        if d.absolute is not None:
+            value = r(d.absolute)
+            return str(value) if value else None
+        base = self.day
+        if d.base is not None:
+            value = r(d.base)
+            if not value:
+                return None
+            base = date.fromisoformat(str(value)[:10])
+        days = r(d.offset_days)
+        if days is None:
+            return None
+        return (base + timedelta(days=d.sign * int(days))).isoformat()
+
+
+def _alert_rank(c: Concluded) -> tuple[int, str]:
+    # the highest level wins; between rules concluding the same level, a stable order
+    return (int(c.fact.get("severity_rank", 0)), c.rule_key)

@@ -1,0 +1,271 @@
+"""Facts = findings + graph context, each with a unique id, a partition and its evidence.
+
+From one run's findings this builds the input facts of :mod:`.fact_types`: per-region alert
+assessments and daily AQI, episodes, hotspots with the registered enterprises in their cell
+and the 8 neighbours, attribution summaries, O3 regimes. The graph is read in a few batched
+queries (all enterprises of all hotspot neighbourhoods in one, region names in one), never
+one query per fact.
+
+The enterprises of an *alerted* region are not facts up front: a province has thousands and
+most runs alert nowhere. :class:`GraphContext` adds them when the engine concludes an alert
+(``enterprise_in_region``, for that region only, one query per stratum), so the cost follows
+the alerts, not the size of the enterprise register.
+
+Every fact has a partition (``sid``): the city code of the region it is about (a hotspot: the
+cell's city; a hotspot's enterprise: the hotspot's city), ``*`` for province-wide facts, which
+are copied into every city; see :mod:`.engine`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecobrain.model_adapters.findings import RunFindings
+from ecobrain.ontology.store import GraphStore
+from ecobrain.reasoning import derived
+from ecobrain.reasoning.concept_index import ConceptIndex
+from ecobrain.reasoning.engine import ALL_PARTITIONS, RegionInfo, region_from_code
+
+OUTSIDE_PARTITION = "outside"
+
+_ENTERPRISE_COLUMNS = (
+    "e.id AS id, e.name AS name, e.county_code AS county_code, e.city_code AS city_code, "
+    "e.sector AS sector, e.pollutants AS pollutants, e.performance_grade AS performance_grade, "
+    "e.key_enterprise AS key_enterprise, e.online_monitoring AS online_monitoring, "
+    "e.cell_id AS cell_id"
+)
+
+
+@dataclass
+class FactSet:
+    """The input facts of a decision, with what they rest on."""
+
+    facts: list[dict[str, Any]]
+    evidence: dict[str, list[str]] = field(default_factory=dict)  # fact id -> finding ids
+    findings: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> kind, json
+    regions: dict[str, RegionInfo] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def digest(self) -> str:
+        """A digest of the facts (order-independent): part of the decision id."""
+        body = json.dumps(sorted(self.facts, key=lambda f: f["id"]), sort_keys=True,
+                          ensure_ascii=False, default=str)
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def partition_of(region_code: str | None, city_code: str | None = None) -> str:
+    if city_code:
+        return city_code
+    if not region_code:
+        return OUTSIDE_PARTITION
+    info = region_from_code(region_code)
+    if info.level == "province":
+        return ALL_PARTITIONS
+    return info.city_code or OUTSIDE_PARTITION
+
+
+def _fact(ftype: str, fid: str, fields: Mapping[str, Any], sid: str) -> dict[str, Any]:
+    out = {"type": ftype, "id": fid, "sid": sid}
+    out.update({k: v for k, v in fields.items() if v is not None and v != []})
+    return out
+
+
+def read_regions(store: GraphStore | None, codes: Sequence[str]) -> dict[str, RegionInfo]:
+    """Names, levels and cities of the regions named (one query), code structure otherwise."""
+    out = {c: region_from_code(c) for c in codes if c}
+    if store is None or not out:
+        return out
+    rows = store.read("MATCH (r:AdminRegion) WHERE r.code IN $codes RETURN r.code AS code, "
+                      "r.name_zh AS name, r.level AS level, r.parent_code AS parent",
+                      {"codes": sorted(out)})
+    for r in rows:
+        level = r["level"] or out[r["code"]].level
+        city = r["code"] if level == "city" else (r["parent"] if level == "county" else None)
+        out[r["code"]] = RegionInfo(r["code"], r["name"], level, city)
+    return out
+
+
+def read_enterprises_in_cells(store: GraphStore, cells: Sequence[str]
+                              ) -> dict[str, list[dict[str, Any]]]:
+    """Enterprises whose cell is one of `cells`, grouped by cell (one query)."""
+    if not cells:
+        return {}
+    rows = store.read(f"MATCH (e:Enterprise) WHERE e.cell_id IN $cells RETURN "
+                      f"{_ENTERPRISE_COLUMNS}", {"cells": sorted(set(cells))})
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["cell_id"], []).append(r)
+    return out
+
+
+def assemble_facts(findings: RunFindings, store: GraphStore | None,
+                   concepts: ConceptIndex,
+                   enterprises_by_cell: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
+                   ) -> FactSet:
+    """All input facts of a run. `enterprises_by_cell` replaces the graph read (benchmarks)."""
+    fs = FactSet(facts=[])
+    run = findings.run_id
+
+    def remember(finding: Any) -> str:
+        fid = derived.finding_id(finding)
+        if fid not in fs.findings:
+            fs.findings[fid] = {"id": fid, "kind": finding.kind, "run_id": finding.run_id,
+                                "payload": finding.model_dump_json()}
+        return fid
+
+    region_daily = [d for d in findings.daily_aqi if d.region_level != "station"]
+    for d in region_daily:
+        remember(d)
+    for a in derived.alert_assessments(region_daily):
+        f = a.fields
+        fid = f"aa.{run}.{f['region_code']}"
+        fs.facts.append(_fact("alert_assessment", fid, f,
+                              partition_of(f["region_code"], f.get("city_code"))))
+        fs.evidence[fid] = a.evidence
+    for d in region_daily:
+        f = derived.daily_fields(d)
+        fid = f"daily.{run}.{d.region_code}.{d.date.isoformat()}"
+        fs.facts.append(_fact("daily_aqi", fid, f, partition_of(d.region_code, f["city_code"])))
+        fs.evidence[fid] = [remember(d)]
+    for e in findings.episodes:
+        if e.region_level == "station":
+            continue
+        city = e.region_code if e.region_level == "city" else (
+            e.region_code[:4] + "00" if e.region_level == "county" else None)
+        fid = f"ep.{run}.{e.region_code}.{e.threshold}.{e.start_date.isoformat()}"
+        fs.facts.append(_fact("episode", fid, {
+            "region_code": e.region_code, "region_name": e.region_name,
+            "region_level": e.region_level, "city_code": city, "threshold": e.threshold,
+            "start_date": e.start_date.isoformat(), "end_date": e.end_date.isoformat(),
+            "days": e.days, "peak_aqi": e.peak_aqi, "peak_date": e.peak_date.isoformat(),
+            "driver": e.driver, "primary_pollutants": sorted(e.primary_pollutants),
+            "open_start": e.open_start, "open_end": e.open_end,
+        }, partition_of(e.region_code, city)))
+        fs.evidence[fid] = [remember(e)]
+
+    if findings.hotspots:
+        cells: set[str] = set()
+        for h in findings.hotspots:
+            cells.add(h.cell_id)
+            cells.update(derived.neighbour_cells(h.cell_id))
+        if enterprises_by_cell is None:
+            enterprises_by_cell = read_enterprises_in_cells(store, sorted(cells)) \
+                if store is not None else {}
+        hs, he = derived.hotspot_context(findings.hotspots, enterprises_by_cell, concepts)
+        by_id = {derived.hotspot_id(h): h for h in findings.hotspots}
+        sid_of: dict[str, str] = {}
+        for f in hs:
+            sid = partition_of(f.get("county_code"), f.get("city_code"))
+            sid_of[f["id"]] = sid
+            fs.facts.append(_fact("hotspot", f.pop("id"), {k: v for k, v in f.items()
+                                                            if k != "type"}, sid))
+            fs.evidence[fs.facts[-1]["id"]] = [remember(by_id[fs.facts[-1]["id"]])]
+        for f in he:
+            fid = f.pop("id")
+            fs.facts.append(_fact("hotspot_enterprise", fid,
+                                  {k: v for k, v in f.items() if k != "type"},
+                                  sid_of[f["hotspot_id"]]))
+            fs.evidence[fid] = fs.evidence[f["hotspot_id"]]
+        if not any(enterprises_by_cell.values()):
+            fs.notes.append("no registered enterprise in any hotspot neighbourhood (is the "
+                            "enterprise register loaded?)")
+
+    if findings.attribution:
+        for s in findings.attribution:
+            remember(s)
+        attr = derived.attribution_summaries(findings.attribution, concepts)
+        for f in attr.summaries + attr.sectors:
+            fid = f["id"]
+            fs.facts.append(_fact(f["type"], fid, {k: v for k, v in f.items()
+                                                   if k not in ("type", "id")},
+                                  partition_of(f["region_code"], f.get("city_code"))))
+            fs.evidence[fid] = attr.evidence[fid]
+        if attr.unmapped:
+            fs.notes.append("attribution sector labels not in the ontology (left out of the "
+                            f"sector facts): {', '.join(attr.unmapped)}")
+
+    if findings.regimes:
+        for r in findings.regimes:
+            remember(r)
+        o3_facts, o3_ev = derived.o3_regime_summaries(findings.regimes, region_daily, concepts)
+        for f in o3_facts:
+            fid = f["id"]
+            fs.facts.append(_fact("o3_regime", fid, {k: v for k, v in f.items()
+                                                     if k not in ("type", "id")},
+                                  partition_of(f["region_code"], f.get("city_code"))))
+            fs.evidence[fid] = o3_ev[fid]
+
+    codes = {f.get("region_code") for f in fs.facts} | {f.get("county_code") for f in fs.facts}
+    fs.regions = read_regions(store, sorted(c for c in codes if c))
+    _name_regions(fs)
+    fs.facts.sort(key=lambda f: f["id"])
+    return fs
+
+
+def _name_regions(fs: FactSet) -> None:
+    """Fill region_name/city_code from the region directory where the findings had none."""
+    for f in fs.facts:
+        code = f.get("region_code")
+        if code and code in fs.regions:
+            info = fs.regions[code]
+            if info.name and "region_name" not in f and f["type"] in (
+                    "alert_assessment", "daily_aqi", "episode", "attribution_summary",
+                    "attribution_sector", "o3_regime"):
+                f["region_name"] = info.name
+        if f["type"] == "hotspot" and f.get("county_code") in fs.regions:
+            name = fs.regions[f["county_code"]].name
+            if name:
+                f["county_name"] = name
+
+
+class GraphContext:
+    """The engine's context provider: enterprises of a region when it gets an alert."""
+
+    def __init__(self, store: GraphStore | None, concepts: ConceptIndex,
+                 enterprises: Sequence[Mapping[str, Any]] | None = None):
+        self.store = store
+        self.concepts = concepts
+        self._given = enterprises  # instead of the graph (tests, benchmarks)
+        self.queries = 0
+
+    def _read(self, counties: list[str], cities: list[str], province: bool
+              ) -> list[dict[str, Any]]:
+        if self._given is not None:
+            return [dict(e) for e in self._given
+                    if province or e.get("county_code") in counties
+                    or e.get("city_code") in cities]
+        if self.store is None:
+            return []
+        self.queries += 1
+        return self.store.read(
+            f"MATCH (e:Enterprise) WHERE $province OR e.county_code IN $counties OR "
+            f"e.city_code IN $cities RETURN {_ENTERPRISE_COLUMNS} ORDER BY id",
+            {"province": province, "counties": counties, "cities": cities})
+
+    def expand(self, partition: str, facts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        regions = sorted({f["region_code"] for f in facts if f.get("type") == "alert"})
+        if not regions:
+            return []
+        infos = {c: region_from_code(c) for c in regions}
+        counties = [c for c, i in infos.items() if i.level == "county"]
+        cities = [c for c, i in infos.items() if i.level == "city"]
+        province = any(i.level == "province" for i in infos.values())
+        out: list[dict[str, Any]] = []
+        for e in self._read(counties, cities, province):
+            if partition not in (ALL_PARTITIONS, "0") and e.get("city_code") != partition:
+                continue  # a province alert: each city partition takes its own enterprises
+            ef = derived.enterprise_fields(e, self.concepts)
+            for code in regions:
+                i = infos[code]
+                inside = (i.level == "province" or (i.level == "city" and e.get("city_code")
+                                                    == code)
+                          or (i.level == "county" and e.get("county_code") == code))
+                if inside:
+                    out.append(_fact("enterprise_in_region", f"eir.{code}.{e['id']}",
+                                     {"region_code": code, **ef}, partition))
+        return out
