@@ -168,12 +168,12 @@ def _check_articles(base: RuleBase, store: Any, report: CheckReport) -> None:
     if not store.read("MATCH (a:Article) RETURN a.id AS id LIMIT 1"):
         first = next(iter(cited.values()))[0]
         report.add(first[0].problem("the graph holds no articles: load the regulations first "
-                                    "(ecobrain kb load)", *first[0].path("legal_basis")))
+                                    "(ecobrain kb load)", "legal_basis"))
         return
     for cid, uses in sorted(cited.items()):
         if not _parsable(cid):
             for e, path in uses:
-                report.add(e.problem(f"not a citation id: {cid!r}", *e.path(*path)))
+                report.add(e.problem(f"not a citation id: {cid!r}", *path))
             continue
         art = split_citation(cid)[0]
         message = None
@@ -186,7 +186,7 @@ def _check_articles(base: RuleBase, store: Any, report: CheckReport) -> None:
                 message = str(exc)
         for e, path in uses:
             if message:
-                report.add(e.problem(message, *e.path(*path)))
+                report.add(e.problem(message, *path))
                 continue
             row = known[art]
             vf = date.fromisoformat(row["valid_from"]) if row.get("valid_from") else date.min
@@ -197,7 +197,7 @@ def _check_articles(base: RuleBase, store: Any, report: CheckReport) -> None:
                     f"cites {cid}, which is never in force while this version is "
                     f"({r.effective_from} to {r.effective_to or '…'}; the provision: "
                     f"{row.get('valid_from') or '…'} to {row.get('valid_to') or '…'})",
-                    *e.path(*path), severity="warning"))
+                    *path, severity="warning"))
 
 
 def _parsable(cid: str) -> bool:

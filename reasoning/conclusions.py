@@ -6,9 +6,11 @@ What the engine concludes per rule firing is merged into what a bureau receives:
   same region stay as reasons marked ``superseded``;
 - **one measure per region and measure type**; **one advice per region, measure type and
   pollutant**;
-- **one task per subject** (enterprise, grid cell, sector, road, region) per decision: the
-  reasons of every rule that asked for it, all the facts they matched, the union of their
-  legal grounds, the highest priority and the earliest deadline, each distinct action listed.
+- **one task per subject** per decision: per enterprise or grid cell, and per sector, road or
+  region *in the region the task is assigned to* (construction sites of one county are not
+  those of the next): the reasons of every rule that asked for it, all the facts they
+  matched, the union of their legal grounds, the highest priority and the earliest deadline,
+  each distinct action listed.
 
 Each conclusion carries its reasons (rule id and version, the firing, the fact of each block),
 its evidence (the model findings under those facts, followed through upstream conclusions),
@@ -233,7 +235,11 @@ def _group_key(kind: str, fact: Mapping[str, Any]) -> tuple[Any, ...]:
     if kind == "measure":
         return (fact["region_code"], fact.get("measure_type"))
     if kind == "task":
-        return (fact.get("subject_kind"), fact.get("subject_id"))
+        # an enterprise or a grid cell is one subject wherever it is asked about; a sector,
+        # a road or a region's schools are a subject *of the region* the task is assigned to
+        if fact.get("subject_kind") in ("enterprise", "grid_cell"):
+            return (fact.get("subject_kind"), fact.get("subject_id"))
+        return (fact.get("subject_kind"), fact.get("subject_id"), fact["region_code"])
     return (fact["region_code"], fact.get("measure_type"), fact.get("pollutant") or "")
 
 

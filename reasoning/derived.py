@@ -24,8 +24,19 @@ from ecobrain.model_adapters.findings import (
 )
 
 THRESHOLDS = (150, 200, 300)
-GRADE_CONCEPTS = {"A": "GradeA", "B": "GradeB", "C": "GradeC", "D": "GradeD",
-                  "leading": "GradeA"}
+
+
+def grade_concept(raw: str | None, concepts: Any) -> str | None:
+    """The PerformanceGrade concept of an enterprise's grade code (A..D, leading).
+
+    Read from the ontology (each grade concept's ``grade_code``), so a new grade is data.
+    """
+    if not raw:
+        return None
+    for c in concepts.concepts.values():
+        if "PerformanceGrade" in c.kinds and c.properties.get("grade_code") == raw:
+            return c.id
+    return None
 
 
 def finding_id(finding: Any) -> str:
@@ -161,7 +172,7 @@ def enterprise_fields(e: Mapping[str, Any], concepts: Any) -> dict[str, Any]:
         "county_code": e.get("county_code"), "city_code": e.get("city_code"),
         "sector": sector, "pollutants": sorted(e.get("pollutants") or []),
         "sector_pollutants": concepts.mainly_emits(sector) if sector in concepts else [],
-        "grade": GRADE_CONCEPTS.get(grade_raw) if grade_raw else None,
+        "grade": grade_concept(grade_raw, concepts),
         "leading": grade_raw == "leading" if grade_raw else None,
         "key_enterprise": e.get("key_enterprise"),
         "online_monitoring": e.get("online_monitoring"),

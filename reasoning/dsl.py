@@ -270,7 +270,25 @@ class LoadedFile:
     display: str = ""
 
     def line(self, *path: str | int) -> int | None:
-        p: YamlPath = tuple(path)
+        """Line of the value at `path` (or of the nearest enclosing one that has a line).
+
+        A path through a one-item list the author wrote as a plain mapping (``when: {...}``
+        normalised to ``when: [{...}]``) skips the index.
+        """
+        real: list[str | int] = []
+        node = self.data
+        for step in path:
+            in_dict = isinstance(node, dict) and step in node
+            in_list = isinstance(node, list) and isinstance(step, int) and step < len(node)
+            if in_dict or in_list:
+                node = node[step]
+                real.append(step)
+            elif isinstance(node, dict) and step == 0:
+                continue
+            else:
+                real.append(step)
+                node = None
+        p: YamlPath = tuple(real)
         while p:
             if p in self.lines:
                 return self.lines[p]

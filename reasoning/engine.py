@@ -23,11 +23,21 @@ small. Joins therefore see the facts of one partition; a fact whose partition is
 (province-wide) is asserted into every partition.
 
 **The C binding.** The engine calls ``durable_rules_engine`` directly (create_ruleset,
-assert_facts, start_action, complete_and_start_action, delete_state, delete_ruleset) rather
-than ``durable.engine.Host``: the Host starts timer threads that may run actions concurrently,
-raises on unmatched facts, and cannot delete rulesets. Directly, an unmatched fact is a status
-code, matches are drained deterministically, and every ruleset is deleted at the end of the
-run (unique names per run: repeated runs in one process never share state).
+assert_facts, start_action, complete_and_start_action, retract_facts, get_facts) rather than
+``durable.engine.Host``: the Host starts timer threads that may run actions concurrently and
+raises on unmatched facts. Directly, an unmatched fact is a status code and matches are drained
+deterministically.
+
+**Memory and isolation.** durable_rules 2.0.28 cannot free an engine state: ``delete_state``
+frees pointers it never initialised (it crashes at random — seen here, reproduced under gdb:
+``free()`` of a pointer made of JSON text) and ``delete_ruleset`` frees the ruleset but not its
+states, so creating and deleting rulesets per run leaks every run's facts (~5 KB per fact,
+measured). So each run, at the end of each partition, retracts every fact it asserted (the
+state is then empty — checked with ``get_facts``) and returns the rulesets to a small pool
+keyed by the compiled rule base; the next run with the same rules reuses them. Memory stays
+at the high-water mark instead of growing per run, and no run sees another's facts: a ruleset
+whose state is not empty after retraction is never reused. Rulesets have unique names
+(``eb_<uuid>_<n>``), one run uses a set exclusively, and concurrent runs get different sets.
 
 **Duplicates.** durable_rules fires a single-block rule once per satisfied ``$or`` branch; the
 engine keeps one firing per (rule, facts).
@@ -38,6 +48,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -160,22 +171,18 @@ class _Run:
         self.regions = regions
         self.batch_size = batch_size
         self.handles: list[int] = []
+        self._chunks: dict[int, list[str]] = {}  # per ruleset: JSON batches asserted
         self.firings: list[Firing] = []
         self.conclusions: list[Concluded] = []
         self.facts: dict[str, dict[str, Any]] = {}
         self.stats: dict[str, Any] = {"facts_in": 0, "asserted": 0, "not_routed": 0,
                                       "firings": 0, "duplicate_matches": 0, "partitions": 0,
                                       "rounds": 0, "conclusions": 0}
-        tag = uuid.uuid4().hex[:12]
-        for i, definition in enumerate(compiled.rulesets):
-            name = f"eb_{tag}_{i}"
-            self.handles.append(dre.create_ruleset(name, json.dumps(definition,
-                                                                    ensure_ascii=False)))
+        self.handles = _POOL.acquire(compiled)
+        self._clean = True
 
     def close(self) -> None:
-        for h in self.handles:
-            with contextlib.suppress(Exception):  # best effort on an already broken engine
-                dre.delete_ruleset(h)
+        _POOL.release(self.c, self.handles, clean=self._clean)
         self.handles = []
 
     # -- driving ---------------------------------------------------------------------------
@@ -206,6 +213,44 @@ class _Run:
         self.stats["conclusions"] = len(self.conclusions)
 
     def _partition(self, part: str, facts: list[dict[str, Any]]) -> None:
+        self._chunks = {}
+        try:
+            self._chain(part, facts)
+        except BaseException:
+            self._clean = False
+            raise
+        finally:
+            self._empty(part)
+
+    def _empty(self, part: str) -> None:
+        """Retract every fact the partition asserted, leaving its states empty for reuse."""
+        started = time.perf_counter()
+        for idx, chunks in self._chunks.items():
+            h = self.handles[idx]
+            try:
+                for chunk in chunks:
+                    dre.retract_facts(h, chunk)
+                self._drain_quietly(h)
+                if dre.get_facts(h, part) not in ("[]", None):
+                    self._clean = False
+            except Exception:
+                self._clean = False
+        self._chunks = {}
+        self.stats["retract_s"] = round(self.stats.get("retract_s", 0.0)
+                                        + time.perf_counter() - started, 4)
+
+    @staticmethod
+    def _drain_quietly(h: int) -> None:
+        """Consume anything a retraction queued (nothing, with the rules ecobrain compiles)."""
+        while True:
+            started = dre.start_action(h)
+            if not started:
+                return
+            _state, messages, offset = started
+            while messages:
+                messages = dre.complete_and_start_action(h, offset)
+
+    def _chain(self, part: str, facts: list[dict[str, Any]]) -> None:
         asserted: set[str] = set()
         rnd = 0
         self._assert(part, facts, asserted, rnd)
@@ -228,9 +273,6 @@ class _Run:
             self._assert(part, new_facts, asserted, rnd)
             self._collect(part, rnd, pending)
         self.stats["rounds"] = max(self.stats["rounds"], rnd + 1)
-        for h in self.handles:
-            with contextlib.suppress(Exception):  # a state that never existed
-                dre.delete_state(h, part)
 
     def _assert(self, part: str, facts: list[dict[str, Any]], asserted: set[str],
                 rnd: int) -> None:
@@ -251,7 +293,9 @@ class _Run:
             h = self.handles[idx]
             for start in range(0, len(items), self.batch_size):
                 chunk = items[start:start + self.batch_size]
-                code, _ = dre.assert_facts(h, json.dumps(chunk, ensure_ascii=False))
+                text = json.dumps(chunk, ensure_ascii=False)
+                self._chunks.setdefault(idx, []).append(text)
+                code, _ = dre.assert_facts(h, text)
                 if code not in (0, _ERR_NOT_HANDLED, _ERR_OBSERVED):  # pragma: no cover
                     raise EngineError(f"durable_rules refused facts (code {code})")
                 self.stats["asserted"] += len(chunk)
@@ -389,6 +433,62 @@ class _Run:
         if days is None:
             return None
         return (base + timedelta(days=d.sign * int(days))).isoformat()
+
+
+class _RulesetPool:
+    """Idle durable_rules rulesets per compiled rule base, emptied and ready for another run."""
+
+    MAX_IDLE = 2  # idle handle sets kept per rule base
+    MAX_BASES = 8
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: dict[str, list[list[int]]] = {}
+        self.created = 0
+
+    def _key(self, compiled: CompiledRuleBase) -> str:
+        return json.dumps(compiled.rulesets, sort_keys=True, ensure_ascii=False)
+
+    def acquire(self, compiled: CompiledRuleBase) -> list[int]:
+        key = self._key(compiled)
+        with self._lock:
+            sets = self._idle.get(key)
+            if sets:
+                return sets.pop()
+        tag = uuid.uuid4().hex[:12]
+        handles = []
+        for i, definition in enumerate(compiled.rulesets):
+            handles.append(dre.create_ruleset(f"eb_{tag}_{i}",
+                                              json.dumps(definition, ensure_ascii=False)))
+        self.created += len(handles)
+        return handles
+
+    def release(self, compiled: CompiledRuleBase, handles: list[int], *, clean: bool) -> None:
+        if not handles:
+            return
+        key = self._key(compiled)
+        with self._lock:
+            if clean:
+                sets = self._idle.setdefault(key, [])
+                if len(sets) < self.MAX_IDLE:
+                    sets.append(handles)
+                    self._idle[key] = self._idle.pop(key)  # most recently used last
+                    handles = []
+                while len(self._idle) > self.MAX_BASES:
+                    # the oldest rule base's sets go; their (empty) states are not freed by
+                    # durable_rules, so this is kept rare
+                    for old in self._idle.pop(next(iter(self._idle))):
+                        _delete(old)
+        _delete(handles)
+
+
+def _delete(handles: list[int]) -> None:
+    for h in handles:
+        with contextlib.suppress(Exception):
+            dre.delete_ruleset(h)
+
+
+_POOL = _RulesetPool()
 
 
 def _alert_rank(c: Concluded) -> tuple[int, str]:

@@ -134,8 +134,17 @@ def _rewrite_infix(text: str) -> str:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return text
-    for tok in tokens:
+    significant = [t for t in tokens if t.type in (tokenize.NAME, tokenize.NUMBER,
+                                                    tokenize.STRING, tokenize.OP)]
+    for i, tok in enumerate(significant):
         if tok.type == tokenize.NAME and tok.string in _INFIX:
+            prev = significant[i - 1] if i else None
+            infix = prev is not None and (
+                (prev.type == tokenize.NAME and prev.string not in ("and", "or", "not", "in"))
+                or prev.type in (tokenize.NUMBER, tokenize.STRING)
+                or (prev.type == tokenize.OP and prev.string in (")", "]")))
+            if not infix:
+                continue  # the function form is_a(x, C)
             row, col = tok.start
             op = _INFIX[tok.string].ljust(len(tok.string))
             line = lines[row - 1]
@@ -350,6 +359,8 @@ class _Resolver:
                                   _col(node))
         if isinstance(node, ast.Name | ast.Attribute):
             kind, ref = self.operand(node)
+            if kind == "literal" and isinstance(ref, bool):
+                return And(()) if ref else Or(())
             if kind == "field" and ref.alias is None and self.spec(ref).type == "bool":
                 return Compare(ref.name, "==", True)
             if kind == "field":

@@ -83,9 +83,8 @@ _ENTERPRISE_FIELDS: dict[str, FieldSpec] = {
     "sector_pollutants": _f("concept_list",
                             "pollutants the sector mainly emits (ontology MAINLY_EMITS, "
                             "inherited from parent sectors)", _POLLUTANT),
-    "grade": _f("concept", "emergency performance grade (GradeA..GradeD); missing when "
-                "ungraded; 'leading' (引领性) enterprises have GradeA and leading: true",
-                ("PerformanceGrade",)),
+    "grade": _f("concept", "emergency performance grade: GradeA..GradeD or GradeLeading "
+                "(引领性); missing when ungraded", ("PerformanceGrade",)),
     "leading": _f("bool", "引领性企业 (treated like grade A during alerts)"),
     "key_enterprise": _f("bool", "重点排污单位 (key polluting unit)"),
     "online_monitoring": _f("bool", "has automatic (online) emission monitoring"),

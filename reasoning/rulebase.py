@@ -123,9 +123,11 @@ def load_rule_base(path: str | Path | None = None, *, strict: bool = True
     files, root = rule_files(path)
     base = RuleBase(root=root)
     problems: list[RuleProblem] = []
+    single = path is not None and Path(path).is_file()
     for f in files:
+        shown = str(path) if single else display_name(f, root.parent)
         try:
-            loaded = parse_rule_file(f, display=display_name(f, root.parent if root else None))
+            loaded = parse_rule_file(f, display=shown)
         except RuleError as exc:
             problems.extend(exc.problems)
             continue
