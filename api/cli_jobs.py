@@ -36,15 +36,6 @@ class ExecutorName(StrEnum):
     slurm = "slurm"
 
 
-def _decide_callback() -> Any:
-    """The decision pipeline for `decide: true` requests, when this installation has one."""
-    try:
-        from ecobrain.api.cli_decide import decide_for_job  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return decide_for_job
-
-
 def _tracker(store: Any, executor: str | None = None) -> Any:
     from ecobrain.hpc_jobs.settings import JobsConfigError, jobs_settings
     from ecobrain.hpc_jobs.tracker import JobTracker
@@ -55,7 +46,9 @@ def _tracker(store: Any, executor: str | None = None) -> Any:
         raise fail(str(exc), 2) from exc
     if executor:
         settings = settings.model_copy(update={"executor": executor})
-    return JobTracker(store, settings, on_registered=_decide_callback())
+    from ecobrain.api.jobs_decide import decide_callback
+
+    return JobTracker(store, settings, on_registered=decide_callback(store))
 
 
 def _state_style(state: str) -> str:

@@ -17,7 +17,10 @@ Rules of the translation (docs/hpc-jobs.md):
 
 Advice comes from the decision pipeline; any object with the attributes below is accepted, so
 this module depends only on their names (``region_code``/``region``, ``pollutant``/``species``,
-``sector``, ``reduction_pct``, ``measure``, ``id``).
+``sector``, ``reduction_pct``, ``measure``, ``id``). :func:`advice_from_decision` reads them out of
+a decision (``reasoning.Decision``): the sector from the source-attribution facts behind an
+advice, the reduction from the decision's emergency measure for the region (its
+``reduction_ratio``), else a default the caller gives.
 """
 
 from __future__ import annotations
@@ -71,6 +74,56 @@ def advice_item(obj: Any) -> AdviceItem:
     return AdviceItem(str(region), str(pollutant), str(sector) if sector else None,
                       float(red) if red is not None else None,
                       str(measure) if measure else None, str(aid) if aid else None)
+
+
+def advice_from_decision(
+    decision: Any,
+    *,
+    default_reduction_pct: float | None = None,
+    regions: Iterable[str] | None = None,
+    measure_types: Iterable[str] | None = None,
+) -> tuple[list[AdviceItem], list[str]]:
+    """The advice of a decision that a scenario can test, and notes on the advice it cannot.
+
+    Testable advice names local sources: a sector from the ``attribution_sector`` facts its
+    rules matched. Advice on regional transport, health or monitoring has no emissions to scale
+    and is left out (counted in the notes).
+    """
+    wanted_regions = set(regions) if regions else None
+    wanted_types = set(measure_types) if measure_types else None
+    ratio: dict[str, float] = {}
+    for m in getattr(decision, "measures", []):
+        r = getattr(m, "reduction_ratio", None)
+        if r is not None:
+            ratio[m.region_code] = max(ratio.get(m.region_code, 0.0), float(r))
+    facts = getattr(decision, "facts", {}) or {}
+    items: list[AdviceItem] = []
+    skipped: dict[str, int] = {}
+    for a in getattr(decision, "advice", []):
+        if wanted_regions is not None and a.region_code not in wanted_regions:
+            continue
+        if wanted_types is not None and a.measure_type not in wanted_types:
+            continue
+        sources = [facts.get(fid, {}) for r in a.reasons for fid in r.facts.values()]
+        sectors = sorted({f["sector"] for f in sources
+                          if f.get("type") == "attribution_sector" and f.get("sector")})
+        if not sectors:
+            skipped[a.measure_type] = skipped.get(a.measure_type, 0) + 1
+            continue
+        pollutants = [a.pollutant] if a.pollutant else sorted(
+            {f["pollutant"] for f in sources if f.get("type") == "attribution_sector"
+             and f.get("pollutant")})
+        city = a.region_code[:4] + "00"
+        red = ratio.get(a.region_code, ratio.get(city))
+        red_pct = round(red * 100, 3) if red is not None else default_reduction_pct
+        for sector in sectors:
+            for p in pollutants:
+                items.append(AdviceItem(region=a.region_code, pollutant=p, sector=sector,
+                                        reduction_pct=red_pct, measure=a.measure_label,
+                                        advice_id=a.id))
+    notes = [f"{n} {t} advice without local sources to scale (left out)"
+             for t, n in sorted(skipped.items())]
+    return items, notes
 
 
 def scaled_species(pollutant: str, mechanism: str = "cb6r5_ae7_aq") -> list[str]:
