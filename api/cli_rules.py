@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ecobrain.api.cli_common import console, err_console, fail, graph_store, to_json
 from ecobrain.reasoning.errors import RuleError
@@ -130,18 +129,22 @@ def list_rules(
     graph: Annotated[bool, typer.Option("--graph", help="List the Rule nodes in the graph "
                                                         "instead of the files.")] = False,
 ) -> None:
-    """List rule versions with their dates and cited provisions."""
+    """List rule versions (id@version, period in force, status, title, cited provisions)."""
     from ecobrain.reasoning.rulebase import load_rule_base, rule_nodes
 
-    table = Table("rule", "version", "title", "in force", "status", "cites")
+    def line(key: str, start: object, end: object, status: str, title: str,
+             cites: list[str]) -> None:
+        period = f"{start or '…'} – {end or '…'}"
+        console.print(f"{escape(key):<44} {period:<25} {status:<7} {escape(title)}",
+                      soft_wrap=True, highlight=False)
+        console.print(f"{'':<44} cites: {', '.join(cites)}", soft_wrap=True, highlight=False,
+                      style="dim")
+
     if graph:
         with graph_store() as store:
             for r in rule_nodes(store):
-                rid, _, ver = r["id"].partition("@")
-                table.add_row(rid, ver, r["title"] or "",
-                              f"{r['effective_from'] or '…'} – {r['effective_to'] or '…'}",
-                              r["status"] or "", ", ".join(sorted(r["cites"])))
-        console.print(table)
+                line(r["id"], r["effective_from"], r["effective_to"], r["status"] or "",
+                     r["title"] or "", sorted(r["cites"]))
         return
     try:
         base, _ = load_rule_base(path)
@@ -156,7 +159,4 @@ def list_rules(
     entries = base.in_force(day, include_drafts=True) if day else base.entries
     for e in sorted(entries, key=lambda e: (e.rule.id, e.rule.version)):
         r = e.rule
-        table.add_row(r.id, str(r.version), r.title,
-                      f"{r.effective_from or '…'} – {r.effective_to or '…'}", r.status,
-                      ", ".join(r.legal_basis))
-    console.print(table)
+        line(r.key, r.effective_from, r.effective_to, r.status, r.title, list(r.legal_basis))

@@ -448,7 +448,8 @@ def build_decision(*, result: Any, compiled: Any, factset: Any,
                       for f in result.firings), key=lambda f: (f.round, f.rule_key, f.id,
                                                                 f.partition))
     rules = {k: rule_info(compiled.rules[k].entry, compiled.rules[k]) for k in keys}
-    stats = {k: v for k, v in result.stats.items() if k != "seconds"}
+    # timings are not content: two runs of the same inputs must give the same JSON
+    stats = {k: v for k, v in result.stats.items() if not k.endswith(("_s", "seconds"))}
     everything = [*alerts, *measures, *tasks, *advice]
     return Decision(
         id=dec_id, run_id=run_id, decision_date=on.isoformat(),

@@ -111,7 +111,8 @@ def alert_assessments(daily: Iterable[RegionDailyAQI]) -> list[Assessment]:
             "region_code": code,
             "region_name": first.region_name,
             "region_level": first.region_level,
-            "city_code": first.city_code or (code if first.region_level == "city" else None),
+            "city_code": None if first.region_level == "province" else (
+                first.city_code or (code if first.region_level == "city" else None)),
             "forecast_start": days[0].date.isoformat(),
             "forecast_end": days[-1].date.isoformat(),
             "forecast_days": len(days),

@@ -334,8 +334,10 @@ def _rule_sources(text: str, root: yaml.Node) -> list[str]:
             out = []
             for item in value_node.value:
                 start, end = item.start_mark, item.end_mark
-                chunk = " " * start.column + text[start.index:end.index]
-                out.append(textwrap.dedent(chunk).rstrip() + "\n")
+                lines = (" " * start.column + text[start.index:end.index]).split("\n")
+                while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
+                    lines.pop()  # blank lines and comments before the next item
+                out.append(textwrap.dedent("\n".join(lines)) + "\n")
             return out
     return []
 

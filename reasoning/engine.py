@@ -150,11 +150,18 @@ class Engine:
 
     def run(self, facts: Iterable[Mapping[str, Any]], *, decision_date: date,
             context: ContextProvider | None = None,
-            regions: Mapping[str, RegionInfo] | None = None) -> EngineResult:
+            regions: Mapping[str, RegionInfo] | None = None,
+            partitions: Iterable[str] = ()) -> EngineResult:
+        """Run the rules over `facts`.
+
+        `partitions` names partitions to run even without facts of their own, so that
+        province-wide facts (``sid: "*"``) reach them (every city of the province: a province
+        alert must reach the enterprises of a city that has no other fact).
+        """
         started = time.perf_counter()
         run = _Run(self.compiled, decision_date, context, regions or {}, self.batch_size)
         try:
-            run.execute(facts)
+            run.execute(facts, partitions)
         finally:
             run.close()
         run.stats["seconds"] = round(time.perf_counter() - started, 4)
@@ -187,7 +194,7 @@ class _Run:
 
     # -- driving ---------------------------------------------------------------------------
 
-    def execute(self, facts: Iterable[Mapping[str, Any]]) -> None:
+    def execute(self, facts: Iterable[Mapping[str, Any]], extra: Iterable[str] = ()) -> None:
         by_partition: dict[str, list[dict[str, Any]]] = {}
         shared: list[dict[str, Any]] = []
         for f in facts:
@@ -205,7 +212,11 @@ class _Run:
                 shared.append(fact)
             else:
                 by_partition.setdefault(part, []).append(fact)
-        partitions = sorted(by_partition) or ([DEFAULT_PARTITION] if shared else [])
+        names = set(by_partition)
+        if shared:
+            names |= {p for p in extra if p != ALL_PARTITIONS}
+            names = names or {DEFAULT_PARTITION}
+        partitions = sorted(names)
         for p in partitions:
             self._partition(p, shared + by_partition.get(p, []))
         self.stats["partitions"] = len(partitions)

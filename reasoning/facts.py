@@ -49,6 +49,7 @@ class FactSet:
     findings: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> kind, json
     regions: dict[str, RegionInfo] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    partitions: list[str] = field(default_factory=list)  # every city, for province-wide facts
 
     @property
     def digest(self) -> str:
@@ -59,14 +60,14 @@ class FactSet:
 
 
 def partition_of(region_code: str | None, city_code: str | None = None) -> str:
+    """The city of the region (province-wide facts: every partition, ``*``)."""
+    if region_code and region_from_code(region_code).level == "province":
+        return ALL_PARTITIONS
     if city_code:
         return city_code
     if not region_code:
         return OUTSIDE_PARTITION
-    info = region_from_code(region_code)
-    if info.level == "province":
-        return ALL_PARTITIONS
-    return info.city_code or OUTSIDE_PARTITION
+    return region_from_code(region_code).city_code or OUTSIDE_PARTITION
 
 
 def _fact(ftype: str, fid: str, fields: Mapping[str, Any], sid: str) -> dict[str, Any]:
@@ -88,6 +89,17 @@ def read_regions(store: GraphStore | None, codes: Sequence[str]) -> dict[str, Re
         city = r["code"] if level == "city" else (r["parent"] if level == "county" else None)
         out[r["code"]] = RegionInfo(r["code"], r["name"], level, city)
     return out
+
+
+def read_cities(store: GraphStore | None) -> list[str]:
+    """Every city code the graph knows (regions, and the cities of registered enterprises)."""
+    if store is None:
+        return []
+    cities = {r["c"] for r in store.read("MATCH (c:AdminRegion) WHERE c.level = 'city' "
+                                         "RETURN c.code AS c")}
+    cities |= {r["c"] for r in store.read("MATCH (e:Enterprise) WHERE e.city_code IS NOT NULL "
+                                          "RETURN DISTINCT e.city_code AS c")}
+    return sorted(c for c in cities if c)
 
 
 def read_enterprises_in_cells(store: GraphStore, cells: Sequence[str]
@@ -200,6 +212,8 @@ def assemble_facts(findings: RunFindings, store: GraphStore | None,
                                   partition_of(f["region_code"], f.get("city_code"))))
             fs.evidence[fid] = o3_ev[fid]
 
+    if any(f["sid"] == ALL_PARTITIONS for f in fs.facts):
+        fs.partitions = read_cities(store)
     codes = {f.get("region_code") for f in fs.facts} | {f.get("county_code") for f in fs.facts}
     fs.regions = read_regions(store, sorted(c for c in codes if c))
     _name_regions(fs)

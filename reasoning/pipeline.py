@@ -68,8 +68,11 @@ def decide(findings: RunFindings, store: GraphStore | None, on: date | None = No
     factset = assemble_facts(findings, store, concepts, enterprises_by_cell=by_cell)
     t2 = time.perf_counter()
     context = GraphContext(store, concepts, enterprises)
+    partitions = list(factset.partitions)
+    if enterprises is not None and any(f["sid"] == "*" for f in factset.facts):
+        partitions += sorted({e["city_code"] for e in enterprises if e.get("city_code")})
     result = Engine(compiled).run(factset.facts, decision_date=day, context=context,
-                                  regions=factset.regions)
+                                  regions=factset.regions, partitions=partitions)
     t3 = time.perf_counter()
     grounds = resolve_grounds(store, compiled.citations(), day)
     notes = list(factset.notes) + list(findings.notes)

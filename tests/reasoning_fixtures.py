@@ -84,7 +84,8 @@ def daily(region: str, level: str, day: dt.date, aqi: int, primary: Sequence[str
     level_n = min(6, 1 + sum(aqi > x for x in (50, 100, 150, 200, 300)))
     return RegionDailyAQI(
         run_id=RUN, region_code=region, region_level=level, region_name=name,
-        city_code=region if level == "city" else region[:4] + "00", date=day,
+        city_code=None if level == "province" else (region if level == "city"
+                                                     else region[:4] + "00"), date=day,
         standard="HJ633-2026", concentrations=DailyConcentrations(PM2_5_24h=float(aqi)),
         iaqi=iaqi, aqi=aqi, primary_pollutants=list(primary) if aqi > 50 else [],
         exceeding_pollutants=list(primary) if aqi > 100 else [], level=level_n,

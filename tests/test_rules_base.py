@@ -1,0 +1,128 @@
+"""Rule base v1 against the real ontology and statutes: it checks clean, every rule's own test
+cases pass, every rule version is exercised by a case, and it loads into the graph as Rule
+nodes that investigators can query by article."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from reasoning_fixtures import load_knowledge
+from typer.testing import CliRunner
+
+from ecobrain.api import cli_rules
+from ecobrain.ontology.store import GraphStore
+from ecobrain.reasoning.check import check_rules
+from ecobrain.reasoning.rulebase import (
+    bundled_rules_dir,
+    load_rule_base,
+    load_rules_into_graph,
+    rules_from_graph,
+)
+from ecobrain.reasoning.testing import run_rule_tests
+
+
+@pytest.fixture
+def kb(store: GraphStore) -> GraphStore:
+    load_knowledge(store)
+    return store
+
+
+def test_bundled_rules_check_clean_against_the_graph(kb: GraphStore) -> None:
+    report = check_rules(store=kb)
+    assert report.concepts_source == "graph"
+    assert report.articles_checked
+    assert [str(e) for e in report.errors] == []
+    assert report.rule_count >= 30
+    assert {f.split("/")[-1] for f in report.files} == {
+        "alerts.yaml", "emergency_measures.yaml", "hotspot_inspection.yaml",
+        "attribution_advice.yaml", "o3_regime.yaml"}
+
+
+def test_every_rule_test_case_passes_and_every_rule_is_exercised(kb: GraphStore) -> None:
+    results = run_rule_tests(store=kb)
+    failures = [f"{r.where} {r.name}: {r.failures} got {r.conclusions}"
+                for r in results if not r.passed]
+    assert failures == []
+    assert len(results) >= 20
+    fired = {f.rule_key for r in results if r.decision for f in r.decision.firings}
+    base, _ = load_rule_base()
+    assert sorted({e.key for e in base.entries} - fired) == []
+
+
+def test_every_rule_cites_provisions_the_graph_holds(kb: GraphStore) -> None:
+    base, _ = load_rule_base()
+    cited = {c for e in base.entries for c in e.rule.legal_basis}
+    ids = {r["id"] for r in kb.read("MATCH (a:Article) RETURN a.id AS id")}
+    assert {c.split(".p")[0].split(".i")[0] for c in cited} <= ids
+    # the 2024 grading clauses and the Air Law emergency article are among the grounds
+    assert {"cn.mee.2024-6.grading", "cn.mee.2024-6.differentiated",
+            "cn.mee.2017-alert-grading.grading", "cn.air-law.2018.art96"} <= cited
+
+
+def test_rules_load_into_the_graph_idempotently_and_answer_by_article(kb: GraphStore) -> None:
+    first = load_rules_into_graph(kb)
+    assert first["rules"] >= 30 and first["cites"] > first["rules"]
+    second = load_rules_into_graph(kb)
+    assert second["written"]["nodes_created"] == 0
+    assert second["written"]["relationships_created"] == first["cites"] + \
+        first["concerns"] + first["targets"]  # edges re-derived: same count, no duplicates
+    n = kb.read("MATCH (r:Rule) RETURN count(r) AS n")[0]["n"]
+    assert n == first["rules"]
+    on_96 = {r["id"] for r in kb.read(
+        "MATCH (r:Rule)-[:CITES]->(a:Article {id: 'cn.air-law.2018.art96'}) RETURN r.id AS id")}
+    assert {"measure.emergency.reduction@1", "measure.emergency.reduction@2",
+            "task.emergency.grade-d@1"} <= on_96
+    row = kb.read_one("MATCH (r:Rule {id: 'alert.heavy-pollution.red@1'}) RETURN r.yaml AS yaml, "
+                      "r.effective_to AS effective_to, r.checksum AS checksum")
+    assert row["effective_to"] == "2024-01-22"
+    assert row["yaml"].startswith("id: alert.heavy-pollution.red\nversion: 1\n")
+    assert len(row["checksum"]) == 64
+    escal = kb.read("MATCH (r:Rule {id: 'task.hotspot.nox@1'})-[c:CITES]->(a:Article) "
+                    "RETURN c.citation AS citation, c.role AS role ORDER BY citation")
+    assert {"citation": "cn.ep-law.2014.art25", "role": "escalation"} in escal
+    concerns = kb.read("MATCH (r:Rule {id: 'task.hotspot.vocs@1'})-[:CONCERNS]->(c:Concept) "
+                       "RETURN c.id AS id")
+    assert concerns == [{"id": "VOCs"}]
+
+
+def test_rules_read_back_from_the_graph_are_the_same_rules(kb: GraphStore) -> None:
+    load_rules_into_graph(kb)
+    from_graph = rules_from_graph(kb)
+    from_files, _ = load_rule_base()
+    assert sorted(e.key for e in from_graph.entries) == sorted(e.key for e in from_files.entries)
+    assert from_graph.origin == "graph"
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    cli_rules.register(app)
+    return app
+
+
+def test_cli_check_test_load_list(kb: GraphStore, tmp_path: Path) -> None:
+    runner = CliRunner()
+    app = _app()
+    res = runner.invoke(app, ["rules", "check"])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert "0 error(s)" in out and "articles checked against the graph" in out
+    res = runner.invoke(app, ["rules", "test"])
+    assert res.exit_code == 0, res.output
+    assert " 0 failed" in res.output
+    res = runner.invoke(app, ["rules", "list", "--on", "2023-12-01"])
+    assert res.exit_code == 0 and "alert.heavy-pollution.blue" in res.output
+    res = runner.invoke(app, ["rules", "list", "--on", "2025-12-01"])
+    assert "alert.heavy-pollution.blue" not in res.output
+    res = runner.invoke(app, ["rules", "load"])
+    assert res.exit_code == 0 and "rule version(s)" in res.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((bundled_rules_dir() / "o3_regime.yaml").read_text(encoding="utf-8")
+                   .replace("regime is_a VOCLimited", "regime is_a VOCLimitd"), encoding="utf-8")
+    res = runner.invoke(app, ["rules", "check", str(bad)])
+    assert res.exit_code == 1
+    out = "".join(res.output.split())
+    assert f"{bad}:".replace(" ", "") in out and "unknownconcept'VOCLimitd'" in out
+    res = runner.invoke(app, ["rules", "check", str(bad), "--offline", "--json"])
+    assert res.exit_code == 1 and '"ok": false' in res.output
