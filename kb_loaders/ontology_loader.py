@@ -32,7 +32,7 @@ from typing import Any
 
 from ecobrain.kb_loaders.errors import LoadError
 from ecobrain.kb_loaders.report import LoadReport
-from ecobrain.ontology.concepts import ONTOLOGY_PATH, Concept, Ontology, OntologyError
+from ecobrain.ontology.concepts import Concept, Ontology, OntologyError, default_ontology_path
 from ecobrain.ontology.store import GraphStore, Statement, WriteSummary
 
 _ALL_KINDS = ("Pollutant", "SourceCategory", "Sector", "EmergencyLevel", "MeasureType",
@@ -151,7 +151,7 @@ def plan(onto: Ontology) -> list[Statement]:
 def load_ontology(store: GraphStore, path: str | Path | None = None) -> LoadReport:
     """Validate the ontology file, then write its concepts and their edges (idempotent)."""
     started = time.perf_counter()
-    source = Path(path) if path is not None else ONTOLOGY_PATH
+    source = Path(path) if path is not None else default_ontology_path()
     try:
         onto = Ontology(source)
     except OntologyError as exc:

@@ -434,3 +434,29 @@ def validate_graph(store: GraphStore, onto: Ontology | None = None) -> Validatio
     shapes = shapes_graph()
     view = build_rdf_view(store, onto, needs=shape_needs(shapes, onto))
     return validate_view(view, shapes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ecobrain.kb_loaders.rdf_view [--export view.ttl]``: validate the graph."""
+    import argparse
+
+    from ecobrain.ontology.store import store_from_env
+
+    parser = argparse.ArgumentParser(
+        description="SHACL-validate the configured graph (ECOBRAIN_GRAPH_URI, or the embedded "
+        "one) against ontology/shapes.ttl")
+    parser.add_argument("--export", metavar="FILE.ttl",
+                        help="also write the full RDF view of the reference data as Turtle")
+    parser.add_argument("--limit", type=int, default=50, help="violations to print")
+    args = parser.parse_args(argv)
+    with store_from_env() as store:
+        report = validate_graph(store)
+        print(report.summary(args.limit))
+        if args.export:
+            build_rdf_view(store).graph.serialize(args.export, format="turtle")
+            print(f"wrote {args.export}")
+    return 0 if report.conforms else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -42,6 +42,12 @@ _MAPPING_ANNOTATIONS = {EB.graphType, EB.graphLabel}
 _LANGS = ("zh", "en")
 
 
+def default_ontology_path() -> Path:
+    """``ECOBRAIN_ONTOLOGY`` (a trial edit elsewhere), else the bundled ``ecobrain.ttl``."""
+    env = os.environ.get("ECOBRAIN_ONTOLOGY")
+    return Path(env) if env else ONTOLOGY_PATH
+
+
 class OntologyError(ValueError):
     """The ontology file is unreadable or inconsistent; names file and line (and field)."""
 
@@ -626,8 +632,7 @@ class Ontology:
     """
 
     def __init__(self, path: str | Path | None = None):
-        env = os.environ.get("ECOBRAIN_ONTOLOGY")
-        self.path = Path(path) if path is not None else Path(env) if env else ONTOLOGY_PATH
+        self.path = Path(path) if path is not None else default_ontology_path()
         self._m = _load_model(self.path)
 
     # -- contents ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from pathlib import Path
 from rdflib import OWL, RDF, RDFS, Graph, URIRef
 from rdflib.collection import Collection
 
-from ecobrain.ontology.concepts import EB_NS, ONTOLOGY_PATH, parse_turtle
+from ecobrain.ontology.concepts import EB_NS, default_ontology_path, parse_turtle
 
 REASONERS = ("HermiT", "owlrl")
 
@@ -59,7 +59,7 @@ def check_consistency(
     `reasoner` forces one ("HermiT" or "owlrl"); HermiT without java raises RuntimeError.
     A Turtle syntax error raises OntologyError (file and line) before any reasoning.
     """
-    path = Path(path) if path is not None else ONTOLOGY_PATH
+    path = Path(path) if path is not None else default_ontology_path()
     graph, _ = parse_turtle(path)
     chosen = reasoner or ("HermiT" if shutil.which("java") else "owlrl")
     if chosen.lower() == "hermit":
@@ -162,3 +162,21 @@ def _owlrl(graph: Graph) -> OwlCheckResult:
             unsat.append(_local(c) or str(c))
     pairs = sum(1 for c in named for sup in supers[c] if sup != c and _local(sup))
     return _verdict("owlrl", unsat, time.perf_counter() - start, pairs, errors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ecobrain.ontology.owl_check [file.ttl] [--reasoner owlrl]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="OWL consistency check of the ontology")
+    parser.add_argument("path", nargs="?", default=None)
+    parser.add_argument("--reasoner", choices=REASONERS, default=None)
+    args = parser.parse_args(argv)
+    result = check_consistency(args.path, reasoner=args.reasoner)
+    print(f"{result.message} ({result.seconds:.2f} s, "
+          f"{result.inferred_subclass_count} entailed subclass pairs)")
+    return 0 if result.consistent else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

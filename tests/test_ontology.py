@@ -363,3 +363,13 @@ def test_owl_check_reports_turtle_errors_with_line(tmp_path: Path) -> None:
     path = _copy_with(tmp_path, replace=("eb:CO a owl:Class ;", "eb:CO a owl:Class } ;"))
     with pytest.raises(OntologyError, match=r"ecobrain\.ttl line \d+: invalid Turtle"):
         check_consistency(path, reasoner="owlrl")
+
+
+def test_environment_names_another_ontology_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _copy_with(tmp_path, '\neb:Styrene a owl:Class ; rdfs:subClassOf eb:Aromatics ;\n'
+                      '    rdfs:label "苯乙烯"@zh , "styrene"@en .\n')
+    monkeypatch.setenv("ECOBRAIN_ONTOLOGY", str(path))
+    assert Ontology().path == path and "Styrene" in Ontology()
+    assert check_consistency(reasoner="owlrl").consistent
