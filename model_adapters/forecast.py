@@ -146,7 +146,7 @@ def read_forecast(gfile: GriddedFile, run_id: str, mapper: RegionMapper, *,
             raw[p][sl] = mapper.aggregate(block)
     notes = [f"{gfile.label}: Beijing day {d.isoformat()} has {n} of 24 hours; no daily values"
              for d, n in axis.skipped]
-    absent = [p for p in AQI_POLLUTANTS if p not in variables]
+    absent = [p for p in AQI_POLLUTANTS if p in pollutants and p not in variables]
     if absent:
         notes.append(f"{gfile.label}: no variable for {', '.join(absent)}; AQI computed from "
                      "the other pollutants")

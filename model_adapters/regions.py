@@ -105,8 +105,9 @@ class RegionMapper:
         x = values.reshape(values.shape[0], -1)
         if self.nregions == 0:
             return np.zeros((x.shape[0], 0))
-        g = x[:, self.entry_cell].astype(np.float64, copy=False) * self.entry_weight
-        return np.add.reduceat(g, self.starts, axis=1)
+        # Every cell of a region has the same weight (1/n): sum in float64, then scale.
+        sums = np.add.reduceat(x[:, self.entry_cell], self.starts, axis=1, dtype=np.float64)
+        return sums * self.entry_weight[self.starts]
 
     def subset(self, idx: np.ndarray) -> RegionMapper:
         """A mapper for some of the regions (e.g. counties only)."""

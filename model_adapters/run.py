@@ -21,6 +21,7 @@ from ecobrain.model_adapters.episodes import DEFAULT_THRESHOLDS, detect_episodes
 from ecobrain.model_adapters.errors import ManifestError
 from ecobrain.model_adapters.findings import FindingKind, GridInfo, RunFindings
 from ecobrain.model_adapters.forecast import (
+    AQI_POLLUTANTS,
     ForecastSeries,
     daily_aqi_findings,
     hourly_findings,
@@ -90,7 +91,17 @@ def collect_findings(
             assert out.path is not None
             f = _open(run, out, out.path, opened)
             mapper = build_mapper(f.grid, stations)
-            fs = read_forecast(f, m.id, mapper, overrides=out.variables, layer=out.layer)
+            # Read only what the requested kinds need (attribution: the bulk PM2.5 and O3).
+            wanted: tuple[str, ...] = ()
+            if "forecast" in requested:
+                wanted = (*AQI_POLLUTANTS, "Formaldehyde")
+            else:
+                if "attribution" in requested:
+                    wanted += ("PM2_5", "O3")
+                if "regime" in requested:
+                    wanted += ("NO2", "Formaldehyde")
+            fs = read_forecast(f, m.id, mapper, pollutants=wanted, overrides=out.variables,
+                               layer=out.layer)
             notes.extend(fs.notes)
             result.grid = GridInfo(name=f.grid.name, gdtyp=f.grid.gdtyp, ncols=f.grid.ncols,
                                    nrows=f.grid.nrows, xcell=f.grid.xcell, ycell=f.grid.ycell)

@@ -1,0 +1,223 @@
+#!/usr/bin/env python
+"""Benchmark: the model adapters on a run the size of a provincial CMAQ domain.
+
+The run (written once into ``--workdir``, reused afterwards):
+
+* a 15-day hourly forecast (360 records) on a 200×200 3 km Lambert grid over Zhejiang with
+  PM25, PM10, O3, NO2, SO2, CO and FORM (HCHO) — netCDF3 64-bit offset, uncompressed, as CMAQ
+  writes it (403 MB);
+* an ISAM SA_ACONC file with 10 tags (7 user + BCO/OTH/ICO) for PM25 and O3 (1.15 GB);
+* a one-day hourly inversion (prior and posterior) of NOX, SO2, VOC and PM25.
+
+Each measurement runs ``collect_findings`` in a fresh Python process (cold imports and region
+caches, warm OS page cache) and reports the adapter's wall time (after imports), the CPU time
+of the whole process (user + system, including imports; less sensitive to a busy machine), the
+import time, and the peak RSS of that process. Stations are the bundled ``stations.csv`` when
+it exists, else 1,737 synthetic points in Zhejiang counties.
+
+    .venv/bin/python benchmarks/bench_adapters.py [--workdir DIR] [--only forecast,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+NT = 360
+TAGS = ("HZIND", "HZMOB", "JXIND", "HUIND", "NBPWR", "SXIND", "OUTZJ")
+
+
+def bench_grid():
+    from ecobrain.ontology.grid import GridSpec
+
+    return GridSpec(name="BENCH200", gdtyp=2, p_alp=25.0, p_bet=40.0, p_gam=120.5,
+                    xcent=120.5, ycent=29.0, xorig=-300_000.0, yorig=-300_000.0,
+                    xcell=3_000.0, ycell=3_000.0, ncols=200, nrows=200)
+
+
+def _smooth(rng: np.random.Generator, shape: tuple[int, int], n: int = 9) -> np.ndarray:
+    from ecobrain.model_adapters.sample_run import _smooth_field
+
+    return _smooth_field(rng, shape, n).astype(np.float32)
+
+
+def write_run(work: Path) -> Path:
+    """Write the benchmark run (once)."""
+    from ecobrain.model_adapters.daily import BEIJING
+    from ecobrain.model_adapters.ioapi_writer import IOAPIWriter, VarSpec
+
+    run = work / "run"
+    marker = run / "run.json"
+    if marker.exists():
+        return run
+    run.mkdir(parents=True, exist_ok=True)
+    grid = bench_grid()
+    shape = (grid.nrows, grid.ncols)
+    rng = np.random.default_rng(42)
+    start = dt.datetime(2026, 11, 26, tzinfo=BEIJING)
+    base = {k: _smooth(rng, shape) for k in ("pm", "o3", "no2", "hcho")}
+    h = np.arange(24, dtype=np.float32)[:, None, None]
+    day_cycle = (1 + 0.3 * np.sin(2 * np.pi * (h - 9) / 24)).astype(np.float32)
+    specs = [VarSpec("PM25", "ug m-3"), VarSpec("PM10", "ug m-3"), VarSpec("O3", "ppmV"),
+             VarSpec("NO2", "ppmV"), VarSpec("SO2", "ppmV"), VarSpec("CO", "ppmV"),
+             VarSpec("FORM", "ppmV")]
+    sa_specs = [VarSpec(f"{sp}_{t}", u, "tracer conc.") for t in (*TAGS, "BCO", "OTH", "ICO")
+                for sp, u in (("PM25", "micrograms/m**3"), ("O3", "ppmV"))]
+    desc = ["benchmark forecast", "Timestamp represents beginning computed date/time"]
+    t0 = time.perf_counter()
+    with IOAPIWriter(run / "CCTM_ACONC_bench.nc", grid, specs, start, 3600,
+                     filedesc=desc) as wf, \
+            IOAPIWriter(run / "CCTM_SA_ACONC_bench.nc", grid, sa_specs, start, 3600,
+                        filedesc=desc) as ws:
+        weights = rng.uniform(0.5, 1.5, len(TAGS) + 3).astype(np.float32)
+        weights /= weights.sum()
+        for d in range(NT // 24):
+            amp = np.float32(1 + 0.5 * np.sin(d))
+            pm = (40 + 25 * base["pm"])[None] * day_cycle * amp
+            o3 = ((0.04 + 0.015 * base["o3"])[None] * day_cycle).astype(np.float32)
+            data = {
+                "PM25": pm, "PM10": pm * np.float32(1.4),
+                "O3": o3,
+                "NO2": np.broadcast_to((0.015 + 0.008 * base["no2"])[None], pm.shape),
+                "SO2": np.broadcast_to(np.float32(0.004) + 0 * base["no2"][None], pm.shape),
+                "CO": np.broadcast_to((0.6 + 0.2 * base["pm"])[None], pm.shape),
+                "FORM": np.broadcast_to((0.004 + 0.002 * base["hcho"])[None], pm.shape),
+            }
+            wf.write(d * 24, data)
+            sa = {}
+            for sp, bulk in (("PM25", pm), ("O3", o3)):
+                parts = [bulk * w for w in weights]
+                parts[-2] = bulk - sum(p for i, p in enumerate(parts) if i != len(parts) - 2)
+                for t, p in zip((*TAGS, "BCO", "OTH", "ICO"), parts, strict=True):
+                    sa[f"{sp}_{t}"] = p
+            ws.write(d * 24, sa)
+    emis = [VarSpec("NOX", "moles/s"), VarSpec("SO2", "moles/s"), VarSpec("VOC", "g/s"),
+            VarSpec("PM25", "g/s")]
+    prior = {v.name: np.abs(_smooth(rng, shape)) + np.float32(0.1) for v in emis}
+    post = {k: v * rng.uniform(0.9, 1.1, shape).astype(np.float32) for k, v in prior.items()}
+    for k in post:
+        idx = rng.integers(0, shape[0] * shape[1], 25)
+        post[k].ravel()[idx] *= 6.0
+        post[k].ravel()[idx] += 10.0
+    inv_start = start - dt.timedelta(days=1)
+    for name, fields in (("emis_prior.nc", prior), ("emis_post.nc", post)):
+        with IOAPIWriter(run / name, grid, emis, inv_start, 3600,
+                         filedesc=["benchmark emissions",
+                                   "Timestamp represents beginning computed date/time"]) as w:
+            w.write(0, {k: np.broadcast_to(v[None], (24, *shape)) for k, v in fields.items()})
+    manifest = {
+        "id": "bench-200x200", "model": "CMAQ 5.4 (benchmark)",
+        "init_time": "2026-11-25T12:00:00+08:00",
+        "outputs": [
+            {"kind": "forecast", "format": "ioapi", "path": "CCTM_ACONC_bench.nc"},
+            {"kind": "attribution", "format": "ioapi", "path": "CCTM_SA_ACONC_bench.nc",
+             "tags": {t: {"region": "outside" if t == "OUTZJ" else "330100",
+                          "sector": "industry"} for t in TAGS}},
+            {"kind": "inversion", "format": "ioapi", "prior": "emis_prior.nc",
+             "posterior": "emis_post.nc"},
+        ],
+    }
+    marker.write_text(json.dumps(manifest, indent=1))
+    print(f"wrote benchmark run in {time.perf_counter() - t0:.1f} s: "
+          + ", ".join(f"{p.name} {p.stat().st_size / 1e6:.0f} MB" for p in sorted(run.iterdir())
+                      if p.suffix == ".nc"), file=sys.stderr)
+    return run
+
+
+def stations_for_bench(work: Path) -> Path:
+    """The bundled stations.csv if present, else 1,737 synthetic stations in counties."""
+    from ecobrain.model_adapters.regions import default_stations_path
+
+    bundled = default_stations_path()
+    if bundled.exists():
+        return bundled
+    path = work / "stations.csv"
+    if path.exists():
+        return path
+    from ecobrain.ontology.geography import RegionIndex
+
+    rng = np.random.default_rng(7)
+    lon = rng.uniform(118.0, 122.9, 6000)
+    lat = rng.uniform(27.1, 31.1, 6000)
+    county = RegionIndex.counties().locate(lon, lat)
+    keep = np.flatnonzero(county != None)[:1737]  # noqa: E711
+    lines = ["id,name,kind,county_code,lon,lat"]
+    lines += [f"B{i:04d},bench {i},county,{county[j]},{lon[j]:.5f},{lat[j]:.5f}"
+              for i, j in enumerate(keep)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+CHILD = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+from ecobrain.model_adapters import collect_findings
+from ecobrain.model_adapters.regions import load_stations_csv
+t1 = time.perf_counter()
+kinds = json.loads(sys.argv[2])
+stations = load_stations_csv(sys.argv[3])
+res = collect_findings(sys.argv[1], kinds=kinds, stations=stations,
+                       include_hourly=sys.argv[4] == "1")
+t2 = time.perf_counter()
+ru = resource.getrusage(resource.RUSAGE_SELF)
+counts = {k: len(getattr(res, k)) for k in ("daily_aqi", "hourly", "episodes", "hotspots",
+                                             "region_emissions", "attribution", "regimes")}
+print(json.dumps({"import_s": t1 - t0, "work_s": t2 - t1, "cpu_s": ru.ru_utime + ru.ru_stime,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "counts": counts, "stations": len(stations)}))
+"""
+
+
+def measure(run: Path, kinds: list[str], stations: Path, hourly: bool) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(run), json.dumps(kinds),
+                          str(stations), "1" if hourly else "0"],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+CASES = {
+    "forecast": (["forecast"], True),
+    "forecast-no-hourly": (["forecast"], False),
+    "regime": (["regime"], False),
+    "attribution": (["attribution"], False),
+    "inversion": (["inversion"], False),
+    "all": (["forecast", "inversion", "attribution", "regime"], True),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) /
+                    "ecobrain-bench-adapters")
+    ap.add_argument("--only", default=",".join(CASES))
+    ap.add_argument("--repeat", type=int, default=2, help="runs per case (best is reported)")
+    args = ap.parse_args()
+    run = write_run(args.workdir)
+    stations = stations_for_bench(args.workdir)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}; date {dt.date.today()}")
+    print(f"run: {run}")
+    print(f"{'case':<20}{'wall s':>8}{'cpu s':>8}{'import s':>10}{'peak RSS MB':>13}  findings")
+    for name in args.only.split(","):
+        kinds, hourly = CASES[name]
+        results = [measure(run, kinds, stations, hourly) for _ in range(args.repeat)]
+        best = min(results, key=lambda r: r["work_s"])
+        rss = max(r["peak_rss_mb"] for r in results)
+        counts = ", ".join(f"{k} {v}" for k, v in best["counts"].items() if v)
+        print(f"{name:<20}{best['work_s']:>8.2f}{best['cpu_s']:>8.2f}{best['import_s']:>10.2f}"
+              f"{rss:>13.0f}  "
+              f"{counts} ({best['stations']} stations)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
