@@ -169,28 +169,28 @@ def build_rdf_view(
     for label in VIEW_LABELS:
         if needs is None:
             rows = [
-                {"labels": r["labels"], "id": (r["props"] or {}).get("id"),
-                 "iri": (r["props"] or {}).get("iri"), "props": r["props"] or {}}
+                (r["labels"], props.get("id"), props.get("iri"), list(props), list(props.values()))
                 for r in store.read(_ALL_PROPS[label])
+                for props in [r["props"] or {}]
             ]
         else:
             keys = sorted(needs[label].properties) if label in needs else []
-            rows = [
-                {"labels": r["labels"], "id": r["id"], "iri": r["iri"],
-                 "props": dict(zip(keys, r["vals"], strict=True))}
-                for r in store.read(_SOME_PROPS[label], {"keys": keys})
-            ]
-        for row in rows:
-            if row["id"] is None:
+            rows = [(r["labels"], r["id"], r["iri"], keys, r["vals"])
+                    for r in store.read(_SOME_PROPS[label], {"keys": keys})]
+        preds = {}
+        for labels, node_id, iri, keys, values in rows:
+            if node_id is None:
                 continue
-            s = terms.node(row["id"], row["iri"])
-            ids[s] = str(row["id"])  # a node read again under another label adds its props
-            for lab in row["labels"]:
+            s = terms.node(node_id, iri)
+            ids[s] = str(node_id)  # a node read again under another label adds its props
+            for lab in labels:
                 add((s, RDF.type, type_of.get(lab) or EB[lab]))
-            for key, value in row["props"].items():
-                if key in SKIPPED_PROPERTIES:
+            for key, value in zip(keys, values, strict=True):
+                if value is None or key in SKIPPED_PROPERTIES:
                     continue
-                p = EB[key]
+                p = preds.get(key)
+                if p is None:
+                    p = preds[key] = EB[key]
                 for lit in terms.literals_of(value):
                     add((s, p, lit))
 
