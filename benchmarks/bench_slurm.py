@@ -137,6 +137,8 @@ def main() -> int:
             states[r.state] = states.get(r.state, 0) + 1
         per_job = [p["s"] / p["active"] for p in polls if p["active"]]
         steady = [p for p in polls if p["active"] and p["changed"] == 0]
+        steady_per_job = statistics.median([p["s"] / p["active"] for p in steady]) \
+            if steady else 0.0
         out = {
             "date": dt.date.today().isoformat(),
             "machine": f"{os.cpu_count()} CPU, {platform.platform()}, Python "
@@ -156,6 +158,9 @@ def main() -> int:
             "steady_poll_s_at_max_active": round(max(
                 (p for p in steady), key=lambda p: p["active"])["s"], 3) if steady else None,
             "executor_poll_s_median": round(statistics.median(ex.poll_s), 3),
+            "registration_ms_median": round(statistics.median(
+                [(p["s"] - steady_per_job * p["active"]) / p["changed"] * 1000
+                 for p in polls if p["changed"]]), 1) if steady else None,
             "slurm_commands_while_tracking": dict(raw.calls),
             "final_states": states,
         }
