@@ -34,7 +34,8 @@ def test_embedded_server_restart_keeps_data(tmp_path: Path) -> None:
     info = server.ensure_running()
     try:
         with open_store(settings) as s:
-            s.write("MERGE (p:Pollutant {id: $id}) SET p.label_zh = $zh", {"id": "O3", "zh": "臭氧"})
+            s.write("MERGE (p:Pollutant {id: $id}) SET p.label_zh = $zh",
+                    {"id": "O3", "zh": "臭氧"})
         assert server.stop() is True
         assert server.status() is None
         info2 = server.ensure_running()
