@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import shlex
 from dataclasses import dataclass, field
 from functools import cache
@@ -100,7 +101,13 @@ def _environment_for(templates_dir: str | None) -> jinja2.Environment:
         autoescape=False,  # shell, not HTML
     )
     env.filters["sh"] = lambda v: shlex.quote(str(v))
+    env.filters["oneline"] = oneline
     return env
+
+
+def oneline(value: object) -> str:
+    """Text safe inside a shell comment: control characters (newlines above all) -> spaces."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", str(value))
 
 
 def _directives(req: RunRequest, ctx: JobContext, settings: JobsSettings) -> list[str]:

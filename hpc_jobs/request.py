@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 RunKind = Literal["forecast", "attribution", "inversion", "scenario"]
 _TIME_RE = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
 _MEM_RE = re.compile(r"^\d+[KMGT]?$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.,:+-]{1,128}$")
 
 
 class RequestError(ValueError):
@@ -90,6 +91,13 @@ class Resources(_Strict):
     @classmethod
     def _time(cls, v: str) -> str:
         parse_time_limit(v)
+        return v
+
+    @field_validator("partition", "account", "qos")
+    @classmethod
+    def _slurm_name(cls, v: str | None) -> str | None:
+        if v is not None and not _NAME_RE.match(v):
+            raise ValueError(f"{v!r} is not a Slurm name (letters, digits and _ . , : + -)")
         return v
 
     @field_validator("memory")

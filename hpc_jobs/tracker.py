@@ -449,6 +449,11 @@ class JobTracker:
         if new == rec.state and st.scheduler_state == rec.scheduler_state:
             return False
         if st.state in ACTIVE:
+            if new == rec.state:  # only the scheduler's word changed (PENDING/CONFIGURING)
+                extra.update(reason=st.reason, updated_at=_now())
+                if self._cas(rec.id, rec.state, extra):
+                    rec.scheduler_state, rec.reason = st.scheduler_state, st.reason
+                return False
             return self._transition(rec, new, st.reason, extra)
         if st.state == JobState.COMPLETED:
             return self._complete(rec, st, extra)

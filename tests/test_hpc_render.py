@@ -189,3 +189,17 @@ def test_cctm_script_logic_runs_chunk_by_chunk(tmp_path: Path) -> None:
     manifest = json.loads((work / "run" / "run.json").read_text())
     assert manifest["id"] == "forecast-t-1"
     assert manifest["outputs"][0]["path"] == "CCTM_ACONC_forecast-t-1.nc"
+
+
+def test_request_text_cannot_escape_into_the_script() -> None:
+    doc = {**SCENARIO, "model": "standin", "name": "x\nrm -rf /tmp/everything",
+           "scenario": {**SCENARIO["scenario"], "measure": "LDAR\r\ntouch /tmp/owned"}}
+    req = parse_request(json.dumps(doc))
+    ctx = _ctx("scenario-0123456789ab-1", baseline=True, desid=True)
+    text = render_script(req, ctx, _settings())
+    assert not any(line.startswith(("rm -rf /tmp", "touch /tmp")) for line in text.splitlines())
+    assert "# request:  req-0123456789abcdef (x rm -rf /tmp/everything)" in text
+    assert "# measure:  LDAR touch /tmp/owned" in text
+    bad = {**SCENARIO, "model": "standin", "resources": {"partition": "hpc\n#SBATCH --uid=0"}}
+    with pytest.raises(Exception, match="not a Slurm name"):
+        parse_request(json.dumps(bad))
