@@ -80,7 +80,7 @@ write_conf() {
   cat > "$CONF" <<EOF
 # Written by ecobrain scripts/slurm-test-cluster.sh (one-node test cluster; see STACK-NOTES §7).
 ClusterName=ecobrain-test
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$CTLD_PORT
 SlurmdPort=$SLURMD_PORT
 AuthType=auth/munge
