@@ -105,6 +105,7 @@ class CompiledRuleBase:
     rulesets: list[dict[str, Any]]  # durable_rules definitions (rule name -> rule)
     routing: dict[str, tuple[int, ...]]  # fact type -> ruleset indexes
     concepts: ConceptIndex
+    fields_by_type: dict[str, frozenset[str]] = field(default_factory=dict)
     fingerprint: str = ""
     warnings: list[RuleProblem] = field(default_factory=list)
 
@@ -325,11 +326,28 @@ def compile_rule_base(base: RuleBase, on: date, concepts: ConceptIndex, *,
     rulesets, routing = _group(compiled, catch_all)
     out = CompiledRuleBase(on=on, rules=compiled, rulesets=rulesets, routing=routing,
                            concepts=concepts, fingerprint="|".join(cache_key[:3]),
-                           warnings=warnings)
+                           warnings=warnings, fields_by_type=_fields_read(compiled))
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[cache_key] = out
     return out
+
+
+def _fields_read(rules: Mapping[str, CompiledRule]) -> dict[str, frozenset[str]]:
+    """Per fact type, the fields some condition reads (its own or through a join).
+
+    The engine asserts only these (with ``id`` and ``type``): the Rete network never sees the
+    rest, which templates read from the full fact kept in Python. Smaller facts are faster
+    to serialise, match, drain and retract.
+    """
+    out: dict[str, set[str]] = {}
+    for r in rules.values():
+        types = dict(zip(r.aliases, r.fact_types, strict=True))
+        for alias, cond in zip(r.aliases, r.conditions, strict=True):
+            out.setdefault(types[alias], {"id", "type"}).update(cond.reads)
+            for other, name in cond.join_reads:
+                out.setdefault(types[other], {"id", "type"}).add(name)
+    return {t: frozenset(v) for t, v in out.items()}
 
 
 def _group(rules: Mapping[str, CompiledRule], catch_all: bool

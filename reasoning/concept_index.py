@@ -142,7 +142,14 @@ class ConceptIndex:
             seen.discard(concept_id)
         return sorted(seen)
 
-    def ancestors(self, concept_id: str) -> set[str]:
+    @cached_property
+    def _ancestor_cache(self) -> dict[str, frozenset[str]]:
+        return {}
+
+    def ancestors(self, concept_id: str) -> frozenset[str]:
+        cached = self._ancestor_cache.get(concept_id)
+        if cached is not None:
+            return cached
         seen: set[str] = set()
         queue = deque([concept_id])
         while queue:
@@ -153,7 +160,9 @@ class ConceptIndex:
                 if p not in seen:
                     seen.add(p)
                     queue.append(p)
-        return seen
+        out = frozenset(seen)
+        self._ancestor_cache[concept_id] = out
+        return out
 
     def is_a(self, concept_id: str, parent_id: str) -> bool:
         return concept_id == parent_id or parent_id in self.ancestors(concept_id)
@@ -178,12 +187,24 @@ class ConceptIndex:
 
     def targets(self, rel_type: str, concept_id: str, *, inherited: bool = False) -> list[str]:
         """Targets of a relation from the concept (and from its ancestors if `inherited`)."""
-        sources = {concept_id} | (self.ancestors(concept_id) if inherited else set())
+        sources = {concept_id} | (set(self.ancestors(concept_id)) if inherited else set())
         table = self.relations.get(rel_type, {})
         return sorted({t for s in sources for t in table.get(s, ())})
 
+    @cached_property
+    def _emits_cache(self) -> dict[str, list[str]]:
+        return {}
+
     def mainly_emits(self, sector_id: str) -> list[str]:
-        return self.targets("MAINLY_EMITS", sector_id, inherited=True)
+        if sector_id not in self._emits_cache:
+            self._emits_cache[sector_id] = self.targets("MAINLY_EMITS", sector_id, inherited=True)
+        return self._emits_cache[sector_id]
+
+    @cached_property
+    def grade_codes(self) -> dict[str, str]:
+        """Enterprise grade code (A, B, ..., leading) -> PerformanceGrade concept id."""
+        return {str(c.properties["grade_code"]): c.id for c in self.concepts.values()
+                if "PerformanceGrade" in c.kinds and "grade_code" in c.properties}
 
     def lookup(self, term: str) -> str | None:
         """The concept an id, label or alias names (exact, then case-insensitive)."""

@@ -35,6 +35,29 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ecobrain.reasoning.legal_grounds import LegalGround, review_reason
 
+_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _fast(cls: Any, /, **data: Any) -> Any:
+    """Build a model from trusted values without validating them (the hot path of a decision).
+
+    Everything a decision holds was built here from the compiled rules and the engine's facts,
+    so validating it again (100k facts, as many firings) would only cost time; defaults are
+    filled in as pydantic would. ``Decision.model_validate_json`` validates a stored decision.
+    """
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = tuple(cls.model_fields.items())
+    for name, f in fields:
+        if name not in data:
+            data[name] = f.get_default(call_default_factory=True)
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", data)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(data))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
 
 def short_hash(*parts: Any, n: int = 16) -> str:
     body = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
@@ -254,6 +277,7 @@ class _Builder:
         self.concepts = compiled.concepts
         self.by_fact = {c.id: c for c in result.conclusions}
         self._ev_cache: dict[str, list[str]] = {}
+        self.prio = {k: r.rule.priority for k, r in compiled.rules.items()}
 
     def label(self, cid: str | None) -> str:
         return self.concepts.label(cid) if cid else ""
@@ -276,16 +300,18 @@ class _Builder:
         rule = self.compiled.rules[c.rule_key].rule
         text = c.payload.get("action") or c.payload.get("description") or \
             c.payload.get("text") or c.payload.get("note")
-        return Reason(rule_key=c.rule_key, rule_id=rule.id, rule_version=rule.version,
-                      rule_title=rule.title, priority=rule.priority, firing_id=c.firing.id,
-                      facts=dict(sorted(c.firing.facts.items())), conclusion_fact=c.id,
-                      outcome="superseded" if c.superseded_by else "applied",
-                      superseded_by=c.superseded_by, text=text)
+        # built without validation: every value comes from the compiled rules and the engine
+        return _fast(Reason,
+            rule_key=c.rule_key, rule_id=rule.id, rule_version=rule.version,
+            rule_title=rule.title, priority=rule.priority, firing_id=c.firing.id,
+            facts=dict(sorted(c.firing.facts.items())), conclusion_fact=c.id,
+            outcome="superseded" if c.superseded_by else "applied",
+            superseded_by=c.superseded_by, text=text)
 
     def common(self, kind: str, key: tuple[Any, ...], items: list[Any]) -> dict[str, Any]:
         applied = [c for c in items if c.superseded_by is None] or items
-        head = max(applied, key=lambda c: (c.fact.get("priority", 0),
-                                           self.compiled.rules[c.rule_key].rule.priority,
+        prio = self.prio
+        head = max(applied, key=lambda c: (c.fact.get("priority", 0), prio[c.rule_key],
                                            c.rule_key))
         seen: set[tuple[str, str]] = set()
         reasons: list[Reason] = []
@@ -332,14 +358,14 @@ class _Builder:
         for c in self.result.conclusions:
             groups[(c.kind, _group_key(c.kind, c.fact))].append(c)
         alerts, measures, tasks, advice = [], [], [], []
-        for (kind, key), items in sorted(groups.items(), key=lambda kv: (kv[0][0],
-                                                                          json.dumps(kv[0][1]))):
+        for (kind, key), items in sorted(groups.items(), key=lambda kv: (
+                kv[0][0], tuple(str(x) for x in kv[0][1]))):
             base = self.common(kind, key, items)
             head = base.pop("_head")
             applied = base.pop("_applied")
             if kind == "alert":
                 level = head.fact["level"]
-                alerts.append(Alert(**base, priority=self.compiled.rules[head.rule_key]
+                alerts.append(_fast(Alert, **base, priority=self.compiled.rules[head.rule_key]
                                     .rule.priority, level=level, level_label=self.label(level),
                                     severity_rank=head.fact.get("severity_rank", 0),
                                     start=head.fact.get("start"), end=head.fact.get("end"),
@@ -351,7 +377,7 @@ class _Builder:
                 starts = [c.fact["start"] for c in applied if c.fact.get("start")]
                 ends = [c.fact["end"] for c in applied if c.fact.get("end")]
                 mt = head.fact.get("measure_type")
-                measures.append(Measure(
+                measures.append(_fast(Measure,
                     **base, priority=max(self.compiled.rules[c.rule_key].rule.priority
                                          for c in applied),
                     measure_type=mt, measure_label=self.label(mt), level=head.fact.get("level"),
@@ -369,8 +395,9 @@ class _Builder:
                     if k in seen:
                         continue
                     seen.add(k)
-                    items_out.append(TaskItem(measure_type=k[0], measure_label=self.label(k[0]),
-                                              text=k[1], rule_key=c.rule_key))
+                    items_out.append(_fast(TaskItem,
+                        measure_type=k[0], measure_label=self.label(k[0]), text=k[1],
+                        rule_key=c.rule_key))
                 deadlines = [c.fact["deadline"] for c in applied if c.fact.get("deadline")]
                 escalations = []
                 esc_seen: set[str] = set()
@@ -378,18 +405,19 @@ class _Builder:
                     e = c.payload.get("escalation")
                     if e and e["text"] not in esc_seen:
                         esc_seen.add(e["text"])
-                        escalations.append(Escalation(text=e["text"],
-                                                      citation_ids=list(e["legal_basis"]),
-                                                      rule_key=c.rule_key))
-                tasks.append(Task(
+                        escalations.append(_fast(Escalation,
+                            text=e["text"], citation_ids=list(e["legal_basis"]),
+                            rule_key=c.rule_key))
+                tasks.append(_fast(Task,
                     **base, priority=max(c.fact.get("priority", 0) for c in applied),
-                    subject=Subject(kind=head.fact["subject_kind"], id=head.fact["subject_id"],
-                                    name=head.fact.get("subject_name")),
+                    subject=_fast(Subject, kind=head.fact["subject_kind"],
+                                  id=head.fact["subject_id"],
+                                  name=head.fact.get("subject_name")),
                     measure_types=sorted({i.measure_type for i in items_out}), items=items_out,
                     deadline=min(deadlines) if deadlines else None, escalations=escalations))
             else:
                 mt = head.fact.get("measure_type")
-                advice.append(Advice(
+                advice.append(_fast(Advice,
                     **base, priority=max(self.compiled.rules[c.rule_key].rule.priority
                                          for c in applied),
                     measure_type=mt, measure_label=self.label(mt),
@@ -428,6 +456,18 @@ def build_decision(*, result: Any, compiled: Any, factset: Any,
                    created_from: Mapping[str, Any] | None = None,
                    notes: list[str] | None = None) -> Decision:
     """Merge the engine's conclusions into a decision with ids, grounds and the trace."""
+    from ecobrain.reasoning.engine import paused_gc
+
+    with paused_gc():
+        return _build_decision(result=result, compiled=compiled, factset=factset,
+                               grounds=grounds, run_id=run_id, on=on,
+                               created_from=created_from, notes=notes)
+
+
+def _build_decision(*, result: Any, compiled: Any, factset: Any,
+                    grounds: Mapping[str, LegalGround], run_id: str, on: date,
+                    created_from: Mapping[str, Any] | None,
+                    notes: list[str] | None) -> Decision:
     keys = compiled.rule_keys
     dec_id = decision_id(run_id, on, keys, factset.digest)
     builder = _Builder(result, compiled, grounds, factset.evidence, dec_id)
@@ -436,29 +476,23 @@ def build_decision(*, result: Any, compiled: Any, factset: Any,
     for f in result.firings:
         referenced.update(f.facts.values())
         referenced.update(f.conclusions)
-    facts = {fid: _plain(result.facts[fid]) for fid in sorted(referenced) if fid in result.facts}
-    evidence = {fid: list(factset.evidence[fid]) for fid in sorted(facts)
-                if fid in factset.evidence}
+    facts = {fid: result.facts[fid] for fid in sorted(referenced) if fid in result.facts}
+    evidence = {fid: factset.evidence[fid] for fid in facts if fid in factset.evidence}
     used_findings = sorted({e for ev in evidence.values() for e in ev})
     findings = {fid: FindingRecord(**factset.findings[fid]) for fid in used_findings
                 if fid in factset.findings}
-    firings = sorted((FiringRecord(id=f.id, rule_key=f.rule_key,
-                                   facts=dict(sorted(f.facts.items())), partition=f.partition,
-                                   round=f.round, conclusions=sorted(f.conclusions))
-                      for f in result.firings), key=lambda f: (f.round, f.rule_key, f.id,
-                                                                f.partition))
+    firings = sorted((_fast(FiringRecord,
+        id=f.id, rule_key=f.rule_key, facts=dict(sorted(f.facts.items())), partition=f.partition,
+        round=f.round, conclusions=sorted(f.conclusions)) for f in result.firings),
+        key=lambda f: (f.round, f.rule_key, f.id, f.partition))
     rules = {k: rule_info(compiled.rules[k].entry, compiled.rules[k]) for k in keys}
     # timings are not content: two runs of the same inputs must give the same JSON
     stats = {k: v for k, v in result.stats.items() if not k.endswith(("_s", "seconds"))}
     everything = [*alerts, *measures, *tasks, *advice]
-    return Decision(
-        id=dec_id, run_id=run_id, decision_date=on.isoformat(),
+    return _fast(
+        Decision, id=dec_id, run_id=run_id, decision_date=on.isoformat(),
         created_from=dict(created_from or {}), rule_versions=keys,
         facts_digest=factset.digest, alerts=alerts, measures=measures, tasks=tasks,
         advice=advice, legal_review_required=any(c.legal_review_required for c in everything),
         rules=rules, facts=facts, firings=firings, findings=findings, evidence=evidence,
         notes=sorted(set(notes or [])), stats=stats)
-
-
-def _plain(fact: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in sorted(fact.items()) if k != "sid" and v is not None}

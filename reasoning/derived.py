@@ -33,10 +33,7 @@ def grade_concept(raw: str | None, concepts: Any) -> str | None:
     """
     if not raw:
         return None
-    for c in concepts.concepts.values():
-        if "PerformanceGrade" in c.kinds and c.properties.get("grade_code") == raw:
-            return c.id
-    return None
+    return concepts.grade_codes.get(raw)
 
 
 def finding_id(finding: Any) -> str:
@@ -193,6 +190,15 @@ def hotspot_context(hotspots: Sequence[EmissionHotspot],
     """One hotspot fact per hotspot, one hotspot_enterprise fact per enterprise around it."""
     hs_facts: list[dict[str, Any]] = []
     he_facts: list[dict[str, Any]] = []
+    fields_of: dict[str, dict[str, Any]] = {}  # per enterprise, computed once
+    emits_cache: dict[tuple[tuple[str, ...], str], bool] = {}
+
+    def emits_cached(pollutants: list[str], species: str) -> bool:
+        key = (tuple(pollutants), species)
+        if key not in emits_cache:
+            emits_cache[key] = emits(pollutants, species, concepts)
+        return emits_cache[key]
+
     for h in sorted(hotspots, key=hotspot_id):
         hid = hotspot_id(h)
         rings = [(0, [h.cell_id]), (1, neighbour_cells(h.cell_id))]
@@ -201,8 +207,10 @@ def hotspot_context(hotspots: Sequence[EmissionHotspot],
         for ring, cells in rings:
             for cell in cells:
                 for e in sorted(enterprises_by_cell.get(cell, ()), key=lambda e: e["id"]):
-                    ef = enterprise_fields(e, concepts)
-                    em = emits(ef["pollutants"], h.species, concepts)
+                    ef = fields_of.get(e["id"])
+                    if ef is None:
+                        ef = fields_of[e["id"]] = enterprise_fields(e, concepts)
+                    em = emits_cached(ef["pollutants"], h.species)
                     counts[ring] += 1
                     emitting[ring] += int(em)
                     he_facts.append({
@@ -211,8 +219,8 @@ def hotspot_context(hotspots: Sequence[EmissionHotspot],
                         "hotspot_county_code": h.county_code, "ring": ring,
                         "location_zh": "热点网格内" if ring == 0 else "热点相邻网格",
                         "emits_species": em,
-                        "sector_emits_species": emits(ef["sector_pollutants"], h.species,
-                                                      concepts),
+                        "sector_emits_species": emits_cached(ef["sector_pollutants"],
+                                                             h.species),
                         **ef,
                     })
         hs_facts.append({

@@ -123,6 +123,7 @@ class Condition:
     durable: dict[str, Any] | None  # None when the condition is empty (always true)
     reads: frozenset[str]
     joins: frozenset[str]
+    join_reads: frozenset[tuple[str, str]] = frozenset()  # (block, field) of earlier blocks
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -183,6 +184,7 @@ class _Resolver:
         self.ctx = ctx
         self.reads: set[str] = set()
         self.joins: set[str] = set()
+        self.join_reads: set[tuple[str, str]] = set()
         own = FACT_TYPES.get(ctx.fact_type)
         if own is None:
             raise ExpressionError(f"unknown fact type {ctx.fact_type!r}")
@@ -233,6 +235,7 @@ class _Resolver:
                         f"unknown field '{attr}' of {ftype} (block '{head}')"
                         + _suggest_field(ftype, attr), _col(node))
                 self.joins.add(head)
+                self.join_reads.add((head, attr))
                 return "field", FieldRef(attr, head)
             raise ExpressionError(f"unknown block '{head}' in '{head}.{attr}' (earlier blocks: "
                                   f"{', '.join(sorted(self.ctx.aliases)) or 'none'})",
@@ -503,7 +506,8 @@ def compile_condition(text: str | None, ctx: Context) -> Condition:
     resolver = _Resolver(ctx)
     tree = resolver.node(parse(str(text)))
     return Condition(text=str(text), tree=tree, durable=to_durable(tree),
-                     reads=frozenset(resolver.reads), joins=frozenset(resolver.joins))
+                     reads=frozenset(resolver.reads), joins=frozenset(resolver.joins),
+                     join_reads=frozenset(resolver.join_reads))
 
 
 # -- to durable_rules JSON ---------------------------------------------------------------------

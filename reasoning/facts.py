@@ -28,7 +28,7 @@ from ecobrain.model_adapters.findings import RunFindings
 from ecobrain.ontology.store import GraphStore
 from ecobrain.reasoning import derived
 from ecobrain.reasoning.concept_index import ConceptIndex
-from ecobrain.reasoning.engine import ALL_PARTITIONS, RegionInfo, region_from_code
+from ecobrain.reasoning.engine import ALL_PARTITIONS, RegionInfo, paused_gc, region_from_code
 
 OUTSIDE_PARTITION = "outside"
 
@@ -51,12 +51,16 @@ class FactSet:
     notes: list[str] = field(default_factory=list)
     partitions: list[str] = field(default_factory=list)  # every city, for province-wide facts
 
+    _digest: tuple[int, str] | None = field(default=None, repr=False)
+
     @property
     def digest(self) -> str:
         """A digest of the facts (order-independent): part of the decision id."""
-        body = json.dumps(sorted(self.facts, key=lambda f: f["id"]), sort_keys=True,
-                          ensure_ascii=False, default=str)
-        return hashlib.sha256(body.encode()).hexdigest()[:16]
+        if self._digest is None or self._digest[0] != len(self.facts):
+            body = json.dumps(sorted(self.facts, key=lambda f: f["id"]), sort_keys=True,
+                              ensure_ascii=False, default=str)
+            self._digest = (len(self.facts), hashlib.sha256(body.encode()).hexdigest()[:16])
+        return self._digest[1]
 
 
 def partition_of(region_code: str | None, city_code: str | None = None) -> str:
@@ -120,6 +124,13 @@ def assemble_facts(findings: RunFindings, store: GraphStore | None,
                    enterprises_by_cell: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
                    ) -> FactSet:
     """All input facts of a run. `enterprises_by_cell` replaces the graph read (benchmarks)."""
+    with paused_gc():
+        return _assemble(findings, store, concepts, enterprises_by_cell)
+
+
+def _assemble(findings: RunFindings, store: GraphStore | None, concepts: ConceptIndex,
+              enterprises_by_cell: Mapping[str, Sequence[Mapping[str, Any]]] | None
+              ) -> FactSet:
     fs = FactSet(facts=[])
     run = findings.run_id
 

@@ -54,6 +54,14 @@ class Template:
     source: str
     parts: tuple[str | Placeholder, ...]
 
+    def __post_init__(self) -> None:
+        # render runs once per action field per rule firing (hundreds of thousands of times
+        # in a big run): each placeholder becomes one specialised function, made once here
+        fns = tuple(p if isinstance(p, str) else _compile(p) for p in self.parts)
+        object.__setattr__(self, "_fns", fns)
+        single = self.single
+        object.__setattr__(self, "_single", _getter(single) if single is not None else None)
+
     @property
     def single(self) -> Placeholder | None:
         """The placeholder when the template is exactly one, unfiltered (keeps its type)."""
@@ -76,29 +84,53 @@ class Template:
 
     def render(self, bindings: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any],
                concepts: Any = None, decision_date: date | None = None) -> Any:
-        single = self.single
+        single = self._single  # type: ignore[attr-defined]
         if single is not None:
-            return _value(single, bindings, params, decision_date)
-        out: list[str] = []
-        for p in self.parts:
-            if isinstance(p, str):
-                out.append(p)
-            else:
-                out.append(_format(p, _value(p, bindings, params, decision_date), concepts))
-        return "".join(out)
+            return single(bindings, params, decision_date)
+        return "".join([f if f.__class__ is str else f(bindings, params, concepts, decision_date)
+                        for f in self._fns])  # type: ignore[attr-defined]
 
 
-def _value(p: Placeholder, bindings: Mapping[str, Mapping[str, Any]],
-           params: Mapping[str, Any], decision_date: date | None) -> Any:
+_EMPTY: Mapping[str, Any] = {}
+
+
+def _getter(p: Placeholder) -> Any:
+    """(bindings, params, decision_date) -> the raw value of the placeholder."""
     if p.kind == "decision_date":
-        return decision_date.isoformat() if decision_date else None
+        return lambda b, prm, d: d.isoformat() if d else None
     if p.kind == "field":
-        return bindings.get(p.alias or "", {}).get(p.name)
-    value = params.get(p.name)
-    if p.key_field is not None:
-        key = bindings.get(p.key_alias or "", {}).get(p.key_field)
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return value
+        alias, name = p.alias or "", p.name
+        return lambda b, prm, d: b.get(alias, _EMPTY).get(name)
+    pname, kalias, kfield = p.name, p.key_alias or "", p.key_field
+    if kfield is None:
+        return lambda b, prm, d: prm.get(pname)
+
+    def keyed(b: Mapping[str, Mapping[str, Any]], prm: Mapping[str, Any], d: Any) -> Any:
+        value = prm.get(pname)
+        key = b.get(kalias, _EMPTY).get(kfield)
+        return value.get(key) if isinstance(value, Mapping) else None
+
+    return keyed
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if value.__class__ is str:
+        return value
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _compile(p: Placeholder) -> Any:
+    """(bindings, params, concepts, decision_date) -> the placeholder's text."""
+    get = _getter(p)
+    if not p.filters and not p.spec:
+        return lambda b, prm, c, d: _plain(get(b, prm, d))
+    return lambda b, prm, c, d: _format(p, get(b, prm, d), c)
 
 
 def _format(p: Placeholder, value: Any, concepts: Any) -> str:

@@ -1,0 +1,177 @@
+#!/usr/bin/env python
+"""Benchmark: 100,000 facts (emission hotspots with the enterprises around them) through
+the rule base v1.
+
+The data (deterministic, seed 42): hotspots of four species (VOCs, NO2, SO2, PM2_5) on
+distinct 3 km cells across Zhejiang, each cell with one registered enterprise in every cell
+of its 3×3 neighbourhood (sectors, pollutants, grades and online monitoring drawn from the
+bundled register's mix), spread over 90 counties in 11 cities (11 engine partitions). With
+10,000 hotspots that is 10,000 ``hotspot`` + 90,000 ``hotspot_enterprise`` facts.
+
+Measured in one process, twice (the second run reuses the pooled rulesets):
+
+* **facts**: findings + enterprises → facts (``reasoning.facts``/``derived``);
+* **engine**: assert in batches, Rete matching (durable_rules, C), draining the matches,
+  rendering each rule's actions into conclusion facts, chaining, retracting every fact at the
+  end of each partition — the rule base proper;
+* **decision**: merging into one task per subject, ids, evidence, legal grounds (none
+  resolved: no graph), the trace;
+* peak RSS of the process (``ru_maxrss``) and RSS after each run.
+
+    .venv/bin/python benchmarks/bench_rules.py [--hotspots 10000] [--runs 2] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import platform
+import random
+import resource
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECIES = ("VOCs", "NO2", "SO2", "PM2_5")
+
+
+def counties() -> list[str]:
+    with open(ROOT / "knowledge/reference/enterprises.csv", encoding="utf-8") as fh:
+        return sorted({row["county_code"] for row in csv.DictReader(fh)})
+
+
+def register_mix() -> list[dict[str, object]]:
+    """Sector / pollutants / grade / monitoring combinations of the bundled register."""
+    with open(ROOT / "knowledge/reference/enterprises.csv", encoding="utf-8") as fh:
+        return [{"sector": r["sector"], "pollutants": r["pollutants"].split(";"),
+                 "grade": r["performance_grade"] or None,
+                 "online": r["online_monitoring"] == "true"} for r in csv.DictReader(fh)]
+
+
+def generate(n_hotspots: int, seed: int = 42):
+    from ecobrain.model_adapters.findings import EmissionHotspot, Provenance, RunFindings
+
+    rnd = random.Random(seed)
+    county_list = counties()
+    mix = register_mix()
+    positions = [(r, c) for r in range(2, 157, 3) for c in range(2, 163, 3)]
+    n_cells = -(-n_hotspots // len(SPECIES))
+    if n_cells > len(positions):
+        raise SystemExit(f"at most {len(positions) * len(SPECIES)} hotspots on ZJ3KM")
+    cells = positions[:n_cells]
+    day = dt.date(2026, 1, 15)
+    prov = Provenance(run_id="bench", file="inversion.nc", variables=["EMIS"])
+    hotspots = []
+    enterprises = []
+    for k, (row, col) in enumerate(cells):
+        county = county_list[k % len(county_list)]
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                m = rnd.choice(mix)
+                enterprises.append({
+                    "id": f"B-{row + dr}-{col + dc}", "name": f"企业{row + dr}-{col + dc}",
+                    "county_code": county, "city_code": county[:4] + "00",
+                    "sector": m["sector"], "pollutants": m["pollutants"],
+                    "performance_grade": m["grade"], "key_enterprise": True,
+                    "online_monitoring": m["online"], "cell_id": f"ZJ3KM:r{row + dr}c{col + dc}"})
+        for s in SPECIES:
+            if len(hotspots) == n_hotspots:
+                break
+            excess = round(rnd.uniform(0.1, 3.0), 3)
+            hotspots.append(EmissionHotspot(
+                run_id="bench", species=s, date=day,
+                period_start=dt.datetime(2026, 1, 15), period_end=dt.datetime(2026, 1, 16),
+                row=row, col=col, cell_id=f"ZJ3KM:r{row}c{col}", lon=120.0, lat=29.0,
+                county_code=county, city_code=county[:4] + "00", prior=1.0,
+                posterior=1.0 + excess, excess=excess, ratio=1.0 + excess, rank=1,
+                units="t/day", thresholds={"min_excess": 0.1}, provenance=prov))
+    findings = RunFindings(run_id="bench", run_dir="/bench", kinds=["inversion"],
+                           init_time=dt.datetime(2026, 1, 15, 8), hotspots=hotspots)
+    return findings, enterprises
+
+
+def rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 1e6
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--hotspots", type=int, default=10_000)
+    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    from ecobrain.reasoning.compiler import compile_rule_base
+    from ecobrain.reasoning.concept_index import ConceptIndex
+    from ecobrain.reasoning.conclusions import build_decision
+    from ecobrain.reasoning.engine import Engine
+    from ecobrain.reasoning.facts import assemble_facts
+    from ecobrain.reasoning.rulebase import load_rule_base
+
+    t = time.perf_counter()
+    findings, enterprises = generate(args.hotspots)
+    gen_s = time.perf_counter() - t
+    concepts = ConceptIndex.from_ontology()
+    base, _ = load_rule_base()
+    on = dt.date(2026, 1, 15)
+    t = time.perf_counter()
+    compiled = compile_rule_base(base, on, concepts)
+    compile_s = time.perf_counter() - t
+    by_cell: dict[str, list[dict]] = {}
+    for e in enterprises:
+        by_cell.setdefault(e["cell_id"], []).append(e)
+    start_rss = rss_mb()
+    runs = []
+    for i in range(args.runs):
+        t0 = time.perf_counter()
+        factset = assemble_facts(findings, None, concepts, enterprises_by_cell=by_cell)
+        t1 = time.perf_counter()
+        result = Engine(compiled).run(factset.facts, decision_date=on)
+        t2 = time.perf_counter()
+        decision = build_decision(result=result, compiled=compiled, factset=factset,
+                                  grounds={}, run_id=findings.run_id, on=on)
+        t3 = time.perf_counter()
+        n = len(factset.facts)
+        runs.append({
+            "run": i + 1, "facts": n, "facts_s": round(t1 - t0, 3),
+            "engine_s": round(t2 - t1, 3), "retract_s": result.stats.get("retract_s"),
+            "decision_s": round(t3 - t2, 3), "total_s": round(t3 - t0, 3),
+            "engine_facts_per_s": round(n / (t2 - t1)),
+            "total_facts_per_s": round(n / (t3 - t0)),
+            "firings": len(result.firings), "conclusions": len(result.conclusions),
+            "tasks": len(decision.tasks), "partitions": result.stats["partitions"],
+            "rss_after_mb": round(rss_mb()), "peak_rss_mb": round(peak_mb()),
+        })
+        del decision, result, factset
+    report = {
+        "date": dt.date.today().isoformat(), "machine": platform.platform(),
+        "python": platform.python_version(), "cpus": psutil.cpu_count(),
+        "hotspots": args.hotspots, "enterprises": len(enterprises),
+        "rule_versions": len(compiled.rules), "rulesets": len(compiled.rulesets),
+        "generate_s": round(gen_s, 3), "compile_s": round(compile_s, 3),
+        "rss_before_runs_mb": round(start_rss), "runs": runs,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    print(f"{report['hotspots']} hotspots, {report['enterprises']} enterprises; "
+          f"{report['rule_versions']} rule versions in {report['rulesets']} rulesets; "
+          f"compile {report['compile_s']} s; RSS before runs {report['rss_before_runs_mb']} MB")
+    for r in runs:
+        print(f"run {r['run']}: {r['facts']} facts | facts {r['facts_s']} s | engine "
+              f"{r['engine_s']} s (retract {r['retract_s']} s) | decision {r['decision_s']} s | "
+              f"total {r['total_s']} s | engine {r['engine_facts_per_s']} facts/s, end-to-end "
+              f"{r['total_facts_per_s']} facts/s | {r['firings']} firings, {r['tasks']} tasks | "
+              f"RSS after {r['rss_after_mb']} MB, peak {r['peak_rss_mb']} MB")
+
+
+if __name__ == "__main__":
+    main()
