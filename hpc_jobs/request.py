@@ -87,6 +87,14 @@ class Resources(_Strict):
     account: str | None = None
     qos: str | None = None
 
+    @field_validator("time_limit", mode="before")
+    @classmethod
+    def _quoted(cls, v: Any) -> Any:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            raise ValueError(f"got the number {v}: write the time limit as text in quotes "
+                             "('01:30:00', '90'); YAML reads an unquoted 1:30:00 as 5400")
+        return v
+
     @field_validator("time_limit")
     @classmethod
     def _time(cls, v: str) -> str:

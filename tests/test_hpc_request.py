@@ -229,3 +229,13 @@ def test_settings_errors_name_the_key(tmp_path: Path) -> None:
     assert "executor" in str(ei.value) and "slurm.partitoin" in str(ei.value)
     with pytest.raises(JobsConfigError, match="does not exist"):
         jobs_settings({"ECOBRAIN_JOBS_CONFIG": str(tmp_path / "none.yaml")})
+
+
+def test_unquoted_yaml_time_limit_is_refused_with_a_hint() -> None:
+    text = "kind: forecast\nmodel: cmaq\nstart: 2026-11-26T00:00:00+08:00\nhours: 24\n" \
+           "resources:\n  time_limit: 1:30:00\n"
+    with pytest.raises(RequestError) as ei:
+        parse_request(text, "r.yaml")
+    (field, msg, line), = ei.value.problems
+    assert field == "resources.time_limit" and line == 6
+    assert "number 5400" in msg and "in quotes" in msg
