@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -168,6 +169,7 @@ def main() -> int:
         store.drop_graph()
         store.close()
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(out, indent=2))
     if a.json:
         a.json.write_text(json.dumps(out, indent=2) + "\n")
