@@ -63,13 +63,6 @@ class JobState(StrEnum):
 
 ACTIVE = frozenset({JobState.SUBMITTED, JobState.PENDING, JobState.RUNNING, JobState.SUSPENDED,
                     JobState.COMPLETING, JobState.UNKNOWN})
-SCHEDULER_FINAL = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED,
-                             JobState.TIMEOUT, JobState.OUT_OF_MEMORY, JobState.NODE_FAIL,
-                             JobState.PREEMPTED, JobState.BOOT_FAIL, JobState.DEADLINE,
-                             JobState.LOST})
-FAILED_STATES = SCHEDULER_FINAL - {JobState.COMPLETED} | {JobState.SUBMIT_FAILED,
-                                                         JobState.OUTPUTS_INVALID}
-
 # Slurm base states and flags (slurm.h job_state_string) -> ecobrain state.
 _SLURM_STATES: dict[str, JobState] = {
     "PENDING": JobState.PENDING,
