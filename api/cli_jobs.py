@@ -214,8 +214,15 @@ def watch(
         console.print(f"{rec.id}: {_state_style(rec.state)}"
                       + (f" — {rec.reason}" if rec.reason else ""), highlight=False)
 
+    from ecobrain.hpc_jobs.tracker import JobNotFound
+
     with graph_store() as store:
         tracker = _tracker(store)
+        try:
+            for j in jobs or []:
+                tracker.get(j)
+        except JobNotFound as exc:
+            raise fail(str(exc)) from exc
         if once:
             for rec in tracker.refresh(jobs or None):
                 report(rec)
