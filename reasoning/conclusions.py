@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ecobrain.reasoning.legal_grounds import LegalGround, review_reason
 
-_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
+_FIELDS: dict[type, tuple[dict[str, Any], tuple[tuple[str, Any], ...]]] = {}
 
 
 def _fast(cls: Any, /, **data: Any) -> Any:
@@ -45,12 +45,18 @@ def _fast(cls: Any, /, **data: Any) -> Any:
     so validating it again (100k facts, as many firings) would only cost time; defaults are
     filled in as pydantic would. ``Decision.model_validate_json`` validates a stored decision.
     """
-    fields = _FIELDS.get(cls)
-    if fields is None:
-        fields = _FIELDS[cls] = tuple(cls.model_fields.items())
-    for name, f in fields:
+    spec = _FIELDS.get(cls)
+    if spec is None:
+        static = {n: f.default for n, f in cls.model_fields.items()
+                  if f.default_factory is None and not f.is_required()}
+        factories = tuple((n, f.default_factory) for n, f in cls.model_fields.items()
+                          if f.default_factory is not None)
+        spec = _FIELDS[cls] = (static, factories)
+    static, factories = spec
+    data = {**static, **data}
+    for name, factory in factories:
         if name not in data:
-            data[name] = f.get_default(call_default_factory=True)
+            data[name] = factory()
     obj = cls.__new__(cls)
     object.__setattr__(obj, "__dict__", data)
     object.__setattr__(obj, "__pydantic_fields_set__", set(data))
@@ -278,6 +284,7 @@ class _Builder:
         self.by_fact = {c.id: c for c in result.conclusions}
         self._ev_cache: dict[str, list[str]] = {}
         self.prio = {k: r.rule.priority for k, r in compiled.rules.items()}
+        self._grounds_cache: dict[Any, tuple[list[LegalGround], list[str]]] = {}
 
     def label(self, cid: str | None) -> str:
         return self.concepts.label(cid) if cid else ""
@@ -320,16 +327,10 @@ class _Builder:
                 continue  # the same firing seen in several partitions (province-wide facts)
             seen.add((c.rule_key, c.id))
             reasons.append(self.reason(c))
-        grounds: dict[tuple[str, str], LegalGround] = {}
-        for c in applied:
-            rule = self.compiled.rules[c.rule_key].rule
-            for cid in rule.legal_basis:
-                self._add_ground(grounds, cid, "basis", c.rule_key)
-            esc = c.payload.get("escalation")
-            for cid in (esc or {}).get("legal_basis", []):
-                self._add_ground(grounds, cid, "escalation", c.rule_key)
-        glist = sorted(grounds.values(), key=lambda g: (g.role != "basis", g.citation_id))
-        review = [review_reason(g) for g in glist if g.needs_review]
+        cited = tuple(sorted({(c.rule_key, tuple((c.payload.get("escalation") or {})
+                                                 .get("legal_basis", ())))
+                              for c in applied}))
+        glist, review = self._grounds_of(cited)
         evidence = sorted({e for c in items for f in c.firing.facts.values()
                            for e in self.evidence_of(f)})
         f = head.fact
@@ -337,9 +338,27 @@ class _Builder:
             "id": f"{kind}-{short_hash(self.dec_id, kind, key)}", "region_code": f["region_code"],
             "region_name": f.get("region_name"), "region_level": f.get("region_level"),
             "city_code": f.get("city_code"), "reasons": reasons, "legal_grounds": glist,
-            "legal_review_required": bool(review), "legal_review_reasons": sorted(set(review)),
+            "legal_review_required": bool(review), "legal_review_reasons": list(review),
             "evidence": evidence, "_head": head, "_applied": applied,
         }
+
+    def _grounds_of(self, cited: tuple[tuple[str, tuple[str, ...]], ...]
+                    ) -> tuple[list[LegalGround], list[str]]:
+        """The grounds of (rule, escalation citations) pairs, cached: many conclusions share
+        the same rules, and their grounds are the same objects."""
+        hit = self._grounds_cache.get(cited)
+        if hit is not None:
+            return hit
+        grounds: dict[tuple[str, str], LegalGround] = {}
+        for rule_key, escalation in cited:
+            for cid in self.compiled.rules[rule_key].rule.legal_basis:
+                self._add_ground(grounds, cid, "basis", rule_key)
+            for cid in escalation:
+                self._add_ground(grounds, cid, "escalation", rule_key)
+        glist = sorted(grounds.values(), key=lambda g: (g.role != "basis", g.citation_id))
+        review = sorted({review_reason(g) for g in glist if g.needs_review})
+        self._grounds_cache[cited] = (glist, review)
+        return glist, review
 
     def _add_ground(self, grounds: dict[tuple[str, str], LegalGround], cid: str, role: str,
                     rule_key: str) -> None:

@@ -57,8 +57,8 @@ class FactSet:
     def digest(self) -> str:
         """A digest of the facts (order-independent): part of the decision id."""
         if self._digest is None or self._digest[0] != len(self.facts):
-            body = json.dumps(sorted(self.facts, key=lambda f: f["id"]), sort_keys=True,
-                              ensure_ascii=False, default=str)
+            # facts are built in a deterministic order (fields too): no need to sort keys
+            body = json.dumps(sorted(self.facts, key=lambda f: f["id"]), default=str)
             self._digest = (len(self.facts), hashlib.sha256(body.encode()).hexdigest()[:16])
         return self._digest[1]
 
