@@ -125,7 +125,9 @@ _register(FactType(
         "alert_start": _f("date", "first day of the heavy window: the run of days with "
                           "AQI > 150 around the peak (the peak day when AQI ≤ 150)"),
         "alert_end": _f("date", "last day of the heavy window"),
-        "emergency_plan_id": _f("str", "the region's emergency plan in the graph, if recorded"),
+        "emergency_plan_id": _f("str", "the region's emergency plan in force on the decision "
+                                "date, if the graph records one ((:EmergencyPlan)-[:IN_REGION]->"
+                                "region)"),
     },
 ))
 

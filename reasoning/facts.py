@@ -22,6 +22,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from ecobrain.model_adapters.findings import RunFindings
@@ -95,6 +96,29 @@ def read_regions(store: GraphStore | None, codes: Sequence[str]) -> dict[str, Re
     return out
 
 
+def read_emergency_plans(store: GraphStore | None, codes: Sequence[str],
+                         on: date | None) -> dict[str, str]:
+    """The emergency plan of each region in force on `on` (one query), by region code.
+
+    A plan is an ``(:EmergencyPlan)`` (a kind of Regulation, with ``valid_from``/``valid_to``)
+    ``-[:IN_REGION]->`` the region it covers. None are bundled: Zhejiang's plans are not
+    available as text here (FACTS.md §3.D); experts load them as regulations.
+    """
+    if store is None or not codes:
+        return {}
+    day = (on or date.today()).isoformat()
+    rows = store.read(
+        "MATCH (p:EmergencyPlan)-[:IN_REGION]->(r:AdminRegion) WHERE r.code IN $codes "
+        "AND (p.valid_from IS NULL OR p.valid_from <= $day) "
+        "AND (p.valid_to IS NULL OR p.valid_to >= $day) "
+        "RETURN r.code AS code, p.id AS id ORDER BY code, id", {"codes": list(codes),
+                                                               "day": day})
+    out: dict[str, str] = {}
+    for r in rows:
+        out.setdefault(r["code"], r["id"])
+    return out
+
+
 def read_cities(store: GraphStore | None) -> list[str]:
     """Every city code the graph knows (regions, and the cities of registered enterprises)."""
     if store is None:
@@ -121,16 +145,19 @@ def read_enterprises_in_cells(store: GraphStore, cells: Sequence[str]
 
 def assemble_facts(findings: RunFindings, store: GraphStore | None,
                    concepts: ConceptIndex,
-                   enterprises_by_cell: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
-                   ) -> FactSet:
-    """All input facts of a run. `enterprises_by_cell` replaces the graph read (benchmarks)."""
+                   enterprises_by_cell: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+                   on: date | None = None) -> FactSet:
+    """All input facts of a run (graph context as on `on`, the decision date).
+
+    `enterprises_by_cell` replaces the graph read (benchmarks).
+    """
     with paused_gc():
-        return _assemble(findings, store, concepts, enterprises_by_cell)
+        return _assemble(findings, store, concepts, enterprises_by_cell, on)
 
 
 def _assemble(findings: RunFindings, store: GraphStore | None, concepts: ConceptIndex,
-              enterprises_by_cell: Mapping[str, Sequence[Mapping[str, Any]]] | None
-              ) -> FactSet:
+              enterprises_by_cell: Mapping[str, Sequence[Mapping[str, Any]]] | None,
+              on: date | None) -> FactSet:
     fs = FactSet(facts=[])
     run = findings.run_id
 
@@ -144,8 +171,11 @@ def _assemble(findings: RunFindings, store: GraphStore | None, concepts: Concept
     region_daily = [d for d in findings.daily_aqi if d.region_level != "station"]
     for d in region_daily:
         remember(d)
-    for a in derived.alert_assessments(region_daily):
+    assessments = derived.alert_assessments(region_daily)
+    plans = read_emergency_plans(store, [a.fields["region_code"] for a in assessments], on)
+    for a in assessments:
         f = a.fields
+        f["emergency_plan_id"] = plans.get(f["region_code"])
         fid = f"aa.{run}.{f['region_code']}"
         fs.facts.append(_fact("alert_assessment", fid, f,
                               partition_of(f["region_code"], f.get("city_code"))))

@@ -65,7 +65,7 @@ def decide(findings: RunFindings, store: GraphStore | None, on: date | None = No
         for e in enterprises:
             if e.get("cell_id"):
                 by_cell.setdefault(e["cell_id"], []).append(e)
-    factset = assemble_facts(findings, store, concepts, enterprises_by_cell=by_cell)
+    factset = assemble_facts(findings, store, concepts, enterprises_by_cell=by_cell, on=day)
     t2 = time.perf_counter()
     context = GraphContext(store, concepts, enterprises)
     partitions = list(factset.partitions)

@@ -66,5 +66,25 @@ def schema_text() -> str:
     return json.dumps(rule_file_schema(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
+def fact_types_markdown() -> str:
+    """The fact-type reference of docs/rules.md (between its fact-types markers)."""
+    out: list[str] = []
+    for name, ft in FACT_TYPES.items():
+        kind = f"conclusion (stratum {ft.stratum})" if ft.conclusion else "input"
+        out += [f"### `{name}` — {kind}", "", ft.description, "",
+                "| field | type | meaning |", "|---|---|---|"]
+        for f, s in ft.fields.items():
+            t = s.type
+            if s.kinds:
+                t += " (" + "/".join(s.kinds) + ")"
+            if s.extra_values:
+                t += " or " + ", ".join(f'"{v}"' for v in s.extra_values)
+            out.append(f"| `{f}` | {t} | {s.description} |")
+        out.append("")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    print(schema_text(), end="")
+    import sys
+
+    print(fact_types_markdown() if "--fact-types" in sys.argv else schema_text(), end="")

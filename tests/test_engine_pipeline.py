@@ -93,6 +93,20 @@ def test_chain_forecast_alert_measure_enterprise_task(kb: GraphStore) -> None:
     assert "停产" in ex.to_text() and "第九十六条" in ex.to_text()
 
 
+def test_the_regions_emergency_plan_in_force_is_part_of_its_assessment(kb: GraphStore) -> None:
+    # Test data only: a plan node of the shape experts load (a Regulation kind, IN_REGION)
+    kb.write("MERGE (p:EmergencyPlan:Regulation {id: 'test.plan.hz.2024'}) "
+             "SET p.valid_from = '2024-05-01', p.title = '测试预案' WITH p "
+             "MATCH (r:AdminRegion {code: $hz}) MERGE (p)-[:IN_REGION]->(r)", {"hz": HZ})
+    d = decide(heavy_pm(), kb)
+    plans = {f["region_code"]: f.get("emergency_plan_id") for f in d.facts.values()
+             if f["type"] == "alert_assessment"}
+    assert plans == {HZ: "test.plan.hz.2024", SC: None}
+    early = decide(heavy_pm(dt.date(2024, 3, 1)), kb)  # before the plan took effect
+    assert all(f.get("emergency_plan_id") is None for f in early.facts.values()
+               if f["type"] == "alert_assessment")
+
+
 def test_the_same_episode_is_graded_by_the_version_in_force(kb: GraphStore) -> None:
     findings = forecast_findings({(HZ, "city"): [210, 230, 160, 100]}, dt.date(2023, 12, 1))
     old = decide(findings, kb, on=dt.date(2023, 12, 1))

@@ -11,7 +11,7 @@ import yaml
 from ecobrain.reasoning.dsl import _Loader
 from ecobrain.reasoning.fact_types import FACT_TYPES
 from ecobrain.reasoning.rulebase import bundled_rules_dir
-from ecobrain.reasoning.schema import schema_text
+from ecobrain.reasoning.schema import fact_types_markdown, schema_text
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -50,6 +50,9 @@ def test_the_schema_refuses_unknown_fields_and_fact_types() -> None:
 
 def test_the_reference_page_documents_every_fact_type() -> None:
     page = (DOCS / "rules.md").read_text(encoding="utf-8")
+    section = page.split("<!-- fact-types:start -->\n")[1].split("<!-- fact-types:end -->")[0]
+    assert section == fact_types_markdown(), \
+        "regenerate: python -m ecobrain.reasoning.schema --fact-types"
     for name, ft in FACT_TYPES.items():
         assert f"`{name}`" in page, name
         for field in ft.fields:
