@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ecobrain.api import cli_demo, cli_findings, cli_jobs, cli_rules, cli_serve
+from ecobrain.api import cli_decide, cli_demo, cli_findings, cli_jobs, cli_rules, cli_serve
 from ecobrain.api.cli_graph import graph_app
 from ecobrain.api.cli_kb import kb_app
 
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.add_typer(graph_app, name="graph")
 app.add_typer(kb_app, name="kb")
 cli_demo.register(app)
+cli_decide.register(app)
 cli_findings.register(app)
 cli_rules.register(app)
 cli_jobs.register(app)

@@ -31,7 +31,12 @@ OPENAPI_TAGS = [
 
 # Router modules register themselves here: each is `def include(app: FastAPI) -> None`.
 ROUTER_MODULES = (
+    "ecobrain.api.http_runs",
+    "ecobrain.api.http_decisions",
+    "ecobrain.api.http_tasks",
+    "ecobrain.api.http_rules",
     "ecobrain.api.http_graph",
+    "ecobrain.api.http_evidence",
     "ecobrain.api.http_system",
 )
 

@@ -1,9 +1,10 @@
 """The decision pipeline as a follow-up of a registered job (`decide: true` in the request).
 
 The job tracker (:mod:`ecobrain.hpc_jobs.tracker`) calls back when a run is registered; it never
-imports this layer. Here the callback runs what ``ecobrain decide RUN_DIR`` does for a run: the
-adapters' findings, :func:`ecobrain.reasoning.pipeline.decide`, and the decision saved in the
-graph (``(:Decision)-[:DECIDED_ON]->(:ModelRun)``, the job's own node).
+imports this layer. Here the callback runs what ``ecobrain decide RUN_DIR`` does for a run
+(:func:`ecobrain.reasoning.run_decision.decide_run`): the adapters' findings, the run's forecast,
+the decision with the graph's rule versions, saved with its trace
+(``(:Decision)-[:DECIDED_ON]->(:ModelRun)``, the job's own node).
 """
 
 from __future__ import annotations
@@ -16,13 +17,8 @@ from ecobrain.ontology.store import GraphStore
 
 def decide_callback(store: GraphStore) -> Callable[[Any], dict[str, Any]]:
     def run(rec: Any) -> dict[str, Any]:
-        from ecobrain.model_adapters import collect_findings
-        from ecobrain.reasoning.persist import save_decision
-        from ecobrain.reasoning.pipeline import decide
+        from ecobrain.reasoning.run_decision import decide_run
 
-        findings = collect_findings(rec.output_dir, include_hourly=False)
-        decision = decide(findings, store)
-        save_decision(store, decision)
-        return decision.summary()
+        return decide_run(store, rec.output_dir).summary()
 
     return run

@@ -1,7 +1,8 @@
 """The bundled knowledge, loaded in dependency order: what `ecobrain kb load` runs.
 
 Order matters because loaders MATCH what earlier ones wrote: concepts before the sectors and
-pollutants enterprises point to, regions before grid cells, statutes before concept links.
+pollutants enterprises point to, regions before grid cells, statutes before concept links,
+everything before the rules (they are checked against the concepts and articles they cite).
 Each step is idempotent, so re-running the whole bundle converges to the same graph.
 """
 
@@ -12,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecobrain.kb_loaders.errors import LoadError
 from ecobrain.kb_loaders.report import LoadReport
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.store import GraphStore, WriteSummary
 
 Step = tuple[str, Callable[[GraphStore], LoadReport]]
 
@@ -49,7 +51,27 @@ def bundled_steps(files: UserFiles | None = None) -> list[Step]:
         ("grid", load_grid),
         ("enterprises", lambda s: load_enterprises(s, f.enterprises)),
         ("stations", lambda s: load_stations(s, f.stations)),
+        ("rules", load_bundled_rules),
     ]
+
+
+def load_bundled_rules(store: GraphStore) -> LoadReport:
+    """The bundled rule base as Rule nodes (the versions decisions use; experts add more).
+
+    Reloading keeps what experts changed through the API: their own versions are other
+    nodes, and a version's activation lives in properties the loader does not write.
+    """
+    from ecobrain.reasoning.errors import RuleError
+    from ecobrain.reasoning.rulebase import bundled_rules_dir, load_rules_into_graph
+
+    try:
+        counts = load_rules_into_graph(store)
+    except RuleError as exc:
+        raise LoadError(f"the bundled rules do not check against the graph:\n{exc}",
+                        file=bundled_rules_dir()) from exc
+    written = WriteSummary(**counts["written"])
+    return LoadReport(source="rules", records=counts["rules"], written=written,
+                      seconds=counts["seconds"])
 
 
 def user_steps(files: UserFiles) -> list[Step]:

@@ -41,11 +41,13 @@ ID_LABELS: tuple[str, ...] = (
     "Rule",
     "RuleVersion",
     "ModelRun",
+    "RegionForecast",  # a run's daily AQI forecast of one region (task-list charts)
     "Finding",
     "Decision",
     "Alert",
     "Task",
     "Advice",
+    "DecisionTrace",  # a decision's rules, facts and firings, to explain it later
     "TaskStatusChange",
     "AuditEvent",
     "Job",

@@ -1,0 +1,792 @@
+"""Task-list documents: one per city and per county that has tasks, in HTML, Markdown and Word.
+
+What a bureau receives (``docs/documents.md``): the decision id, model run and dates; the alert
+in force and its emergency measures (and their expected effect when a scenario run tested
+them); the table of tasks — subject, location, action, deadline, priority, a short legal
+reference with not-in-force provisions marked, status; the control advice; a map of the
+hotspot cells and tasked enterprises on the region's boundary and a chart of its daily AQI
+forecast; an appendix with the full text of every cited article, once, with its validity on
+the decision date.
+
+A **county** document lists the county's tasks. A **city** document lists the tasks the city
+itself is assigned, then every county's tasks grouped by county: the city bureau dispatches to
+and supervises its districts, so it gets the whole picture in one document (each county still
+gets its own).
+
+Everything is read from the graph (each conclusion node keeps its JSON), so the documents of
+any saved decision can be rendered again at any time — by ``ecobrain decide``, by the API on
+demand, or after a bureau updated task statuses (the status column shows the current one).
+Layout: ``OUT/<decision-id>/<region_code>-<name>.{html,md,docx}``, the PNGs beside them and
+an ``index.html`` listing them. HTML is self-contained (images inline) and autoescaped;
+Markdown cells are escaped for tables; Word goes through docxtpl with autoescaping.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import json
+import re
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from ecobrain.ontology.store import GraphStore
+from ecobrain.reasoning.decision_store import region_prefix
+from ecobrain.reasoning.task_status import INITIAL, LABELS_ZH
+
+FORMATS = ("html", "md", "docx")
+MEDIA_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "md": "text/markdown; charset=utf-8",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+SUBJECT_KIND_ZH = {"enterprise": "企业", "grid_cell": "网格", "sector": "行业", "road": "道路",
+                   "region": "区域"}
+GROUND_STATUS_ZH = {
+    "in_force": "现行有效", "not_yet_in_force": "尚未施行", "repealed": "已废止",
+    "reported_repealed": "已废止（据报道，待核实）", "superseded": "已被取代",
+    "expired": "已失效", "not_in_graph": "图谱中无此条款", "unresolved": "未核对",
+}
+REVIEW_MARK = {
+    "repealed": "（已废止，待法律审查）", "reported_repealed": "（已废止，待法律审查）",
+    "superseded": "（已失效，待法律审查）", "expired": "（已失效，待法律审查）",
+    "not_yet_in_force": "（尚未施行，待法律审查）", "not_in_graph": "（未核实，待法律审查）",
+    "unresolved": "（未核实，待法律审查）",
+}
+PRIORITY_BANDS = ((90, "≥90"), (80, "80–89"), (70, "70–79"), (0, "<70"))
+
+
+class DocumentError(LookupError):
+    """An unknown decision, or a region without tasks in it (HTTP 404)."""
+
+
+def templates_dir() -> Path:
+    return Path(str(resources.files("ecobrain.api") / "templates"))
+
+
+def _md_cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell."""
+    text = "" if value is None else str(value)
+    text = text.replace("\\", "\\\\").replace("|", "\\|")
+    return re.sub(r"\s*\n\s*", "<br>", text.strip())
+
+
+def _md_text(value: Any) -> str:
+    """Text safe as a Markdown paragraph (no accidental headings, lists or HTML)."""
+    text = "" if value is None else str(value)
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"(?m)^([#>*+\-]|\d+\.)", r"\\\1", text)
+
+
+@cache
+def _env(autoescape: bool) -> Environment:
+    env = Environment(loader=FileSystemLoader(str(templates_dir())),
+                      autoescape=select_autoescape(["html", "j2"]) if autoescape else False,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True)
+    env.filters["md"] = _md_cell
+    env.filters["mdtext"] = _md_text
+    return env
+
+
+def safe_filename(text: str) -> str:
+    return re.sub(r"[\\/:*?\"<>|\s]+", "_", text).strip("_") or "region"
+
+
+# -- what a decision's documents are made of -------------------------------------------------------
+
+@dataclass
+class Region:
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    boundary_wkt: str | None = None
+
+
+@dataclass
+class DecisionData:
+    """Everything the documents of one decision (or of one city's part of it) read."""
+
+    decision: dict[str, Any]
+    run: dict[str, Any]
+    regions: dict[str, Region]
+    tasks: dict[str, list[dict[str, Any]]]  # region code -> task conclusions (+ status)
+    alerts: dict[str, dict[str, Any]]
+    measures: dict[str, list[dict[str, Any]]]
+    advice: dict[str, list[dict[str, Any]]]
+    enterprises: dict[str, tuple[float, float]]
+    hotspots: list[dict[str, Any]]
+    regulations: dict[str, dict[str, Any]]
+    articles: dict[str, dict[str, Any]]
+    labels: dict[str, str]
+    generated_at: str = field(default_factory=lambda: dt.datetime.now().astimezone()
+                              .isoformat(timespec="seconds"))
+
+    def label(self, concept: str | None) -> str:
+        if not concept:
+            return ""
+        return self.labels.get(concept, concept)
+
+
+def _by_region(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        out[r["region_code"]].append(r)
+    return out
+
+
+def gather(store: GraphStore, decision_id: str, prefix: str | None = None) -> DecisionData:
+    """Read a decision's conclusions, run, regions and cited law (`prefix`: one city's part)."""
+    dec = store.read_one(
+        "MATCH (d:Decision {id: $id}) OPTIONAL MATCH (d)-[:DECIDED_ON]->(m:ModelRun) "
+        "RETURN d.id AS id, d.run_id AS run_id, d.date AS date, d.notes AS notes, "
+        "d.rule_versions AS rule_versions, d.created_from AS created_from, "
+        "m.model AS model, m.init_time AS init_time, m.run_dir AS run_dir, m.days AS days",
+        {"id": decision_id})
+    if dec is None:
+        raise DocumentError(f"no decision {decision_id!r}")
+    where = "c.decision_id = $id AND ($prefix IS NULL OR c.region_code STARTS WITH $prefix)"
+    params = {"id": decision_id, "prefix": prefix}
+
+    def conclusions(label: str, extra: str = "") -> list[dict[str, Any]]:
+        rows = store.read(f"MATCH (c:{label}) WHERE {where} RETURN c.json AS json{extra}",
+                          params)
+        out = []
+        for r in rows:
+            c = json.loads(r["json"])
+            if "status" in r:
+                c["status"] = r["status"] or INITIAL
+            out.append(c)
+        return out
+
+    tasks = conclusions("Task", ", c.status AS status")
+    all_alerts = [json.loads(r["json"]) for r in store.read(
+        "MATCH (c:Alert) WHERE c.decision_id = $id RETURN c.json AS json", params)]
+    measures = conclusions("Measure")
+    advice = conclusions("Advice")
+    region_rows = store.read(
+        "MATCH (r:AdminRegion) RETURN r.code AS code, r.name_zh AS name, r.level AS level, "
+        "r.parent_code AS parent, r.boundary_wkt AS wkt")
+    regions = {r["code"]: Region(r["code"], r["name"] or r["code"], r["level"] or "",
+                                 r["parent"], r["wkt"]) for r in region_rows}
+    ent_ids = sorted({t["subject"]["id"] for t in tasks if t["subject"]["kind"] == "enterprise"})
+    enterprises = {r["id"]: (r["lon"], r["lat"]) for r in store.read(
+        "MATCH (e:Enterprise) WHERE e.id IN $ids RETURN e.id AS id, e.lon AS lon, e.lat AS lat",
+        {"ids": ent_ids}) if r["lon"] is not None}
+    hotspots = []
+    for r in store.read("MATCH (t:Task)-[:EVIDENCED_BY]->(f:Finding) WHERE t.decision_id = $id "
+                        "AND f.kind = 'emission_hotspot' RETURN DISTINCT f.json AS json",
+                        {"id": decision_id}):
+        h = json.loads(r["json"])
+        if prefix is None or (h.get("county_code") or "").startswith(prefix):
+            hotspots.append(h)
+    grounds = {g["article_id"] for c in [*tasks, *all_alerts, *measures, *advice]
+               for g in c.get("legal_grounds", [])}
+    articles = {r["id"]: r for r in store.read(
+        "MATCH (a:Article) WHERE a.id IN $ids RETURN a.id AS id, a.citation AS citation, "
+        "a.text AS text, a.number AS number, a.title AS title, a.regulation_id AS regulation_id, "
+        "a.valid_from AS valid_from, a.valid_to AS valid_to, a.source_quality AS source_quality",
+        {"ids": sorted(grounds)})}
+    regulations = {r["id"]: r for r in store.read(
+        "MATCH (r:Regulation) RETURN r.id AS id, r.title AS title, r.short_title AS short_title, "
+        "r.doc_number AS doc_number, r.kind AS kind")}
+    labels = {r["id"]: r["zh"] for r in store.read(
+        "MATCH (c:Concept) RETURN c.id AS id, c.label_zh AS zh") if r["zh"]}
+    created = json.loads(dec["created_from"]) if dec.get("created_from") else {}
+    run = {"id": dec["run_id"], "model": dec.get("model") or created.get("model"),
+           "init_time": dec.get("init_time") or created.get("init_time"),
+           "days": list(dec.get("days") or created.get("days") or [])}
+    return DecisionData(
+        decision={"id": dec["id"], "date": dec["date"], "notes": list(dec["notes"] or []),
+                  "rule_versions": list(dec["rule_versions"] or [])},
+        run=run, regions=regions, tasks=_by_region(tasks),
+        alerts={a["region_code"]: a for a in all_alerts}, measures=_by_region(measures),
+        advice=_by_region(advice), enterprises=enterprises, hotspots=hotspots,
+        regulations=regulations, articles=articles, labels=labels)
+
+
+def regions_with_documents(data: DecisionData) -> list[str]:
+    """Counties and cities that get a document: every region with tasks, and the city of each."""
+    codes = set(data.tasks)
+    for code in list(codes):
+        r = data.regions.get(code)
+        if r is not None and r.level == "county" and r.parent_code:
+            codes.add(r.parent_code)
+        elif r is None and not code.endswith("00"):
+            codes.add(code[:4] + "00")
+    return sorted(c for c in codes if not c.endswith("0000"))
+
+
+# -- legal references ------------------------------------------------------------------------------
+
+def short_ref(ground: dict[str, Any], data: DecisionData) -> str:
+    """《大气污染防治法》第96条第1款 / 环大气〔2024〕6号·预警分级标准, marked when not in force."""
+    from ecobrain.ontology.legal import CitationError, split_citation
+
+    art = data.articles.get(ground["article_id"]) or {}
+    reg = data.regulations.get(ground.get("regulation_id") or art.get("regulation_id") or "")
+    p = i = None
+    with contextlib.suppress(CitationError):
+        _, p, i = split_citation(ground["citation_id"])
+    if reg and art.get("number"):
+        text = f"《{reg.get('short_title') or reg.get('title')}》第{art['number']}条"
+        text += f"第{p}款" if p else ""
+        text += f"第{i}项" if i else ""
+    elif reg and art:
+        doc = reg.get("doc_number") or f"《{reg.get('short_title') or reg.get('title')}》"
+        text = f"{doc}·{art.get('title') or ground['citation']}"
+    else:
+        text = ground.get("citation") or ground["citation_id"]
+    return text + REVIEW_MARK.get(ground.get("status", ""), "")
+
+
+def _refs(c: dict[str, Any], data: DecisionData) -> tuple[list[str], list[str]]:
+    basis, escalation = [], []
+    for g in c.get("legal_grounds", []):
+        (escalation if g.get("role") == "escalation" else basis).append(short_ref(g, data))
+    return list(dict.fromkeys(basis)), list(dict.fromkeys(escalation))
+
+
+# -- one region's document -------------------------------------------------------------------------
+
+def _band(p: int) -> str:
+    return next(label for low, label in PRIORITY_BANDS if p >= low)
+
+
+def _location(t: dict[str, Any], data: DecisionData) -> str:
+    s = t["subject"]
+    place = t.get("region_name") or t["region_code"]
+    if s["kind"] == "enterprise" and s["id"] in data.enterprises:
+        lon, lat = data.enterprises[s["id"]]
+        return f"{place}\n{lon:.4f}°E, {lat:.4f}°N"
+    if s["kind"] == "grid_cell":
+        centre = _cell_centre(s["id"])
+        where = f"网格 {s['id'].split(':')[-1]}"
+        if centre:
+            where += f"\n{centre[0]:.4f}°E, {centre[1]:.4f}°N"
+        return f"{place}\n{where}"
+    return place
+
+
+def _cell_centre(cell_id: str) -> tuple[float, float] | None:
+    poly = _cell_polygon(cell_id)
+    if not poly:
+        return None
+    return (sum(p[0] for p in poly[:4]) / 4, sum(p[1] for p in poly[:4]) / 4)
+
+
+def _cell_polygon(cell_id: str) -> list[tuple[float, float]] | None:
+    from ecobrain.ontology.grid import ZJ3KM, parse_cell_id
+
+    try:
+        grid, row, col = parse_cell_id(cell_id)
+    except ValueError:
+        return None
+    if grid != ZJ3KM.name:
+        return None
+    return [tuple(p) for p in ZJ3KM.cell_polygon_lonlat(row, col)]  # type: ignore[misc]
+
+
+def _task_row(no: int, t: dict[str, Any], data: DecisionData) -> dict[str, Any]:
+    s = t["subject"]
+    basis, escalation = _refs(t, data)
+    actions = [f"{i['measure_label']}：{i['text']}" for i in t.get("items", [])]
+    escalations = [e["text"] for e in t.get("escalations", [])]
+    status = t.get("status") or INITIAL
+    return {
+        "no": no, "id": t["id"],
+        "subject": f"{s.get('name') or s['id']}（{SUBJECT_KIND_ZH.get(s['kind'], s['kind'])}）",
+        "subject_id": s["id"], "subject_kind": s["kind"],
+        "location": _location(t, data), "actions": actions, "escalations": escalations,
+        "action": "\n".join(actions + [f"如发现违法：{e}" for e in escalations]),
+        "deadline": t.get("deadline") or "—", "priority": t.get("priority", 0),
+        "priority_band": _band(t.get("priority", 0)),
+        "legal_refs": basis, "escalation_refs": escalation,
+        "legal": "\n".join(basis + [f"升级处置：{r}" for r in escalation]),
+        "legal_review": bool(t.get("legal_review_required")),
+        "status": LABELS_ZH.get(status, status), "status_code": status,
+    }
+
+
+def _alert_text(code: str, data: DecisionData) -> tuple[str, dict[str, Any] | None]:
+    region = data.regions.get(code)
+    own = data.alerts.get(code)
+    alert, prefix = own, ""
+    if alert is None and region is not None and region.parent_code in data.alerts:
+        alert = data.alerts[region.parent_code]
+        prefix = (f"本区县无单独预警；所在城市"
+                  f"{data.regions[region.parent_code].name}发布：")
+    if alert is None:
+        return "本次决策期间本区域无重污染天气预警。", None
+    driver = data.label(alert.get("driver"))
+    text = (f"{prefix}{alert['level_label']}，{alert.get('start') or '…'} 至 "
+            f"{alert.get('end') or '…'}")
+    if driver:
+        text += f"，首要污染物：{driver}"
+    text += "。"
+    if alert.get("note"):
+        text += alert["note"]
+    return text, alert
+
+
+def _measure_rows(code: str, data: DecisionData) -> list[dict[str, Any]]:
+    out = []
+    for m in data.measures.get(code, []):
+        text = m["measure_label"]
+        if m.get("reduction_ratio") is not None:
+            text += f"：污染物减排比例 {m['reduction_ratio']:.0%}"
+        if m.get("start") or m.get("end"):
+            text += f"（{m.get('start') or '…'} 至 {m.get('end') or '…'}）"
+        if m.get("descriptions"):
+            text += "。" + "；".join(m["descriptions"])
+        basis, _ = _refs(m, data)
+        if basis:
+            text += f"〔依据：{'；'.join(basis)}〕"
+        out.append({"text": text, "legal_review": bool(m.get("legal_review_required"))})
+    return out
+
+
+def _effect_rows(store: GraphStore, decision_id: str, code: str) -> list[dict[str, Any]]:
+    from ecobrain.hpc_jobs.compare import expected_effect_rows
+
+    rows = []
+    for e in expected_effect_rows(store, decision_id, code):
+        over = []
+        for threshold, d in sorted(e["days_over"].items(), key=lambda x: int(x[0])):
+            over.append(f"AQI>{threshold} {d.get('baseline', 0)}→{d.get('scenario', 0)} 天")
+        text = (f"{e.get('measure') or '情景'}（情景运行 {e['scenario_run_id']}，基准 "
+                f"{e['baseline_run_id']}）：峰值AQI {e['peak_baseline']}→{e['peak_scenario']}"
+                f"（{e['peak_change']:+d}），日均变化 {e['mean_change']:+.1f}；"
+                + "，".join(over))
+        rows.append({**e, "text": text})
+    return rows
+
+
+def _advice_rows(codes: Sequence[str], data: DecisionData) -> list[dict[str, Any]]:
+    out = []
+    for code in codes:
+        for a in data.advice.get(code, []):
+            title = a["measure_label"]
+            if a.get("pollutant"):
+                title += f"（{data.label(a['pollutant'])}）"
+            if len(codes) > 1:
+                title = f"{a.get('region_name') or code}：{title}"
+            basis, _ = _refs(a, data)
+            text = "；".join(a.get("texts", []))
+            if a.get("rationales"):
+                text += "。理由：" + "；".join(a["rationales"])
+            if basis:
+                text += f"〔依据：{'；'.join(basis)}〕"
+            out.append({"title": title, "text": text, "priority": a.get("priority", 0)})
+    return out
+
+
+def _appendix(conclusions: Iterable[dict[str, Any]], data: DecisionData) -> list[dict[str, Any]]:
+    used: dict[str, dict[str, Any]] = {}
+    cites: dict[str, set[str]] = defaultdict(set)
+    for c in conclusions:
+        for g in c.get("legal_grounds", []):
+            used.setdefault(g["article_id"], g)
+            cites[g["article_id"]].add(short_ref(g, data))
+    out = []
+    for aid, g in used.items():
+        art = data.articles.get(aid) or {}
+        reg = data.regulations.get(art.get("regulation_id") or g.get("regulation_id") or "")
+        period = f"{art.get('valid_from') or g.get('valid_from') or '…'} 起"
+        if art.get("valid_to") or g.get("valid_to"):
+            period += f"，至 {art.get('valid_to') or g.get('valid_to')} 止"
+        status = GROUND_STATUS_ZH.get(g.get("status", ""), g.get("status", ""))
+        line = (f"{(reg or {}).get('title') or g.get('regulation_title') or ''}；有效期：{period}；"
+                f"决策日（{data.decision['date']}）状态：{status}")
+        if not g.get("in_force", True) and g.get("remark_zh"):
+            line += f"；{g['remark_zh']}"
+        out.append({"article_id": aid, "citation": art.get("citation") or g["citation"],
+                    "status_line": line,
+                    "text": art.get("text") or g.get("text") or "（图谱中无条文）",
+                    "in_force": bool(g.get("in_force")), "cited_as": sorted(cites[aid]),
+                    "sort": (art.get("regulation_id") or "", art.get("number") or 0, aid)})
+    out.sort(key=lambda a: a["sort"])
+    return out
+
+
+@dataclass
+class RenderedRegion:
+    code: str
+    name: str
+    level: str
+    tasks: int
+    alert: str | None
+    files: dict[str, str] = field(default_factory=dict)  # format or image -> file name
+
+
+def region_context(store: GraphStore, data: DecisionData, code: str) -> dict[str, Any]:
+    """The template context of one region's document (the same for every format)."""
+    region = data.regions.get(code) or Region(code, code, "county" if not code.endswith("00")
+                                              else "city", None)
+    if region.level == "city":
+        counties = sorted(c for c, r in data.regions.items()
+                          if r.parent_code == code and c in data.tasks)
+        scope = [code, *counties]
+    else:
+        counties, scope = [], [code]
+    if not any(data.tasks.get(c) for c in scope):
+        raise DocumentError(f"region {code} has no tasks in decision {data.decision['id']}")
+    groups = []
+    all_tasks: list[dict[str, Any]] = []
+    for c in scope:
+        tasks = sorted(data.tasks.get(c, []), key=lambda t: (-t.get("priority", 0),
+                                                            t["subject"]["kind"], t["id"]))
+        if not tasks and c != code:
+            continue
+        rows = [_task_row(i + 1, t, data) for i, t in enumerate(tasks)]
+        all_tasks += tasks
+        bands = Counter(r["priority_band"] for r in rows)
+        alert = data.alerts.get(c)
+        name = data.regions[c].name if c in data.regions else c
+        if region.level == "city":
+            title = "市级任务" if c == code else f"{name}（{c}）"
+        else:
+            title = f"{name}任务"
+        summary = f"{len(rows)} 项任务" + ("（" + "，".join(
+            f"优先级{b} {bands[b]} 项" for _, b in PRIORITY_BANDS if bands[b]) + "）"
+            if rows else "")
+        if alert and c != code:
+            summary += f"；{alert['level_label']}"
+        groups.append({"code": c, "title": title, "summary": summary, "tasks": rows})
+    statuses = Counter(t.get("status") or INITIAL for t in all_tasks)
+    bands = Counter(_band(t.get("priority", 0)) for t in all_tasks)
+    tasks_summary = (f"共 {len(all_tasks)} 项任务："
+                     + "，".join(f"优先级{b} {bands[b]} 项" for _, b in PRIORITY_BANDS
+                                if bands[b])
+                     + "；状态：" + "，".join(f"{LABELS_ZH[s]} {statuses[s]} 项"
+                                           for s in LABELS_ZH if statuses[s]) + "。")
+    alert_text, alert = _alert_text(code, data)
+    conclusions = [*all_tasks, *(data.measures.get(code, [])),
+                   *(a for c in scope for a in data.advice.get(c, []))]
+    if code in data.alerts:
+        conclusions.append(data.alerts[code])
+    review = sum(1 for t in all_tasks if t.get("legal_review_required"))
+    legal_review = (f"需法务复核：{review} 项任务引用的条款在决策日（{data.decision['date']}）"
+                    "不是现行有效条款（已在法律依据中标注“待法律审查”），下发前请复核。"
+                    if review else "")
+    notes = []
+    if data.run.get("model"):
+        notes.append(f"模型：{data.run['model']}；预报日：{', '.join(data.run['days'][:1])}"
+                     f"{' 至 ' + data.run['days'][-1] if len(data.run['days']) > 1 else ''}。")
+    notes.append("任务由 ecobrain 规则库根据模型运行结果与知识图谱生成；每项任务的规则、事实与"
+                 "证据可通过 GET /tasks/{id} 与 /tasks/{id}/evidence-chain 查询。")
+    notes.append("生成时间不属于决策内容：同一模型运行、规则版本与知识得到同一决策编号。")
+    notes += data.decision.get("notes", [])
+    city = data.regions.get(region.parent_code or "") if region.level == "county" else None
+    label = f"{city.name}{region.name}" if city else region.name
+    return {
+        "title": f"{region.name}大气污染防治任务清单",
+        "region_code": code, "region_name": region.name, "region_level": region.level,
+        "region_label": f"{label}（{code}）",
+        "decision_id": data.decision["id"], "decision_date": data.decision["date"],
+        "run_id": data.run["id"], "model": data.run.get("model") or "—",
+        "generated_at": data.generated_at, "alert_text": alert_text, "alert": alert,
+        "measures": _measure_rows(code, data),
+        "effects": _effect_rows(store, data.decision["id"], code),
+        "tasks_summary": tasks_summary, "groups": groups, "task_count": len(all_tasks),
+        "advice": _advice_rows(scope, data), "articles": _appendix(conclusions, data),
+        "legal_review": legal_review, "notes": notes, "counties": counties,
+        "map_caption": f"{region.name}排放热点网格与任务企业（按优先级着色）",
+        "aqi_caption": f"{region.name}逐日AQI预报（背景色为AQI类别，红色阴影为预警期）",
+    }
+
+
+# -- pictures --------------------------------------------------------------------------------------
+
+def _geometry(wkt: str | None) -> Any:
+    if not wkt:
+        return None
+    from shapely import wkt as shapely_wkt
+
+    return shapely_wkt.loads(wkt)
+
+
+@dataclass
+class ChartInputs:
+    """What the two pictures of a region need: plain data, so another process can draw them."""
+
+    map_title: str
+    boundary_wkt: str | None
+    inner_wkt: list[str]
+    hotspots: list[dict[str, Any]]
+    enterprises: list[tuple[float, float, int, str]]
+    aqi_title: str | None = None
+    aqi_days: list[dict[str, Any]] = field(default_factory=list)
+    aqi_bands: list[tuple[int, int | None, str, str, str]] = field(default_factory=list)
+    alert_period: tuple[str, str] | None = None
+
+
+def chart_inputs(data: DecisionData, code: str, counties: Sequence[str],
+                 alert: dict[str, Any] | None, forecast: Sequence[dict[str, Any]]
+                 ) -> ChartInputs:
+    from ecobrain.model_adapters.aqi import StandardSet
+
+    region = data.regions.get(code)
+    name = region.name if region else code
+    prefix = region_prefix(code)
+    inner = [r.boundary_wkt for c, r in sorted(data.regions.items())
+             if region is not None and region.level == "city" and r.parent_code == code
+             and r.boundary_wkt]
+    hotspots = [{"cell_polygon": _cell_polygon(h["cell_id"]), "lon": h["lon"], "lat": h["lat"],
+                 "species": h["species"], "excess": h["excess"]} for h in data.hotspots
+                if (h.get("county_code") or "").startswith(prefix)]
+    ents = []
+    for c in [code, *counties]:
+        for t in data.tasks.get(c, []):
+            sid = t["subject"]["id"]
+            if t["subject"]["kind"] == "enterprise" and sid in data.enterprises:
+                lon, lat = data.enterprises[sid]
+                ents.append((lon, lat, t.get("priority", 0), t["subject"].get("name") or sid))
+    out = ChartInputs(f"{name}：排放热点与任务企业", region.boundary_wkt if region else None,
+                      inner, hotspots, ents)
+    if forecast:
+        std = StandardSet.load().nearest(dt.date.fromisoformat(forecast[0]["date"]))
+        out.aqi_title = f"{name}：逐日AQI预报（{std.id}）"
+        out.aqi_days = [{"date": d["date"], "aqi": d["aqi"], "colour": d["colour"]}
+                        for d in forecast]
+        out.aqi_bands = [(c.aqi_min, c.aqi_max, c.colour, c.category_zh, c.category_en)
+                         for c in std.categories]
+        if alert and alert.get("start") and alert.get("end"):
+            out.alert_period = (alert["start"], alert["end"])
+    return out
+
+
+def draw_map(ci: ChartInputs) -> bytes:
+    from ecobrain.api.charts import MapEnterprise, MapHotspot, region_map
+
+    inner = [g for g in (_geometry(w) for w in ci.inner_wkt) if g is not None]
+    return region_map(ci.map_title, _geometry(ci.boundary_wkt), inner,
+                      [MapHotspot(h["cell_polygon"], h["lon"], h["lat"], h["species"],
+                                  h["excess"]) for h in ci.hotspots],
+                      [MapEnterprise(*e) for e in ci.enterprises])
+
+
+def draw_aqi(ci: ChartInputs) -> bytes | None:
+    from ecobrain.api.charts import AqiBand, AqiDay, aqi_chart
+
+    if not ci.aqi_days or ci.aqi_title is None:
+        return None
+    return aqi_chart(ci.aqi_title, [AqiDay(**d) for d in ci.aqi_days],
+                     [AqiBand(*b) for b in ci.aqi_bands], ci.alert_period)
+
+
+# -- rendering -------------------------------------------------------------------------------------
+
+def _data_uri(png: bytes | None) -> str | None:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii") if png else None
+
+
+def _render_docx(ctx: dict[str, Any], images: dict[str, Path | None], out: Path) -> None:
+    from docx.shared import Mm
+    from docxtpl import DocxTemplate, InlineImage, Listing
+
+    tpl = DocxTemplate(str(templates_dir() / "task_list.docx"))
+    dctx = dict(ctx)
+    dctx["groups"] = [{**g, "tasks": [{**t, "subject": Listing(t["subject"]),
+                                       "location": Listing(t["location"]),
+                                       "action": Listing(t["action"]),
+                                       "legal": Listing(t["legal"])} for t in g["tasks"]]}
+                      for g in ctx["groups"]]
+    dctx["articles"] = [{**a, "text": Listing(a["text"])} for a in ctx["articles"]]
+    for key, width in (("map_image", 150), ("aqi_image", 165)):
+        path = images.get(key)
+        dctx[key] = InlineImage(tpl, str(path), width=Mm(width)) if path else "（无图）"
+    tpl.render(dctx, autoescape=True)
+    tpl.save(str(out))
+
+
+@dataclass
+class RegionJob:
+    """One region's document, ready to write: its template context and chart inputs."""
+
+    code: str
+    ctx: dict[str, Any]
+    charts: ChartInputs
+
+
+def prepare_region(store: GraphStore, data: DecisionData, code: str,
+                   forecast: Sequence[dict[str, Any]] | None = None) -> RegionJob:
+    from ecobrain.reasoning.decision_store import region_forecast
+
+    ctx = region_context(store, data, code)
+    if forecast is None:
+        forecast = region_forecast(store, data.run["id"], code)
+    return RegionJob(code, ctx, chart_inputs(data, code, ctx["counties"], ctx["alert"],
+                                             forecast))
+
+
+def write_region(job: RegionJob, folder: Path, formats: Sequence[str] = FORMATS
+                 ) -> RenderedRegion:
+    """Draw the pictures and write the formats of one region (no graph access: poolable)."""
+    from ecobrain.api.charts import cjk_font
+
+    ctx = dict(job.ctx)
+    code = job.code
+    base = f"{code}-{safe_filename(ctx['region_name'])}"
+    folder.mkdir(parents=True, exist_ok=True)
+    map_png = draw_map(job.charts)
+    aqi_png = draw_aqi(job.charts)
+    map_path = folder / f"{code}-map.png"
+    aqi_path = folder / f"{code}-aqi.png" if aqi_png else None
+    map_path.write_bytes(map_png)
+    if aqi_png and aqi_path is not None:
+        aqi_path.write_bytes(aqi_png)
+    images: dict[str, Path | None] = {"map_image": map_path, "aqi_image": aqi_path}
+    ctx["font_note"] = cjk_font().note or ""
+    rendered = RenderedRegion(code, ctx["region_name"], ctx["region_level"], ctx["task_count"],
+                              (ctx["alert"] or {}).get("level_label"))
+    rendered.files["map"] = map_path.name
+    if aqi_path is not None:
+        rendered.files["aqi"] = aqi_path.name
+    for fmt in formats:
+        out = folder / f"{base}.{fmt}"
+        if fmt == "html":
+            html = _env(True).get_template("task_list.html.j2").render(
+                **ctx, map_src=_data_uri(map_png), aqi_src=_data_uri(aqi_png))
+            out.write_text(html, encoding="utf-8")
+        elif fmt == "md":
+            md = _env(False).get_template("task_list.md.j2").render(
+                **ctx, map_src=map_path.name, aqi_src=aqi_path.name if aqi_path else None)
+            out.write_text(md, encoding="utf-8")
+        elif fmt == "docx":
+            _render_docx(ctx, images, out)
+        else:
+            raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+        rendered.files[fmt] = out.name
+    return rendered
+
+
+def render_region(store: GraphStore, data: DecisionData, code: str, folder: Path,
+                  formats: Sequence[str] = FORMATS) -> RenderedRegion:
+    """One region's document in the given formats (and its two PNGs) into `folder`."""
+    return write_region(prepare_region(store, data, code), folder, formats)
+
+
+@dataclass
+class DocumentSet:
+    decision_id: str
+    folder: Path
+    documents: list[RenderedRegion]
+    index: Path
+    seconds: float
+    font_note: str | None = None
+    workers: int = 1
+
+
+def _workers(n_jobs: int, workers: int | None) -> int:
+    import os
+
+    if workers is not None:
+        return max(1, workers)
+    return max(1, min(os.cpu_count() or 1, 4, n_jobs // 4 or 1))
+
+
+def render_documents(store: GraphStore, decision_id: str, out_root: str | Path, *,
+                     formats: Sequence[str] = FORMATS, regions: Sequence[str] | None = None,
+                     progress: Callable[[str, int, int], None] | None = None,
+                     workers: int | None = None) -> DocumentSet:
+    """Every city's and county's document of a decision (or only `regions`) and the index.
+
+    Contexts are read from the graph here; drawing and writing (matplotlib, docxtpl: CPU-bound)
+    run in a pool of processes, one per core up to 4, when there are enough documents.
+    """
+    from ecobrain.api.charts import cjk_font
+
+    started = time.perf_counter()
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise ValueError(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}")
+    data = gather(store, decision_id)
+    folder = Path(out_root) / decision_id
+    codes = regions_with_documents(data)
+    if regions is not None:
+        unknown = [c for c in regions if c not in codes]
+        if unknown:
+            raise DocumentError(f"no tasks for {', '.join(unknown)} in decision {decision_id}")
+        codes = [c for c in codes if c in regions]
+    forecasts = {r["code"]: json.loads(r["days"]) for r in store.read(
+        "MATCH (f:RegionForecast) WHERE f.run_id = $run RETURN f.region_code AS code, "
+        "f.days_json AS days", {"run": data.run["id"]})}
+    jobs = [prepare_region(store, data, c, forecasts.get(c, [])) for c in codes]
+    cjk_font()  # resolved once here; forked workers inherit it
+    n = _workers(len(jobs), workers)
+    out: list[RenderedRegion] = []
+
+    def done(i: int, r: RenderedRegion) -> None:
+        out.append(r)
+        if progress is not None:
+            progress(f"{r.code} {r.name}", i + 1, len(jobs))
+
+    if n > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(n, mp_context=mp.get_context("fork")) as pool:
+            futures = [pool.submit(write_region, j, folder, list(formats)) for j in jobs]
+            for i, f in enumerate(as_completed(futures)):
+                done(i, f.result())
+    else:
+        for i, j in enumerate(jobs):
+            done(i, write_region(j, folder, formats))
+    out.sort(key=lambda r: r.code)
+    index = write_index(data, out, folder, formats)
+    return DocumentSet(decision_id, folder, out, index, round(time.perf_counter() - started, 3),
+                       cjk_font().note, n)
+
+
+def write_index(data: DecisionData, docs: Sequence[RenderedRegion], folder: Path,
+                formats: Sequence[str]) -> Path:
+    """``index.html``: every document of the decision, cities with their counties under them."""
+    by_code = {d.code: d for d in docs}
+    rows = []
+    for d in sorted(docs, key=lambda d: (d.code[:4], d.level != "city", d.code)):
+        rows.append({"doc": d, "indent": d.level == "county" and d.code[:4] + "00" in by_code})
+    html = _env(True).get_template("index.html.j2").render(
+        decision_id=data.decision["id"], decision_date=data.decision["date"],
+        run_id=data.run["id"], model=data.run.get("model") or "—",
+        generated_at=data.generated_at, rows=rows, formats=list(formats),
+        total_tasks=sum(len(v) for v in data.tasks.values()))
+    path = folder / "index.html"
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def document_file(store: GraphStore, decision_id: str, region_code: str, fmt: str,
+                  out_root: str | Path, *, fresh: bool = False) -> Path:
+    """The file of one region's document, rendered now unless it is already there."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    folder = Path(out_root) / decision_id
+    existing = sorted(folder.glob(f"{region_code}-*.{fmt}")) if folder.is_dir() else []
+    if existing and not fresh:
+        return existing[0]
+    data = gather(store, decision_id, prefix=region_prefix(region_code))
+    if region_code not in regions_with_documents(data):
+        if store.read_one("MATCH (d:Decision {id: $id}) RETURN d.id AS id",
+                          {"id": decision_id}) is None:
+            raise DocumentError(f"no decision {decision_id!r}")
+        raise DocumentError(f"region {region_code} has no tasks in decision {decision_id}")
+    rendered = render_region(store, data, region_code, folder, [fmt])
+    return folder / rendered.files[fmt]
+
+
+def summary_rows(docs: DocumentSet) -> list[dict[str, Any]]:
+    return [{"region_code": d.code, "region_name": d.name, "level": d.level, "tasks": d.tasks,
+             "alert": d.alert, "files": {k: str(docs.folder / v) for k, v in d.files.items()}}
+            for d in docs.documents]

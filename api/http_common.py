@@ -1,0 +1,98 @@
+"""What the decision-advice routers share: the graph dependency, error mapping, documents folder.
+
+Errors of the layers below become readable JSON (``{"message": ...}``) with the right status:
+unknown ids 404, rule problems 422 (each with line and field), state conflicts 409 (a rule
+version that would overlap an active one, a task status step that is not allowed).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from ecobrain.api.auth import Principal
+from ecobrain.api.http_app import get_store
+from ecobrain.ontology.store import GraphStore
+
+Store = Annotated[GraphStore, Depends(get_store)]
+
+
+class Message(BaseModel):
+    message: str
+    problems: list[dict[str, Any]] = Field(default_factory=list)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Message, "description": "missing or unknown API key"},
+    403: {"model": Message, "description": "the key's role (or region) does not allow this"},
+}
+
+
+def documents_root(request: Request) -> Path:
+    """Where rendered documents are kept: ``app.state.documents_dir``, else
+    ``ECOBRAIN_DOCUMENTS_DIR``, else ``DATA_DIR/documents`` (where ``ecobrain decide`` writes)."""
+    configured = getattr(request.app.state, "documents_dir", None)
+    if configured:
+        return Path(configured)
+    if env := os.environ.get("ECOBRAIN_DOCUMENTS_DIR"):
+        return Path(env)
+    from ecobrain.ontology.config import default_data_dir
+
+    return default_data_dir() / "documents"
+
+
+def problem_dicts(problems: Any) -> list[dict[str, Any]]:
+    return [{"message": p.message, "line": p.line, "field": p.field,
+             "severity": p.severity} for p in problems]
+
+
+def _json(status: int, message: str, problems: list[dict[str, Any]] | None = None
+          ) -> JSONResponse:
+    body: dict[str, Any] = {"message": message}
+    if problems is not None:
+        body["problems"] = problems
+    return JSONResponse(status_code=status, content=body)
+
+
+def register_errors(app: FastAPI) -> None:
+    """Exception handlers for the reasoning and document errors (idempotent)."""
+    if getattr(app.state, "_decision_errors", False):
+        return
+    app.state._decision_errors = True
+    from ecobrain.api.documents import DocumentError
+    from ecobrain.reasoning.decision_store import NotFound
+    from ecobrain.reasoning.rule_store import RuleConflict, RuleInvalid, RuleNotFound
+    from ecobrain.reasoning.task_status import TaskNotFound, TransitionRefused
+
+    async def not_found(request: Request, exc: Exception) -> JSONResponse:
+        return _json(404, str(exc).strip("'\""))
+
+    async def conflict(request: Request, exc: Exception) -> JSONResponse:
+        return _json(409, str(exc))
+
+    async def invalid(request: Request, exc: RuleInvalid) -> JSONResponse:  # type: ignore[override]
+        probs = problem_dicts(exc.problems)
+        first = "; ".join(_line(p) for p in probs[:5])
+        return _json(422, f"{len(probs)} problem(s): {first}", probs)
+
+    for cls in (NotFound, DocumentError, RuleNotFound, TaskNotFound):
+        app.add_exception_handler(cls, not_found)
+    for cls in (RuleConflict, TransitionRefused):
+        app.add_exception_handler(cls, conflict)
+    app.add_exception_handler(RuleInvalid, invalid)  # type: ignore[arg-type]
+
+
+def _line(p: dict[str, Any]) -> str:
+    where = "line " + str(p["line"]) if p.get("line") else ""
+    if p.get("field"):
+        where += (" " if where else "") + f"[{p['field']}]"
+    return f"{where}: {p['message']}" if where else p["message"]
+
+
+def may_act_for_task(principal: Principal, task: dict[str, Any]) -> bool:
+    return principal.may_act_for(task["region_code"], task.get("region_chain", ()))

@@ -1,0 +1,101 @@
+"""The closed loop of a task: issued → received → in progress → done, reported by the bureaus.
+
+The source document's loop is *discover → dispatch → feedback → evaluate*: the brain finds a
+hotspot or an episode, a task list goes to each city and county, the bureau reports back.
+Every task starts ``issued`` (the decision dispatched it). A bureau moves it one step at a
+time — ``received`` (we have it), ``in_progress`` (inspecting / acting), ``done`` (with what was
+found in the note) — and only forwards; anything else is refused (:class:`TransitionRefused`),
+so the history reads as what happened.
+
+Each change is a ``(:TaskStatusChange {id, task_id, from, to, note, by, at})`` node linked
+``(:Task)-[:HAS_STATUS_CHANGE]->``; the task node carries the current ``status`` (and
+``status_at``, ``status_by``, ``status_note``) for filtering. Saving a decision again replaces
+its task nodes' properties (:func:`ecobrain.reasoning.persist.save_decision`), so a run that
+re-saves a decision takes a :func:`snapshot` first and :func:`restore` s it after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from ecobrain.reasoning.conclusions import short_hash
+
+STATUSES = ("issued", "received", "in_progress", "done")
+INITIAL = "issued"
+NEXT = {"issued": "received", "received": "in_progress", "in_progress": "done"}
+LABELS_ZH = {"issued": "已下发", "received": "已接收", "in_progress": "办理中", "done": "已办结"}
+
+
+class TaskNotFound(LookupError):
+    pass
+
+
+class TransitionRefused(RuntimeError):
+    """Not an allowed step from the task's current status (HTTP 409)."""
+
+
+def task_region(store: Any, task_id: str) -> dict[str, Any]:
+    """The task's region, its city and status (for checking who may update it)."""
+    row = store.read_one(
+        "MATCH (t:Task {id: $id}) OPTIONAL MATCH (t)-[:ASSIGNED_TO]->(g:AdminRegion) "
+        "OPTIONAL MATCH (p:AdminRegion {code: g.parent_code}) "
+        "RETURN t.id AS id, t.region_code AS region_code, g.parent_code AS parent_code, "
+        "p.parent_code AS grandparent_code, coalesce(t.status, $initial) AS status, "
+        "t.decision_id AS decision_id", {"id": task_id, "initial": INITIAL})
+    if row is None:
+        raise TaskNotFound(f"no task {task_id!r}")
+    row["region_chain"] = [c for c in (row.pop("parent_code"), row.pop("grandparent_code"))
+                           if c]
+    return row
+
+
+def update_status(store: Any, task_id: str, to: str, *, by: str, note: str = "",
+                  at: str | None = None) -> dict[str, Any]:
+    """Move a task one step forward and record the change; returns the change."""
+    if to not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES[1:])}")
+    current = task_region(store, task_id)
+    frm = current["status"]
+    if NEXT.get(frm) != to:
+        allowed = NEXT.get(frm)
+        hint = f"the next step is {allowed!r}" if allowed else f"{frm!r} is final"
+        raise TransitionRefused(f"task {task_id} is {frm!r}; cannot go to {to!r} ({hint})")
+    at = at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    change = {"id": "tsc-" + short_hash(task_id, frm, to, at, by, note), "task_id": task_id,
+              "from": frm, "to": to, "note": note, "by": by, "at": at}
+    # compare-and-set on the old status: two bureaus clicking at once cannot both step
+    summary = store.write(
+        "MATCH (t:Task {id: $id}) WHERE coalesce(t.status, $initial) = $from "
+        "SET t.status = $to, t.status_at = $at, t.status_by = $by, t.status_note = $note "
+        "MERGE (c:TaskStatusChange {id: $change.id}) SET c += $change "
+        "MERGE (t)-[:HAS_STATUS_CHANGE]->(c)",
+        {"id": task_id, "initial": INITIAL, "from": frm, "to": to, "at": at, "by": by,
+         "note": note, "change": change})
+    if summary.nodes_created == 0 and summary.properties_set == 0:
+        raise TransitionRefused(f"task {task_id} changed meanwhile; read it again")
+    return change
+
+
+def history(store: Any, task_id: str) -> list[dict[str, Any]]:
+    if store.read_one("MATCH (t:Task {id: $id}) RETURN t.id AS id", {"id": task_id}) is None:
+        raise TaskNotFound(f"no task {task_id!r}")
+    rows = store.read("MATCH (t:Task {id: $id})-[:HAS_STATUS_CHANGE]->(c:TaskStatusChange) "
+                      "RETURN properties(c) AS c ORDER BY c.at, c.id", {"id": task_id})
+    return [r["c"] for r in rows]
+
+
+def snapshot(store: Any, decision_id: str) -> list[dict[str, Any]]:
+    """Current statuses of a decision's tasks that have moved (before saving it again)."""
+    return store.read(
+        "MATCH (d:Decision {id: $id})-[:HAS_TASK]->(t:Task) WHERE t.status IS NOT NULL "
+        "RETURN t.id AS id, t.status AS status, t.status_at AS status_at, "
+        "t.status_by AS status_by, t.status_note AS status_note", {"id": decision_id})
+
+
+def restore(store: Any, rows: list[Mapping[str, Any]]) -> None:
+    if rows:
+        store.write_rows("UNWIND $rows AS r MATCH (t:Task {id: r.id}) SET t.status = r.status, "
+                         "t.status_at = r.status_at, t.status_by = r.status_by, "
+                         "t.status_note = r.status_note", [dict(r) for r in rows])
