@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ecobrain.reasoning.legal_grounds import LegalGround, review_reason
 
 _FIELDS: dict[type, tuple[dict[str, Any], tuple[tuple[str, Any], ...]]] = {}
+_UNSET = object()
 
 
 def _fast(cls: Any, /, **data: Any) -> Any:
@@ -47,15 +48,17 @@ def _fast(cls: Any, /, **data: Any) -> Any:
     """
     spec = _FIELDS.get(cls)
     if spec is None:
-        static = {n: f.default for n, f in cls.model_fields.items()
-                  if f.default_factory is None and not f.is_required()}
+        # every field in declaration order (so JSON keys come out as pydantic orders them),
+        # with its default; required fields and factories are filled per instance
+        template = {n: (f.default if f.default_factory is None and not f.is_required()
+                        else _UNSET) for n, f in cls.model_fields.items()}
         factories = tuple((n, f.default_factory) for n, f in cls.model_fields.items()
                           if f.default_factory is not None)
-        spec = _FIELDS[cls] = (static, factories)
-    static, factories = spec
-    data = {**static, **data}
+        spec = _FIELDS[cls] = (template, factories)
+    template, factories = spec
+    data = {**template, **data}
     for name, factory in factories:
-        if name not in data:
+        if data[name] is _UNSET:
             data[name] = factory()
     obj = cls.__new__(cls)
     object.__setattr__(obj, "__dict__", data)

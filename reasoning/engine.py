@@ -520,7 +520,12 @@ class _RulesetPool:
         self.created = 0
 
     def _key(self, compiled: CompiledRuleBase) -> str:
-        return json.dumps(compiled.rulesets, sort_keys=True, ensure_ascii=False)
+        """Rulesets with the same definitions are interchangeable, whatever the date."""
+        key = getattr(compiled, "_pool_key", None)
+        if key is None:
+            key = json.dumps(compiled.rulesets, sort_keys=True, ensure_ascii=False)
+            compiled._pool_key = key  # type: ignore[attr-defined]
+        return key
 
     def acquire(self, compiled: CompiledRuleBase) -> list[int]:
         key = self._key(compiled)

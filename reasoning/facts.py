@@ -29,7 +29,13 @@ from ecobrain.model_adapters.findings import RunFindings
 from ecobrain.ontology.store import GraphStore
 from ecobrain.reasoning import derived
 from ecobrain.reasoning.concept_index import ConceptIndex
-from ecobrain.reasoning.engine import ALL_PARTITIONS, RegionInfo, paused_gc, region_from_code
+from ecobrain.reasoning.engine import (
+    ALL_PARTITIONS,
+    DEFAULT_PARTITION,
+    RegionInfo,
+    paused_gc,
+    region_from_code,
+)
 
 OUTSIDE_PARTITION = "outside"
 
@@ -312,7 +318,8 @@ class GraphContext:
         province = any(i.level == "province" for i in infos.values())
         out: list[dict[str, Any]] = []
         for e in self._read(counties, cities, province):
-            if partition not in (ALL_PARTITIONS, "0") and e.get("city_code") != partition:
+            if partition not in (ALL_PARTITIONS, DEFAULT_PARTITION) \
+                    and e.get("city_code") != partition:
                 continue  # a province alert: each city partition takes its own enterprises
             ef = derived.enterprise_fields(e, self.concepts)
             for code in regions:

@@ -95,8 +95,11 @@ def decide(findings: RunFindings, store: GraphStore | None, on: date | None = No
     decision_timings[decision.id] = {"compile_s": round(t1 - t0, 4), "facts_s": round(t2 - t1, 4),
                                      "engine_s": round(t3 - t2, 4),
                                      "decision_s": round(t4 - t3, 4)}
+    while len(decision_timings) > _TIMINGS_KEPT:
+        decision_timings.pop(next(iter(decision_timings)))
     return decision
 
 
 # Timings of the last decisions made in this process, by decision id (for CLIs and benchmarks).
 decision_timings: dict[str, dict[str, float]] = {}
+_TIMINGS_KEPT = 64

@@ -177,6 +177,8 @@ def test_two_runs_give_the_same_decision_and_ids(kb: GraphStore) -> None:
     assert a.id == b.id
     assert [t.id for t in a.tasks] == [t.id for t in b.tasks]
     assert a.to_json() == b.to_json()
+    # a stored decision reads back as the same typed decision
+    assert Decision.model_validate_json(a.to_json()).to_json() == a.to_json()
 
 
 def test_rules_on_parent_classes_match_subclasses(kb: GraphStore) -> None:
