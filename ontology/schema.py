@@ -45,6 +45,7 @@ ID_LABELS: tuple[str, ...] = (
     "Finding",
     "Decision",
     "Alert",
+    "Measure",
     "Task",
     "Advice",
     "DecisionTrace",  # a decision's rules, facts and firings, to explain it later
