@@ -1,8 +1,9 @@
 """The whole loop with the real decision pipeline: a decision's advice is tested as a scenario.
 
-baseline run -> decide (reasoning) -> advice on local sources -> scenario request -> job (stand-in
-model through the local executor) -> outputs registered -> the scenario run decided in its turn
-(``decide: true``) -> comparison saved as the decision's expected effect, per region.
+baseline run -> decision run (``decide_run``) -> advice on local sources -> scenario request ->
+job (stand-in model through the local executor) -> outputs registered -> the scenario run
+decided in its turn (``decide: true``) -> comparison saved as the decision's expected effect,
+per region -> shown in the region's task-list document.
 """
 
 from __future__ import annotations
@@ -11,20 +12,17 @@ from pathlib import Path
 
 from hpc_helpers import baseline_run, settings
 
+from ecobrain.api.documents import render_documents
 from ecobrain.api.jobs_decide import decide_callback
 from ecobrain.hpc_jobs.compare import expected_effect_rows, expected_effects
 from ecobrain.hpc_jobs.scenario import advice_from_decision, scenario_request
 from ecobrain.hpc_jobs.tracker import JobTracker
-from ecobrain.model_adapters import collect_findings
 from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning.persist import save_decision
-from ecobrain.reasoning.pipeline import decide
+from ecobrain.reasoning.run_decision import decide_run
 
 
 def test_decision_advice_tested_as_a_scenario(store: GraphStore, tmp_path: Path) -> None:
-    findings = collect_findings(baseline_run(), stations=[], include_hourly=False)
-    decision = decide(findings, store)
-    save_decision(store, decision)
+    decision = decide_run(store, baseline_run()).decision
 
     items, notes = advice_from_decision(decision, regions={"330100"})
     assert items, "the baseline's Hangzhou industry tag should draw facility advice"
@@ -59,3 +57,10 @@ def test_decision_advice_tested_as_a_scenario(store: GraphStore, tmp_path: Path)
         "MATCH (d)-[:EXPECTED_EFFECT]->(c:ScenarioComparison)<-[:HAS_COMPARISON]-(r) "
         "RETURN c.regions_improved AS n", {"did": decision.id, "id": rec.id})
     assert row["n"] > 0
+
+    # The task-list document of Hangzhou shows the measure's expected effect.
+    docs = render_documents(store, decision.id, tmp_path / "docs", formats=["md"],
+                            regions=["330100"], workers=1)
+    (doc,) = docs.documents
+    md = (docs.folder / doc.files["md"]).read_text(encoding="utf-8")
+    assert doc.code == "330100" and rec.id in md and f"峰值AQI {hz['peak_baseline']}→" in md
