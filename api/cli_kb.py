@@ -102,3 +102,28 @@ def reset(yes: Annotated[bool, typer.Option("--yes", help="Really delete the gra
     with graph_store() as store:
         store.drop_graph()
         console.print(f"deleted {store.describe()}")
+
+
+@kb_app.command("check")
+def check(
+    limit: Annotated[int, typer.Option(help="Show at most this many SHACL results.")] = 30,
+) -> None:
+    """Check the knowledge: OWL consistency of the ontology and SHACL shapes over the graph."""
+    from ecobrain.kb_loaders.rdf_view import validate_graph
+    from ecobrain.ontology.owl_check import check_consistency
+
+    owl = check_consistency()
+    mark = "[green]consistent[/]" if owl.consistent else "[red]INCONSISTENT[/]"
+    console.print(f"OWL ({owl.reasoner}, {owl.seconds:.1f} s): {mark} — {owl.message}")
+    with graph_store() as store:
+        report = validate_graph(store)
+    mark = "[green]conforms[/]" if report.conforms else "[red]does not conform[/]"
+    console.print(f"SHACL over {report.nodes} nodes / {report.triples} triples "
+                  f"({report.seconds:.1f} s): {mark}; {len(report.errors)} violation(s), "
+                  f"{len(report.warnings)} warning(s)")
+    for v in report.violations[:limit]:
+        console.print(f"  {v}", highlight=False, markup=False)
+    if len(report.violations) > limit:
+        console.print(f"  ... and {len(report.violations) - limit} more")
+    if not (owl.consistent and report.conforms):
+        raise typer.Exit(1)
