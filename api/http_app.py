@@ -37,6 +37,7 @@ ROUTER_MODULES = (
     "ecobrain.api.http_rules",
     "ecobrain.api.http_graph",
     "ecobrain.api.http_evidence",
+    "ecobrain.api.http_jobs",
     "ecobrain.api.http_system",
 )
 

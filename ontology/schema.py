@@ -52,6 +52,7 @@ ID_LABELS: tuple[str, ...] = (
     "TaskStatusChange",
     "AuditEvent",
     "Job",
+    "ScenarioComparison",  # baseline vs scenario run: the expected effect of a measure
 )
 
 # Other properties looked up often enough to index: (label, property).

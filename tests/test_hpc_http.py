@@ -11,7 +11,6 @@ from api_helpers import _SharedStore
 from fastapi.testclient import TestClient
 from hpc_helpers import baseline_run, settings, test_request, wait_for
 
-from ecobrain.api import http_jobs
 from ecobrain.api.auth import ROLES, KeyStore
 from ecobrain.api.http_app import create_app
 from ecobrain.ontology.store import GraphStore
@@ -23,8 +22,6 @@ def api(store: GraphStore, tmp_path: Path) -> Iterator[tuple[TestClient, dict[st
     tokens = {role: keys.create(f"test-{role}", [role]) for role in ROLES}
     tokens["ningbo"] = keys.create("ningbo-commander", ["commander"], regions=["330200"])
     app = create_app(store_factory=lambda: _SharedStore(store), key_store=keys)  # type: ignore[arg-type,return-value]
-    if not any(getattr(r, "path", "").startswith("/jobs") for r in app.routes):
-        http_jobs.include(app)  # until the app lists this router itself
     app.state.jobs_settings = settings(tmp_path)
     with TestClient(app) as client:
         yield client, {k: {"X-API-Key": v} for k, v in tokens.items()}
