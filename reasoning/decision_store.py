@@ -125,8 +125,10 @@ def get_decision(store: GraphStore, decision_id: str) -> dict[str, Any]:
                         "a.region_name AS name, count(*) AS n", {"id": decision_id}):
         region(r["code"], r["name"])["advice"] += r["n"]
     out["regions"] = [regions[k] for k in sorted(regions)]
-    out["tasks_by_status"] = dict(Counter({s: n for g in regions.values()
-                                           for s, n in g["tasks_by_status"].items()}))
+    by_status: Counter = Counter()
+    for g in regions.values():
+        by_status.update(g["tasks_by_status"])
+    out["tasks_by_status"] = dict(by_status)
     return out
 
 

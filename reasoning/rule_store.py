@@ -67,7 +67,7 @@ class RuleInvalid(ValueError):
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 # -- the graph's rule base -------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def update_status(store: Any, task_id: str, to: str, *, by: str, note: str = "",
         allowed = NEXT.get(frm)
         hint = f"the next step is {allowed!r}" if allowed else f"{frm!r} is final"
         raise TransitionRefused(f"task {task_id} is {frm!r}; cannot go to {to!r} ({hint})")
-    at = at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    at = at or dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     change = {"id": "tsc-" + short_hash(task_id, frm, to, at, by, note), "task_id": task_id,
               "from": frm, "to": to, "note": note, "by": by, "at": at}
     # compare-and-set on the old status: two bureaus clicking at once cannot both step

@@ -23,6 +23,8 @@ from ecobrain.ontology.config import GraphSettings, settings_from_env  # noqa: E
 from ecobrain.ontology.embedded import EmbeddedServer  # noqa: E402
 from ecobrain.ontology.store import GraphStore, open_store  # noqa: E402
 
+pytest_plugins = ["kb_fixture"]  # session-wide knowledge graph and decided sample run
+
 
 @pytest.fixture(scope="session")
 def graph_settings() -> Iterator[GraphSettings]:
