@@ -102,5 +102,5 @@ def create_app(store_factory: Callable[[], GraphStore] | None = None,
     return app
 
 
-def get_store(request: Request) -> GraphStore:
+async def get_store(request: Request) -> GraphStore:  # async: no thread hop (see auth.py)
     return request.app.state.store

@@ -209,7 +209,7 @@ def decision_tasks(
 def get_task(task_id: str, _: Commander, store: Store,
              explain: Annotated[bool, Query(description="include the explanation")] = True
              ) -> dict[str, Any]:
-    from ecobrain.reasoning.decision_trace import NoTrace, explain_saved
+    from ecobrain.reasoning.decision_trace import NoTrace, explain_saved_json
 
     task = decision_store.get_task(store, task_id)
     c = task["conclusion"]
@@ -220,9 +220,7 @@ def get_task(task_id: str, _: Commander, store: Store,
         "successors")} for g in c.get("legal_grounds", [])]
     if explain:
         try:
-            ex = explain_saved(store, task_id)
-            task["explanation"] = ex.model_dump(mode="json")
-            task["explanation_text"] = ex.to_text()
+            task["explanation"], task["explanation_text"] = explain_saved_json(store, task_id)
         except NoTrace as exc:
             task["explanation_text"] = str(exc)
     return task

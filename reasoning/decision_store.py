@@ -157,9 +157,6 @@ def decision_tasks(store: GraphStore, decision_id: str, *, region: str | None = 
                    status: str | None = None, limit: int = 50, offset: int = 0,
                    with_actions: bool = True) -> tuple[int, list[dict[str, Any]]]:
     """A page of a decision's tasks (highest priority first) and how many match in all."""
-    if store.read_one("MATCH (d:Decision {id: $id}) RETURN d.id AS id",
-                      {"id": decision_id}) is None:
-        raise NotFound(f"no decision {decision_id!r}")
     where = ("t.decision_id = $id AND ($prefix IS NULL OR t.region_code STARTS WITH $prefix) "
              "AND ($p IS NULL OR t.priority = $p) AND ($minp IS NULL OR t.priority >= $minp) "
              "AND ($status IS NULL OR coalesce(t.status, $initial) = $status)")
@@ -167,16 +164,23 @@ def decision_tasks(store: GraphStore, decision_id: str, *, region: str | None = 
               "p": priority, "minp": min_priority, "status": status, "initial": INITIAL}
     total = store.read_one(f"MATCH (t:Task) WHERE {where} RETURN count(t) AS n",
                            params)["n"]  # type: ignore[index]
-    extra = ", t.json AS json" if with_actions else ""
+    if total == 0 and store.read_one("MATCH (d:Decision {id: $id}) RETURN d.id AS id",
+                                     {"id": decision_id}) is None:
+        raise NotFound(f"no decision {decision_id!r}")
+    # t.actions is written by decide_run; decisions saved otherwise only have the JSON
+    extra = ", t.actions AS actions, CASE WHEN t.actions IS NULL THEN t.json END AS json" \
+        if with_actions else ""
     rows = store.read(f"MATCH (t:Task) WHERE {where} RETURN {_TASK_COLS}{extra} "
                       "ORDER BY priority DESC, region_code, id SKIP $offset LIMIT $limit",
                       {**params, "offset": int(offset), "limit": int(limit)})
     items = []
     for r in rows:
         raw = r.pop("json", None)
+        actions = r.pop("actions", None)
         row = _task_row(r)
         if with_actions:
-            row["actions"] = [i["text"] for i in json.loads(raw)["items"]] if raw else []
+            row["actions"] = list(actions) if actions is not None else (
+                [i["text"] for i in json.loads(raw)["items"]] if raw else [])
         items.append(row)
     return total, items
 

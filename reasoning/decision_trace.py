@@ -13,7 +13,10 @@ themselves are the ``(:Finding)`` nodes). It is immutable in spirit: written aga
 the same decision is saved again, with the same content.
 
 Reading a trace costs a decompress and a parse (~0.3 s); the last few are kept in memory per
-process, keyed by their checksum, so explaining tasks of one decision is fast after the first.
+process, keyed by their checksum, with their firing indexes, so explaining tasks of one decision
+is fast after the first; explanations are cached too, keyed by the trace checksum and the
+conclusion's JSON (read each time), so a decision saved again with other grounds is explained
+with its current grounds.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from ecobrain.ontology.store import Statement
@@ -38,9 +42,35 @@ from ecobrain.reasoning.conclusions import (
 from ecobrain.reasoning.explain import Explanation, explain
 
 _KINDS = {"alert": Alert, "measure": Measure, "task": Task, "advice": Advice}
-_CACHE: OrderedDict[str, Decision] = OrderedDict()
+# conclusion ids are "<kind>-<hash>" (reasoning.conclusions): the label to look in
+_LABELS = {"alert": "Alert", "measure": "Measure", "task": "Task", "advice": "Advice"}
+_CACHE: OrderedDict[str, _Trace] = OrderedDict()
 _CACHE_MAX = 4
+_EXPLAINED: OrderedDict[tuple[str, str, int], _Explained] = OrderedDict()
+_EXPLAINED_MAX = 4096
 _LOCK = threading.Lock()
+
+
+class _Trace:
+    """A parsed trace and its firing indexes (built once, not per explanation)."""
+
+    def __init__(self, base: Decision):
+        self.base = base
+        self.by_id = {f.id: f for f in base.firings}
+        self.order = {fid: i for i, fid in enumerate(self.by_id)}
+        self.made = {fact: f.id for f in base.firings for fact in f.conclusions}
+
+    def firings_behind(self, firing_ids: list[str]) -> list[Any]:
+        """The firings a conclusion rests on, following matched conclusions upstream."""
+        seen: dict[str, Any] = {}
+        todo = list(firing_ids)
+        while todo:
+            fid = todo.pop()
+            if fid in seen or fid not in self.by_id:
+                continue
+            f = seen[fid] = self.by_id[fid]
+            todo += [self.made[x] for x in f.facts.values() if x in self.made]
+        return [seen[k] for k in sorted(seen, key=self.order.__getitem__)]
 
 
 def trace_payload(decision: Decision) -> dict[str, Any]:
@@ -71,7 +101,7 @@ def trace_statement(decision: Decision) -> Statement:
              "bytes": len(body), "data": data})
 
 
-def _base_decision(store: Any, decision_id: str, sha: str) -> Decision:
+def _base_decision(store: Any, decision_id: str, sha: str) -> _Trace:
     with _LOCK:
         if sha in _CACHE:
             _CACHE.move_to_end(sha)
@@ -89,22 +119,43 @@ def _base_decision(store: Any, decision_id: str, sha: str) -> Decision:
         "facts_digest": "", "rules": raw["rules"], "facts": raw["facts"],
         "firings": raw["firings"], "evidence": raw["evidence"]})
     base.findings = findings
+    trace = _Trace(base)
     with _LOCK:
-        _CACHE[sha] = base
+        _CACHE[sha] = trace
         while len(_CACHE) > _CACHE_MAX:
             _CACHE.popitem(last=False)
-    return base
+    return trace
 
 
 class NoTrace(LookupError):
     """The conclusion's decision was saved without a trace (before traces existed)."""
 
 
+def explain_saved_json(store: Any, conclusion_id: str) -> tuple[dict[str, Any], str]:
+    """The explanation as JSON-ready data and as text (what the API returns), cached."""
+    entry = _explained(store, conclusion_id)
+    if entry.rendered is None:
+        entry.rendered = (entry.explanation.model_dump(mode="json"), entry.explanation.to_text())
+    return entry.rendered
+
+
+@dataclass
+class _Explained:
+    explanation: Explanation
+    rendered: tuple[dict[str, Any], str] | None = None
+
+
 def explain_saved(store: Any, conclusion_id: str) -> Explanation:
     """The explanation of a saved conclusion (alert, measure, task or advice)."""
+    return _explained(store, conclusion_id).explanation
+
+
+def _explained(store: Any, conclusion_id: str) -> _Explained:
+    label = _LABELS.get(conclusion_id.split("-", 1)[0])
+    if label is None:
+        raise KeyError(conclusion_id)
     row = store.read_one(
-        "MATCH (d:Decision)-[r]->(c {id: $id}) WHERE type(r) IN "
-        "['HAS_ALERT', 'HAS_MEASURE', 'HAS_TASK', 'HAS_ADVICE'] "
+        f"MATCH (c:{label} {{id: $id}}) MATCH (d:Decision {{id: c.decision_id}}) "
         "OPTIONAL MATCH (d)-[:HAS_TRACE]->(t:DecisionTrace) "
         "RETURN c.kind AS kind, c.json AS json, d.id AS decision, t.sha256 AS sha",
         {"id": conclusion_id})
@@ -112,8 +163,20 @@ def explain_saved(store: Any, conclusion_id: str) -> Explanation:
         raise KeyError(conclusion_id)
     if not row["sha"]:
         raise NoTrace(f"decision {row['decision']} has no stored trace; decide the run again")
-    base = _base_decision(store, row["decision"], row["sha"])
+    key = (row["sha"], conclusion_id, hash(row["json"]))
+    with _LOCK:
+        if key in _EXPLAINED:
+            _EXPLAINED.move_to_end(key)
+            return _EXPLAINED[key]
+    trace = _base_decision(store, row["decision"], row["sha"])
     conclusion = _KINDS[row["kind"]].model_validate_json(row["json"])
-    one = base.model_copy(update={f"{row['kind']}s" if row["kind"] != "advice" else "advice":
-                                  [conclusion]})
-    return explain(one, conclusion_id)
+    kind = f"{row['kind']}s" if row["kind"] != "advice" else "advice"
+    one = trace.base.model_copy(update={
+        kind: [conclusion],
+        "firings": trace.firings_behind([r.firing_id for r in conclusion.reasons])})
+    out = _Explained(explain(one, conclusion_id))
+    with _LOCK:
+        _EXPLAINED[key] = out
+        while len(_EXPLAINED) > _EXPLAINED_MAX:
+            _EXPLAINED.popitem(last=False)
+    return out

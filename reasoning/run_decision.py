@@ -161,6 +161,14 @@ def provenance_statements(decision: Decision) -> list[Statement]:
     return out
 
 
+def action_statements(decision: Decision) -> list[Statement]:
+    """Each task's action texts as a list property: task listings read them without parsing
+    the task's whole JSON (written after every save, which replaces the node's properties)."""
+    rows = [{"id": t.id, "actions": [i.text for i in t.items]} for t in decision.tasks]
+    return [("UNWIND $rows AS r MATCH (t:Task {id: r.id}) SET t.actions = r.actions",
+             {"rows": rows[i:i + 2000]}) for i in range(0, len(rows), 2000)]
+
+
 # -- the rule base ---------------------------------------------------------------------------------
 
 def rule_base_for(store: GraphStore | None) -> tuple[RuleBase, str]:
@@ -223,7 +231,8 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     statuses = task_status.snapshot(store, decision.id) if existed else []
     written = save_decision(store, decision)
     task_status.restore(store, statuses)
-    written.add(store.write_all([trace_statement(decision), *provenance_statements(decision)]))
+    written.add(store.write_all([trace_statement(decision), *provenance_statements(decision),
+                                 *action_statements(decision)]))
     t4 = time.perf_counter()
     timings["save_s"] = round(t4 - t3, 3)
     timings["total_s"] = round(t4 - t0, 3)
