@@ -8,6 +8,7 @@ Errors are JSON with a readable `message`: 401/403 for keys and roles, 404 for u
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
@@ -58,6 +59,9 @@ def create_app(store_factory: Callable[[], GraphStore] | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         app.state.store = factory()
+        # Everything imported and built so far lives as long as the server: out of the cyclic
+        # collector's full scans (they stalled requests for tens of ms).
+        gc.freeze()
         try:
             yield
         finally:

@@ -22,6 +22,7 @@ with its current grounds.
 from __future__ import annotations
 
 import base64
+import gc
 import gzip
 import hashlib
 import json
@@ -124,6 +125,10 @@ def _base_decision(store: Any, decision_id: str, sha: str) -> _Trace:
         _CACHE[sha] = trace
         while len(_CACHE) > _CACHE_MAX:
             _CACHE.popitem(last=False)
+    # A trace is ~100k long-lived objects: keep them out of the cyclic collector's full scans
+    # (each took ~75 ms, the API's tail latency). Frozen objects are still freed by reference
+    # counting when the cache lets them go.
+    gc.freeze()
     return trace
 
 
