@@ -486,12 +486,29 @@ def build_decision(*, result: Any, compiled: Any, factset: Any,
                                created_from=created_from, notes=notes)
 
 
+_CONCLUSION_FACT_TYPES = frozenset({"alert", "measure", "task", "advice"})
+
+
+def _knowledge_digest(result: Any, factset: Any) -> str:
+    """The input facts plus the graph context the engine pulled in while running.
+
+    Enterprises of alerted regions are asserted lazily, so they are not in the input facts; a
+    changed register (a new grade, a moved enterprise) must give a different decision, not the
+    old id with other tasks. Conclusions are left out: they follow from the rest.
+    """
+    inputs = {f["id"] for f in factset.facts}
+    context = [result.facts[fid] for fid in sorted(result.facts)
+               if fid not in inputs and result.facts[fid].get("type") not in _CONCLUSION_FACT_TYPES]
+    return factset.digest if not context else short_hash(factset.digest, context)
+
+
 def _build_decision(*, result: Any, compiled: Any, factset: Any,
                     grounds: Mapping[str, LegalGround], run_id: str, on: date,
                     created_from: Mapping[str, Any] | None,
                     notes: list[str] | None) -> Decision:
     keys = compiled.rule_keys
-    dec_id = decision_id(run_id, on, keys, factset.digest)
+    digest = _knowledge_digest(result, factset)
+    dec_id = decision_id(run_id, on, keys, digest)
     builder = _Builder(result, compiled, grounds, factset.evidence, dec_id)
     alerts, measures, tasks, advice = builder.build()
     referenced: set[str] = set()
@@ -514,7 +531,7 @@ def _build_decision(*, result: Any, compiled: Any, factset: Any,
     return _fast(
         Decision, id=dec_id, run_id=run_id, decision_date=on.isoformat(),
         created_from=dict(created_from or {}), rule_versions=keys,
-        facts_digest=factset.digest, alerts=alerts, measures=measures, tasks=tasks,
+        facts_digest=digest, alerts=alerts, measures=measures, tasks=tasks,
         advice=advice, legal_review_required=any(c.legal_review_required for c in everything),
         rules=rules, facts=facts, firings=firings, findings=findings, evidence=evidence,
         notes=sorted(set(notes or [])), stats=stats)

@@ -274,3 +274,12 @@ def test_saving_a_decision_twice_writes_it_once(kb: GraphStore) -> None:
     assert {"emission_hotspot", "daily_aqi"} <= {e["kind"] for e in evidence}
     stored = load_decision_conclusions(kb, d.id)
     assert len(stored) == len(d.conclusions())
+
+
+def test_a_changed_enterprise_register_gives_another_decision(kb: GraphStore) -> None:
+    before = decide(heavy_pm(), kb)
+    kb.write("MATCH (e:Enterprise {id: 'E-C'}) SET e.performance_grade = 'D'")
+    after = decide(heavy_pm(), kb)
+    assert after.id != before.id
+    assert by_subject(after)["E-C"].measure_types == ["StopProduction"]
+    assert decide(heavy_pm(), kb).id == after.id  # and it is stable again
