@@ -88,7 +88,10 @@ def search(
     = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> list[dict[str, Any]]:
-    return explore.search(store, q, labels=label, limit=limit)
+    try:
+        return explore.search(store, q, labels=label, limit=limit)
+    except ValueError as exc:
+        raise HTTPException(422, f"label: {exc}") from exc
 
 
 @router.get("/nodes/{node_id}", response_model=NodeOut, summary="A node with its properties")

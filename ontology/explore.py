@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecobrain.ontology.schema import ID_LABELS
 from ecobrain.ontology.store import GraphStore
 
 MAX_DEPTH = 3
@@ -19,25 +20,30 @@ DEFAULT_LIMIT = 100
 # Large properties left out of listings (fetch the node itself to see them).
 BULKY_PROPERTIES = frozenset({"boundary_wkt", "yaml", "json", "request_json", "paragraphs"})
 
-_SEARCH = """
-MATCH (n)
-WHERE ($labels IS NULL OR any(l IN labels(n) WHERE l IN $labels))
-  AND (toLower(coalesce(n.id, '')) CONTAINS $q
-       OR toLower(coalesce(n.name, '')) CONTAINS $q
-       OR toLower(coalesce(n.name_zh, '')) CONTAINS $q
-       OR toLower(coalesce(n.label_zh, '')) CONTAINS $q
-       OR toLower(coalesce(n.label_en, '')) CONTAINS $q
-       OR toLower(coalesce(n.title, '')) CONTAINS $q
-       OR any(a IN coalesce(n.aliases, []) WHERE toLower(a) CONTAINS $q))
-WITH n,
-     CASE WHEN toLower(coalesce(n.id, '')) = $q OR toLower(coalesce(n.name, '')) = $q
-               OR toLower(coalesce(n.name_zh, '')) = $q OR toLower(coalesce(n.label_zh, '')) = $q
-               OR toLower(coalesce(n.label_en, '')) = $q THEN 0 ELSE 1 END AS exactness
+# What "search entities" looks in by default: the things investigators name. Conclusions,
+# findings and audit records are reached from their decision, not by a scan of every node.
+SEARCH_LABELS: tuple[str, ...] = (
+    "Concept", "AdminRegion", "Enterprise", "MonitoringStation", "Regulation", "Article",
+    "Rule", "Decision", "ModelRun", "GridCell",
+)
+
+# One query per label (labels cannot be parameters; they come from the schema constants), so
+# each scans only its label instead of the whole graph.
+_SEARCH_TEMPLATE = """
+MATCH (n:{label})
+WHERE toLower(coalesce(n.id, '')) CONTAINS $q
+   OR toLower(coalesce(n.name, '')) CONTAINS $q
+   OR toLower(coalesce(n.name_zh, '')) CONTAINS $q
+   OR toLower(coalesce(n.label_zh, '')) CONTAINS $q
+   OR toLower(coalesce(n.label_en, '')) CONTAINS $q
+   OR toLower(coalesce(n.title, '')) CONTAINS $q
+   OR any(a IN coalesce(n.aliases, []) WHERE toLower(a) CONTAINS $q)
 RETURN n.id AS id, labels(n) AS labels,
-       coalesce(n.name, n.name_zh, n.label_zh, n.title, n.label_en, n.id) AS name
-ORDER BY exactness, size(name), id
+       coalesce(n.name, n.name_zh, n.label_zh, n.title, n.label_en, n.id) AS name,
+       [x IN [n.id, n.name, n.name_zh, n.label_zh, n.label_en] WHERE toLower(x) = $q] AS exact
 LIMIT $limit
 """
+_SEARCH = {label: _SEARCH_TEMPLATE.format(label=label) for label in ID_LABELS}
 
 _NODE = "MATCH (n {id: $id}) RETURN labels(n) AS labels, properties(n) AS properties LIMIT 1"
 
@@ -77,12 +83,24 @@ class NotFound(LookupError):
 def search(
     store: GraphStore, text: str, *, labels: Sequence[str] | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
-    """Nodes whose id, name, labels or aliases contain `text` (case-insensitive), best first."""
+    """Nodes whose id, name, labels or aliases contain `text` (case-insensitive), best first:
+    exact matches, then shorter names. `labels` narrows (or widens) the labels searched."""
     q = text.strip().lower()
     if not q:
         return []
-    return store.read(_SEARCH, {"q": q, "labels": list(labels) if labels else None,
-                                "limit": int(limit)})
+    wanted = list(dict.fromkeys(labels)) if labels else list(SEARCH_LABELS)
+    unknown = [label for label in wanted if label not in _SEARCH]
+    if unknown:
+        raise ValueError(f"unknown label(s) {', '.join(unknown)}; searchable labels: "
+                         f"{', '.join(ID_LABELS)}")
+    hits: dict[str, dict[str, Any]] = {}
+    for label in wanted:
+        for row in store.read(_SEARCH[label], {"q": q, "limit": int(limit)}):
+            hits.setdefault(row["id"], row)
+    ranked = sorted(hits.values(),
+                    key=lambda r: (not r["exact"], len(str(r["name"])), str(r["id"])))
+    return [{"id": r["id"], "labels": sorted(r["labels"]), "name": r["name"]}
+            for r in ranked[:limit]]
 
 
 def node(store: GraphStore, node_id: str) -> dict[str, Any]:

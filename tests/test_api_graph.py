@@ -61,6 +61,8 @@ def test_unknown_ids_are_404_and_bad_parameters_422(api: ApiClient) -> None:
     assert r.status_code == 422 and "depth" in r.json()["message"]
     r = api.get("/graph/search", "investigator")
     assert r.status_code == 422 and "q" in r.json()["message"]
+    r = api.get("/graph/search", "investigator", params={"q": "x", "label": "NoSuchLabel"})
+    assert r.status_code == 422 and "NoSuchLabel" in r.json()["message"]
 
 
 def test_read_only_cypher_refuses_writes(api: ApiClient, store: GraphStore) -> None:
