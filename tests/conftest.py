@@ -8,6 +8,7 @@ and ``ECOBRAIN_DATA_DIR`` points at it, so nothing a test does touches a user's 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ def graph_settings() -> Iterator[GraphSettings]:
     server.ensure_running()
     yield settings
     server.stop()
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
 
 
 def _fresh_graph_name() -> str:
