@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from ecobrain.api.cli_common import console, fail, graph_store, short_value, to_json
+from ecobrain.ontology import explore
 from ecobrain.ontology.config import settings_from_env
 from ecobrain.ontology.embedded import EmbeddedServer, EmbeddedServerError
 from ecobrain.ontology.store import GraphStoreError, looks_like_write
@@ -110,3 +111,82 @@ def query(
         table.add_row(*(short_value(v) for v in row.values()))
     console.print(table)
     console.print(f"{len(rows)} row(s)")
+
+
+@graph_app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="Part of an id, name, label or alias.")],
+    label: Annotated[list[str] | None, typer.Option("--label", "-l",
+                                                    help="Only these labels.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many hits.")] = 20,
+) -> None:
+    """Find entities by name or id (regions, enterprises, concepts, articles, rules ...)."""
+    with graph_store() as store:
+        try:
+            hits = explore.search(store, text, labels=label, limit=limit)
+        except ValueError as exc:
+            raise fail(str(exc), code=2) from exc
+    table = Table("id", "labels", "name")
+    for h in hits:
+        table.add_row(h["id"], ":".join(h["labels"]), str(h["name"]))
+    console.print(table if hits else "(no match)")
+
+
+@graph_app.command()
+def node(
+    node_id: Annotated[str, typer.Argument(help="The node's id.")],
+    depth: Annotated[int, typer.Option(help="Also show its neighbourhood to this depth (0: no).")]
+    = 1,
+    rel_type: Annotated[list[str] | None, typer.Option(
+        "--type", "-t", help="Only through these relationship types.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+) -> None:
+    """A node with its properties and, optionally, its neighbourhood."""
+    with graph_store() as store:
+        try:
+            found = explore.node(store, node_id)
+            hood = (explore.neighbourhood(store, node_id, depth=depth, rel_types=rel_type)
+                    if depth else None)
+        except (explore.NotFound, ValueError) as exc:
+            raise fail(str(exc), code=2) from exc
+    if fmt == "json":
+        out = dict(found)
+        if hood:
+            out["neighbourhood"] = {"nodes": hood.nodes, "relationships": hood.relationships,
+                                    "truncated": hood.truncated}
+        console.print_json(to_json(out))
+        return
+    console.print(f"[bold]{node_id}[/] :{':'.join(found['labels'])}")
+    props = Table("property", "value")
+    for k, v in sorted(explore.compact(found["properties"]).items()):
+        props.add_row(k, short_value(v))
+    console.print(props)
+    if hood:
+        rels = Table("source", "type", "target")
+        for r in hood.relationships:
+            rels.add_row(r["source"], r["type"], r["target"])
+        console.print(rels)
+        if hood.truncated:
+            console.print(f"(first {hood.limit} paths only; narrow with --type)")
+
+
+@graph_app.command()
+def path(
+    source: Annotated[str, typer.Argument(help="id of the first entity")],
+    target: Annotated[str, typer.Argument(help="id of the second entity")],
+    max_depth: Annotated[int, typer.Option(help="Longest path searched.")] = 6,
+) -> None:
+    """A shortest path between two entities, in either direction."""
+    with graph_store() as store:
+        try:
+            found = explore.paths(store, source, target, max_depth=max_depth)
+        except explore.NotFound as exc:
+            raise fail(str(exc), code=2) from exc
+    if not found:
+        console.print(f"no path of at most {max_depth} steps")
+        raise typer.Exit(1)
+    p = found[0]
+    parts = [f"{p['nodes'][0]['id']} ({p['nodes'][0]['name']})"]
+    for rel, n in zip(p["relationships"], p["nodes"][1:], strict=True):
+        parts.append(f"-[{rel}]- {n['id']} ({n['name']})")
+    console.print(" ".join(parts), highlight=False, markup=False)

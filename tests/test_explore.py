@@ -70,3 +70,19 @@ def test_shortest_path_either_direction(small_graph: GraphStore) -> None:
     assert explore.paths(small_graph, "NOx", "Benzene") == []
     with pytest.raises(explore.NotFound):
         explore.paths(small_graph, "O3", "missing")
+
+
+def test_cli_search_node_and_path(small_graph: GraphStore) -> None:
+    from typer.testing import CliRunner
+
+    from ecobrain.api.cli import app
+
+    runner = CliRunner()
+    found = runner.invoke(app, ["graph", "search", "臭氧"])
+    assert found.exit_code == 0 and "O3" in found.output
+    shown = runner.invoke(app, ["graph", "node", "O3", "--type", "PRECURSOR_OF"])
+    assert shown.exit_code == 0 and "臭氧" in shown.output and "NOx" in shown.output
+    path = runner.invoke(app, ["graph", "path", "Benzene", "O3"])
+    assert path.exit_code == 0 and "-[SUBCLASS_OF]- VOCs" in path.output
+    missing = runner.invoke(app, ["graph", "node", "nope"])
+    assert missing.exit_code == 2 and "no node" in missing.output
