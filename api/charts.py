@@ -163,6 +163,10 @@ def region_map(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequen
         import math
 
         ax.set_aspect(1 / math.cos(math.radians(lat0)))
+    # a narrow county leaves little width per tick: few ticks, so the labels never overlap
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
     ax.set_xlabel(_label("经度 (°E)", "longitude (°E)"))
     ax.set_ylabel(_label("纬度 (°N)", "latitude (°N)"))
     ax.set_title(title if cjk_font().family else "Hotspots and tasked enterprises", fontsize=11)
