@@ -17,27 +17,41 @@ Every match is a :class:`Firing` (rule version, the fact id per block, what it c
 a decision can say for each task which rule made it from which facts.
 
 **Partitions.** Facts carry a partition key (``sid``; ecobrain uses the city code): each
-partition runs on its own engine state, one after the other, and its state is deleted before
-the next, so memory is bounded by the largest city and the engine's per-state indexes stay
-small. Joins therefore see the facts of one partition; a fact whose partition is ``"*"``
-(province-wide) is asserted into every partition.
+partition runs on its own engine state, one after the other. Joins therefore see the facts of
+one partition; a fact whose partition is ``"*"`` (province-wide) is asserted into every
+partition.
 
-**The C binding.** The engine calls ``durable_rules_engine`` directly (create_ruleset,
-assert_facts, start_action, complete_and_start_action, retract_facts, get_facts) rather than
-``durable.engine.Host``: the Host starts timer threads that may run actions concurrently and
-raises on unmatched facts. Directly, an unmatched fact is a status code and matches are drained
-deterministically.
+**The C binding.** The engine calls ``durable_rules_engine`` (create_ruleset, assert_facts,
+start_action, complete_and_start_action) rather than ``durable.engine.Host``: the Host starts
+timer threads that may run actions concurrently and raises on unmatched facts. Directly, an
+unmatched fact is a status code and matches are drained deterministically.
 
-**Memory and isolation.** durable_rules 2.0.28 cannot free an engine state: ``delete_state``
-frees pointers it never initialised (it crashes at random — seen here, reproduced under gdb:
-``free()`` of a pointer made of JSON text) and ``delete_ruleset`` frees the ruleset but not its
-states, so creating and deleting rulesets per run leaks every run's facts (~5 KB per fact,
-measured). So each run, at the end of each partition, retracts every fact it asserted (the
-state is then empty — checked with ``get_facts``) and returns the rulesets to a small pool
-keyed by the compiled rule base; the next run with the same rules reuses them. Memory stays
-at the high-water mark instead of growing per run, and no run sees another's facts: a ruleset
-whose state is not empty after retraction is never reused. Rulesets have unique names
-(``eb_<uuid>_<n>``), one run uses a set exclusively, and concurrent runs get different sets.
+**A worker process** (:mod:`.engine_worker`) makes those calls, not this process, because
+durable_rules 2.0.28 has no memory-safe way to empty or free a state once rules have fired:
+
+* retracting a fact whose match was dispatched (start_action / complete_and_start_action)
+  follows the fact's stale location to the freed action frame, which still has its
+  ``isDispatching`` flag, and ``deleteMessageFromFrame`` then counts non-empty slots up to the
+  frame's old ``messageCount`` — after the first of a join's facts has cleared its slot, the
+  loop runs past the 16-slot ``messages`` array into the next frame (and beyond the pool's
+  block) reading and zeroing memory (``events.c`` ``handleDeleteMessage``, ``state.c``
+  ``deleteMessageFromFrame``) — read from the C source; the likely cause of the
+  segmentation faults seen now and then in full test runs of the earlier in-process engine,
+  which retracted every fact at the end of each partition;
+* ``delete_state`` frees ``context.messages``/``context.stateFact``, which ``createStateNode``
+  never initialises, and leaves a stale entry in ``reverseStateIndex``;
+* ``delete_ruleset`` frees the rule network but no state: every fact asserted stays
+  allocated (~8 KB each, measured).
+
+So nothing is ever retracted or deleted state by state: each run creates fresh rulesets in a
+worker (isolation: no run sees another's facts), deletes them at the end (the network only),
+and a worker whose resident memory has passed :attr:`_WorkerPool.RSS_LIMIT` is retired — its
+memory goes back to the system with the process — and replaced, between partitions if a run
+is that big. Workers are reused by later runs, one run at a time each; runs in threads each
+get their own worker, so they match in parallel. A worker that dies (a native crash) makes
+the run fail with :class:`EngineError` naming the signal; this process is unaffected. One
+request per round of a partition (the round's facts in, every match out) keeps the
+inter-process traffic small.
 
 **Duplicates.** durable_rules fires a single-block rule once per satisfied ``$or`` branch; the
 engine keeps one firing per (rule, facts).
@@ -45,20 +59,24 @@ engine keeps one firing per (rule, facts).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 import hashlib
 import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-import durable_rules_engine as dre
-
+from ecobrain.reasoning import engine_worker
 from ecobrain.reasoning.compiler import CompiledAction, CompiledRule, CompiledRuleBase
 from ecobrain.reasoning.fact_types import FACT_TYPES, stratum
 from ecobrain.reasoning.templates import Template
@@ -199,8 +217,10 @@ class Engine:
         try:
             with paused_gc():
                 run.execute(facts, partitions)
-        finally:
-            run.close()
+        except BaseException:
+            run.close(failed=True)
+            raise
+        run.close()
         run.stats["seconds"] = round(time.perf_counter() - started, 4)
         return EngineResult(run.firings, run.conclusions, run.facts, run.stats)
 
@@ -214,24 +234,40 @@ class _Run:
         self.context = context
         self.regions = regions
         self.batch_size = batch_size
+        self.worker: _Worker | None = None
         self.handles: list[int] = []
-        self._chunks: dict[int, list[str]] = {}  # per ruleset: JSON batches asserted
         self.firings: list[Firing] = []
         self.conclusions: list[Concluded] = []
         self.facts: dict[str, dict[str, Any]] = {}
         self.stats: dict[str, Any] = {"facts_in": 0, "asserted": 0, "not_routed": 0,
                                       "firings": 0, "duplicate_matches": 0, "partitions": 0,
                                       "rounds": 0, "conclusions": 0}
-        self.handles = _POOL.acquire(compiled)
-        self._clean = True
         self._plans: dict[tuple[str, int], tuple[tuple[str, Any, bool, bool], ...]] = {}
         self._region_cache: dict[str, RegionInfo | None] = {}
         self._deadlines: dict[tuple[str, int], str] = {}
         self._order = {k: -r.rule.priority for k, r in compiled.rules.items()}
 
-    def close(self) -> None:
-        _POOL.release(self.c, self.handles, clean=self._clean)
-        self.handles = []
+    def _open(self) -> None:
+        """Fresh rulesets in a worker (one from the pool, or a new one)."""
+        self.worker = _WORKERS.acquire()
+        try:
+            self.handles = self.worker.call("open", _definitions(self.c))
+        except BaseException:
+            self.close(failed=True)
+            raise
+
+    def close(self, *, failed: bool = False) -> None:
+        """Delete the run's rulesets and give the worker back (a failed run retires it)."""
+        worker, handles = self.worker, self.handles
+        self.worker, self.handles = None, []
+        if worker is None:
+            return
+        if handles and not failed and not worker.broken:
+            try:
+                worker.call("close", handles)
+            except EngineError:
+                failed = True
+        _WORKERS.release(worker, retire=failed)
 
     # -- driving ---------------------------------------------------------------------------
 
@@ -264,49 +300,18 @@ class _Run:
         self.stats["conclusions"] = len(self.conclusions)
 
     def _partition(self, part: str, facts: list[dict[str, Any]]) -> None:
-        self._chunks = {}
-        try:
-            self._chain(part, facts)
-        except BaseException:
-            self._clean = False
-            raise
-        finally:
-            self._empty(part)
-
-    def _empty(self, part: str) -> None:
-        """Retract every fact the partition asserted, leaving its states empty for reuse."""
-        started = time.perf_counter()
-        for idx, chunks in self._chunks.items():
-            h = self.handles[idx]
-            try:
-                for chunk in chunks:
-                    dre.retract_facts(h, chunk)
-                self._drain_quietly(h)
-                if dre.get_facts(h, part) not in ("[]", None):
-                    self._clean = False
-            except Exception:
-                self._clean = False
-        self._chunks = {}
-        self.stats["retract_s"] = round(self.stats.get("retract_s", 0.0)
-                                        + time.perf_counter() - started, 4)
-
-    @staticmethod
-    def _drain_quietly(h: int) -> None:
-        """Consume anything a retraction queued (nothing, with the rules ecobrain compiles)."""
-        while True:
-            started = dre.start_action(h)
-            if not started:
-                return
-            _state, messages, offset = started
-            while messages:
-                messages = dre.complete_and_start_action(h, offset)
+        if self.worker is None:
+            self._open()
+        elif self.worker.rss > _WorkerPool.RSS_LIMIT:
+            self.close()  # the worker is past its limit: retired, a fresh one takes over
+            self._open()
+        self._chain(part, facts)
 
     def _chain(self, part: str, facts: list[dict[str, Any]]) -> None:
         asserted: set[str] = set()
         rnd = 0
-        self._assert(part, facts, asserted, rnd)
         pending: dict[int, list[Concluded]] = {}
-        self._collect(part, rnd, pending)
+        self._collect(part, rnd, pending, self._batches(part, facts, asserted))
         while pending:
             rnd += 1
             level = min(pending)
@@ -321,12 +326,12 @@ class _Run:
                 for f in extra:
                     self.facts.setdefault(f["id"], f)
                 new_facts = extra + new_facts
-            self._assert(part, new_facts, asserted, rnd)
-            self._collect(part, rnd, pending)
+            self._collect(part, rnd, pending, self._batches(part, new_facts, asserted))
         self.stats["rounds"] = max(self.stats["rounds"], rnd + 1)
 
-    def _assert(self, part: str, facts: list[dict[str, Any]], asserted: set[str],
-                rnd: int) -> None:
+    def _batches(self, part: str, facts: list[dict[str, Any]], asserted: set[str]
+                 ) -> list[tuple[int, str]]:
+        """The facts not asserted yet, as JSON batches per ruleset that mentions their type."""
         per_ruleset: dict[int, list[dict[str, Any]]] = {}
         for f in facts:
             if f["id"] in asserted:
@@ -340,35 +345,31 @@ class _Run:
             body["sid"] = part
             for t in targets:
                 per_ruleset.setdefault(t, []).append(body)
+        out = []
         for idx, items in per_ruleset.items():
             h = self.handles[idx]
             for start in range(0, len(items), self.batch_size):
                 chunk = items[start:start + self.batch_size]
-                text = json.dumps(chunk, ensure_ascii=False)
-                self._chunks.setdefault(idx, []).append(text)
-                code, _ = dre.assert_facts(h, text)
-                if code not in (0, _ERR_NOT_HANDLED, _ERR_OBSERVED):  # pragma: no cover
-                    raise EngineError(f"durable_rules refused facts (code {code})")
+                out.append((h, json.dumps(chunk, ensure_ascii=False)))
                 self.stats["asserted"] += len(chunk)
-
-    def _drain(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for h in self.handles:
-            while True:
-                started = dre.start_action(h)
-                if not started:
-                    break
-                _state, messages, offset = started
-                while messages:
-                    out.append(json.loads(messages))
-                    messages = dre.complete_and_start_action(h, offset)
         return out
 
-    def _collect(self, part: str, rnd: int, pending: dict[int, list[Concluded]]) -> None:
+    def _step(self, batches: list[tuple[int, str]]) -> list[dict[str, Any]]:
+        """Assert the batches, then drain every match (one request to the worker)."""
+        assert self.worker is not None
+        codes, messages, rss = self.worker.call("step", batches, self.handles)
+        self.worker.rss = rss
+        for code in codes:
+            if code not in (0, _ERR_NOT_HANDLED, _ERR_OBSERVED):  # pragma: no cover
+                raise EngineError(f"durable_rules refused facts (code {code})")
+        return [json.loads(m) for m in messages]
+
+    def _collect(self, part: str, rnd: int, pending: dict[int, list[Concluded]],
+                 batches: list[tuple[int, str]]) -> None:
         seen: set[tuple[str, tuple[str, ...]]] = set()
         matches: list[tuple[int, str, tuple[str, ...], CompiledRule]] = []
         order = self._order
-        for message in self._drain():
+        for message in self._step(batches):
             for rule_key, bound in message.items():
                 if rule_key.startswith("_catch."):
                     continue
@@ -508,65 +509,132 @@ class _Run:
         return out
 
 
-class _RulesetPool:
-    """Idle durable_rules rulesets per compiled rule base, emptied and ready for another run."""
+def _definitions(compiled: CompiledRuleBase) -> list[str]:
+    """The rulesets' JSON, serialised once per compiled rule base."""
+    defs = getattr(compiled, "_definitions_json", None)
+    if defs is None:
+        defs = [json.dumps(d, ensure_ascii=False) for d in compiled.rulesets]
+        compiled._definitions_json = defs  # type: ignore[attr-defined]
+    return defs
 
-    MAX_IDLE = 2  # idle handle sets kept per rule base
-    MAX_BASES = 8
+
+class _Worker:
+    """One engine process (:mod:`.engine_worker`); used by one run at a time."""
+
+    def __init__(self) -> None:
+        if not sys.executable:  # pragma: no cover - embedded interpreters
+            raise EngineError("cannot start the rule engine process: no Python executable")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ecobrain.reasoning.engine_worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.pid = os.getpid()  # the process that owns it (not a forked child)
+        self.rss = 0
+        self.broken = False
+
+    def call(self, *request: Any) -> Any:
+        if self.broken:
+            raise EngineError("the rule engine process is unusable after an earlier failure")
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            engine_worker.write_frame(
+                self.proc.stdin, pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
+            frame = engine_worker.read_frame(self.proc.stdout)
+        except BaseException as exc:
+            # a dead worker, or an interruption between request and reply: either way the
+            # next reply could not be trusted
+            self.broken = True
+            if isinstance(exc, OSError | EOFError):
+                raise EngineError(self._death()) from exc
+            raise
+        if frame is None:
+            self.broken = True
+            raise EngineError(self._death())
+        status, value = pickle.loads(frame)
+        if status != "ok":
+            raise EngineError(f"durable_rules: {value}")
+        return value
+
+    def _death(self) -> str:
+        try:
+            code = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            return "the rule engine process stopped answering"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"the rule engine process died ({name})"
+        return f"the rule engine process exited (status {code})"
+
+    def stop(self) -> None:
+        """End the worker: it exits when its input closes (killed if it does not)."""
+        if self.pid != os.getpid():
+            return  # inherited through fork: the parent's to stop
+        if self.broken and self.proc.poll() is None:
+            self.proc.kill()  # it may be blocked writing a reply nobody will read
+        for stream in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            self.proc.kill()
+            self.proc.wait()
+
+
+class _WorkerPool:
+    """Idle engine workers of this process, ready for the next run."""
+
+    MAX_IDLE = 2
+    # a worker past this resident size is retired (durable_rules keeps every fact it was
+    # given, ~8 KB each, until its process ends)
+    RSS_LIMIT = 768 * 1024 * 1024
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._idle: dict[str, list[list[int]]] = {}
-        self.created = 0
+        self._idle: list[_Worker] = []
+        self.started = 0  # workers started by this process (tests, benchmarks)
 
-    def _key(self, compiled: CompiledRuleBase) -> str:
-        """Rulesets with the same definitions are interchangeable, whatever the date."""
-        key = getattr(compiled, "_pool_key", None)
-        if key is None:
-            key = json.dumps(compiled.rulesets, sort_keys=True, ensure_ascii=False)
-            compiled._pool_key = key  # type: ignore[attr-defined]
-        return key
+    def acquire(self) -> _Worker:
+        while True:
+            with self._lock:
+                if not self._idle:
+                    self.started += 1
+                    break
+                worker = self._idle.pop()
+            if worker.proc.poll() is None:
+                return worker
+            worker.stop()  # it died while idle
+        return _Worker()
 
-    def acquire(self, compiled: CompiledRuleBase) -> list[int]:
-        key = self._key(compiled)
+    def release(self, worker: _Worker, *, retire: bool = False) -> None:
+        if not (retire or worker.broken or worker.rss > self.RSS_LIMIT
+                or worker.proc.poll() is not None):
+            with self._lock:
+                if len(self._idle) < self.MAX_IDLE:
+                    self._idle.append(worker)
+                    return
+        worker.stop()
+
+    def close(self) -> None:
+        """Stop the idle workers (at exit; running ones stop when their run releases them)."""
         with self._lock:
-            sets = self._idle.get(key)
-            if sets:
-                return sets.pop()
-        tag = uuid.uuid4().hex[:12]
-        handles = []
-        for i, definition in enumerate(compiled.rulesets):
-            handles.append(dre.create_ruleset(f"eb_{tag}_{i}",
-                                              json.dumps(definition, ensure_ascii=False)))
-        self.created += len(handles)
-        return handles
+            idle, self._idle = self._idle, []
+        for w in idle:
+            w.stop()
 
-    def release(self, compiled: CompiledRuleBase, handles: list[int], *, clean: bool) -> None:
-        if not handles:
-            return
-        key = self._key(compiled)
-        with self._lock:
-            if clean:
-                sets = self._idle.setdefault(key, [])
-                if len(sets) < self.MAX_IDLE:
-                    sets.append(handles)
-                    self._idle[key] = self._idle.pop(key)  # most recently used last
-                    handles = []
-                while len(self._idle) > self.MAX_BASES:
-                    # the oldest rule base's sets go; their (empty) states are not freed by
-                    # durable_rules, so this is kept rare
-                    for old in self._idle.pop(next(iter(self._idle))):
-                        _delete(old)
-        _delete(handles)
+    def _forget(self) -> None:
+        """In a forked child: the parent's workers are not ours to use."""
+        self._lock = threading.Lock()
+        self._idle = []
 
 
-def _delete(handles: list[int]) -> None:
-    for h in handles:
-        with contextlib.suppress(Exception):
-            dre.delete_ruleset(h)
-
-
-_POOL = _RulesetPool()
+_WORKERS = _WorkerPool()
+atexit.register(_WORKERS.close)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_WORKERS._forget)
 
 
 def _alert_rank(c: Concluded) -> tuple[int, str]:

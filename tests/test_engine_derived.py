@@ -11,7 +11,7 @@ from reasoning_fixtures import attribution, daily, enterprise, hotspot, regime
 from ecobrain.reasoning import derived
 from ecobrain.reasoning.compiler import compile_rule_base
 from ecobrain.reasoning.concept_index import ConceptIndex
-from ecobrain.reasoning.engine import _POOL, Engine
+from ecobrain.reasoning.engine import _WORKERS, Engine
 from ecobrain.reasoning.rulebase import load_rule_base
 
 D = dt.date(2025, 1, 1)
@@ -115,7 +115,7 @@ def test_o3_regime_of_the_exceedance_days(concepts) -> None:
     assert len(ev[f["id"]]) == 3
 
 
-def test_runs_are_isolated_and_rulesets_are_reused(concepts) -> None:
+def test_runs_are_isolated_and_engine_workers_are_reused(concepts) -> None:
     base, _ = load_rule_base()
     compiled = compile_rule_base(base, dt.date(2025, 1, 10), concepts)
     measure = {"type": "measure", "id": "m1", "region_code": "330102", "sid": "330100",
@@ -126,9 +126,9 @@ def test_runs_are_isolated_and_rulesets_are_reused(concepts) -> None:
            "county_code": "330102", "grade": "GradeD"}
     first = Engine(compiled).run([measure], decision_date=dt.date(2025, 1, 10))
     assert first.firings == []  # a measure alone concludes nothing
-    created = _POOL.created
+    started = _WORKERS.started
     second = Engine(compiled).run([eir], decision_date=dt.date(2025, 1, 10))
     assert second.firings == []  # the first run's measure is gone
-    assert _POOL.created == created  # the same rulesets, emptied and reused
+    assert _WORKERS.started == started  # the same engine process, with fresh rulesets
     both = Engine(compiled).run([measure, eir], decision_date=dt.date(2025, 1, 10))
     assert [f.rule_key for f in both.firings] == ["task.emergency.grade-d@1"]
