@@ -26,74 +26,24 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import datetime as dt
 import json
 import platform
-import random
 import resource
 import time
-from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-SPECIES = ("VOCs", "NO2", "SO2", "PM2_5")
-
-
-def counties() -> list[str]:
-    with open(ROOT / "knowledge/reference/enterprises.csv", encoding="utf-8") as fh:
-        return sorted({row["county_code"] for row in csv.DictReader(fh)})
-
-
-def register_mix() -> list[dict[str, object]]:
-    """Sector / pollutants / grade / monitoring combinations of the bundled register."""
-    with open(ROOT / "knowledge/reference/enterprises.csv", encoding="utf-8") as fh:
-        return [{"sector": r["sector"], "pollutants": r["pollutants"].split(";"),
-                 "grade": r["performance_grade"] or None,
-                 "online": r["online_monitoring"] == "true"} for r in csv.DictReader(fh)]
 
 
 def generate(n_hotspots: int, seed: int = 42):
-    from ecobrain.model_adapters.findings import EmissionHotspot, Provenance, RunFindings
+    """The benchmark's data: cells in order, no heavy days (see reasoning.synthetic_load)."""
+    from ecobrain.reasoning.synthetic_load import hotspot_load
 
-    rnd = random.Random(seed)
-    county_list = counties()
-    mix = register_mix()
-    positions = [(r, c) for r in range(2, 157, 3) for c in range(2, 163, 3)]
-    n_cells = -(-n_hotspots // len(SPECIES))
-    if n_cells > len(positions):
-        raise SystemExit(f"at most {len(positions) * len(SPECIES)} hotspots on ZJ3KM")
-    cells = positions[:n_cells]
-    day = dt.date(2026, 1, 15)
-    prov = Provenance(run_id="bench", file="inversion.nc", variables=["EMIS"])
-    hotspots = []
-    enterprises = []
-    for k, (row, col) in enumerate(cells):
-        county = county_list[k % len(county_list)]
-        for dr in (-1, 0, 1):
-            for dc in (-1, 0, 1):
-                m = rnd.choice(mix)
-                enterprises.append({
-                    "id": f"B-{row + dr}-{col + dc}", "name": f"企业{row + dr}-{col + dc}",
-                    "county_code": county, "city_code": county[:4] + "00",
-                    "sector": m["sector"], "pollutants": m["pollutants"],
-                    "performance_grade": m["grade"], "key_enterprise": True,
-                    "online_monitoring": m["online"], "cell_id": f"ZJ3KM:r{row + dr}c{col + dc}"})
-        for s in SPECIES:
-            if len(hotspots) == n_hotspots:
-                break
-            excess = round(rnd.uniform(0.1, 3.0), 3)
-            hotspots.append(EmissionHotspot(
-                run_id="bench", species=s, date=day,
-                period_start=dt.datetime(2026, 1, 15), period_end=dt.datetime(2026, 1, 16),
-                row=row, col=col, cell_id=f"ZJ3KM:r{row}c{col}", lon=120.0, lat=29.0,
-                county_code=county, city_code=county[:4] + "00", prior=1.0,
-                posterior=1.0 + excess, excess=excess, ratio=1.0 + excess, rank=1,
-                units="t/day", thresholds={"min_excess": 0.1}, provenance=prov))
-    findings = RunFindings(run_id="bench", run_dir="/bench", kinds=["inversion"],
-                           init_time=dt.datetime(2026, 1, 15, 8), hotspots=hotspots)
-    return findings, enterprises
+    try:
+        return hotspot_load(n_hotspots, seed=seed, run_id="bench", id_prefix="B")
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def rss_mb() -> float:
@@ -141,6 +91,7 @@ def main() -> None:
     from ecobrain.reasoning.engine import Engine
     from ecobrain.reasoning.facts import assemble_facts
     from ecobrain.reasoning.rulebase import load_rule_base
+    from ecobrain.reasoning.synthetic_load import by_cell
 
     t = time.perf_counter()
     findings, enterprises = generate(args.hotspots)
@@ -151,15 +102,13 @@ def main() -> None:
     t = time.perf_counter()
     compiled = compile_rule_base(base, on, concepts)
     compile_s = time.perf_counter() - t
-    by_cell: dict[str, list[dict]] = {}
-    for e in enterprises:
-        by_cell.setdefault(e["cell_id"], []).append(e)
+    cells = by_cell(enterprises)
     start_rss = rss_mb()
     runs = []
     for i in range(args.runs):
         c0, t0 = time.process_time(), time.perf_counter()
         w0 = worker_cpu()
-        factset = assemble_facts(findings, None, concepts, enterprises_by_cell=by_cell)
+        factset = assemble_facts(findings, None, concepts, enterprises_by_cell=cells)
         c1, t1 = time.process_time(), time.perf_counter()
         result = Engine(compiled).run(factset.facts, decision_date=on)
         c2, t2 = time.process_time(), time.perf_counter()

@@ -25,8 +25,6 @@ Exit status: 0 if no batch crashed, failed or disagreed, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import csv
-import datetime as dt
 import json
 import os
 import random
@@ -39,85 +37,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SPECIES = ("VOCs", "NO2", "SO2", "PM2_5")
 
 
 # -- workloads (child side) ------------------------------------------------------------------------
 
-def _register() -> tuple[list[str], list[dict[str, Any]]]:
-    with open(ROOT / "knowledge/reference/enterprises.csv", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    counties = sorted({r["county_code"] for r in rows})
-    mix = [{"sector": r["sector"], "pollutants": r["pollutants"].split(";"),
-            "grade": r["performance_grade"] or None,
-            "online": r["online_monitoring"] == "true"} for r in rows]
-    return counties, mix
-
-
 def synthetic(n_hotspots: int, seed: int, heavy_cities: int) -> tuple[Any, list[dict[str, Any]]]:
     """Findings and enterprises, deterministic for (n_hotspots, seed, heavy_cities)."""
-    from ecobrain.model_adapters.findings import (
-        DailyConcentrations,
-        EmissionHotspot,
-        Provenance,
-        RegionDailyAQI,
-        RunFindings,
-    )
+    from ecobrain.reasoning.synthetic_load import hotspot_load
 
-    rnd = random.Random(seed)
-    counties, mix = _register()
-    rnd.shuffle(counties)
-    positions = [(r, c) for r in range(2, 157, 3) for c in range(2, 163, 3)]
-    rnd.shuffle(positions)
-    n_cells = -(-n_hotspots // len(SPECIES))
-    day = dt.date(2026, 1, 15)
-    run_id = f"stress-{n_hotspots}-{seed}-{heavy_cities}"
-    prov = Provenance(run_id=run_id, file="inversion.nc", variables=["EMIS"])
-    hotspots, enterprises = [], []
-    for k, (row, col) in enumerate(positions[:n_cells]):
-        county = counties[k % len(counties)]
-        for dr in (-1, 0, 1):
-            for dc in (-1, 0, 1):
-                m = rnd.choice(mix)
-                enterprises.append({
-                    "id": f"S-{row + dr}-{col + dc}", "name": f"企业{row + dr}-{col + dc}",
-                    "county_code": county, "city_code": county[:4] + "00",
-                    "sector": m["sector"], "pollutants": m["pollutants"],
-                    "performance_grade": m["grade"], "key_enterprise": True,
-                    "online_monitoring": m["online"], "cell_id": f"ZJ3KM:r{row + dr}c{col + dc}"})
-        for s in SPECIES:
-            if len(hotspots) == n_hotspots:
-                break
-            excess = round(rnd.uniform(0.1, 3.0), 3)
-            hotspots.append(EmissionHotspot(
-                run_id=run_id, species=s, date=day,
-                period_start=dt.datetime(2026, 1, 15), period_end=dt.datetime(2026, 1, 16),
-                row=row, col=col, cell_id=f"ZJ3KM:r{row}c{col}", lon=120.0, lat=29.0,
-                county_code=county, city_code=county[:4] + "00", prior=1.0,
-                posterior=1.0 + excess, excess=excess, ratio=1.0 + excess, rank=1,
-                units="t/day", thresholds={"min_excess": 0.1}, provenance=prov))
-    cities = sorted({c[:4] + "00" for c in counties})
-    rnd.shuffle(cities)
-    daily = []
-    for city in cities[:heavy_cities]:
-        for i, aqi in enumerate(rnd.choice(((220, 260, 310, 240), (160, 210, 190, 120),
-                                            (330, 340, 350, 210)))):
-            d = day + dt.timedelta(days=i)
-            daily.append(RegionDailyAQI(
-                run_id=run_id, region_code=city, region_level="city", region_name=None,
-                city_code=city, date=d, standard="HJ633-2026",
-                concentrations=DailyConcentrations(PM2_5_24h=float(aqi)),
-                iaqi={"PM2_5_24h": aqi}, aqi=aqi, primary_pollutants=["PM2_5"],
-                exceeding_pollutants=["PM2_5"], level=5 if aqi <= 300 else 6,
-                category_zh="重度污染", category_en="heavy", colour="#99004C",
-                provenance=Provenance(run_id=run_id, file="CCTM_ACONC.nc",
-                                      variables=["PM25_TOT"])))
-    findings = RunFindings(run_id=run_id, run_dir="/stress", model="CMAQ",
-                           kinds=["inversion", "forecast"],
-                           init_time=dt.datetime(2026, 1, 14, 20),
-                           days=sorted({d.date for d in daily} | {day}),
-                           hotspots=hotspots, daily_aqi=daily)
-    return findings, enterprises
+    return hotspot_load(n_hotspots, seed=seed, heavy_cities=heavy_cities, shuffle=True,
+                        run_id=f"stress-{n_hotspots}-{seed}-{heavy_cities}", id_prefix="S")
 
 
 def from_run_dir(run_dir: str) -> tuple[Any, list[dict[str, Any]]]:

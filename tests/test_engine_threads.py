@@ -9,10 +9,8 @@ signal instead of killing the test session.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
-import random
 import signal
 import subprocess
 import sys
@@ -31,61 +29,10 @@ WORKLOADS = 6
 def workload(k: int) -> tuple[Any, list[dict[str, Any]]]:
     """Hotspots with enterprises around them (joins) and heavy PM2.5 days in some cities
     (alert -> measure -> enterprise tasks); a different size and place for each k."""
-    from ecobrain.model_adapters.findings import (
-        DailyConcentrations,
-        EmissionHotspot,
-        Provenance,
-        RegionDailyAQI,
-        RunFindings,
-    )
+    from ecobrain.reasoning.synthetic_load import hotspot_load
 
-    rnd = random.Random(k)
-    with open(ROOT / "knowledge/reference/enterprises.csv", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    counties = sorted({r["county_code"] for r in rows})
-    rnd.shuffle(counties)
-    run_id = f"threads-{k}"
-    day = dt.date(2026, 1, 15)
-    prov = Provenance(run_id=run_id, file="inversion.nc", variables=["EMIS"])
-    hotspots, enterprises = [], []
-    for i in range(rnd.randint(15, 60)):
-        row, col = 3 + 3 * (i // 50), 3 + 3 * (i % 50)
-        county = counties[i % 12]
-        for dr, dc in ((0, 0), (0, 1), (1, 0)):
-            m = rnd.choice(rows)
-            enterprises.append({
-                "id": f"T-{row + dr}-{col + dc}", "name": f"企业{row + dr}-{col + dc}",
-                "county_code": county, "city_code": county[:4] + "00", "sector": m["sector"],
-                "pollutants": m["pollutants"].split(";"),
-                "performance_grade": m["performance_grade"] or None, "key_enterprise": True,
-                "online_monitoring": m["online_monitoring"] == "true",
-                "cell_id": f"ZJ3KM:r{row + dr}c{col + dc}"})
-        excess = round(rnd.uniform(0.2, 3.0), 3)
-        hotspots.append(EmissionHotspot(
-            run_id=run_id, species=rnd.choice(("VOCs", "NO2", "SO2", "PM2_5")), date=day,
-            period_start=dt.datetime(2026, 1, 15), period_end=dt.datetime(2026, 1, 16),
-            row=row, col=col, cell_id=f"ZJ3KM:r{row}c{col}", lon=120.0, lat=29.0,
-            county_code=county, city_code=county[:4] + "00", prior=1.0, posterior=1.0 + excess,
-            excess=excess, ratio=1.0 + excess, rank=1, units="t/day",
-            thresholds={"min_excess": 0.1}, provenance=prov))
-    daily = []
-    for city in sorted({c[:4] + "00" for c in counties[:12]})[:rnd.randint(1, 3)]:
-        for i, aqi in enumerate((230, 280, 320, 250)):
-            daily.append(RegionDailyAQI(
-                run_id=run_id, region_code=city, region_level="city", city_code=city,
-                date=day + dt.timedelta(days=i), standard="HJ633-2026",
-                concentrations=DailyConcentrations(PM2_5_24h=float(aqi)),
-                iaqi={"PM2_5_24h": aqi}, aqi=aqi, primary_pollutants=["PM2_5"],
-                exceeding_pollutants=["PM2_5"], level=5 if aqi <= 300 else 6,
-                category_zh="重度污染", category_en="heavy", colour="#99004C",
-                provenance=Provenance(run_id=run_id, file="CCTM_ACONC.nc",
-                                      variables=["PM25_TOT"])))
-    findings = RunFindings(run_id=run_id, run_dir="/threads", model="CMAQ",
-                           kinds=["inversion", "forecast"],
-                           init_time=dt.datetime(2026, 1, 14, 20),
-                           days=sorted({d.date for d in daily} | {day}),
-                           hotspots=hotspots, daily_aqi=daily)
-    return findings, enterprises
+    return hotspot_load(40 + 16 * k, seed=k, heavy_cities=1 + k % 3, shuffle=True,
+                        run_id=f"threads-{k}", id_prefix="T")
 
 
 def child() -> None:
@@ -146,14 +93,13 @@ def _compiled_and_facts() -> tuple[Any, list[dict[str, Any]], dt.date]:
     from ecobrain.reasoning.concept_index import ConceptIndex
     from ecobrain.reasoning.facts import assemble_facts
     from ecobrain.reasoning.rulebase import load_rule_base
+    from ecobrain.reasoning.synthetic_load import by_cell
 
     concepts = ConceptIndex.from_ontology()
     findings, enterprises = workload(1)
     day = dt.date(2026, 1, 15)
-    by_cell: dict[str, list[dict[str, Any]]] = {}
-    for e in enterprises:
-        by_cell.setdefault(e["cell_id"], []).append(e)
-    factset = assemble_facts(findings, None, concepts, enterprises_by_cell=by_cell, on=day)
+    factset = assemble_facts(findings, None, concepts, enterprises_by_cell=by_cell(enterprises),
+                             on=day)
     return compile_rule_base(load_rule_base()[0], day, concepts), factset.facts, day
 
 
