@@ -35,7 +35,6 @@ import time
 import psutil
 
 
-
 def generate(n_hotspots: int, seed: int = 42):
     """The benchmark's data: cells in order, no heavy days (see reasoning.synthetic_load)."""
     from ecobrain.reasoning.synthetic_load import hotspot_load
