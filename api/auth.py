@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -74,10 +75,19 @@ def _hash(token: str) -> str:
 
 
 class KeyStore:
-    """The key file: create, list, revoke, verify."""
+    """The key file: create, list, revoke, verify.
+
+    :meth:`verify` runs on every request; it keeps the file's keys by digest in memory, read
+    again whenever the file's identity changes (inode, size, mtime, ctime: saving replaces the
+    file), so a key created or revoked by ``ecobrain api-keys`` in another process counts from
+    the next request, for the cost of one ``stat`` instead of reading and parsing the file.
+    """
 
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path else keys_file()
+        self._by_digest: dict[str, Principal] = {}
+        self._seen: tuple[int, int, int, int] | None = None
+        self._lock = threading.Lock()
 
     def _load(self) -> list[KeyRecord]:
         if not self.path.exists():
@@ -126,11 +136,22 @@ class KeyStore:
         return self._load()
 
     def verify(self, token: str) -> Principal | None:
-        digest = _hash(token)
-        for r in self._load():
-            if secrets.compare_digest(r.sha256, digest):
-                return Principal(r.name, tuple(r.roles), tuple(r.regions))
-        return None
+        # Looked up by the SHA-256 of the token: a lookup's timing could at most tell an
+        # attacker about digests of tokens they chose, not about a stored token.
+        return self._principals().get(_hash(token))
+
+    def _principals(self) -> dict[str, Principal]:
+        try:
+            st = os.stat(self.path)
+            seen = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        except FileNotFoundError:
+            seen = None
+        with self._lock:
+            if seen != self._seen or seen is None:
+                self._by_digest = {r.sha256: Principal(r.name, tuple(r.roles), tuple(r.regions))
+                                   for r in self._load()}
+                self._seen = seen
+            return self._by_digest
 
 
 # Dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in its thread

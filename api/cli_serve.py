@@ -51,6 +51,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8080,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    access_log: Annotated[bool, typer.Option(
+        help="Log every request (uvicorn's access log; off for load tests).")] = True,
 ) -> None:
     """Run the decision-advice HTTP API (OpenAPI at /docs)."""
     import uvicorn
@@ -59,7 +61,7 @@ def serve(
         console.print("[yellow]no API keys yet[/]: create one with "
                       "`ecobrain api-keys create NAME --role commander`")
     uvicorn.run("ecobrain.api.http_app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+                workers=workers, log_level="info", access_log=access_log)
 
 
 def register(app: typer.Typer) -> None:

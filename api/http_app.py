@@ -79,6 +79,10 @@ def create_app(store_factory: Callable[[], GraphStore] | None = None,
         lifespan=lifespan,
     )
     app.state.key_store = key_store or KeyStore()
+    from ecobrain.api.http_cache import CachedReads, ResponseCache
+
+    app.state.response_cache = ResponseCache.from_env()  # per process (uvicorn worker)
+    app.add_middleware(CachedReads)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal, require
+from ecobrain.api.http_cache import cached_json
 from ecobrain.api.http_common import (
     ERROR_RESPONSES,
     Message,
@@ -28,7 +29,8 @@ from ecobrain.api.http_common import (
 from ecobrain.reasoning import decision_store
 
 router = APIRouter(tags=["command centre"], responses=ERROR_RESPONSES)
-Commander = Annotated[Principal, Depends(require("commander"))]
+COMMANDER = ("commander",)
+Commander = Annotated[Principal, Depends(require(*COMMANDER))]
 RegionCode = Annotated[str | None, Query(pattern=r"^\d{6}$", description=(
     "GB/T 2260 code: a county, a city (with its counties) or the province"),
     examples=["330100"])]
@@ -177,18 +179,32 @@ def list_decisions(_: Commander, store: Store,
     return _page(total, limit, offset, items)
 
 
+# The decision, its task pages and a task are served from bytes kept per worker while the
+# graph's stamp is unchanged (ecobrain.api.http_cache): they return a Response, and the
+# response_model stays declared for the OpenAPI schema and the one validation on each miss.
+# They are `async`: the stamp is one small indexed query, read on the event loop (a thread
+# hop cost more CPU than the query); building a body on a miss goes to the thread pool.
+# A repeated request is usually answered before routing, by http_cache.CachedReads.
+CACHED = {200: {"description": "Successful Response",
+               "headers": {"ETag": {"description": "send it back as `If-None-Match`: 304 "
+                                    "while unchanged", "schema": {"type": "string"}}}},
+          304: {"description": "Not Modified: the `If-None-Match` ETag is still current"}}
+
+
 @router.get("/decisions/{decision_id}", response_model=DecisionOut,
             summary="A decision: counts, notes, and per region its alert, tasks and advice",
-            responses=NOT_FOUND)
-def get_decision(decision_id: str, _: Commander, store: Store) -> dict[str, Any]:
-    return decision_store.get_decision(store, decision_id)
+            responses={**NOT_FOUND, **CACHED})
+async def get_decision(decision_id: str, _: Commander, store: Store, request: Request
+                       ) -> Response:
+    return await cached_json(request, ("decision", decision_id), COMMANDER, DecisionOut,
+                             lambda: decision_store.get_decision(store, decision_id))
 
 
 @router.get("/decisions/{decision_id}/tasks", response_model=TaskPage,
             summary="A decision's tasks, filtered by region, priority and status",
-            responses=NOT_FOUND)
-def decision_tasks(
-    decision_id: str, _: Commander, store: Store, region: RegionCode = None,
+            responses={**NOT_FOUND, **CACHED})
+async def decision_tasks(
+    decision_id: str, _: Commander, store: Store, request: Request, region: RegionCode = None,
     priority: Annotated[int | None, Query(ge=0, le=100, description="exactly this")] = None,
     min_priority: Annotated[int | None, Query(ge=0, le=100, description="at least this")]
     = None,
@@ -196,19 +212,27 @@ def decision_tasks(
                       Query(description="current status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
-    total, items = decision_store.decision_tasks(
-        store, decision_id, region=region, priority=priority, min_priority=min_priority,
-        status=status, limit=limit, offset=offset)
-    return _page(total, limit, offset, items)
+) -> Response:
+    def page() -> dict[str, Any]:
+        total, items = decision_store.decision_tasks(
+            store, decision_id, region=region, priority=priority, min_priority=min_priority,
+            status=status, limit=limit, offset=offset)
+        return _page(total, limit, offset, items)
+
+    return await cached_json(request, ("decision", decision_id), COMMANDER, TaskPage, page)
 
 
 @router.get("/tasks/{task_id}", response_model=TaskDetailOut,
             summary="A task with its explanation and the text of its legal grounds",
-            responses=NOT_FOUND)
-def get_task(task_id: str, _: Commander, store: Store,
-             explain: Annotated[bool, Query(description="include the explanation")] = True
-             ) -> dict[str, Any]:
+            responses={**NOT_FOUND, **CACHED})
+async def get_task(task_id: str, _: Commander, store: Store, request: Request,
+                   explain: Annotated[bool, Query(description="include the explanation")]
+                   = True) -> Response:
+    return await cached_json(request, ("task", task_id), COMMANDER, TaskDetailOut,
+                             lambda: _task_detail(store, task_id, explain))
+
+
+def _task_detail(store: Any, task_id: str, explain: bool) -> dict[str, Any]:
     from ecobrain.reasoning.decision_trace import NoTrace, explain_saved_json
 
     task = decision_store.get_task(store, task_id)

@@ -132,6 +132,30 @@ def get_decision(store: GraphStore, decision_id: str) -> dict[str, Any]:
     return out
 
 
+# -- stamps: what a reader's copy is valid for -----------------------------------------------------
+
+def decision_stamp(store: GraphStore, decision_id: str) -> str | None:
+    """What everything read from the decision (its summary, its task pages) depends on: its
+    revision and status version (:mod:`.persist`, :mod:`.task_status`). None for an unknown
+    decision or one saved before revisions existed (nothing to validate a copy with)."""
+    row = store.read_one("MATCH (d:Decision {id: $id}) RETURN d.revision AS r, "
+                         "d.status_version AS v", {"id": decision_id})
+    if row is None or not row["r"]:
+        return None
+    return f"{row['r']}.{row['v'] or 0}"
+
+
+def task_stamp(store: GraphStore, task_id: str) -> str | None:
+    """What a task read alone (with its explanation) depends on: its decision, the decision's
+    revision and the task's own status version — another task's status change leaves it be."""
+    row = store.read_one("MATCH (t:Task {id: $id}) MATCH (d:Decision {id: t.decision_id}) "
+                         "RETURN d.id AS d, d.revision AS r, t.status_version AS v",
+                         {"id": task_id})
+    if row is None or not row["r"]:
+        return None
+    return f"{row['d']}.{row['r']}.{row['v'] or 0}"
+
+
 # -- tasks -----------------------------------------------------------------------------------------
 
 _TASK_COLS = (

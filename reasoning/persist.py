@@ -14,11 +14,21 @@
 Every node is MERGEd on its content-derived id and every edge MERGEd, all in one unit, so
 saving the same decision twice changes nothing. Each conclusion node also keeps its full JSON
 (``json``), so documents can be rendered from the graph alone.
+
+The decision also carries a ``revision``: a new random token with every write unit that
+changes what a reader of the decision gets (this save, the trace and task actions written after
+it, statuses restored, :func:`revision_statement`), and a ``status_version`` counter that each
+task status change increments in the same write (:mod:`.task_status`). Together they stamp
+everything read from the decision, so an API process may keep a serialised response for as
+long as the stamp it read with it is the graph's (``ecobrain.api.http_cache``). The revision
+is set by the *last* statement of each unit: a reader that sees a new revision sees the whole
+unit. A token rather than a counter: a graph emptied and loaded again cannot repeat one.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +49,15 @@ _DECISION = (
     "d.tasks = $d.tasks, d.advice = $d.advice, d.notes = $d.notes "
     "MERGE (d)-[:DECIDED_ON]->(m)"
 )
+
+
+_REVISION = "MATCH (d:Decision {id: $id}) SET d.revision = $revision"
+
+
+def revision_statement(decision_id: str) -> Statement:
+    """A new revision of the decision: the last statement of a unit that changes what readers
+    of the decision (its tasks, alerts, advice, trace, statuses) get."""
+    return (_REVISION, {"id": decision_id, "revision": uuid.uuid4().hex})
 
 
 def _conclusion_query(label: str, rel: str) -> str:
@@ -172,6 +191,7 @@ def save_decision(store: GraphStore, decision: Decision) -> WriteSummary:
     statements += _batches(_RULES, rule_rows)
     for kind in _LABELS:
         statements += _batches(_MADE_BY[kind], made_by[kind])
+    statements.append(revision_statement(d.id))
     return store.write_all(statements)
 
 

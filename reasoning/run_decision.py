@@ -198,7 +198,7 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     from ecobrain.model_adapters import collect_findings
     from ecobrain.reasoning import task_status
     from ecobrain.reasoning.decision_trace import trace_statement
-    from ecobrain.reasoning.persist import save_decision
+    from ecobrain.reasoning.persist import revision_statement, save_decision
     from ecobrain.reasoning.pipeline import decide, decision_timings
 
     def step(i: int) -> None:
@@ -232,7 +232,7 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     written = save_decision(store, decision)
     task_status.restore(store, statuses)
     written.add(store.write_all([trace_statement(decision), *provenance_statements(decision),
-                                 *action_statements(decision)]))
+                                 *action_statements(decision), revision_statement(decision.id)]))
     t4 = time.perf_counter()
     timings["save_s"] = round(t4 - t3, 3)
     timings["total_s"] = round(t4 - t0, 3)

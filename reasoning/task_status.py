@@ -12,6 +12,12 @@ Each change is a ``(:TaskStatusChange {id, task_id, from, to, note, by, at})`` n
 ``status_at``, ``status_by``, ``status_note``) for filtering. Saving a decision again replaces
 its task nodes' properties (:func:`ecobrain.reasoning.persist.save_decision`), so a run that
 re-saves a decision takes a :func:`snapshot` first and :func:`restore` s it after.
+
+The same write that changes a status increments ``status_version`` on the task and on its
+decision: the stamps with which API processes validate the responses they keep (a task, the
+decision's task pages and summary), whichever process made the change. The increments read
+and write the property in one ``SET``, which both servers do under the node's write lock, so
+concurrent changes are never counted once.
 """
 
 from __future__ import annotations
@@ -69,8 +75,11 @@ def update_status(store: Any, task_id: str, to: str, *, by: str, note: str = "",
     summary = store.write(
         "MATCH (t:Task {id: $id}) WHERE coalesce(t.status, $initial) = $from "
         "SET t.status = $to, t.status_at = $at, t.status_by = $by, t.status_note = $note "
+        "SET t.status_version = coalesce(t.status_version, 0) + 1 "
         "MERGE (c:TaskStatusChange {id: $change.id}) SET c += $change "
-        "MERGE (t)-[:HAS_STATUS_CHANGE]->(c)",
+        "MERGE (t)-[:HAS_STATUS_CHANGE]->(c) "
+        "WITH t MATCH (d:Decision {id: t.decision_id}) "
+        "SET d.status_version = coalesce(d.status_version, 0) + 1",
         {"id": task_id, "initial": INITIAL, "from": frm, "to": to, "at": at, "by": by,
          "note": note, "change": change})
     if summary.nodes_created == 0 and summary.properties_set == 0:
@@ -91,11 +100,23 @@ def snapshot(store: Any, decision_id: str) -> list[dict[str, Any]]:
     return store.read(
         "MATCH (d:Decision {id: $id})-[:HAS_TASK]->(t:Task) WHERE t.status IS NOT NULL "
         "RETURN t.id AS id, t.status AS status, t.status_at AS status_at, "
-        "t.status_by AS status_by, t.status_note AS status_note", {"id": decision_id})
+        "t.status_by AS status_by, t.status_note AS status_note, "
+        "t.status_version AS status_version, t.decision_id AS decision_id",
+        {"id": decision_id})
+
+
+_RESTORE = ("UNWIND $rows AS r MATCH (t:Task {id: r.id}) SET t.status = r.status, "
+            "t.status_at = r.status_at, t.status_by = r.status_by, "
+            "t.status_note = r.status_note, t.status_version = r.status_version")
 
 
 def restore(store: Any, rows: list[Mapping[str, Any]]) -> None:
+    """Put back what :func:`snapshot` read, with a new revision of the decisions (one unit)."""
+    from ecobrain.reasoning.persist import revision_statement
+
     if rows:
-        store.write_rows("UNWIND $rows AS r MATCH (t:Task {id: r.id}) SET t.status = r.status, "
-                         "t.status_at = r.status_at, t.status_by = r.status_by, "
-                         "t.status_note = r.status_note", [dict(r) for r in rows])
+        rows = [dict(r) for r in rows]
+        decisions = sorted({r["decision_id"] for r in rows if r.get("decision_id")})
+        store.write_all([*((_RESTORE, {"rows": rows[i:i + 2000]})
+                           for i in range(0, len(rows), 2000)),
+                         *(revision_statement(d) for d in decisions)])
