@@ -17,7 +17,7 @@ saving the same decision twice changes nothing. Each conclusion node also keeps 
 
 The decision also carries a ``revision``: a new random token with every write unit that
 changes what a reader of the decision gets (this save, the trace and task actions written after
-it, statuses restored, :func:`revision_statement`), and a ``status_version`` counter that each
+it, :func:`revision_statement`), and a ``status_version`` counter that each
 task status change increments in the same write (:mod:`.task_status`). Together they stamp
 everything read from the decision, so an API process may keep a serialised response for as
 long as the stamp it read with it is the graph's (``ecobrain.api.http_cache``). The revision
@@ -61,9 +61,12 @@ def revision_statement(decision_id: str) -> Statement:
 
 
 def _conclusion_query(label: str, rel: str) -> str:
+    # `+=`, not `=`: a conclusion's id is derived from its content, so saving it again brings
+    # the same properties, and what was added to the node since (the bureau's status and its
+    # status_version, the task's actions) stays — saving a decision again never undoes work.
     return (
         f"UNWIND $rows AS r MATCH (d:Decision {{id: r.decision_id}}) "
-        f"MERGE (c:{label} {{id: r.id}}) SET c = r.props "
+        f"MERGE (c:{label} {{id: r.id}}) SET c += r.props "
         f"MERGE (d)-[:{rel}]->(c)"
     )
 

@@ -196,7 +196,6 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     compile; nothing is written to the graph before the findings are read.
     """
     from ecobrain.model_adapters import collect_findings
-    from ecobrain.reasoning import task_status
     from ecobrain.reasoning.decision_trace import trace_statement
     from ecobrain.reasoning.persist import revision_statement, save_decision
     from ecobrain.reasoning.pipeline import decide, decision_timings
@@ -228,9 +227,7 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     step(3)
     existed = store.read_one("MATCH (d:Decision {id: $id}) RETURN d.id AS id",
                              {"id": decision.id}) is not None
-    statuses = task_status.snapshot(store, decision.id) if existed else []
-    written = save_decision(store, decision)
-    task_status.restore(store, statuses)
+    written = save_decision(store, decision)  # statuses on existing tasks stay (persist.py)
     written.add(store.write_all([trace_statement(decision), *provenance_statements(decision),
                                  *action_statements(decision), revision_statement(decision.id)]))
     t4 = time.perf_counter()

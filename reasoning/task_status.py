@@ -9,9 +9,10 @@ so the history reads as what happened.
 
 Each change is a ``(:TaskStatusChange {id, task_id, from, to, note, by, at})`` node linked
 ``(:Task)-[:HAS_STATUS_CHANGE]->``; the task node carries the current ``status`` (and
-``status_at``, ``status_by``, ``status_note``) for filtering. Saving a decision again replaces
-its task nodes' properties (:func:`ecobrain.reasoning.persist.save_decision`), so a run that
-re-saves a decision takes a :func:`snapshot` first and :func:`restore` s it after.
+``status_at``, ``status_by``, ``status_note``) for filtering. Saving a decision again only
+adds to its task nodes' properties (:func:`ecobrain.reasoning.persist.save_decision`: a task's
+id is derived from its content), so statuses survive a re-run of the same decision, even one
+made while a bureau is reporting.
 
 The same write that changes a status increments ``status_version`` on the task and on its
 decision: the stamps with which API processes validate the responses they keep (a task, the
@@ -23,7 +24,6 @@ concurrent changes are never counted once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
 from ecobrain.reasoning.conclusions import short_hash
@@ -93,30 +93,3 @@ def history(store: Any, task_id: str) -> list[dict[str, Any]]:
     rows = store.read("MATCH (t:Task {id: $id})-[:HAS_STATUS_CHANGE]->(c:TaskStatusChange) "
                       "RETURN properties(c) AS c ORDER BY c.at, c.id", {"id": task_id})
     return [r["c"] for r in rows]
-
-
-def snapshot(store: Any, decision_id: str) -> list[dict[str, Any]]:
-    """Current statuses of a decision's tasks that have moved (before saving it again)."""
-    return store.read(
-        "MATCH (d:Decision {id: $id})-[:HAS_TASK]->(t:Task) WHERE t.status IS NOT NULL "
-        "RETURN t.id AS id, t.status AS status, t.status_at AS status_at, "
-        "t.status_by AS status_by, t.status_note AS status_note, "
-        "t.status_version AS status_version, t.decision_id AS decision_id",
-        {"id": decision_id})
-
-
-_RESTORE = ("UNWIND $rows AS r MATCH (t:Task {id: r.id}) SET t.status = r.status, "
-            "t.status_at = r.status_at, t.status_by = r.status_by, "
-            "t.status_note = r.status_note, t.status_version = r.status_version")
-
-
-def restore(store: Any, rows: list[Mapping[str, Any]]) -> None:
-    """Put back what :func:`snapshot` read, with a new revision of the decisions (one unit)."""
-    from ecobrain.reasoning.persist import revision_statement
-
-    if rows:
-        rows = [dict(r) for r in rows]
-        decisions = sorted({r["decision_id"] for r in rows if r.get("decision_id")})
-        store.write_all([*((_RESTORE, {"rows": rows[i:i + 2000]})
-                           for i in range(0, len(rows), 2000)),
-                         *(revision_statement(d) for d in decisions)])

@@ -106,6 +106,24 @@ def test_deciding_the_same_run_again_changes_nothing_and_keeps_statuses(
     assert [h["to"] for h in task_status.history(s, task)] == ["received"]
 
 
+def test_saving_a_decision_again_keeps_what_bureaus_reported(module_decided: Decided) -> None:
+    """save_decision on its own (not only through decide_run) leaves statuses, their version
+    counters and task actions on the nodes: a re-save while a bureau reports loses nothing."""
+    from ecobrain.reasoning.persist import save_decision
+
+    s = module_decided.store
+    d = module_decided.outcome.decision
+    task = d.tasks[1].id
+    task_status.update_status(s, task, "received", by="nb-bureau", note="收到")
+    q = ("MATCH (t:Task {id: $id}) RETURN t.status AS s, t.status_version AS v, "
+         "t.actions AS a, t.json AS j")
+    before = one(s, q, id=task)
+    assert before["s"] == "received" and before["v"] == 1 and before["a"]
+    written = save_decision(s, d)
+    assert written.nodes_created == 0 and written.relationships_created == 0
+    assert one(s, q, id=task) == before
+
+
 def test_a_directory_that_is_not_a_run_is_refused_before_anything_is_written(
         module_decided: Decided, tmp_path: Path) -> None:
     before = graph_counts(module_decided.store)
