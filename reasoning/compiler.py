@@ -338,7 +338,7 @@ def _fields_read(rules: Mapping[str, CompiledRule]) -> dict[str, frozenset[str]]
 
     The engine asserts only these (with ``id`` and ``type``): the Rete network never sees the
     rest, which templates read from the full fact kept in Python. Smaller facts are faster
-    to serialise, match, drain and retract.
+    to serialise, send to the engine process and match.
     """
     out: dict[str, set[str]] = {}
     for r in rules.values():

@@ -21,8 +21,10 @@ HPC jobs' follow-up all call.
 
 Idempotent: the same run with the same rule versions and knowledge gives the same decision id
 and the same nodes; saving it again creates nothing, and the bureaus' task statuses survive
-(:mod:`.task_status`). Decisions are serialised within a process (the rule engine's native
-state is shared).
+(:mod:`.task_status`). Decisions are made one at a time within a process: 100,000 facts take
+~1.7 GB (deciding process and engine worker, docs/benchmarks.md), and two at once on a
+command-centre server would only compete for the same cores (the engine itself is safe from
+several threads: :mod:`.engine`).
 
 Nothing here imports the API layer; progress is a plain callback.
 """
