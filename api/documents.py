@@ -57,7 +57,7 @@ GROUND_STATUS_ZH = {
     "expired": "已失效", "not_in_graph": "图谱中无此条款", "unresolved": "未核对",
 }
 REVIEW_MARK = {
-    "repealed": "（已废止，待法律审查）", "reported_repealed": "（已废止，待法律审查）",
+    "repealed": "（已废止，待法律审查）", "reported_repealed": "（据报道已废止，待法律审查）",
     "superseded": "（已失效，待法律审查）", "expired": "（已失效，待法律审查）",
     "not_yet_in_force": "（尚未施行，待法律审查）", "not_in_graph": "（未核实，待法律审查）",
     "unresolved": "（未核实，待法律审查）",
@@ -199,7 +199,8 @@ def gather(store: GraphStore, decision_id: str, prefix: str | None = None) -> De
         {"ids": sorted(grounds)})}
     regulations = {r["id"]: r for r in store.read(
         "MATCH (r:Regulation) RETURN r.id AS id, r.title AS title, r.short_title AS short_title, "
-        "r.doc_number AS doc_number, r.kind AS kind")}
+        "r.doc_number AS doc_number, r.kind AS kind, r.status AS status, "
+        "r.repeal_source_quality AS repeal_source_quality")}
     labels = {r["id"]: r["zh"] for r in store.read(
         "MATCH (c:Concept) RETURN c.id AS id, c.label_zh AS zh") if r["zh"]}
     created = json.loads(dec["created_from"]) if dec.get("created_from") else {}
@@ -405,6 +406,10 @@ def _appendix(conclusions: Iterable[dict[str, Any]], data: DecisionData) -> list
         period = f"{art.get('valid_from') or g.get('valid_from') or '…'} 起"
         if art.get("valid_to") or g.get("valid_to"):
             period += f"，至 {art.get('valid_to') or g.get('valid_to')} 止"
+            if (reg or {}).get("status") == "reported_repealed":
+                # the end date rests on a reported repeal, not on a confirmed text
+                quality = (reg or {}).get("repeal_source_quality") or "未注明"
+                period += f"（据报道，来源等级 {quality}，待核实）"
         status = GROUND_STATUS_ZH.get(g.get("status", ""), g.get("status", ""))
         line = (f"{(reg or {}).get('title') or g.get('regulation_title') or ''}；有效期：{period}；"
                 f"决策日（{data.decision['date']}）状态：{status}")

@@ -142,7 +142,7 @@ def test_the_county_page_has_the_header_alert_tasks_advice_pictures_and_law(
     assert first.items[0].text in cells[3] and cells[4] == first.deadline
     assert cells[5] == str(first.priority) and cells[7] == "已下发"
     # the Air Law is reported repealed before the decision date: marked, never as current law
-    assert "《大气污染防治法》第96条（已废止，待法律审查）" in cells[6]
+    assert "《大气污染防治法》第96条（据报道已废止，待法律审查）" in cells[6]
     assert "需法务复核" in page.all_text
     # advice of the county
     for a in (a for a in d.advice if a.region_code == COUNTY):
@@ -168,7 +168,10 @@ def test_the_appendix_has_every_cited_article_once_with_the_graphs_text(
         assert art["text"] == texts[aid]["text"]
         assert art["title"] == texts[aid]["citation"]
         assert "决策日（2026-11-25）状态" in art["status"]
-    assert "已废止" in page.articles["cn.air-law.2018.art96"]["status"]
+    art96 = page.articles["cn.air-law.2018.art96"]["status"]
+    assert "已废止" in art96
+    # the repeal is only reported (CODE-level sources): the end date says so, never as fact
+    assert "至 2026-08-14 止（据报道，来源等级 CODE，待核实）" in art96
 
 
 def test_the_city_page_groups_its_counties_tasks(decided: Decided,
