@@ -65,6 +65,7 @@ def create_app(store_factory: Callable[[], GraphStore] | None = None,
         try:
             yield
         finally:
+            await app.state.store.aclose()  # this worker's async connections (cache stamps)
             app.state.store.close()
 
     app = FastAPI(

@@ -7,13 +7,24 @@ polling their lists). A :class:`ResponseCache` keeps each serialised body (per p
 uvicorn worker has its own) under the request's path and normalised query, with the *stamp*
 it was read under, and serves it again while the stamp the graph gives now is the same one.
 
-Stamps come from one indexed query per request (:func:`decision_stamp`, :func:`task_stamp` in
+Stamps come from one indexed query per request (:func:`adecision_stamp`, :func:`atask_stamp` in
 :mod:`ecobrain.reasoning.decision_store`): the decision's ``revision`` (a new token with every
 save, trace, or restored statuses) and ``status_version`` counters incremented in the same
 write as each status change — so a change made through *another* worker, the command line or
 a re-decision is visible to the next request, never a stale copy. The stamp is read before
 the data: a body kept under a stamp is never older than the graph was when the stamp was
 read. No stamp (an unknown id, a decision saved before revisions) means nothing is kept.
+
+The stamp is read on the event loop, so it must not block it: it goes through the store's
+async read (:meth:`GraphStore.aread_one`, a native asyncio client), and it may take at most
+``ECOBRAIN_API_STAMP_TIMEOUT_MS`` (default 200). A graph that is slow or stalled (saving a big
+decision, say) then costs the cache, not the worker: past the bound, or on a graph error, the
+request has no stamp — a miss, built by the route in the thread pool and not kept — and the
+route's own reads answer, or fail with the route's own error. Meanwhile the loop serves the
+worker's other requests (``/health`` reads the graph too, in the thread pool: it answers when
+the graph does). The stamp was a blocking read on the loop before: one slow stamp stalled
+every request of its worker. :class:`CachedReads` hands the stamp it read (or gave up on) to
+the route through the request's scope, so a request reads, or waits for, one stamp at most.
 
 Two ways in, one cache:
 
@@ -35,6 +46,7 @@ beyond the roles (true of the decision, its task pages and tasks: reads are not 
 Size: ``ECOBRAIN_API_CACHE_MB`` per process (default 256), bodies plus a rough per-entry
 overhead; ``0`` turns keeping off (no stamp queries either; bodies still carry an ETag and
 ``If-None-Match`` still gets 304). Least recently used bodies go first.
+``ECOBRAIN_API_STAMP_TIMEOUT_MS`` (default 200) bounds each stamp read, as above.
 
 A route whose body depends on who asks — a region-scoped key's view, say — must not go
 through :func:`cached_json` as it is: the key would have to include that (it is only the path
@@ -48,7 +60,7 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -59,18 +71,23 @@ from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ecobrain.ontology.store import GraphStore, GraphStoreError
 from ecobrain.reasoning import decision_store
 
 DEFAULT_MB = 256
+DEFAULT_STAMP_TIMEOUT_MS = 200.0
 MEDIA_TYPE = "application/json"
 CACHE_CONTROL = "private, no-cache"
 
 # What a kept body is stamped by: a kind of stamp and the id it is read for.
-STAMPS: dict[str, Callable[[Any, str], str | None]] = {
-    "decision": decision_store.decision_stamp,
-    "task": decision_store.task_stamp,
+STAMPS: dict[str, Callable[[GraphStore, str], Awaitable[str | None]]] = {
+    "decision": decision_store.adecision_stamp,
+    "task": decision_store.atask_stamp,
 }
 Key = tuple[str, tuple[tuple[str, str], ...]]
+# The stamp CachedReads read for a request it passed on, (stamp_of, stamp or None), for the
+# route to use instead of reading (and waiting for) it again.
+SCOPE_STAMP = "ecobrain.stamp"
 
 
 @dataclass(frozen=True)
@@ -101,12 +118,14 @@ def request_key(path: str, query_string: bytes) -> Key:
 class ResponseCache:
     """Serialised bodies by request key, each with its stamp."""
 
-    def __init__(self, max_bytes: int):
+    def __init__(self, max_bytes: int, stamp_timeout_ms: float = DEFAULT_STAMP_TIMEOUT_MS):
         self.max_bytes = max_bytes
+        self.stamp_timeout = stamp_timeout_ms / 1000
         self._items: OrderedDict[Key, Cached] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()  # bodies are put from the thread pool
         self.hits = self.misses = 0
+        self.stamp_failures = 0  # stamps not read in time, or not read at all (graph errors)
         # bodies being built (event loop only): key -> (stamp, future of the entry or None)
         self.building: dict[Key, tuple[str | None, asyncio.Future[Cached | None]]] = {}
 
@@ -118,7 +137,25 @@ class ResponseCache:
         except ValueError as exc:
             raise ValueError(f"ECOBRAIN_API_CACHE_MB: expected a number of MB, got {raw!r}"
                              ) from exc
-        return cls(int(mb * 2**20))
+        raw = os.environ.get("ECOBRAIN_API_STAMP_TIMEOUT_MS", str(DEFAULT_STAMP_TIMEOUT_MS))
+        try:
+            timeout_ms = float(raw)
+        except ValueError:
+            timeout_ms = -1.0
+        if not timeout_ms > 0:
+            raise ValueError("ECOBRAIN_API_STAMP_TIMEOUT_MS: expected a positive number of "
+                             f"milliseconds, got {raw!r}")
+        return cls(int(mb * 2**20), timeout_ms)
+
+    async def stamp(self, store: GraphStore, stamp_of: tuple[str, str]) -> str | None:
+        """The graph's stamp for `stamp_of` now, or None — a miss — when it is not read within
+        the bound or the graph fails (the route then reads, and answers or explains)."""
+        try:
+            async with asyncio.timeout(self.stamp_timeout):
+                return await STAMPS[stamp_of[0]](store, stamp_of[1])
+        except (TimeoutError, GraphStoreError):
+            self.stamp_failures += 1
+            return None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -210,7 +247,8 @@ async def cached_json(request: Request, stamp_of: tuple[str, str], roles: Sequen
     (validated against `model`) and kept.
 
     `stamp_of` names the stamp (``("task", task_id)``, ``("decision", decision_id)``), read
-    here before `produce` reads the data; `roles` are those the route's dependency required,
+    here (or already by :class:`CachedReads` for this request) before `produce` reads the
+    data; `roles` are those the route's dependency required,
     checked again by :class:`CachedReads` before it replays the body. A hit is answered on
     the event loop; a miss runs in the thread pool, as a plain ``def`` route would (reading a
     trace the first time takes ~0.3 s: the loop must not wait for it).
@@ -218,8 +256,11 @@ async def cached_json(request: Request, stamp_of: tuple[str, str], roles: Sequen
     cache: ResponseCache = request.app.state.response_cache
     key = request_key(request.scope["path"], request.scope.get("query_string", b""))
     # No stamp when nothing is kept: the body is built as without a cache (plus its ETag).
-    stamp = STAMPS[stamp_of[0]](request.app.state.store, stamp_of[1]) \
-        if cache.max_bytes > 0 else None
+    stamp = None
+    if cache.max_bytes > 0:
+        seen = request.scope.get(SCOPE_STAMP)
+        stamp = seen[1] if seen is not None and seen[0] == stamp_of \
+            else await cache.stamp(request.app.state.store, stamp_of)
     entry = cache.get(key, stamp)
     if entry is not None:
         return respond(request, entry)
@@ -262,7 +303,7 @@ class CachedReads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            entry = self._current(scope)
+            entry = await self._current(scope)
             if entry is not None:
                 status, body = 200, entry.body
                 if _matches(_header(scope, b"if-none-match"), entry.etag):
@@ -278,7 +319,7 @@ class CachedReads:
         await self.app(scope, receive, send)
 
     @staticmethod
-    def _current(scope: Scope) -> Cached | None:
+    async def _current(scope: Scope) -> Cached | None:
         state = scope["app"].state
         cache: ResponseCache | None = getattr(state, "response_cache", None)
         if cache is None:
@@ -294,7 +335,9 @@ class CachedReads:
             principal = state.key_store.verify(token.decode("latin-1"))
             if principal is None or not principal.has_any(entry.roles):
                 return None
-            if STAMPS[entry.stamp_of[0]](state.store, entry.stamp_of[1]) != entry.stamp:
+            stamp = await cache.stamp(state.store, entry.stamp_of)
+            scope[SCOPE_STAMP] = (entry.stamp_of, stamp)  # read before the route's data
+            if stamp != entry.stamp:
                 return None
         except Exception:  # the app answers, with its own error handling
             return None

@@ -3,16 +3,29 @@
 Not FalkorDB's Bolt port: it splices parameters into the query text and crashes on payloads
 over ~4 KB (STACK-NOTES.md §1). The native client sends parameters as a ``CYPHER k=v`` header
 that the server parses itself, and takes megabyte-sized ``UNWIND`` batches.
+
+Async reads (:meth:`FalkorStore.aread`, for the API's event loop) go through the client's
+asyncio flavour (``falkordb.asyncio`` on ``redis.asyncio``): one client per event loop, made
+on the loop's first async read and released by ``aclose()``. Its pool holds at most
+``async_connections`` connections: a caller that gives up mid-read (a timeout) drops its
+connection, and a graph that does not answer must not collect a socket per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import anyio
 import redis
+import redis.asyncio
 from falkordb import FalkorDB
+from falkordb.asyncio import FalkorDB as AsyncFalkorDB
+from falkordb.asyncio.graph import AsyncGraph
 from falkordb.edge import Edge
 from falkordb.helpers import stringify_param_value
 from falkordb.node import Node
@@ -32,6 +45,10 @@ from ecobrain.ontology.store import (
 
 _READONLY_MARKERS = ("graph.ro_query is to be executed only on read-only queries",
                      "read-only")
+
+# Async connections per event loop (an API worker): a stamp read takes ~0.3 ms, so a few
+# connections serve a worker's concurrent requests; the bound matters when the graph stalls.
+ASYNC_CONNECTIONS = 16
 
 
 def _plain(value: Any) -> Any:
@@ -98,13 +115,42 @@ def _short(cypher: str, limit: int = 300) -> str:
     return one_line if len(one_line) <= limit else one_line[:limit] + " ..."
 
 
+def _read_error(exc: redis.RedisError, cypher: str) -> GraphStoreError | None:
+    """The store's error for a failed read; None when the graph does not exist yet (reading
+    it finds nothing). The sync and asyncio clients raise the same redis exceptions."""
+    if isinstance(exc, redis.ResponseError):
+        message = str(exc)
+        if "empty key" in message:
+            return None
+        if any(m in message.lower() for m in _READONLY_MARKERS):
+            return ReadOnlyViolation(
+                f"refused: the query writes to the graph, and this is a read-only query "
+                f"({message})")
+        return GraphStoreError(f"{message}\n  in query: {_short(cypher)}")
+    return GraphStoreError(f"graph server error: {exc}")
+
+
+def _rows(result: Any) -> list[Row]:
+    header = [h[1] if isinstance(h, (list, tuple)) else h for h in (result.header or [])]
+    header = [h.decode() if isinstance(h, bytes) else str(h) for h in header]
+    return [dict(zip(header, (_plain(v) for v in row), strict=True))
+            for row in result.result_set]
+
+
 class FalkorStore(GraphStore):
     dialect = FalkorDialect()
 
     def __init__(self, host: str, port: int, graph: str, *, password: str | None = None,
-                 origin: str | None = None):
+                 origin: str | None = None, async_connections: int = ASYNC_CONNECTIONS):
         self.graph_name = graph
         self._origin = origin or f"falkordb://{host}:{port}"
+        self._address = (host, port, password)
+        self._async_connections = async_connections
+        # event loop -> the task making its async client (done: (client, graph))
+        self._async: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Task[tuple[AsyncFalkorDB, AsyncGraph]]
+        ] = weakref.WeakKeyDictionary()
+        self._async_lock = threading.Lock()  # loops of several threads (tests) share a store
         try:
             self._db = FalkorDB(host=host, port=port, password=password)
             self._db.connection.ping()
@@ -120,22 +166,67 @@ class FalkorStore(GraphStore):
     ) -> list[Row]:
         try:
             result = self._graph.ro_query(cypher, dict(params or {}), timeout=timeout_ms)
-        except redis.ResponseError as exc:
-            message = str(exc)
-            if "empty key" in message:
-                return []  # the graph does not exist yet: reading it finds nothing
-            if any(m in message.lower() for m in _READONLY_MARKERS):
-                raise ReadOnlyViolation(
-                    f"refused: the query writes to the graph, and this is a read-only query "
-                    f"({message})"
-                ) from exc
-            raise GraphStoreError(f"{message}\n  in query: {_short(cypher)}") from exc
         except redis.RedisError as exc:
-            raise GraphStoreError(f"graph server error: {exc}") from exc
-        header = [h[1] if isinstance(h, (list, tuple)) else h for h in (result.header or [])]
-        header = [h.decode() if isinstance(h, bytes) else str(h) for h in header]
-        return [dict(zip(header, (_plain(v) for v in row), strict=True))
-                for row in result.result_set]
+            error = _read_error(exc, cypher)
+            if error is None:
+                return []
+            raise error from exc
+        return _rows(result)
+
+    async def aread(
+        self, cypher: str, params: Mapping[str, Any] | None = None, *, timeout_ms: int | None = None
+    ) -> list[Row]:
+        graph = await self._async_graph()
+        try:
+            result = await graph.ro_query(cypher, dict(params or {}), timeout=timeout_ms)
+        except redis.RedisError as exc:
+            error = _read_error(exc, cypher)
+            if error is None:
+                return []
+            raise error from exc
+        return _rows(result)
+
+    async def _async_graph(self) -> AsyncGraph:
+        """The running loop's async graph, its client made on first use (a failed attempt is
+        tried again by the next read). Shielded: a caller's timeout does not cancel it for
+        the others waiting."""
+        loop = asyncio.get_running_loop()
+        task = self._async.get(loop)
+        if task is not None and task.done() and not task.cancelled() and not task.exception():
+            return task.result()[1]  # the usual case: made already
+        with self._async_lock:
+            task = self._async.get(loop)
+            if task is None or (task.done() and (task.cancelled() or task.exception())):
+                task = loop.create_task(anyio.to_thread.run_sync(self._new_async_client))
+                self._async[loop] = task
+        try:
+            return (await asyncio.shield(task))[1]
+        except (redis.RedisError, OSError) as exc:
+            host, port, _ = self._address
+            raise GraphStoreError(f"cannot reach FalkorDB at {host}:{port}: {exc}") from exc
+
+    def _new_async_client(self) -> tuple[AsyncFalkorDB, AsyncGraph]:
+        # In a worker thread: the client's constructor asks the server (INFO, with a blocking
+        # connection) whether it is a cluster; a stalled server must not stall the loop.
+        host, port, password = self._address
+        # No socket timeouts, as the sync client: the callers bound their waits (and a
+        # socket timeout costs a task per command in redis.asyncio).
+        pool = redis.asyncio.BlockingConnectionPool(
+            host=host, port=port, password=password, decode_responses=True,
+            socket_timeout=None, socket_connect_timeout=None,
+            max_connections=self._async_connections, timeout=None)
+        client = AsyncFalkorDB(connection_pool=pool)
+        return client, client.select_graph(self.graph_name)
+
+    async def aclose(self) -> None:
+        with self._async_lock:
+            task = self._async.pop(asyncio.get_running_loop(), None)
+        if task is None:
+            return
+        if not task.done():
+            task.cancel()  # the thread making it finishes on its own; nothing connected yet
+        elif not task.cancelled() and task.exception() is None:
+            await task.result()[0].aclose()
 
     def write(self, cypher: str, params: Mapping[str, Any] | None = None) -> WriteSummary:
         try:
@@ -184,3 +275,5 @@ class FalkorStore(GraphStore):
     def close(self) -> None:
         with contextlib.suppress(redis.RedisError):
             self._db.connection.close()
+        with self._async_lock:  # async clients are released by aclose() on their own loop
+            self._async.clear()

@@ -3,10 +3,17 @@
 Reads run in read transactions (``execute_read``), so the server refuses writes there; the
 cluster routing of ``neo4j://`` URIs also sends them to readers. ``write_all`` is one real
 transaction: a failing statement rolls the others back.
+
+Async reads (:meth:`Neo4jStore.aread`) use the driver's ``AsyncGraphDatabase``: one async
+driver per event loop (it is bound to the loop it runs on), made on first use, closed by
+``aclose()``; same read transaction, same rows, same errors as :meth:`Neo4jStore.read`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -59,6 +66,20 @@ def _summary(counters: Any) -> WriteSummary:
     )
 
 
+def _read_error(exc: Exception, cypher: str, uri: str) -> GraphStoreError:
+    from neo4j.exceptions import ClientError, DriverError
+
+    if isinstance(exc, ClientError):
+        if "AccessMode" in (exc.code or "") or "read access mode" in str(exc).lower():
+            return ReadOnlyViolation(
+                f"refused: the query writes to the graph, and this is a read-only query "
+                f"({exc.message})")
+        return GraphStoreError(f"{exc.message}\n  in query: {cypher[:300]}")
+    if isinstance(exc, DriverError):  # no server, lost connection, session expired
+        return GraphStoreError(f"cannot read from Neo4j at {uri}: {exc}")
+    return GraphStoreError(str(exc))
+
+
 class Neo4jStore(GraphStore):
     dialect = Neo4jDialect()
 
@@ -68,6 +89,10 @@ class Neo4jStore(GraphStore):
         self.graph_name = database
         self._uri = uri
         auth = (user or "neo4j", password or "") if (user or password) else None
+        self._auth = auth
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = \
+            weakref.WeakKeyDictionary()
+        self._async_lock = threading.Lock()
         try:
             self._driver = neo4j.GraphDatabase.driver(uri, auth=auth)
             self._driver.verify_connectivity()
@@ -87,7 +112,7 @@ class Neo4jStore(GraphStore):
         self, cypher: str, params: Mapping[str, Any] | None = None, *, timeout_ms: int | None = None
     ) -> list[Row]:
         import neo4j
-        from neo4j.exceptions import ClientError, Neo4jError
+        from neo4j.exceptions import DriverError, Neo4jError
 
         query = neo4j.Query(cypher, timeout=timeout_ms / 1000 if timeout_ms else None)
 
@@ -98,15 +123,45 @@ class Neo4jStore(GraphStore):
         try:
             with self._session(read=True) as session:
                 return session.execute_read(work)
-        except ClientError as exc:
-            if "AccessMode" in (exc.code or "") or "read access mode" in str(exc).lower():
-                raise ReadOnlyViolation(
-                    f"refused: the query writes to the graph, and this is a read-only query "
-                    f"({exc.message})"
-                ) from exc
-            raise GraphStoreError(f"{exc.message}\n  in query: {cypher[:300]}") from exc
-        except Neo4jError as exc:
-            raise GraphStoreError(str(exc)) from exc
+        except (Neo4jError, DriverError) as exc:
+            raise _read_error(exc, cypher, self._uri) from exc
+
+    async def aread(
+        self, cypher: str, params: Mapping[str, Any] | None = None, *, timeout_ms: int | None = None
+    ) -> list[Row]:
+        import neo4j
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        query = neo4j.Query(cypher, timeout=timeout_ms / 1000 if timeout_ms else None)
+
+        async def work(tx: Any) -> list[Row]:
+            result = await tx.run(query, dict(params or {}))
+            return [{k: _plain(v) for k, v in rec.items()} async for rec in result]
+
+        try:
+            async with self._async_driver().session(
+                    database=self.graph_name, default_access_mode=neo4j.READ_ACCESS) as session:
+                return await session.execute_read(work)  # type: ignore[no-any-return]
+        except (Neo4jError, DriverError) as exc:
+            raise _read_error(exc, cypher, self._uri) from exc
+
+    def _async_driver(self) -> Any:
+        """The running loop's async driver (it connects on first use, not here)."""
+        import neo4j
+
+        loop = asyncio.get_running_loop()
+        with self._async_lock:
+            driver = self._async.get(loop)
+            if driver is None:
+                driver = self._async[loop] = neo4j.AsyncGraphDatabase.driver(
+                    self._uri, auth=self._auth)
+        return driver
+
+    async def aclose(self) -> None:
+        with self._async_lock:
+            driver = self._async.pop(asyncio.get_running_loop(), None)
+        if driver is not None:
+            await driver.close()
 
     def write(self, cypher: str, params: Mapping[str, Any] | None = None) -> WriteSummary:
         return self.write_all([(cypher, params)])
@@ -141,3 +196,5 @@ class Neo4jStore(GraphStore):
 
     def close(self) -> None:
         self._driver.close()
+        with self._async_lock:  # async drivers are closed by aclose() on their own loop
+            self._async.clear()

@@ -5,6 +5,10 @@ Everything in ecobrain that touches the graph goes through :class:`GraphStore`:
 - ``read(cypher, params)`` runs a query the *server* executes read-only (FalkorDB
   ``GRAPH.RO_QUERY``, a Neo4j read transaction), so a write smuggled into a "read" fails there,
   not in a regex;
+- ``aread(cypher, params)`` / ``aread_one`` are the same reads for async code (the API's event
+  loop), never blocking it: native asyncio clients on both transports (each event loop gets
+  its own, made on first use; ``aclose()`` releases the running loop's), and for any other
+  store the blocking read in a worker thread;
 - ``write(cypher, params)`` runs one write statement;
 - ``write_rows(cypher, rows)`` runs an ``UNWIND $rows AS r ...`` statement over batches, the
   bulk-load path (62k nodes/s measured on FalkorDB);
@@ -23,12 +27,15 @@ FalkorDB, ``bolt://``/``neo4j://``/``neo4j+s://`` Neo4j 5.
 
 from __future__ import annotations
 
+import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+import anyio
 
 from ecobrain.ontology.config import GraphSettings, settings_from_env
 from ecobrain.ontology.dialect import Dialect
@@ -150,6 +157,29 @@ class GraphStore(ABC):
     ) -> Row | None:
         rows = self.read(cypher, params)
         return rows[0] if rows else None
+
+    async def aread(
+        self, cypher: str, params: Mapping[str, Any] | None = None, *, timeout_ms: int | None = None
+    ) -> list[Row]:
+        """:meth:`read` for async code: same query, same rows, same errors.
+
+        This default runs the blocking read in a worker thread; a caller that gives up (a
+        timeout, a cancelled request) stops waiting for it at once, the thread finishes the
+        read on its own. The FalkorDB and Neo4j stores read natively instead."""
+        return await anyio.to_thread.run_sync(
+            functools.partial(self.read, cypher, params, timeout_ms=timeout_ms),
+            abandon_on_cancel=True)
+
+    async def aread_one(
+        self, cypher: str, params: Mapping[str, Any] | None = None
+    ) -> Row | None:
+        rows = await self.aread(cypher, params)
+        return rows[0] if rows else None
+
+    async def aclose(self) -> None:
+        """Release what :meth:`aread` holds for the running event loop (an app's shutdown);
+        a later :meth:`aread` on this loop connects again. Nothing to release here."""
+        return None
 
     def ensure_schema(self) -> None:
         """Create the indexes every MERGE relies on (idempotent, cheap when present)."""

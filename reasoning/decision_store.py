@@ -133,27 +133,48 @@ def get_decision(store: GraphStore, decision_id: str) -> dict[str, Any]:
 
 
 # -- stamps: what a reader's copy is valid for -----------------------------------------------------
+# One query per stamp, read blocking (`decision_stamp`) or from async code without blocking
+# its event loop (`adecision_stamp`, the API's response cache).
 
-def decision_stamp(store: GraphStore, decision_id: str) -> str | None:
-    """What everything read from the decision (its summary, its task pages) depends on: its
-    revision and status version (:mod:`.persist`, :mod:`.task_status`). None for an unknown
-    decision or one saved before revisions existed (nothing to validate a copy with)."""
-    row = store.read_one("MATCH (d:Decision {id: $id}) RETURN d.revision AS r, "
-                         "d.status_version AS v", {"id": decision_id})
+DECISION_STAMP = ("MATCH (d:Decision {id: $id}) RETURN d.revision AS r, "
+                  "d.status_version AS v")
+TASK_STAMP = ("MATCH (t:Task {id: $id}) MATCH (d:Decision {id: t.decision_id}) "
+              "RETURN d.id AS d, d.revision AS r, t.status_version AS v")
+
+
+def _decision_stamp(row: dict[str, Any] | None) -> str | None:
     if row is None or not row["r"]:
         return None
     return f"{row['r']}.{row['v'] or 0}"
 
 
-def task_stamp(store: GraphStore, task_id: str) -> str | None:
-    """What a task read alone (with its explanation) depends on: its decision, the decision's
-    revision and the task's own status version — another task's status change leaves it be."""
-    row = store.read_one("MATCH (t:Task {id: $id}) MATCH (d:Decision {id: t.decision_id}) "
-                         "RETURN d.id AS d, d.revision AS r, t.status_version AS v",
-                         {"id": task_id})
+def _task_stamp(row: dict[str, Any] | None) -> str | None:
     if row is None or not row["r"]:
         return None
     return f"{row['d']}.{row['r']}.{row['v'] or 0}"
+
+
+def decision_stamp(store: GraphStore, decision_id: str) -> str | None:
+    """What everything read from the decision (its summary, its task pages) depends on: its
+    revision and status version (:mod:`.persist`, :mod:`.task_status`). None for an unknown
+    decision or one saved before revisions existed (nothing to validate a copy with)."""
+    return _decision_stamp(store.read_one(DECISION_STAMP, {"id": decision_id}))
+
+
+async def adecision_stamp(store: GraphStore, decision_id: str) -> str | None:
+    """:func:`decision_stamp` through the store's async read."""
+    return _decision_stamp(await store.aread_one(DECISION_STAMP, {"id": decision_id}))
+
+
+def task_stamp(store: GraphStore, task_id: str) -> str | None:
+    """What a task read alone (with its explanation) depends on: its decision, the decision's
+    revision and the task's own status version — another task's status change leaves it be."""
+    return _task_stamp(store.read_one(TASK_STAMP, {"id": task_id}))
+
+
+async def atask_stamp(store: GraphStore, task_id: str) -> str | None:
+    """:func:`task_stamp` through the store's async read."""
+    return _task_stamp(await store.aread_one(TASK_STAMP, {"id": task_id}))
 
 
 # -- tasks -----------------------------------------------------------------------------------------

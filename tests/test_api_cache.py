@@ -3,19 +3,28 @@ read is answered from kept bytes with an ETag, ``If-None-Match`` gets 304, and n
 outlives what it was read from — a status change through the API or straight into the graph
 (another process, the command line), a decision saved again, a re-decision. Keys and roles are
 checked on every request, also when the body is kept; region-scoped keys read as before.
-``ECOBRAIN_API_CACHE_MB=0`` keeps nothing and answers the same."""
+``ECOBRAIN_API_CACHE_MB=0`` keeps nothing and answers the same. A stamp that the graph does
+not give in time (``ECOBRAIN_API_STAMP_TIMEOUT_MS``) is a miss answered by the route, and the
+worker serves other requests meanwhile."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from api_helpers import ApiClient, api_client
 from kb_fixture import Decided
 
 from ecobrain.api.auth import KeyStore
 from ecobrain.api.http_cache import Cached, ResponseCache, request_key
+from ecobrain.ontology.config import GraphSettings
+from ecobrain.ontology.embedded import EmbeddedServer, ServerInfo
+from ecobrain.ontology.falkordb_store import FalkorStore
+from ecobrain.ontology.store import GraphStoreError
 from ecobrain.reasoning import decision_store, task_status
 
 COUNTY, CITY, OTHER_CITY = "330102", "330100", "330400"
@@ -280,6 +289,97 @@ def test_with_the_cache_off_every_read_is_built_and_still_current(
     monkeypatch.setenv("ECOBRAIN_API_CACHE_MB", "lots")
     with pytest.raises(ValueError, match="ECOBRAIN_API_CACHE_MB"):
         ResponseCache.from_env()
+
+
+def _server(settings: GraphSettings) -> ServerInfo:
+    info = EmbeddedServer(settings.data_dir).status()
+    assert info is not None
+    return info
+
+
+# A read the graph works on for seconds (81 million rows), ended by the server's own timeout.
+SLOW_READ = "UNWIND range(1, 9000) AS a UNWIND range(1, 9000) AS b RETURN count(*) AS n"
+SLOW_READ_MS = 4000
+
+
+def test_a_stamp_read_that_waits_is_a_miss_and_health_answers_meanwhile(
+        module_decided: Decided, graph_settings: GraphSettings, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's store has one async graph connection, held by a read the graph takes seconds
+    over: a stamp read waits behind it, as behind a graph that does not answer."""
+    monkeypatch.delenv("ECOBRAIN_API_CACHE_MB", raising=False)
+    monkeypatch.setenv("ECOBRAIN_API_STAMP_TIMEOUT_MS", "100")
+    info = _server(graph_settings)
+    store = FalkorStore(info.host, info.port, module_decided.store.graph_name,
+                        async_connections=1)
+    watcher = redis.Redis(host=info.host, port=info.port, decode_responses=True)
+    try:
+        with api_client(store, tmp_path) as api:
+            cache = _cache(api)
+            url = f"/tasks/{_tasks(module_decided, COUNTY)[3]}"
+            kept = api.get(url, "commander")
+            assert kept.status_code == 200 and api.get(url, "commander").content == kept.content
+            hits = cache.hits
+            assert hits >= 1 and cache.stamp_failures == 0
+            assert api.client.portal is not None
+            slow = api.client.portal.start_task_soon(
+                lambda: store.aread(SLOW_READ, timeout_ms=SLOW_READ_MS))
+            while not any("b" in c["flags"] and c["cmd"].lower() == "graph.ro_query"
+                          for c in watcher.client_list()):  # the server is working on it
+                assert not slow.done(), slow.exception()
+                time.sleep(0.01)
+            health = api.get("/health")
+            assert health.status_code == 200 and health.json()["status"] == "ok"
+            again = api.get(url, "commander")  # its stamp read waits for the connection
+            assert not slow.done()  # both answered while the slow read held the connection
+            assert again.status_code == 200 and again.content == kept.content
+            assert again.headers["etag"] == kept.headers["etag"]
+            # a miss built by the route: not from the kept body, the stamp given up once
+            assert cache.hits == hits and cache.stamp_failures == 1
+            with pytest.raises(GraphStoreError, match=r"(?i)timed out"):
+                slow.result()
+            assert api.get(url, "commander").content == kept.content  # kept again: a hit
+            assert cache.hits == hits + 1 and cache.stamp_failures == 1
+    finally:
+        watcher.close()
+        store.close()
+
+
+def test_a_stalled_graph_does_not_stall_the_worker(
+        api: ApiClient, module_decided: Decided, graph_settings: GraphSettings) -> None:
+    """The whole graph server paused (CLIENT PAUSE, as a long blocking save would): requests
+    that need no graph are answered meanwhile; one whose stamp cannot be read gives up on the
+    cache and is answered by the route once the graph is back — current, not the kept body."""
+    cache = _cache(api)
+    url = f"/tasks/{_tasks(module_decided, COUNTY)[4]}"
+    kept = api.get(url, "commander")
+    assert api.get(url, "commander").content == kept.content
+    hits = cache.hits
+    info = _server(graph_settings)
+    with redis.Redis(host=info.host, port=info.port) as pauser:
+        pauser.execute_command("CLIENT", "PAUSE", 1500, "ALL")
+    answers: list[object] = []
+    reader = threading.Thread(target=lambda: answers.append(api.get(url, "commander")))
+    reader.start()
+    time.sleep(0.3)  # let it reach its stamp read
+    assert api.get(url).status_code == 401  # no key: no graph needed
+    assert reader.is_alive()  # ... answered while that request waited for the graph
+    reader.join()
+    (again,) = answers
+    assert again.status_code == 200 and again.content == kept.content  # type: ignore[attr-defined]
+    assert cache.hits == hits and cache.stamp_failures == 1
+    assert api.get(url, "commander").content == kept.content and cache.hits == hits + 1
+
+
+def test_the_stamp_timeout_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ECOBRAIN_API_STAMP_TIMEOUT_MS", raising=False)
+    assert ResponseCache.from_env().stamp_timeout == pytest.approx(0.2)
+    monkeypatch.setenv("ECOBRAIN_API_STAMP_TIMEOUT_MS", "50")
+    assert ResponseCache.from_env().stamp_timeout == pytest.approx(0.05)
+    for bad in ("soon", "0", "-5"):
+        monkeypatch.setenv("ECOBRAIN_API_STAMP_TIMEOUT_MS", bad)
+        with pytest.raises(ValueError, match=r"ECOBRAIN_API_STAMP_TIMEOUT_MS.*positive"):
+            ResponseCache.from_env()
 
 
 def test_the_cache_keeps_to_its_size_least_recently_used_first() -> None:

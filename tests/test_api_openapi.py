@@ -26,6 +26,9 @@ class _NoStore:
     def close(self) -> None:
         pass
 
+    async def aclose(self) -> None:
+        pass
+
 
 def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:

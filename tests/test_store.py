@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import multiprocessing as mp
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -13,6 +16,7 @@ from typer.testing import CliRunner
 from ecobrain.api.cli import app
 from ecobrain.ontology.config import GraphSettings, settings_from_env
 from ecobrain.ontology.embedded import EmbeddedServer, EmbeddedServerError
+from ecobrain.ontology.falkordb_store import FalkorStore
 from ecobrain.ontology.store import (
     GraphStore,
     GraphStoreError,
@@ -86,6 +90,98 @@ def test_parameters_survive_quotes_unicode_and_large_payloads(store: GraphStore)
     big = "x" * 200_000
     store.write("MERGE (a:Article {id: $id}) SET a.text = $t", {"id": "a1", "t": big})
     assert store.read_one("MATCH (a:Article) RETURN size(a.text) AS n") == {"n": 200_000}
+
+
+def _on_a_loop(store: GraphStore, work: Callable[[], Awaitable[Any]]) -> Any:
+    """`work()` on an event loop of its own, the store's async connections released after
+    (as an API worker's shutdown does)."""
+    async def main() -> Any:
+        try:
+            return await work()
+        finally:
+            await store.aclose()
+    return asyncio.run(main())
+
+
+def test_async_reads_return_what_sync_reads_return(store: GraphStore) -> None:
+    tricky = "O'Brien \\ \"quoted\" 第九十六条\n换行 `x` $id"
+    store.write("MERGE (a:Concept:Pollutant {id: 'NOx'}) SET a.name = $n, a.tags = $tags, "
+                "a.v = $v MERGE (b:Concept:Pollutant {id: 'O3'}) "
+                "MERGE (a)-[:PRECURSOR_OF {since: '2012-01-01'}]->(b)",
+                {"n": tricky, "tags": ["氮氧化物", "it's"], "v": 1 / 3})
+    queries: list[tuple[str, dict[str, Any] | None]] = [
+        ("MATCH (a:Concept) WHERE a.name = $n RETURN a.id AS id, a.name AS name, "
+         "a.tags AS tags, a.v AS v", {"n": tricky}),
+        ("MATCH (a {id: $id})-[r]->(b) RETURN a, r, b", {"id": "NOx"}),
+        (store.dialect.shortest_path(3), {"from": "O3", "to": "NOx"}),
+        ("MATCH (c:Concept) RETURN c.id AS id ORDER BY id", None),
+        ("MATCH (n:Nothing) RETURN n", None),
+        ("RETURN $l AS l, $none AS none, $t AS t, $i AS i", {"l": [1, "a'b", None, 2.5],
+                                                            "none": None, "t": True, "i": -7}),
+    ]
+
+    async def read_all() -> list[tuple[Any, Any, Any]]:
+        # native asyncio client, and the base class's default (the blocking read in a thread)
+        return [(await store.aread(q, p), await store.aread_one(q, p),
+                 await GraphStore.aread(store, q, p)) for q, p in queries]
+
+    got = _on_a_loop(store, read_all)
+    for (q, p), (rows, one, threaded) in zip(queries, got, strict=True):
+        assert rows == store.read(q, p) == threaded, q
+        assert one == store.read_one(q, p), q
+    assert got[0][0] == [{"id": "NOx", "name": tricky, "tags": ["氮氧化物", "it's"],
+                          "v": pytest.approx(1 / 3)}]
+    assert got[1][1]["r"] == {"type": "PRECURSOR_OF", "properties": {"since": "2012-01-01"}}
+    assert got[4] == ([], None, [])
+    # another event loop (another API worker, another test client) gets its own client
+    assert _on_a_loop(store, lambda: store.aread_one(*queries[3])) == {"id": "NOx"}
+
+
+def test_async_read_errors_are_graph_store_errors(store: GraphStore,
+                                                   graph_settings: GraphSettings) -> None:
+    slow = "UNWIND range(1, 3000) AS a UNWIND range(1, 3000) AS b RETURN count(*) AS n"
+
+    async def failing() -> None:
+        with pytest.raises(GraphStoreError, match="Invalid input"):
+            await store.aread("MATCH (n RETURN n")
+        with pytest.raises(ReadOnlyViolation, match="read-only query"):
+            await store.aread("CREATE (n:Concept {id: 'x'})")
+        with pytest.raises(GraphStoreError, match=r"(?i)timed out"):  # the server's own timeout
+            await store.aread(slow, timeout_ms=20)
+        assert await store.aread_one("MATCH (n) RETURN count(n) AS n") == {"n": 0}
+
+    _on_a_loop(store, failing)
+    with open_store(graph_settings, graph="never_written_graph", ensure_schema=False) as s:
+        assert _on_a_loop(s, lambda: s.aread("MATCH (n) RETURN n")) == []
+
+
+def test_async_reads_when_the_server_is_gone(tmp_path: Path) -> None:
+    server = EmbeddedServer(tmp_path / "data")
+    info = server.ensure_running()
+    connected = FalkorStore(info.host, info.port, "gone")
+    not_yet = FalkorStore(info.host, info.port, "gone")
+    try:
+        connected.write("MERGE (:Concept {id: 'x'})")
+        async def read_stop_read() -> None:
+            assert await connected.aread("MATCH (c:Concept) RETURN c.id AS id") == [{"id": "x"}]
+            server.stop()
+            with pytest.raises(GraphStoreError, match="graph server error"):
+                await connected.aread("RETURN 1 AS one")
+            with pytest.raises(GraphStoreError, match=f"cannot reach FalkorDB at .*{info.port}"):
+                await not_yet.aread("RETURN 1 AS one")
+
+        async def main() -> None:
+            try:
+                await read_stop_read()
+            finally:
+                await connected.aclose()
+                await not_yet.aclose()
+
+        asyncio.run(main())
+    finally:
+        server.stop()
+        connected.close()
+        not_yet.close()
 
 
 def test_merge_is_idempotent(store: GraphStore) -> None:
@@ -167,6 +263,22 @@ def test_neo4j_transport_round_trip(neo4j_store: GraphStore) -> None:
     assert neo4j_store.read("MATCH (p:Pollutant) RETURN p.name AS n") == [{"n": "O'3"}]
     with pytest.raises(ReadOnlyViolation):
         neo4j_store.read("CREATE (n:Pollutant {id: 'x'})")
+
+
+def test_neo4j_async_reads_return_what_sync_reads_return(neo4j_store: GraphStore) -> None:
+    neo4j_store.write("MERGE (p:Pollutant {id: $id}) SET p.name = $n",
+                      {"id": "O3", "n": "O'3 臭氧"})
+    q, p = "MATCH (p:Pollutant {id: $id}) RETURN p, p.name AS n", {"id": "O3"}
+
+    async def failing() -> None:
+        with pytest.raises(ReadOnlyViolation):
+            await neo4j_store.aread("CREATE (n:Pollutant {id: 'x'})")
+        with pytest.raises(GraphStoreError):
+            await neo4j_store.aread("MATCH (n RETURN n")
+
+    assert _on_a_loop(neo4j_store, lambda: neo4j_store.aread(q, p)) == neo4j_store.read(q, p)
+    assert _on_a_loop(neo4j_store, lambda: neo4j_store.aread_one(q, p))["n"] == "O'3 臭氧"
+    _on_a_loop(neo4j_store, failing)
 
 
 runner = CliRunner()
