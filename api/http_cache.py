@@ -9,11 +9,12 @@ it was read under, and serves it again while the stamp the graph gives now is th
 
 Stamps come from one indexed query per request (:func:`adecision_stamp`, :func:`atask_stamp` in
 :mod:`ecobrain.reasoning.decision_store`): the decision's ``revision`` (a new token with every
-save, trace, or restored statuses) and ``status_version`` counters incremented in the same
-write as each status change — so a change made through *another* worker, the command line or
-a re-decision is visible to the next request, never a stale copy. The stamp is read before
-the data: a body kept under a stamp is never older than the graph was when the stamp was
-read. No stamp (an unknown id, a decision saved before revisions) means nothing is kept.
+save of the decision, its trace and task actions) and ``status_version`` counters incremented
+in the same write as each status change — so a change made through *another* worker, the
+command line or a re-decision is visible to the next request, never a stale copy. The stamp is
+read before the data: a body kept under a stamp is never older than the graph was when the
+stamp was read. No stamp (an unknown id, a decision saved before revisions) means nothing is
+kept.
 
 The stamp is read on the event loop, so it must not block it: it goes through the store's
 async read (:meth:`GraphStore.aread_one`, a native asyncio client), and it may take at most
