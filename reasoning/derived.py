@@ -199,6 +199,15 @@ def hotspot_context(hotspots: Sequence[EmissionHotspot],
             emits_cache[key] = emits(pollutants, species, concepts)
         return emits_cache[key]
 
+    by_cell_sorted: dict[str, list[Mapping[str, Any]]] = {}  # a cell is in up to 36 rings
+
+    def around(cell: str) -> list[Mapping[str, Any]]:
+        out = by_cell_sorted.get(cell)
+        if out is None:
+            out = by_cell_sorted[cell] = sorted(enterprises_by_cell.get(cell, ()),
+                                                key=lambda e: e["id"])
+        return out
+
     for h in sorted(hotspots, key=hotspot_id):
         hid = hotspot_id(h)
         rings = [(0, [h.cell_id]), (1, neighbour_cells(h.cell_id))]
@@ -206,7 +215,7 @@ def hotspot_context(hotspots: Sequence[EmissionHotspot],
         emitting = {0: 0, 1: 0}
         for ring, cells in rings:
             for cell in cells:
-                for e in sorted(enterprises_by_cell.get(cell, ()), key=lambda e: e["id"]):
+                for e in around(cell):
                     ef = fields_of.get(e["id"])
                     if ef is None:
                         ef = fields_of[e["id"]] = enterprise_fields(e, concepts)
