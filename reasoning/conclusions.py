@@ -56,21 +56,62 @@ def _fast(cls: Any, /, **data: Any) -> Any:
                           if f.default_factory is not None)
         spec = _FIELDS[cls] = (template, factories)
     template, factories = spec
-    data = {**template, **data}
+    values = template.copy()
+    values.update(data)
     for name, factory in factories:
-        if data[name] is _UNSET:
-            data[name] = factory()
-    obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", data)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(data))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+        if values[name] is _UNSET:
+            values[name] = factory()
+    obj = _new(cls)
+    _setattr(obj, "__dict__", values)
+    _set_fields_set(obj, set(values))
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
 
 
+# pydantic keeps these in slots of BaseModel: set through their descriptors (no lookup by name)
+_new = object.__new__
+_setattr = object.__setattr__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
 def short_hash(*parts: Any, n: int = 16) -> str:
-    body = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
+    body = _plain_json(parts)
+    if body is None:
+        body = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()[:n]
+
+
+_encode_str = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
+
+
+def _plain_json(value: Any) -> str | None:
+    """``json.dumps(value, ensure_ascii=False)`` for texts, None, booleans, integers and
+    tuples/lists of them, written directly; None for anything else (floats, dicts ...).
+
+    Every conclusion id hashes a short tuple of texts: building the encoder for each of
+    them cost more than the hash (~23k per 100k-fact decision).
+    """
+    cls = value.__class__
+    if cls is str:
+        return _encode_str(value)
+    if value is None:
+        return "null"
+    if cls is bool:
+        return "true" if value else "false"
+    if cls is int:
+        return int.__repr__(value)
+    if cls is tuple or cls is list:
+        items = []
+        for v in value:
+            text = _plain_json(v)
+            if text is None:
+                return None
+            items.append(text)
+        return "[" + ", ".join(items) + "]"
+    return None
 
 
 class _M(BaseModel):
@@ -314,7 +355,7 @@ class _Builder:
         return _fast(Reason,
             rule_key=c.rule_key, rule_id=rule.id, rule_version=rule.version,
             rule_title=rule.title, priority=rule.priority, firing_id=c.firing.id,
-            facts=dict(sorted(c.firing.facts.items())), conclusion_fact=c.id,
+            facts=_by_key(c.firing.facts), conclusion_fact=c.id,
             outcome="superseded" if c.superseded_by else "applied",
             superseded_by=c.superseded_by, text=text)
 
@@ -334,8 +375,13 @@ class _Builder:
                                                  .get("legal_basis", ())))
                               for c in applied}))
         glist, review = self._grounds_of(cited)
-        evidence = sorted({e for c in items for f in c.firing.facts.values()
-                           for e in self.evidence_of(f)})
+        ev_cache = self._ev_cache
+        found: set[str] = set()
+        for c in items:
+            for fact_id in c.firing.facts.values():
+                ev = ev_cache.get(fact_id)
+                found.update(ev if ev is not None else self.evidence_of(fact_id))
+        evidence = sorted(found)
         f = head.fact
         return {
             "id": f"{kind}-{short_hash(self.dec_id, kind, key)}", "region_code": f["region_code"],
@@ -453,6 +499,13 @@ class _Builder:
         return alerts, measures, tasks, advice
 
 
+def _by_key(d: Mapping[str, str]) -> dict[str, str]:
+    """A copy sorted by key (one per reason and firing: most have one or two entries)."""
+    if len(d) < 2:
+        return dict(d)
+    return dict(sorted(d.items()))
+
+
 def _distinct(values: Any) -> list[str]:
     out: list[str] = []
     for v in values:
@@ -497,8 +550,10 @@ def _knowledge_digest(result: Any, factset: Any) -> str:
     old id with other tasks. Conclusions are left out: they follow from the rest.
     """
     inputs = {f["id"] for f in factset.facts}
-    context = [result.facts[fid] for fid in sorted(result.facts)
-               if fid not in inputs and result.facts[fid].get("type") not in _CONCLUSION_FACT_TYPES]
+    facts = result.facts
+    context = [facts[fid] for fid in sorted(
+        fid for fid, f in facts.items()
+        if fid not in inputs and f.get("type") not in _CONCLUSION_FACT_TYPES)]
     return factset.digest if not context else short_hash(factset.digest, context)
 
 
@@ -521,8 +576,9 @@ def _build_decision(*, result: Any, compiled: Any, factset: Any,
     findings = {fid: FindingRecord(**factset.findings[fid]) for fid in used_findings
                 if fid in factset.findings}
     firings = sorted((_fast(FiringRecord,
-        id=f.id, rule_key=f.rule_key, facts=dict(sorted(f.facts.items())), partition=f.partition,
-        round=f.round, conclusions=sorted(f.conclusions)) for f in result.firings),
+        id=f.id, rule_key=f.rule_key, facts=_by_key(f.facts), partition=f.partition,
+        round=f.round, conclusions=sorted(f.conclusions) if len(f.conclusions) > 1
+        else list(f.conclusions)) for f in result.firings),
         key=lambda f: (f.round, f.rule_key, f.id, f.partition))
     rules = {k: rule_info(compiled.rules[k].entry, compiled.rules[k]) for k in keys}
     # timings are not content: two runs of the same inputs must give the same JSON

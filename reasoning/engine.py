@@ -256,6 +256,10 @@ class _Run:
         self._region_cache: dict[str, RegionInfo | None] = {}
         self._deadlines: dict[tuple[str, int], str] = {}
         self._order = {k: -r.rule.priority for k, r in compiled.rules.items()}
+        # the next partition, whose first round was sent ahead, with its asserted ids; its
+        # reply once read (a request of this partition came after it)
+        self._ahead: tuple[str, set[str]] | None = None
+        self._ahead_reply: list[dict[str, Any]] | None = None
 
     def _open(self) -> None:
         """Fresh rulesets in a worker (one from the pool, or a new one)."""
@@ -272,6 +276,8 @@ class _Run:
         self.worker, self.handles = None, []
         if worker is None:
             return
+        failed = failed or worker.unanswered > 0  # a reply nobody will read: not reusable
+        self._ahead, self._ahead_reply = None, None
         if handles and not failed and not worker.broken:
             try:
                 worker.call("close", handles)
@@ -303,25 +309,51 @@ class _Run:
             names |= {p for p in extra if p != ALL_PARTITIONS}
             names = names or {DEFAULT_PARTITION}
         partitions = sorted(names)
-        for p in partitions:
-            self._partition(p, shared + by_partition.get(p, []))
+        for i, p in enumerate(partitions):
+            nxt = partitions[i + 1] if i + 1 < len(partitions) else None
+            self._partition(p, shared + by_partition.get(p, []),
+                            nxt, (lambda n=nxt: shared + by_partition.get(n, [])))
         self.stats["partitions"] = len(partitions)
         self.stats["firings"] = len(self.firings)
         self.stats["conclusions"] = len(self.conclusions)
 
-    def _partition(self, part: str, facts: list[dict[str, Any]]) -> None:
-        if self.worker is None:
+    def _partition(self, part: str, facts: list[dict[str, Any]], next_part: str | None,
+                   next_facts: Any) -> None:
+        if self._ahead is not None and self._ahead[0] == part:
+            pass  # its first round is in this worker already (see _chain)
+        elif self.worker is None:
             self._open()
         elif self.worker.rss > _WorkerPool.RSS_LIMIT:
             self.close()  # the worker is past its limit: retired, a fresh one takes over
             self._open()
-        self._chain(part, facts)
+        self._chain(part, facts, next_part, next_facts)
 
-    def _chain(self, part: str, facts: list[dict[str, Any]]) -> None:
-        asserted: set[str] = set()
+    def _chain(self, part: str, facts: list[dict[str, Any]], next_part: str | None = None,
+               next_facts: Any = None) -> None:
+        """Run one partition round by round.
+
+        The next partition's first round (its input facts: most of the matching) is sent to
+        the worker as soon as this partition's first matches are in, so the worker matches it
+        while this process renders conclusions: the two cores work at once. Partitions are
+        separate engine states and the matches are handled in the same order as without the
+        look-ahead, so the result is the same. Not when the worker is due to be retired.
+        """
+        assert self.worker is not None
         rnd = 0
         pending: dict[int, list[Concluded]] = {}
-        self._collect(part, rnd, pending, self._batches(part, facts, asserted))
+        if self._ahead is not None and self._ahead[0] == part:
+            asserted = self._ahead[1]
+            messages = self._ahead_reply if self._ahead_reply is not None else self._receive()
+            self._ahead, self._ahead_reply = None, None
+        else:
+            asserted = set()
+            messages = self._step(self._batches(part, facts, asserted))
+        if next_part is not None and self.worker.rss <= _WorkerPool.RSS_LIMIT:
+            ahead: set[str] = set()
+            self.worker.send("step", self._batches(next_part, next_facts(), ahead),
+                             self.handles)
+            self._ahead = (next_part, ahead)
+        self._collect(part, rnd, pending, messages)
         while pending:
             rnd += 1
             level = min(pending)
@@ -336,7 +368,8 @@ class _Run:
                 for f in extra:
                     self.facts.setdefault(f["id"], f)
                 new_facts = extra + new_facts
-            self._collect(part, rnd, pending, self._batches(part, new_facts, asserted))
+            self._collect(part, rnd, pending,
+                          self._step(self._batches(part, new_facts, asserted)))
         self.stats["rounds"] = max(self.stats["rounds"], rnd + 1)
 
     def _batches(self, part: str, facts: list[dict[str, Any]], asserted: set[str]
@@ -367,19 +400,29 @@ class _Run:
     def _step(self, batches: list[tuple[int, str]]) -> list[dict[str, Any]]:
         """Assert the batches, then drain every match (one request to the worker)."""
         assert self.worker is not None
-        codes, messages, rss = self.worker.call("step", batches, self.handles)
+        if self._ahead is not None and self._ahead_reply is None:
+            self._ahead_reply = self._receive()  # replies come in order: the look-ahead's first
+        self.worker.send("step", batches, self.handles)
+        return self._receive()
+
+    def _receive(self) -> list[dict[str, Any]]:
+        """The matches of the oldest step request not answered yet."""
+        assert self.worker is not None
+        codes, messages, rss = self.worker.receive()
         self.worker.rss = rss
         for code in codes:
             if code not in (0, _ERR_NOT_HANDLED, _ERR_OBSERVED):  # pragma: no cover
                 raise EngineError(f"durable_rules refused facts (code {code})")
-        return [json.loads(m) for m in messages]
+        # one parse for the whole round (each match is a small JSON object: 83k calls of
+        # json.loads cost more in call overhead than in parsing)
+        return json.loads("[" + ",".join(messages) + "]") if messages else []
 
     def _collect(self, part: str, rnd: int, pending: dict[int, list[Concluded]],
-                 batches: list[tuple[int, str]]) -> None:
+                 messages: list[dict[str, Any]]) -> None:
         seen: set[tuple[str, tuple[str, ...]]] = set()
         matches: list[tuple[int, str, tuple[str, ...], CompiledRule]] = []
         order = self._order
-        for message in self._step(batches):
+        for message in messages:
             for rule_key, bound in message.items():
                 if rule_key.startswith("_catch."):
                     continue
@@ -540,14 +583,34 @@ class _Worker:
         self.pid = os.getpid()  # the process that owns it (not a forked child)
         self.rss = 0
         self.broken = False
+        self.unanswered = 0  # requests sent whose reply was not read
 
     def call(self, *request: Any) -> Any:
+        self.send(*request)
+        return self.receive()
+
+    def send(self, *request: Any) -> None:
+        """Send a request; its reply is read by :meth:`receive` (replies come in order).
+
+        Only after the previous reply was read in full: the worker never writes a reply while
+        this process writes a request, so neither can block the other on a full pipe.
+        """
         if self.broken:
             raise EngineError("the rule engine process is unusable after an earlier failure")
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        assert self.proc.stdin is not None
+        self.unanswered += 1
         try:
             engine_worker.write_frame(
                 self.proc.stdin, pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
+        except BaseException as exc:
+            self.broken = True
+            if isinstance(exc, OSError):
+                raise EngineError(self._death()) from exc
+            raise
+
+    def receive(self) -> Any:
+        assert self.proc.stdout is not None
+        try:
             frame = engine_worker.read_frame(self.proc.stdout)
         except BaseException as exc:
             # a dead worker, or an interruption between request and reply: either way the
@@ -559,6 +622,7 @@ class _Worker:
         if frame is None:
             self.broken = True
             raise EngineError(self._death())
+        self.unanswered -= 1
         status, value = pickle.loads(frame)
         if status != "ok":
             raise EngineError(f"durable_rules: {value}")
