@@ -329,6 +329,7 @@ class _Builder:
         self._ev_cache: dict[str, list[str]] = {}
         self.prio = {k: r.rule.priority for k, r in compiled.rules.items()}
         self._grounds_cache: dict[Any, tuple[list[LegalGround], list[str]]] = {}
+        self._rule_of: dict[str, Any] = {}
 
     def label(self, cid: str | None) -> str:
         return self.concepts.label(cid) if cid else ""
@@ -348,9 +349,12 @@ class _Builder:
         return out
 
     def reason(self, c: Any) -> Reason:
-        rule = self.compiled.rules[c.rule_key].rule
-        text = c.payload.get("action") or c.payload.get("description") or \
-            c.payload.get("text") or c.payload.get("note")
+        rule = self._rule_of.get(c.rule_key)
+        if rule is None:
+            rule = self._rule_of[c.rule_key] = self.compiled.rules[c.rule_key].rule
+        payload = c.payload
+        text = payload.get("action") or payload.get("description") or \
+            payload.get("text") or payload.get("note")
         # built without validation: every value comes from the compiled rules and the engine
         return _fast(Reason,
             rule_key=c.rule_key, rule_id=rule.id, rule_version=rule.version,

@@ -241,6 +241,7 @@ class _Run:
                  batch_size: int):
         self.c = compiled
         self.day = decision_date
+        self._day_text = decision_date.isoformat()
         self.context = context
         self.regions = regions
         self.batch_size = batch_size
@@ -545,7 +546,7 @@ class _Run:
         if d.absolute is not None:
             value = r(d.absolute)
             return str(value) if value else None
-        base_text = self.day.isoformat()
+        base_text = self._day_text
         if d.base is not None:
             value = r(d.base)
             if not value:
