@@ -51,7 +51,9 @@ is that big. Workers are reused by later runs, one run at a time each; runs in t
 get their own worker, so they match in parallel. A worker that dies (a native crash) makes
 the run fail with :class:`EngineError` naming the signal; this process is unaffected. One
 request per round of a partition (the round's facts in, every match out) keeps the
-inter-process traffic small.
+inter-process traffic small; the next partition's first round is sent before this one's
+matches are rendered, so the worker matches while this process renders (the matches are
+still handled partition by partition, in the same order).
 
 **Duplicates.** durable_rules fires a single-block rule once per satisfied ``$or`` branch; the
 engine keeps one firing per (rule, facts).
