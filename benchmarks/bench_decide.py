@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import resource
 import sys
 import tempfile
@@ -35,7 +33,7 @@ import time
 import uuid
 from pathlib import Path
 
-import psutil
+from bench_common import machine_line, private_graph
 
 
 def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
@@ -49,23 +47,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None,
                         help="document processes (default: one per core, up to 4)")
     args = parser.parse_args(argv)
+    with private_graph():
+        return _decide(args)
 
-    tmp = None
-    if not os.environ.get("ECOBRAIN_GRAPH_URI"):
-        tmp = tempfile.mkdtemp(prefix="ecobrain-bench-")
-        os.environ["ECOBRAIN_DATA_DIR"] = tmp
+
+def _decide(args: argparse.Namespace) -> int:
     from ecobrain.api.documents import render_documents
     from ecobrain.kb_loaders.bundle import load_bundled
     from ecobrain.model_adapters.sample_run import write_sample_run
-    from ecobrain.ontology.embedded import EmbeddedServer
     from ecobrain.ontology.store import open_store
     from ecobrain.reasoning.run_decision import decide_run
 
     print(f"# decide benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
-    print(f"python {platform.python_version()}, {platform.machine()}, "
-          f"{psutil.cpu_count(logical=True)} cpus, "
-          f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(machine_line())
     run_dir = Path(tempfile.gettempdir()) / f"ecobrain-bench-decide-run-{args.days}d"
     start = dt.date(2026, 11, 26)
     truth = run_dir / "sample-truth.json"
@@ -121,8 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         store.drop_graph()
         store.close()
-        if tmp:
-            EmbeddedServer(Path(tmp)).stop()
     return 0
 
 

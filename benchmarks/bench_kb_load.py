@@ -20,18 +20,14 @@ server started in a temporary directory and stopped afterwards; the graph is dro
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
-import psutil
+from bench_common import machine_line, private_graph
 
 
 def _server_rss_mb(store: object) -> float | None:
@@ -110,19 +106,12 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run([sys.executable, __file__, "--part", part], check=True)
         return 0
 
-    tmp = None
-    if not os.environ.get("ECOBRAIN_GRAPH_URI"):
-        tmp = tempfile.mkdtemp(prefix="ecobrain-bench-")
-        os.environ["ECOBRAIN_DATA_DIR"] = tmp
-    from ecobrain.ontology.embedded import EmbeddedServer
     from ecobrain.ontology.store import open_store
 
     print(f"# knowledge load benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
-    print(f"python {platform.python_version()}, {platform.machine()}, "
-          f"{psutil.cpu_count(logical=True)} cpus, "
-          f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM")
+    print(machine_line(load=False))
     summary = []
-    try:
+    with private_graph():
         for part in (args.part,):
             store = open_store(graph=f"bench_kb_{uuid.uuid4().hex[:10]}")
             print(f"graph: {store.describe()}")
@@ -145,9 +134,6 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 store.drop_graph()
                 store.close()
-    finally:
-        if tmp:
-            EmbeddedServer(Path(tmp)).stop()
     print("\n## summary")
     for part, run, seconds, nodes, rels in summary:
         print(f"{part:<10}{run:<28}{seconds:7.2f} s  {nodes:>7} nodes ({nodes / seconds:,.0f}/s)"
