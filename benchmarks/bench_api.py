@@ -147,11 +147,9 @@ def _children_cpu() -> float:
 def _wait_for(base: str) -> None:
     deadline = time.monotonic() + 60
     while True:
-        try:
+        with contextlib.suppress(httpx.HTTPError):  # not listening yet
             if httpx.get(f"{base}/health", timeout=2).status_code == 200:
                 return
-        except httpx.HTTPError:
-            pass
         if time.monotonic() > deadline:
             raise RuntimeError("the server did not start")
         time.sleep(0.3)

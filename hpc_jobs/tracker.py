@@ -67,7 +67,7 @@ Callback = Callable[["ModelRunRecord"], dict[str, Any] | str | None]
 
 
 class JobNotFound(LookupError):
-    pass
+    """No job with that run id: the API answers 404, the CLI names `ecobrain jobs list`."""
 
 
 class JobError(RuntimeError):

@@ -15,6 +15,7 @@ needs. An instantaneous value is taken to stand for the hour that ends at its st
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -60,8 +61,9 @@ def open_xr(path: Path, label: str, *, chunk_dims: dict[str, int] | None = None,
 
 
 @dataclass
-class GriddedFile:
-    """A model file opened lazily. Subclasses implement :meth:`_slab`."""
+class GriddedFile(ABC):
+    """A model file opened lazily. Each format (IOAPI, CF) implements :meth:`variables` and
+    :meth:`_slab`; everything else (units, time intervals, reading) is shared."""
 
     path: Path
     label: str
@@ -75,8 +77,9 @@ class GriddedFile:
     attrs: dict[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ variables
+    @abstractmethod
     def variables(self) -> list[str]:
-        raise NotImplementedError
+        """The data variables of the file (not its coordinate or bookkeeping variables)."""
 
     def has(self, name: str) -> bool:
         return name in self.variables()
@@ -112,8 +115,9 @@ class GriddedFile:
         return self.times - step
 
     # ------------------------------------------------------------------ data
+    @abstractmethod
     def _slab(self, name: str, tslice: slice, layer: int) -> np.ndarray:
-        raise NotImplementedError
+        """The (time, row, col) values of one variable and layer, as stored (no units)."""
 
     def read(self, name: str, tslice: slice = slice(None), layer: int = 0, *,
              check_cells: np.ndarray | None = None, check: bool = True) -> np.ndarray:

@@ -14,6 +14,7 @@ graph.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -237,12 +238,11 @@ def _bad_syntax_line(exc: BadSyntax, text: str) -> int:
     skipped past), so the line is recomputed from the character offset when the parser saw the
     whole text.
     """
-    try:
+    # private attributes of rdflib's BadSyntax: without them, its own (approximate) count
+    with contextlib.suppress(AttributeError, UnicodeDecodeError):
         seen = exc._str.decode("utf-8")
         if seen == text:
             return seen[: exc._i].count("\n") + 1
-    except (AttributeError, UnicodeDecodeError):
-        pass
     return exc.lines + 1
 
 

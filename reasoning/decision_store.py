@@ -20,7 +20,7 @@ from ecobrain.reasoning.task_status import INITIAL
 
 
 class NotFound(LookupError):
-    pass
+    """No run, decision or task with that id: a 404 to API callers, not a server error."""
 
 
 def region_prefix(code: str) -> str:

@@ -34,6 +34,7 @@ are booleans (``on:`` is a key, not ``True``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import textwrap
@@ -344,10 +345,8 @@ def _rule_sources(text: str, root: yaml.Node) -> list[str]:
 
 def display_name(path: Path, root: Path | None = None) -> str:
     if root is not None:
-        try:
+        with contextlib.suppress(ValueError):  # a file outside root: named as given
             return str(path.resolve().relative_to(root.resolve()))
-        except ValueError:
-            pass
     return str(path)
 
 

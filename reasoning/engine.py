@@ -322,14 +322,17 @@ class _Run:
 
     def _partition(self, part: str, facts: list[dict[str, Any]], next_part: str | None,
                    next_facts: Any) -> None:
-        if self._ahead is not None and self._ahead[0] == part:
-            pass  # its first round is in this worker already (see _chain)
-        elif self.worker is None:
+        # a partition whose first round was sent ahead (see _chain) stays with that worker
+        sent_ahead = self._sent_ahead(part)
+        if not sent_ahead and self.worker is None:
             self._open()
-        elif self.worker.rss > _WorkerPool.RSS_LIMIT:
+        elif not sent_ahead and self.worker.rss > _WorkerPool.RSS_LIMIT:
             self.close()  # the worker is past its limit: retired, a fresh one takes over
             self._open()
         self._chain(part, facts, next_part, next_facts)
+
+    def _sent_ahead(self, part: str) -> bool:
+        return self._ahead is not None and self._ahead[0] == part
 
     def _chain(self, part: str, facts: list[dict[str, Any]], next_part: str | None = None,
                next_facts: Any = None) -> None:
@@ -344,7 +347,8 @@ class _Run:
         assert self.worker is not None
         rnd = 0
         pending: dict[int, list[Concluded]] = {}
-        if self._ahead is not None and self._ahead[0] == part:
+        if self._sent_ahead(part):
+            assert self._ahead is not None
             asserted = self._ahead[1]
             messages = self._ahead_reply if self._ahead_reply is not None else self._receive()
             self._ahead, self._ahead_reply = None, None

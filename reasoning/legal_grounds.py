@@ -92,12 +92,17 @@ def resolve_grounds(store: Any, citation_ids: Iterable[str], on: date
     if store is None:
         return {c: _missing(c, "no graph to resolve the citation", "unresolved") for c in ids}
     try:
-        statuses = provision_statuses(store, ids, on)
-        return {c: _from_status(statuses[c]) for c in ids}
+        statuses = provision_statuses(store, ids, on)  # one query for all, the usual case
     except CitationError:
-        pass
+        return _isolating_missing(store, ids, on)
+    return {c: _from_status(statuses[c]) for c in ids}
+
+
+def _isolating_missing(store: Any, ids: list[str], on: date) -> dict[str, LegalGround]:
+    """Some citation is not in the graph: resolve one by one, flagging only the missing ones
+    (rare: `ecobrain rules check` refuses such rules before they are loaded)."""
     out: dict[str, LegalGround] = {}
-    for c in ids:  # isolate the citations the graph does not hold
+    for c in ids:
         try:
             out[c] = _from_status(provision_statuses(store, [c], on)[c])
         except CitationError as exc:

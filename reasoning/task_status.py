@@ -35,7 +35,7 @@ LABELS_ZH = {"issued": "已下发", "received": "已接收", "in_progress": "办
 
 
 class TaskNotFound(LookupError):
-    pass
+    """A status report for a task the graph does not hold (a 404, not a refused step)."""
 
 
 class TransitionRefused(RuntimeError):
