@@ -216,7 +216,7 @@ def open_store(
             from ecobrain.ontology.embedded import EmbeddedServer
 
             info = EmbeddedServer(settings.data_dir).ensure_running()
-            store = FalkorStore(info.host, info.port, name, password=None,
+            store = FalkorStore(info.host, info.port, name, password=info.password,
                                 origin=f"embedded {info.url} ({settings.data_dir})")
         else:
             host, port = parse_falkordb_uri(settings.uri or "")

@@ -311,8 +311,9 @@ def test_a_stamp_read_that_waits_is_a_miss_and_health_answers_meanwhile(
     monkeypatch.setenv("ECOBRAIN_API_STAMP_TIMEOUT_MS", "100")
     info = _server(graph_settings)
     store = FalkorStore(info.host, info.port, module_decided.store.graph_name,
-                        async_connections=1)
-    watcher = redis.Redis(host=info.host, port=info.port, decode_responses=True)
+                        password=info.password, async_connections=1)
+    watcher = redis.Redis(host=info.host, port=info.port, password=info.password,
+                          decode_responses=True)
     try:
         with api_client(store, tmp_path) as api:
             cache = _cache(api)
@@ -356,7 +357,7 @@ def test_a_stalled_graph_does_not_stall_the_worker(
     assert api.get(url, "commander").content == kept.content
     hits = cache.hits
     info = _server(graph_settings)
-    with redis.Redis(host=info.host, port=info.port) as pauser:
+    with redis.Redis(host=info.host, port=info.port, password=info.password) as pauser:
         pauser.execute_command("CLIENT", "PAUSE", 1500, "ALL")
     answers: list[object] = []
     reader = threading.Thread(target=lambda: answers.append(api.get(url, "commander")))
