@@ -91,6 +91,8 @@ def _binaries() -> tuple[Path, Path]:
 
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as redis binds: a port whose old connections linger in TIME_WAIT is free to it
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -215,6 +217,12 @@ class EmbeddedServer:
         if info and _alive(info.pid) and _ping(info):
             return info
         return None
+
+    def address(self) -> tuple[str, int, str | None] | None:
+        """Where the running server listens now (host, port, password), or None: for clients
+        that lost their connection (a restart may have moved it)."""
+        info = self.status()
+        return (info.host, info.port, info.password) if info else None
 
     def ensure_running(self) -> ServerInfo:
         """Return the running server, starting one if there is none."""

@@ -51,6 +51,10 @@ class GraphStoreError(RuntimeError):
     """A query failed on the server; carries the server's own message."""
 
 
+class GraphUnavailable(GraphStoreError):
+    """The graph server did not answer (stalled, stopped, moved): worth retrying later."""
+
+
 class ReadOnlyViolation(GraphStoreError):
     """A read-only query tried to write."""
 
@@ -207,21 +211,28 @@ def open_store(
         from ecobrain.ontology.neo4j_store import Neo4jStore
 
         store: GraphStore = Neo4jStore(
-            settings.uri or "", settings.user, settings.password, database=name
-        )
+            settings.uri or "", settings.user, settings.password, database=name,
+            read_timeout_s=settings.read_timeout_s)
     else:
         from ecobrain.ontology.falkordb_store import FalkorStore
 
         if transport == "embedded":
             from ecobrain.ontology.embedded import EmbeddedServer
 
-            info = EmbeddedServer(settings.data_dir).ensure_running()
+            server = EmbeddedServer(settings.data_dir)
+            info = server.ensure_running()
             store = FalkorStore(info.host, info.port, name, password=info.password,
-                                origin=f"embedded {info.url} ({settings.data_dir})")
+                                origin=f"embedded graph ({settings.data_dir})",
+                                locate=server.address, read_timeout_s=settings.read_timeout_s,
+                                write_timeout_s=settings.write_timeout_s)
         else:
             host, port = parse_falkordb_uri(settings.uri or "")
+            address = (host, port, settings.password)
             store = FalkorStore(host, port, name, password=settings.password,
-                                origin=f"falkordb://{host}:{port}")
+                                origin=f"falkordb://{host}:{port}",
+                                locate=lambda: address,  # same place: reconnect after a restart
+                                read_timeout_s=settings.read_timeout_s,
+                                write_timeout_s=settings.write_timeout_s)
     if ensure_schema:
         store.ensure_schema()
     return store
