@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -32,6 +33,7 @@ from ecobrain.ontology.config import default_data_dir
 
 ROLES = ("commander", "expert", "investigator", "admin")
 HEADER = "X-API-Key"
+REGION_CODE = re.compile(r"\d{6}")
 
 _api_key_header = APIKeyHeader(name=HEADER, auto_error=False,
                                description="An ecobrain API key (`ecobrain api-keys create`).")
@@ -115,13 +117,18 @@ class KeyStore:
         unknown = [r for r in roles if r not in ROLES]
         if not roles or unknown:
             raise ValueError(f"roles must be some of {', '.join(ROLES)}; got {roles}")
+        regions = list(dict.fromkeys(regions))
+        bad = [r for r in regions if not REGION_CODE.fullmatch(r)]
+        if bad:
+            raise ValueError(f"--region {', '.join(bad)}: a region is a 6-digit GB/T 2260 code "
+                             "(e.g. 330100)")
         token = "eb_" + secrets.token_urlsafe(32)
         with self._locked():
             records = self._load()
             if any(r.name == name for r in records):
                 raise ValueError(f"a key named {name!r} exists; revoke it first")
             records.append(KeyRecord(name=name, roles=roles, sha256=_hash(token),
-                                     created_at=time.time(), regions=list(regions)))
+                                     created_at=time.time(), regions=regions))
             self._save(records)
         return token
 

@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -20,6 +21,19 @@ from ecobrain.api.http_app import get_store
 from ecobrain.ontology.store import GraphStore
 
 Store = Annotated[GraphStore, Depends(get_store)]
+
+# Ids are checked by pattern before any file or graph access: they name folders (documents)
+# and go into queries. Every id ecobrain makes fits (dec-…, task-…, run ids, rule ids,
+# id@version keys); nothing with a slash, a leading dot or a control character does.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@+\-]{0,199}$"
+REGION_PATTERN = r"^\d{6}$"
+DecisionId = Annotated[str, PathParam(pattern=ID_PATTERN, description="decision id",
+                                 examples=["dec-4f47909852495af1"])]
+TaskId = Annotated[str, PathParam(pattern=ID_PATTERN, description="task id",
+                             examples=["task-475eebb98df26cf8"])]
+RunId = Annotated[str, PathParam(pattern=ID_PATTERN, description="model-run id",
+                            examples=["zj3km-2026112512"])]
+OptionalId = Annotated[str | None, Query(pattern=ID_PATTERN)]
 
 
 class Message(BaseModel):
@@ -96,3 +110,26 @@ def _line(p: dict[str, Any]) -> str:
 
 def may_act_for_task(principal: Principal, task: dict[str, Any]) -> bool:
     return principal.may_act_for(task["region_code"], task.get("region_chain", ()))
+
+
+def region_chain(code: str) -> list[str]:
+    """The regions a GB/T 2260 code lies in, from its digits: a county's city and province."""
+    return [c for c in (code[:4] + "00", code[:2] + "0000") if c != code]
+
+
+def forbid_outside(principal: Principal, region_code: str, chain: Any = None,
+                   what: str = "") -> None:
+    """403 unless the key acts for `region_code` (or a region it lies in)."""
+    if not principal.may_act_for(region_code, region_chain(region_code) if chain is None
+                                 else chain):
+        raise HTTPException(403, f"key {principal.name!r} acts for "
+                                 f"{', '.join(principal.regions)}; {what or region_code} is "
+                                 f"assigned to {region_code}")
+
+
+def forbid_scoped(principal: Principal, what: str) -> None:
+    """403 for a region-scoped key: `what` is province-wide."""
+    if principal.regions and "admin" not in principal.roles:
+        raise HTTPException(403, f"key {principal.name!r} acts only for "
+                                 f"{', '.join(principal.regions)}; {what} is province-wide "
+                                 "(needs a key without --region)")

@@ -20,6 +20,8 @@ from ecobrain.api.http_common import (
     ERROR_RESPONSES,
     Message,
     Store,
+    TaskId,
+    forbid_outside,
     may_act_for_task,
     register_errors,
 )
@@ -59,7 +61,7 @@ class StatusChangeOut(BaseModel):
               summary="Report a task's progress (received → in progress → done)",
               responses={404: {"model": Message, "description": "no such task"},
                          409: {"model": Message, "description": "not the next step"}})
-def update_status(task_id: str, body: StatusIn, principal: Bureau, store: Store
+def update_status(task_id: TaskId, body: StatusIn, principal: Bureau, store: Store
                   ) -> dict[str, Any]:
     task = task_status.task_region(store, task_id)
     if not may_act_for_task(principal, task):
@@ -72,7 +74,11 @@ def update_status(task_id: str, body: StatusIn, principal: Bureau, store: Store
 @router.get("/tasks/{task_id}/history", response_model=list[StatusChangeOut],
             response_model_by_alias=True, summary="Every status change of a task",
             responses={404: {"model": Message, "description": "no such task"}})
-def task_history(task_id: str, _: Bureau, store: Store) -> list[dict[str, Any]]:
+def task_history(task_id: TaskId, principal: Bureau, store: Store) -> list[dict[str, Any]]:
+    task = task_status.task_region(store, task_id)
+    if not may_act_for_task(principal, task):
+        forbid_outside(principal, task["region_code"], task.get("region_chain", ()),
+                       f"task {task_id}")
     return task_status.history(store, task_id)
 
 
