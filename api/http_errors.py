@@ -75,8 +75,9 @@ def readable(errors: list[dict[str, Any]], content_type: str | None) -> str:
 
 
 def graph_message(exc: Exception) -> str:
-    """The store's error without the query it ran: its first line, bounded."""
-    first = str(exc).split("\n", 1)[0].strip()
+    """The store's error without the query it ran: its first line (the stores put the query
+    on the next), without FalkorDB's ``errCtx`` (a piece of the query), bounded."""
+    first = str(exc).split("\n", 1)[0].split(" errCtx:", 1)[0].strip()
     return first[:MAX_ECHO] or type(exc).__name__
 
 

@@ -83,7 +83,9 @@ class RunDecidedOut(BaseModel):
     run_id: str
     run_dir: str
     model: str | None = None
-    existed: bool = Field(description="the same decision was already in the graph (unchanged)")
+    existed: bool = Field(description="the same decision was already in the graph")
+    repaired: int = Field(default=0, description="nodes and relationships of that decision "
+                          "that were missing (a lost trace, say) and were restored")
     rule_source: str
     decision: DecisionSummaryOut
     timings: dict[str, float]
@@ -176,7 +178,8 @@ def post_run(body: RunIn, principal: Commander, store: Store, request: Request) 
         raise HTTPException(422, f"run_dir: {exc}") from exc
     out: dict[str, Any] = {
         "run_id": outcome.run_id, "run_dir": outcome.run_dir, "model": outcome.model,
-        "existed": outcome.existed, "rule_source": outcome.rule_source,
+        "existed": outcome.existed, "repaired": outcome.repaired,
+        "rule_source": outcome.rule_source,
         "decision": outcome.decision.summary(), "timings": outcome.timings,
         "findings": outcome.findings}
     if body.render_documents:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ecobrain.api.auth import Principal, require
 from ecobrain.api.http_common import (
@@ -36,6 +36,14 @@ class StatusIn(BaseModel):
         description="the next step: received → in_progress → done")
     note: str = Field(default="", max_length=4000,
                       description="what the bureau found or did (kept in the history)")
+
+    @field_validator("note")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        # The note goes into the graph as a query parameter; a NUL broke the query (a 503).
+        if any((ord(c) < 0x20 and c not in "\t\n\r") or ord(c) == 0x7F for c in v):
+            raise ValueError("control characters (such as NUL) are not allowed")
+        return v
 
     model_config = {"json_schema_extra": {"examples": [
         {"status": "received", "note": "已接收，安排执法大队现场核查"},
