@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -24,14 +23,14 @@ from ecobrain.api.cli_kb import kb_app
 class OneLineErrors(TyperGroup):
     """The root group: an unexpected exception becomes one line (exit 1) unless --debug."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.ClickException, click.exceptions.Exit,
-                click.exceptions.Abort, KeyboardInterrupt):
-            raise
         except Exception as exc:
-            if ctx.params.get("debug"):
+            # Typer's and Click's own exceptions are control flow (exit codes, usage errors):
+            # Typer vendors Click, so they are told by module, not by class.
+            if type(exc).__module__.split(".")[0] in ("typer", "click") \
+                    or ctx.params.get("debug"):
                 raise
             raise fail(one_line(exc) + "  (ecobrain --debug … shows the traceback)") from exc
 
