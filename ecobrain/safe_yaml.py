@@ -102,7 +102,10 @@ def compose(text: str, loader_cls: type[yaml.SafeLoader] = yaml.SafeLoader, *,
     finally:
         loader.dispose()
     if aliases and root is not None:
-        n = expanded_size(root, max_nodes)
+        try:
+            n = expanded_size(root, max_nodes)
+        except RecursionError:  # aliases chained through nesting: no legitimate file does this
+            n = max_nodes + 1
         if n > max_nodes:
             raise YamlLimitError(None, None, f"aliases expand to more than {max_nodes} nodes",
                                  root.start_mark)
