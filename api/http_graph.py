@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
@@ -155,15 +156,14 @@ def run_query(body: CypherIn, _: Investigator, store: Store) -> Response:
     encoded size (`ECOBRAIN_API_QUERY_MAX_MB`, default 16): a query over a cap is refused
     with the reason rather than answered in part, so no caller mistakes a cut for the whole."""
     try:
-        rows = store.read(body.query, body.params, timeout_ms=body.timeout_ms)
+        rows = _read_capped(store, body)
     except ReadOnlyViolation as exc:
         raise HTTPException(403, graph_message(exc)) from exc
     except GraphStoreError as exc:
         raise HTTPException(422, f"query: {graph_message(exc)}") from exc
     if len(rows) > body.limit:
-        raise HTTPException(422, f"the query returned {len(rows)} rows, more than limit="
-                                 f"{body.limit}; add LIMIT to it (or raise limit, at most "
-                                 f"{MAX_ROWS})")
+        raise HTTPException(422, f"the query returns more than limit={body.limit} rows; add "
+                                 f"LIMIT to it (or raise limit, at most {MAX_ROWS})")
     encoded = json.dumps(jsonable_encoder(rows), ensure_ascii=False).encode("utf-8")
     cap = max_query_bytes()
     if len(encoded) > cap:
@@ -171,6 +171,30 @@ def run_query(body: CypherIn, _: Investigator, store: Store) -> Response:
                                  f"{cap // 1024} KiB (ECOBRAIN_API_QUERY_MAX_MB); return fewer "
                                  "or smaller values")
     return Response(encoded, media_type="application/json")
+
+
+def _read_capped(store: GraphStore, body: CypherIn) -> list[dict[str, Any]]:
+    """The caller's query, with at most `limit` + 1 rows sent by the graph server.
+
+    The query runs as a subquery, ``CALL { … } RETURN * LIMIT n`` (FalkorDB and Neo4j 5), so a
+    ``MATCH (n) RETURN n`` over a million nodes never reaches this process whole; columns then
+    come in the server's order for ``RETURN *`` (rows are objects keyed by column either way).
+    A query that cannot be a subquery (a bare ``CALL proc()``, ``EXPLAIN``) runs as written and
+    is capped after reading; one that timed out or tried to write is not run again.
+    """
+    query = body.query.strip().rstrip(";")
+    wrapped = f"CALL {{\n{query}\n}}\nRETURN * LIMIT {body.limit + 1}"
+    try:
+        return store.read(wrapped, body.params, timeout_ms=body.timeout_ms)
+    except ReadOnlyViolation:
+        raise
+    except GraphStoreError as exc:
+        if _TIMED_OUT.search(str(exc)):
+            raise
+    return store.read(body.query, body.params, timeout_ms=body.timeout_ms)
+
+
+_TIMED_OUT = re.compile(r"timed? ?out", re.IGNORECASE)
 
 
 def max_query_bytes() -> int:

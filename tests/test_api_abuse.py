@@ -282,6 +282,22 @@ def test_finding7_graph_query_is_capped_in_rows_bytes_and_time(
     assert r.status_code == 422 and "more than limit=1000" in r.json()["message"]
     r = api.post("/graph/query", "investigator", json={"query": q, "limit": 5000})
     assert r.status_code == 200 and len(r.json()) == 5000
+    t0 = time.monotonic()  # the server sends limit + 1 rows, not 20 million
+    r = api.post("/graph/query", "investigator", json={
+        "query": "UNWIND range(1, 20000000) AS x RETURN x, x * 2 AS y;"})
+    assert r.status_code == 422 and "more than limit=1000" in r.json()["message"]
+    assert time.monotonic() - t0 < 30
+    # order is kept, and what cannot be a subquery still runs (capped after reading)
+    r = api.post("/graph/query", "investigator", json={
+        "query": "UNWIND range(1, 50) AS x RETURN x ORDER BY x DESC", "limit": 3})
+    assert r.status_code == 422
+    r = api.post("/graph/query", "investigator", json={
+        "query": "UNWIND range(1, 50) AS x RETURN x ORDER BY x DESC LIMIT 3"})
+    assert r.status_code == 200 and r.json() == [{"x": 50}, {"x": 49}, {"x": 48}]
+    r = api.post("/graph/query", "investigator", json={"query": "CALL db.labels()"})
+    assert r.status_code == 200 and {"label": "County"} in r.json()
+    r = api.post("/graph/query", "investigator", json={"query": "MATCH (n) SET n.x = 1"})
+    assert r.status_code == 403
     r = api.post("/graph/query", "investigator", json={"query": q, "limit": 100_000})
     assert r.status_code == 422 and "limit" in r.json()["message"]
     monkeypatch.setenv("ECOBRAIN_API_QUERY_MAX_MB", "0.05")
