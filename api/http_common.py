@@ -117,14 +117,21 @@ def region_chain(code: str) -> list[str]:
     return [c for c in (code[:4] + "00", code[:2] + "0000") if c != code]
 
 
-def forbid_outside(principal: Principal, region_code: str, chain: Any = None,
-                   what: str = "") -> None:
-    """403 unless the key acts for `region_code` (or a region it lies in)."""
+def forbid_outside(principal: Principal, region_code: str, what: str,
+                   chain: Any = None) -> None:
+    """403 unless the key acts for `region_code` (or a region it lies in); `what` names the
+    thing asked for in the message."""
     if not principal.may_act_for(region_code, region_chain(region_code) if chain is None
                                  else chain):
         raise HTTPException(403, f"key {principal.name!r} acts for "
-                                 f"{', '.join(principal.regions)}; {what or region_code} is "
-                                 f"assigned to {region_code}")
+                                 f"{', '.join(principal.regions)}, not for {what}")
+
+
+def forbid_other_task(principal: Principal, task: dict[str, Any], task_id: str) -> None:
+    """403 unless the key acts for the task's region (`task` from task_status.task_region)."""
+    forbid_outside(principal, task["region_code"],
+                   f"task {task_id} (assigned to {task['region_code']})",
+                   task.get("region_chain", ()))
 
 
 def forbid_scoped(principal: Principal, what: str) -> None:

@@ -30,8 +30,8 @@ from ecobrain.api.http_common import (
     Store,
     TaskId,
     documents_root,
+    forbid_other_task,
     forbid_outside,
-    may_act_for_task,
     register_errors,
 )
 from ecobrain.reasoning import decision_store, task_status
@@ -240,9 +240,7 @@ async def get_task(task_id: TaskId, principal: Commander, store: Store, request:
     """A region-scoped key reads only the tasks of its regions (as their evidence chains)."""
     if principal.regions and "admin" not in principal.roles:
         task = await run_in_threadpool(task_status.task_region, store, task_id)
-        if not may_act_for_task(principal, task):
-            forbid_outside(principal, task["region_code"], task.get("region_chain", ()),
-                           f"task {task_id}")
+        forbid_other_task(principal, task, task_id)
     return await cached_json(request, ("task", task_id), COMMANDER, TaskDetailOut,
                              lambda: _task_detail(store, task_id, explain), scoped=True)
 
@@ -343,7 +341,7 @@ def get_document(decision_id: DecisionId, region_code: Annotated[str, PathParam(
     when missing or when `fresh` is set."""
     from ecobrain.api.documents import MEDIA_TYPES, document_file
 
-    forbid_outside(principal, region_code, what=f"the document of {region_code}")
+    forbid_outside(principal, region_code, f"the task list of {region_code}")
     path = document_file(store, decision_id, region_code, format, documents_root(request),
                          fresh=fresh)
     return FileResponse(path, media_type=MEDIA_TYPES[format], filename=path.name,

@@ -21,7 +21,7 @@ from ecobrain.api.http_common import (
     Message,
     Store,
     TaskId,
-    forbid_outside,
+    forbid_other_task,
     may_act_for_task,
     register_errors,
 )
@@ -83,10 +83,7 @@ def update_status(task_id: TaskId, body: StatusIn, principal: Bureau, store: Sto
             response_model_by_alias=True, summary="Every status change of a task",
             responses={404: {"model": Message, "description": "no such task"}})
 def task_history(task_id: TaskId, principal: Bureau, store: Store) -> list[dict[str, Any]]:
-    task = task_status.task_region(store, task_id)
-    if not may_act_for_task(principal, task):
-        forbid_outside(principal, task["region_code"], task.get("region_chain", ()),
-                       f"task {task_id}")
+    forbid_other_task(principal, task_status.task_region(store, task_id), task_id)
     return task_status.history(store, task_id)
 
 
