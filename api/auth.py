@@ -67,6 +67,17 @@ class KeyRecord:
     regions: list[str] = field(default_factory=list)
 
 
+def region_codes(codes: Iterable[str]) -> list[str]:
+    """The codes, de-duplicated; ValueError unless each is a 6-digit GB/T 2260 code (a key
+    scoped to ``abc`` would act for nothing, silently)."""
+    codes = list(dict.fromkeys(codes))
+    bad = [c for c in codes if not REGION_CODE.fullmatch(c)]
+    if bad:
+        raise ValueError(f"--region {', '.join(bad)}: a region is a 6-digit GB/T 2260 code "
+                         "(e.g. 330100)")
+    return codes
+
+
 def keys_file() -> Path:
     env = os.environ.get("ECOBRAIN_API_KEYS_FILE")
     return Path(env) if env else default_data_dir() / "api_keys.json"
@@ -117,11 +128,7 @@ class KeyStore:
         unknown = [r for r in roles if r not in ROLES]
         if not roles or unknown:
             raise ValueError(f"roles must be some of {', '.join(ROLES)}; got {roles}")
-        regions = list(dict.fromkeys(regions))
-        bad = [r for r in regions if not REGION_CODE.fullmatch(r)]
-        if bad:
-            raise ValueError(f"--region {', '.join(bad)}: a region is a 6-digit GB/T 2260 code "
-                             "(e.g. 330100)")
+        regions = region_codes(regions)
         token = "eb_" + secrets.token_urlsafe(32)
         with self._locked():
             records = self._load()

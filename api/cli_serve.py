@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ecobrain.api.auth import REGION_CODE, ROLES, KeyStore
+from ecobrain.api.auth import ROLES, KeyStore, region_codes
 from ecobrain.api.cli_common import console, fail, graph_store
 
 keys_app = typer.Typer(help="API keys for the HTTP API (roles: " + ", ".join(ROLES) + ").",
@@ -36,10 +36,10 @@ def create_key(
 
 def unknown_regions(codes: list[str]) -> None:
     """Fail (one line) unless every code is an AdminRegion in the graph."""
-    bad = [c for c in codes if not REGION_CODE.fullmatch(c)]
-    if bad:
-        raise fail(f"--region {', '.join(bad)}: a region is a 6-digit GB/T 2260 code "
-                   "(e.g. 330100)")
+    try:
+        codes = region_codes(codes)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
     with graph_store() as store:
         rows = store.read("MATCH (g:AdminRegion) WHERE g.code IN $codes RETURN g.code AS code",
                           {"codes": list(codes)})
