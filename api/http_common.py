@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal
 from ecobrain.api.http_app import get_store
+from ecobrain.api.http_errors import MAX_ECHO
 from ecobrain.ontology.store import GraphStore
 
 Store = Annotated[GraphStore, Depends(get_store)]
@@ -34,6 +35,9 @@ TaskId = Annotated[str, PathParam(pattern=ID_PATTERN, description="task id",
 RunId = Annotated[str, PathParam(pattern=ID_PATTERN, description="model-run id",
                             examples=["zj3km-2026112512"])]
 OptionalId = Annotated[str | None, Query(pattern=ID_PATTERN)]
+
+
+RULE_PROBLEMS = 100
 
 
 class Message(BaseModel):
@@ -90,9 +94,13 @@ def register_errors(app: FastAPI) -> None:
         return _json(409, str(exc))
 
     async def invalid(request: Request, exc: RuleInvalid) -> JSONResponse:  # type: ignore[override]
-        probs = problem_dicts(exc.problems)
+        # Bounded like every 422 (http_errors): a 200 kB rule text with a problem per line
+        # gets the first RULE_PROBLEMS, each message cut at MAX_ECHO * 2 characters
+        # (/rules/validate lists them all).
+        probs = [{**p, "message": p["message"][:MAX_ECHO * 2]}
+                 for p in problem_dicts(exc.problems)]
         first = "; ".join(_line(p) for p in probs[:5])
-        return _json(422, f"{len(probs)} problem(s): {first}", probs)
+        return _json(422, f"{len(probs)} problem(s): {first}", probs[:RULE_PROBLEMS])
 
     for cls in (NotFound, DocumentError, RuleNotFound, TaskNotFound):
         app.add_exception_handler(cls, not_found)
