@@ -15,7 +15,8 @@ Two policies, both enforced while composing (before anything walks the tree):
   it points to) stays under ``max_nodes``, for files where an anchor may save typing (run
   requests, advice lists).
 
-Both bound the nesting depth (``max_depth``). Errors are :class:`YamlLimitError`, a
+Both bound the nesting depth (``max_depth``) and refuse control characters in values (other
+than tab and newlines). Errors are :class:`YamlLimitError`, a
 ``yaml.MarkedYAMLError``, so callers that report YAML errors with their line keep working.
 
 This module is the one place that says how user YAML is bounded; which YAML version's
@@ -24,12 +25,16 @@ implicit types apply (``NO``/``ON`` as strings, no timestamps) stays the caller'
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
 
 MAX_NODES = 100_000
 MAX_DEPTH = 64
+# Escapes in quoted scalars ("\0", "\x01") make control characters the reader itself refuses;
+# none belongs in a rule or a request, and a NUL in a value broke the graph query it went into.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class YamlLimitError(yaml.MarkedYAMLError):
@@ -45,6 +50,12 @@ def _bounded(loader_cls: type[yaml.SafeLoader], *, aliases: bool, max_depth: int
         _depth = 0
 
         def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.ScalarEvent):
+                event = self.peek_event()
+                if _CONTROL.search(event.value):
+                    raise YamlLimitError(None, None, "control characters (such as NUL, written "
+                                         "\\0 or \\x00) are not allowed in values",
+                                         event.start_mark)
             if self.check_event(yaml.AliasEvent) and not aliases:
                 event = self.peek_event()
                 raise YamlLimitError(None, None, "aliases (*name) are not allowed here; "

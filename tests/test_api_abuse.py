@@ -349,6 +349,18 @@ def test_finding8_nul_in_ids_and_parameters_is_422_without_cypher(
         assert "errCtx" not in r.text and "CYPHER" not in r.text, url
 
 
+def test_finding8_nul_in_rule_yaml_is_a_problem_at_its_line(api: ApiClient) -> None:
+    """A quoted "\\0" in a rule text is a NUL in a value (the YAML reader refuses only raw
+    ones): a problem at its line, not a 503 from the query it would go into."""
+    text = 'id: task.hotspot.nul\nversion: 1\ntitle: "a\\0b"\n'
+    r = api.post("/rules/validate", "expert", json={"yaml": text})
+    assert r.status_code == 200 and not r.json()["ok"]
+    err = r.json()["errors"][0]
+    assert "control characters" in err["message"] and err["line"] == 3
+    r = api.post("/rules", "expert", json={"yaml": text})
+    assert r.status_code == 422 and "control characters" in r.json()["message"]
+
+
 def test_finding8_an_overlong_run_dir_is_422(api: ApiClient) -> None:
     for run_dir in ("/tmp/" + "a" * 300, "/tmp/" + "b" * 5000, "/tmp/x/" + "字" * 100):
         r = api.post("/runs", "commander", json={"run_dir": run_dir})
