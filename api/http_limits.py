@@ -1,7 +1,6 @@
-"""Bounds on what a request may carry: a body size (``413``), no control characters in ids and
-parameters (``422``).
-
-Bodies: ``413`` before the API reads more than it will ever need.
+"""Bounds on what a request may carry, checked before routing: a body size (``413``, before
+the API reads more than it will ever need) and no control characters in the path and query
+(``422``, :class:`NoControlCharacters`).
 
 Neither uvicorn nor Starlette limits a body's size, and every route reads its whole body into
 memory before validating it. The largest legitimate body is a dry run's facts (10,000 facts of

@@ -13,7 +13,7 @@ Two policies, both enforced while composing (before anything walks the tree):
   part an alias in another rule points to.
 - ``aliases=True`` allows them while the expanded tree (every alias counted as a copy of what
   it points to) stays under ``max_nodes``, for files where an anchor may save typing (run
-  requests, advice lists).
+  requests, advice lists, the jobs configuration, DESID mappings).
 
 Both bound the nesting depth (``max_depth``) and refuse control characters in values (other
 than tab and newlines). Errors are :class:`YamlLimitError`, a
