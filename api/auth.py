@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -32,6 +33,7 @@ from ecobrain.ontology.config import default_data_dir
 
 ROLES = ("commander", "expert", "investigator", "admin")
 HEADER = "X-API-Key"
+REGION_CODE = re.compile(r"\d{6}")
 
 _api_key_header = APIKeyHeader(name=HEADER, auto_error=False,
                                description="An ecobrain API key (`ecobrain api-keys create`).")
@@ -63,6 +65,17 @@ class KeyRecord:
     sha256: str
     created_at: float
     regions: list[str] = field(default_factory=list)
+
+
+def region_codes(codes: Iterable[str]) -> list[str]:
+    """The codes, de-duplicated; ValueError unless each is a 6-digit GB/T 2260 code (a key
+    scoped to ``abc`` would act for nothing, silently)."""
+    codes = list(dict.fromkeys(codes))
+    bad = [c for c in codes if not REGION_CODE.fullmatch(c)]
+    if bad:
+        raise ValueError(f"--region {', '.join(bad)}: a region is a 6-digit GB/T 2260 code "
+                         "(e.g. 330100)")
+    return codes
 
 
 def keys_file() -> Path:
@@ -115,13 +128,14 @@ class KeyStore:
         unknown = [r for r in roles if r not in ROLES]
         if not roles or unknown:
             raise ValueError(f"roles must be some of {', '.join(ROLES)}; got {roles}")
+        regions = region_codes(regions)
         token = "eb_" + secrets.token_urlsafe(32)
         with self._locked():
             records = self._load()
             if any(r.name == name for r in records):
                 raise ValueError(f"a key named {name!r} exists; revoke it first")
             records.append(KeyRecord(name=name, roles=roles, sha256=_hash(token),
-                                     created_at=time.time(), regions=list(regions)))
+                                     created_at=time.time(), regions=regions))
             self._save(records)
         return token
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ecobrain.ontology.store import GraphStore, open_store
+from ecobrain.ontology.store import GraphStore, GraphStoreError, open_store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -67,3 +67,12 @@ def short_value(value: Any) -> str:
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False, default=str)
     return "" if value is None else str(value)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: the graph's errors without the query they ran, others with
+    their type (it is a bug, or an environment problem, either way worth naming)."""
+    first = (str(exc).strip().split("\n", 1)[0] or type(exc).__name__)[:300]
+    if isinstance(exc, GraphStoreError):
+        return f"graph: {first}"
+    return f"{type(exc).__name__}: {first}"

@@ -84,7 +84,11 @@ def _band(p: int) -> str:
 
 def print_summary(outcome: Any, docs: Any) -> None:
     d = outcome.decision
-    same = " (already in the graph: unchanged)" if outcome.existed else ""
+    same = ""
+    if outcome.repaired:
+        same = f" (already in the graph: {outcome.repaired} missing parts restored)"
+    elif outcome.existed:
+        same = " (already in the graph: unchanged)"
     console.print(f"[bold]decision[/] {d.id}{same}", highlight=False)
     console.print(f"run {escape(outcome.run_id)} ({escape(outcome.model or '-')}), decision date "
                   f"{d.decision_date}; rules: {escape(outcome.rule_source)}", highlight=False)

@@ -20,6 +20,7 @@ import yaml
 from rich import box
 from rich.table import Table
 
+from ecobrain import safe_yaml
 from ecobrain.api.cli_common import console, err_console, fail, graph_store
 
 jobs_app = typer.Typer(help="Model-run jobs on the HPC cluster (Slurm) or this machine.",
@@ -252,7 +253,7 @@ def scenario(
     from ecobrain.hpc_jobs.scenario import ScenarioError, scenario_request
 
     try:
-        items = yaml.safe_load(advice.read_text(encoding="utf-8"))
+        items = safe_yaml.load(advice.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise fail(f"{advice}: {exc}", 2) from exc
     if isinstance(items, dict):

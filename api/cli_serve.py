@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ecobrain.api.auth import ROLES, KeyStore
-from ecobrain.api.cli_common import console, fail
+from ecobrain.api.auth import ROLES, KeyStore, region_codes
+from ecobrain.api.cli_common import console, fail, graph_store
 
 keys_app = typer.Typer(help="API keys for the HTTP API (roles: " + ", ".join(ROLES) + ").",
                        no_args_is_help=True)
@@ -21,13 +21,32 @@ def create_key(
     region: Annotated[list[str] | None, typer.Option(
         "--region", help="Limit task-status updates to these GB/T 2260 codes.")] = None,
 ) -> None:
-    """Create a key; the token is printed once and never stored."""
+    """Create a key; the token is printed once and never stored. Regions are checked against
+    the graph (`ecobrain kb load` puts them there): a key for a code that names no region
+    would silently act for nothing."""
+    if region:
+        unknown_regions(region)
     try:
         token = KeyStore().create(name, role, region or [])
     except (ValueError, RuntimeError) as exc:
         raise fail(str(exc)) from exc
     console.print(f"key for {name!r} ({', '.join(role)}):")
     console.print(token, highlight=False)
+
+
+def unknown_regions(codes: list[str]) -> None:
+    """Fail (one line) unless every code is an AdminRegion in the graph."""
+    try:
+        codes = region_codes(codes)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    with graph_store() as store:
+        rows = store.read("MATCH (g:AdminRegion) WHERE g.code IN $codes RETURN g.code AS code",
+                          {"codes": list(codes)})
+    missing = sorted(set(codes) - {r["code"] for r in rows})
+    if missing:
+        raise fail(f"--region {', '.join(missing)}: no such region in the graph "
+                   "(ecobrain kb load adds the Zhejiang regions)")
 
 
 @keys_app.command("list")

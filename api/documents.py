@@ -814,7 +814,12 @@ def document_file(store: GraphStore, decision_id: str, region_code: str, fmt: st
     """The file of one region's document, rendered now unless it is already there."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
-    folder = Path(out_root) / decision_id
+    # Only from the decision's own folder: an id like ".." or "a/b" must not name another.
+    root = Path(out_root).resolve()
+    folder = root / decision_id
+    if "/" in decision_id or "\\" in decision_id or folder.resolve().parent != root \
+            or not region_code.isalnum():
+        raise DocumentError(f"no decision {decision_id!r} with a document for {region_code!r}")
     existing = sorted(folder.glob(f"{region_code}-*.{fmt}")) if folder.is_dir() else []
     if existing and not fresh and not _older_than_approval(store, decision_id, existing[0]):
         return existing[0]

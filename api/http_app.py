@@ -2,8 +2,9 @@
 
 `create_app()` wires the routers, the graph store and the API keys. The store is opened once
 per app and shared by requests (the FalkorDB and Neo4j clients pool their connections).
-Errors are JSON with a readable `message`: 401/403 for keys and roles, 404 for unknown ids,
-422 for bad requests (naming the field), 503 when the graph cannot be reached.
+Errors are JSON with a readable `message` (``http_errors``): 401/403 for keys and roles, 404 for
+unknown ids, 413 for bodies over the limit (``http_limits``), 422 for bad requests (naming the
+field), 503 when the graph cannot be reached.
 """
 
 from __future__ import annotations
@@ -14,21 +15,20 @@ import os
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
 
 from ecobrain import __version__
+from ecobrain.api import http_errors
 from ecobrain.api.auth import KeyStore
+from ecobrain.api.http_limits import BodyLimit, NoControlCharacters
 from ecobrain.ontology.config import settings_from_env
-from ecobrain.ontology.explore import NotFound
-from ecobrain.ontology.store import GraphStore, GraphStoreError, GraphUnavailable, open_store
+from ecobrain.ontology.store import GraphStore, open_store
 
 # A request must not wait for a stalled graph longer than this (seconds): it gets a 503 with
-# Retry-After instead. Reads only; writes (a decision save) keep the graph's own bound.
+# Retry-After instead (http_errors). Reads only; writes (a decision save) keep the graph's own
+# bound.
 API_GRAPH_TIMEOUT_ENV = "ECOBRAIN_API_GRAPH_TIMEOUT_S"
 DEFAULT_API_GRAPH_TIMEOUT_S = 10.0
-RETRY_AFTER_S = 5
 
 OPENAPI_TAGS = [
     {"name": "command centre", "description": "Runs, decisions, alerts, tasks, advice, documents."},
@@ -51,14 +51,6 @@ ROUTER_MODULES = (
     "ecobrain.api.http_jobs",
     "ecobrain.api.http_system",
 )
-
-
-def _readable(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        parts.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 def api_store() -> GraphStore:
@@ -106,28 +98,9 @@ def create_app(store_factory: Callable[[], GraphStore] | None = None,
     app.state.response_cache = ResponseCache.from_env()  # per process (uvicorn worker)
     app.add_middleware(CachedReads)
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"message": _readable(exc),
-                                                      "detail": exc.errors()},)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code,
-                            content={"message": exc.detail, "detail": exc.detail},
-                            headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"message": str(exc)})
-
-    @app.exception_handler(GraphStoreError)
-    async def graph_error(request: Request, exc: GraphStoreError) -> JSONResponse:
-        if isinstance(exc, GraphUnavailable):
-            return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)},
-                                content={"message": "the graph is not answering; try again "
-                                                    f"in {RETRY_AFTER_S} s"})
-        return JSONResponse(status_code=503, content={"message": f"graph error: {exc}"})
+    http_errors.register(app)
+    app.add_middleware(NoControlCharacters)
+    app.add_middleware(BodyLimit)  # outermost: before anything reads a body
 
     import importlib
 

@@ -51,7 +51,9 @@ overhead; ``0`` turns keeping off (no stamp queries either; bodies still carry a
 
 A route whose body depends on who asks — a region-scoped key's view, say — must not go
 through :func:`cached_json` as it is: the key would have to include that (it is only the path
-and query), and :class:`CachedReads` checks roles only.
+and query), and :class:`CachedReads` checks roles only. A route that only *refuses* some keys
+(a task outside a scoped key's regions is 403) passes ``scoped=True``: the body is the same for
+everyone allowed, and :class:`CachedReads` leaves scoped keys to the route's check.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class Cached:
     roles: tuple[str, ...]
     body: bytes
     etag: str
+    scoped: bool = False  # the route checks a region-scoped key's regions: not replayed to one
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         return [(b"etag", self.etag.encode("ascii")),
@@ -243,14 +246,17 @@ def respond(request: Request, entry: Cached) -> Response:
 
 
 async def cached_json(request: Request, stamp_of: tuple[str, str], roles: Sequence[str],
-                      model: Any, produce: Callable[[], Any]) -> Response:
+                      model: Any, produce: Callable[[], Any], *, scoped: bool = False
+                      ) -> Response:
     """The body kept for this request if its stamp is current, else `produce()` encoded
     (validated against `model`) and kept.
 
     `stamp_of` names the stamp (``("task", task_id)``, ``("decision", decision_id)``), read
     here (or already by :class:`CachedReads` for this request) before `produce` reads the
     data; `roles` are those the route's dependency required,
-    checked again by :class:`CachedReads` before it replays the body. A hit is answered on
+    checked again by :class:`CachedReads` before it replays the body. `scoped`: the route
+    checked a region-scoped key's regions before calling; :class:`CachedReads` then leaves
+    such keys to the route (unscoped keys are replayed as before). A hit is answered on
     the event loop; a miss runs in the thread pool, as a plain ``def`` route would (reading a
     trace the first time takes ~0.3 s: the loop must not wait for it).
     """
@@ -279,7 +285,7 @@ async def cached_json(request: Request, stamp_of: tuple[str, str], roles: Sequen
         cache.building[key] = (stamp, future)
     try:
         body = await run_in_threadpool(lambda: serialise(model, produce()))
-        entry = Cached(stamp, stamp_of, tuple(roles), body, _etag(body))
+        entry = Cached(stamp, stamp_of, tuple(roles), body, _etag(body), scoped)
         cache.put(key, entry)
     finally:
         if not future.done():
@@ -336,6 +342,8 @@ class CachedReads:
             principal = state.key_store.verify(token.decode("latin-1"))
             if principal is None or not principal.has_any(entry.roles):
                 return None
+            if entry.scoped and principal.regions and "admin" not in principal.roles:
+                return None  # the route checks the key's regions
             stamp = await cache.stamp(state.store, entry.stamp_of)
             scope[SCOPE_STAMP] = (entry.stamp_of, stamp)  # read before the route's data
             if stamp != entry.stamp:

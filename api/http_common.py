@@ -11,15 +11,33 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal
 from ecobrain.api.http_app import get_store
+from ecobrain.api.http_errors import MAX_ECHO
 from ecobrain.ontology.store import GraphStore
 
 Store = Annotated[GraphStore, Depends(get_store)]
+
+# Ids are checked by pattern before any file or graph access: they name folders (documents)
+# and go into queries. Every id ecobrain makes fits (dec-…, task-…, run ids, rule ids,
+# id@version keys); nothing with a slash, a leading dot or a control character does.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@+\-]{0,199}$"
+REGION_PATTERN = r"^\d{6}$"
+DecisionId = Annotated[str, PathParam(pattern=ID_PATTERN, description="decision id",
+                                 examples=["dec-4f47909852495af1"])]
+TaskId = Annotated[str, PathParam(pattern=ID_PATTERN, description="task id",
+                             examples=["task-475eebb98df26cf8"])]
+RunId = Annotated[str, PathParam(pattern=ID_PATTERN, description="model-run id",
+                            examples=["zj3km-2026112512"])]
+OptionalId = Annotated[str | None, Query(pattern=ID_PATTERN)]
+
+
+RULE_PROBLEMS = 100
 
 
 class Message(BaseModel):
@@ -76,9 +94,13 @@ def register_errors(app: FastAPI) -> None:
         return _json(409, str(exc))
 
     async def invalid(request: Request, exc: RuleInvalid) -> JSONResponse:  # type: ignore[override]
-        probs = problem_dicts(exc.problems)
+        # Bounded like every 422 (http_errors): a 200 kB rule text with a problem per line
+        # gets the first RULE_PROBLEMS, each message cut at MAX_ECHO * 2 characters
+        # (/rules/validate lists them all).
+        probs = [{**p, "message": p["message"][:MAX_ECHO * 2]}
+                 for p in problem_dicts(exc.problems)]
         first = "; ".join(_line(p) for p in probs[:5])
-        return _json(422, f"{len(probs)} problem(s): {first}", probs)
+        return _json(422, f"{len(probs)} problem(s): {first}", probs[:RULE_PROBLEMS])
 
     for cls in (NotFound, DocumentError, RuleNotFound, TaskNotFound):
         app.add_exception_handler(cls, not_found)
@@ -96,3 +118,33 @@ def _line(p: dict[str, Any]) -> str:
 
 def may_act_for_task(principal: Principal, task: dict[str, Any]) -> bool:
     return principal.may_act_for(task["region_code"], task.get("region_chain", ()))
+
+
+def region_chain(code: str) -> list[str]:
+    """The regions a GB/T 2260 code lies in, from its digits: a county's city and province."""
+    return [c for c in (code[:4] + "00", code[:2] + "0000") if c != code]
+
+
+def forbid_outside(principal: Principal, region_code: str, what: str,
+                   chain: Any = None) -> None:
+    """403 unless the key acts for `region_code` (or a region it lies in); `what` names the
+    thing asked for in the message."""
+    if not principal.may_act_for(region_code, region_chain(region_code) if chain is None
+                                 else chain):
+        raise HTTPException(403, f"key {principal.name!r} acts for "
+                                 f"{', '.join(principal.regions)}, not for {what}")
+
+
+def forbid_other_task(principal: Principal, task: dict[str, Any], task_id: str) -> None:
+    """403 unless the key acts for the task's region (`task` from task_status.task_region)."""
+    forbid_outside(principal, task["region_code"],
+                   f"task {task_id} (assigned to {task['region_code']})",
+                   task.get("region_chain", ()))
+
+
+def forbid_scoped(principal: Principal, what: str) -> None:
+    """403 for a region-scoped key: `what` is province-wide."""
+    if principal.regions and "admin" not in principal.roles:
+        raise HTTPException(403, f"key {principal.name!r} acts only for "
+                                 f"{', '.join(principal.regions)}; {what} is province-wide "
+                                 "(needs a key without --region)")

@@ -13,25 +13,33 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from ecobrain.api.auth import Principal, require
 from ecobrain.api.http_cache import cached_json
 from ecobrain.api.http_common import (
     ERROR_RESPONSES,
+    REGION_PATTERN,
+    DecisionId,
     Message,
+    OptionalId,
     Store,
+    TaskId,
     documents_root,
+    forbid_other_task,
+    forbid_outside,
     register_errors,
 )
-from ecobrain.reasoning import decision_store
+from ecobrain.reasoning import decision_store, task_status
 
 router = APIRouter(tags=["command centre"], responses=ERROR_RESPONSES)
 COMMANDER = ("commander",)
 Commander = Annotated[Principal, Depends(require(*COMMANDER))]
-RegionCode = Annotated[str | None, Query(pattern=r"^\d{6}$", description=(
+RegionCode = Annotated[str | None, Query(pattern=REGION_PATTERN, description=(
     "GB/T 2260 code: a county, a city (with its counties) or the province"),
     examples=["330100"])]
 NOT_FOUND = {404: {"model": Message, "description": "unknown id"}}
@@ -169,7 +177,7 @@ def _page(total: int, limit: int, offset: int, items: list[Any]) -> dict[str, An
 
 @router.get("/decisions", response_model=DecisionPage, summary="List decisions (newest first)")
 def list_decisions(_: Commander, store: Store,
-                   run_id: Annotated[str | None, Query(description="only this run's")] = None,
+                   run_id: OptionalId = None,
                    date: Annotated[dt.date | None, Query(description="decision date")] = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50,
                    offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
@@ -194,7 +202,7 @@ CACHED = {200: {"description": "Successful Response",
 @router.get("/decisions/{decision_id}", response_model=DecisionOut,
             summary="A decision: counts, notes, and per region its alert, tasks and advice",
             responses={**NOT_FOUND, **CACHED})
-async def get_decision(decision_id: str, _: Commander, store: Store, request: Request
+async def get_decision(decision_id: DecisionId, _: Commander, store: Store, request: Request
                        ) -> Response:
     return await cached_json(request, ("decision", decision_id), COMMANDER, DecisionOut,
                              lambda: decision_store.get_decision(store, decision_id))
@@ -204,7 +212,8 @@ async def get_decision(decision_id: str, _: Commander, store: Store, request: Re
             summary="A decision's tasks, filtered by region, priority and status",
             responses={**NOT_FOUND, **CACHED})
 async def decision_tasks(
-    decision_id: str, _: Commander, store: Store, request: Request, region: RegionCode = None,
+    decision_id: DecisionId, _: Commander, store: Store, request: Request,
+    region: RegionCode = None,
     priority: Annotated[int | None, Query(ge=0, le=100, description="exactly this")] = None,
     min_priority: Annotated[int | None, Query(ge=0, le=100, description="at least this")]
     = None,
@@ -226,11 +235,15 @@ async def decision_tasks(
 @router.get("/tasks/{task_id}", response_model=TaskDetailOut,
             summary="A task with its explanation and the text of its legal grounds",
             responses={**NOT_FOUND, **CACHED})
-async def get_task(task_id: str, _: Commander, store: Store, request: Request,
+async def get_task(task_id: TaskId, principal: Commander, store: Store, request: Request,
                    explain: Annotated[bool, Query(description="include the explanation")]
                    = True) -> Response:
+    """A region-scoped key reads only the tasks of its regions (as their evidence chains)."""
+    if principal.regions and "admin" not in principal.roles:
+        task = await run_in_threadpool(task_status.task_region, store, task_id)
+        forbid_other_task(principal, task, task_id)
     return await cached_json(request, ("task", task_id), COMMANDER, TaskDetailOut,
-                             lambda: _task_detail(store, task_id, explain))
+                             lambda: _task_detail(store, task_id, explain), scoped=True)
 
 
 def _task_detail(store: Any, task_id: str, explain: bool) -> dict[str, Any]:
@@ -255,8 +268,9 @@ def _task_detail(store: Any, task_id: str, explain: bool) -> dict[str, Any]:
             summary="Alerts by region, decision date, level or decision")
 def list_alerts(_: Commander, store: Store, region: RegionCode = None,
                 date: Annotated[dt.date | None, Query(description="decision date")] = None,
-                level: Annotated[str | None, Query(description="e.g. AlertRed")] = None,
-                decision_id: str | None = None,
+                level: Annotated[str | None, Query(pattern=r"^[A-Za-z]{1,40}$",
+                                                   description="e.g. AlertRed")] = None,
+                decision_id: OptionalId = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     return decision_store.alerts(store, region=region, date=date.isoformat() if date else None,
                                  decision_id=decision_id, level=level, limit=limit)
@@ -265,11 +279,11 @@ def list_alerts(_: Commander, store: Store, region: RegionCode = None,
 @router.get("/advice", response_model=list[ConclusionOut],
             summary="Control advice for a region on a decision date")
 def list_advice(_: Commander, store: Store,
-                region: Annotated[str, Query(pattern=r"^\d{6}$", description=(
+                region: Annotated[str, Query(pattern=REGION_PATTERN, description=(
                     "GB/T 2260 code (a city includes its counties)"), examples=["330100"])],
                 date: Annotated[dt.date | None, Query(
                     description="decision date (default: every date)")] = None,
-                decision_id: str | None = None,
+                decision_id: OptionalId = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     return decision_store.advice(store, region=region, date=date.isoformat() if date else None,
                                  decision_id=decision_id, limit=limit)
@@ -278,7 +292,7 @@ def list_advice(_: Commander, store: Store,
 @router.get("/decisions/{decision_id}/documents", response_model=list[DocumentListItem],
             summary="The task-list documents of a decision (one per city and county with "
                     "tasks)", responses=NOT_FOUND)
-def list_documents(decision_id: str, _: Commander, store: Store) -> list[dict[str, Any]]:
+def list_documents(decision_id: DecisionId, _: Commander, store: Store) -> list[dict[str, Any]]:
     dec = decision_store.get_decision(store, decision_id)
     names = {r["region_code"]: r["region_name"] for r in dec["regions"]}
     counts: dict[str, int] = {}
@@ -315,7 +329,9 @@ _MEDIA = {"html": "text/html", "md": "text/markdown",
                                                         "format": "binary"}}
                                          for m in _MEDIA.values()}},
                        **NOT_FOUND})
-def get_document(decision_id: str, region_code: str, _: Commander, store: Store,
+def get_document(decision_id: DecisionId, region_code: Annotated[str, PathParam(
+                     pattern=REGION_PATTERN, description="GB/T 2260 code of a city or county")],
+                 principal: Commander, store: Store,
                  request: Request,
                  format: Annotated[Literal["html", "md", "docx"], Query(
                      description="document format")] = "html",
@@ -326,9 +342,7 @@ def get_document(decision_id: str, region_code: str, _: Commander, store: Store,
     when missing or when `fresh` is set."""
     from ecobrain.api.documents import MEDIA_TYPES, document_file
 
-    if not (len(region_code) == 6 and region_code.isdigit()):
-        raise HTTPException(422, f"region_code {region_code!r}: expected a 6-digit GB/T 2260 "
-                                 "code")
+    forbid_outside(principal, region_code, f"the task list of {region_code}")
     path = document_file(store, decision_id, region_code, format, documents_root(request),
                          fresh=fresh)
     return FileResponse(path, media_type=MEDIA_TYPES[format], filename=path.name,

@@ -20,6 +20,7 @@ from ecobrain.api.http_common import (
     ERROR_RESPONSES,
     Message,
     Store,
+    TaskId,
     may_act_for_task,
     register_errors,
 )
@@ -66,7 +67,7 @@ class EvidenceChainOut(BaseModel):
 @router.get("/tasks/{task_id}/evidence-chain", response_model=EvidenceChainOut,
             summary="Task → rules → articles → findings → model run → cells → enterprises",
             responses={404: {"model": Message, "description": "no such task"}})
-def evidence_chain(task_id: str, principal: Reader, store: Store) -> dict[str, Any]:
+def evidence_chain(task_id: TaskId, principal: Reader, store: Store) -> dict[str, Any]:
     if "investigator" not in principal.roles and "admin" not in principal.roles:
         task = task_status.task_region(store, task_id)
         if not may_act_for_task(principal, task):

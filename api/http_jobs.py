@@ -16,17 +16,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal, require
 from ecobrain.api.http_app import get_store
+from ecobrain.api.http_common import ID_PATTERN
 from ecobrain.hpc_jobs.request import RunRequest
 from ecobrain.ontology.store import GraphStore
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 Commander = Annotated[Principal, Depends(require("commander"))]
 Store = Annotated[GraphStore, Depends(get_store)]
+JobId = Annotated[str, PathParam(pattern=ID_PATTERN, description="job (= run) id")]
 
 
 class Problem(BaseModel):
@@ -91,9 +94,17 @@ def _out(rec: Any, *, script: bool = False) -> JobOut:
     return JobOut(**rec.as_dict(with_script=script))
 
 
-def _check_scope(principal: Principal, req: RunRequest) -> None:
-    if req.scenario is None or not principal.regions or "admin" in principal.roles:
+def _check_scope(principal: Principal, req: RunRequest, doing: str = "ask for") -> None:
+    """A region-scoped key may only ask for (or cancel) scenarios whose factors all lie in
+    its regions; a run without a scenario is province-wide (and is decided when it finishes),
+    so it needs an unscoped key."""
+    if not principal.regions or "admin" in principal.roles:
         return
+    if req.scenario is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"key {principal.name!r} acts only for "
+                            f"{', '.join(principal.regions)}; a {req.kind} run without a "
+                            f"scenario is province-wide (needs a key without --region)")
     from ecobrain.ontology.geography import regions_by_code
 
     regions = regions_by_code()
@@ -104,7 +115,7 @@ def _check_scope(principal: Principal, req: RunRequest) -> None:
             chain.append(code)
         if not principal.may_act_for(f.region, chain):
             raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"key {principal.name!r} may not ask for scenarios in region "
+                                f"key {principal.name!r} may not {doing} scenarios in region "
                                 f"{f.region} (its regions: {', '.join(principal.regions)})")
 
 
@@ -147,7 +158,7 @@ def list_jobs(_: Commander, store: Store, request: Request,
 
 
 @router.get("/{job_id}", response_model=JobOut)
-def read_job(job_id: str, _: Commander, store: Store, request: Request,
+def read_job(job_id: JobId, _: Commander, store: Store, request: Request,
              refresh: Annotated[bool, Query(description="poll the scheduler first")] = False
              ) -> JobOut:
     """One job with its request, script, state history and error-log tail."""
@@ -164,13 +175,15 @@ def read_job(job_id: str, _: Commander, store: Store, request: Request,
 
 @router.post("/{job_id}/cancel", response_model=JobOut,
              responses={409: {"description": "the job has already ended"}})
-def cancel_job(job_id: str, _: Commander, store: Store, request: Request) -> JobOut:
-    """Cancel a pending or running job (scancel, or TERM to a local job)."""
+def cancel_job(job_id: JobId, principal: Commander, store: Store, request: Request) -> JobOut:
+    """Cancel a pending or running job (scancel, or TERM to a local job); a region-scoped
+    key only the scenario jobs of its regions."""
     from ecobrain.hpc_jobs.executors import ExecutorError
     from ecobrain.hpc_jobs.tracker import JobError, JobNotFound
 
     tracker = _tracker(request, store)
     try:
+        _check_scope(principal, tracker.get(job_id).run_request(), "cancel")
         return _out(tracker.cancel(job_id))
     except JobNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc

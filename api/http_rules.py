@@ -19,12 +19,19 @@ from fastapi import APIRouter, Depends, FastAPI, Path, status
 from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal, require
-from ecobrain.api.http_common import ERROR_RESPONSES, Message, Store, problem_dicts, register_errors
+from ecobrain.api.http_common import (
+    ERROR_RESPONSES,
+    ID_PATTERN,
+    Message,
+    Store,
+    problem_dicts,
+    register_errors,
+)
 from ecobrain.reasoning import rule_store
 
 router = APIRouter(prefix="/rules", tags=["rule authoring"], responses=ERROR_RESPONSES)
 Expert = Annotated[Principal, Depends(require("expert"))]
-RuleId = Annotated[str, Path(description="rule id (stable across versions)",
+RuleId = Annotated[str, Path(pattern=ID_PATTERN, description="rule id (stable across versions)",
                              examples=["task.hotspot.vocs"])]
 Version = Annotated[int, Path(ge=1, description="version number")]
 NOT_FOUND = {404: {"model": Message, "description": "no such rule or version"}}

@@ -7,13 +7,13 @@ posted again gives the same decision (``existed: true``), never a duplicate.
 
 ``run_dir`` is a directory on the API server (the HPC outputs are mounted there). When
 ``ECOBRAIN_RUN_ROOTS`` is set (paths separated by ``:``), only directories inside one of them
-are accepted.
+are accepted, and the files its run.json names must lie inside the directory (or a root).
+Only keys without a region may decide: a decision covers the whole province.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,10 +24,13 @@ from ecobrain.api.auth import Principal, require
 from ecobrain.api.http_common import (
     ERROR_RESPONSES,
     Message,
+    RunId,
     Store,
     documents_root,
+    forbid_scoped,
     register_errors,
 )
+from ecobrain.model_adapters.run_paths import check_path_text, run_roots, within
 from ecobrain.reasoning import decision_store
 
 router = APIRouter(tags=["command centre"], responses=ERROR_RESPONSES)
@@ -37,8 +40,8 @@ Format = Literal["html", "md", "docx"]
 
 
 class RunIn(BaseModel):
-    run_dir: str = Field(min_length=1, description="model-run directory (with run.json) on the "
-                         "server")
+    run_dir: str = Field(min_length=1, max_length=4096,
+                         description="model-run directory (with run.json) on the server")
     decision_date: dt.date | None = Field(
         default=None, description="decide as of this day (default: the run's initialisation "
         "day); rule versions and legal grounds as in force that day")
@@ -80,7 +83,9 @@ class RunDecidedOut(BaseModel):
     run_id: str
     run_dir: str
     model: str | None = None
-    existed: bool = Field(description="the same decision was already in the graph (unchanged)")
+    existed: bool = Field(description="the same decision was already in the graph")
+    repaired: int = Field(default=0, description="nodes and relationships of that decision "
+                          "that were missing (a lost trace, say) and were restored")
     rule_source: str
     decision: DecisionSummaryOut
     timings: dict[str, float]
@@ -124,12 +129,23 @@ class RunPage(BaseModel):
     items: list[RunOut]
 
 
-def _check_root(path: Path) -> None:
-    roots = [Path(p).resolve() for p in os.environ.get("ECOBRAIN_RUN_ROOTS", "").split(":")
-             if p]
-    if roots and not any(path == r or r in path.parents for r in roots):
-        raise HTTPException(403, f"run_dir {path} is outside the allowed run roots "
-                                 "(ECOBRAIN_RUN_ROOTS)")
+def run_directory(text: str) -> Path:
+    """`run_dir` checked before it is opened: a path this server can have (422), inside the
+    run roots when they are set (403), a directory (404). The run's files are confined to it
+    (and the roots) by :func:`ecobrain.model_adapters.run_paths.confined_file`."""
+    if why := check_path_text(text):
+        raise HTTPException(422, f"run_dir: {why}")
+    try:
+        path = Path(text).expanduser().resolve()
+        roots = run_roots()
+        if roots and not within(path, roots):
+            raise HTTPException(403, f"run_dir {path} is outside the allowed run roots "
+                                     "(ECOBRAIN_RUN_ROOTS)")
+        if not path.is_dir():
+            raise HTTPException(404, f"run_dir: no such directory on the server: {text}")
+    except OSError as exc:
+        raise HTTPException(422, f"run_dir: {exc.strerror or exc}") from exc
+    return path
 
 
 def document_urls(decision_id: str, code: str, files: dict[str, str]) -> dict[str, str]:
@@ -142,7 +158,7 @@ def document_urls(decision_id: str, code: str, files: dict[str, str]) -> dict[st
                         409: {"model": Message, "description": "the rule base does not compile"},
                         422: {"model": Message, "description": "bad body, or the run's files "
                               "are not readable model output (the file and variable named)"}})
-def post_run(body: RunIn, _: Commander, store: Store, request: Request) -> dict[str, Any]:
+def post_run(body: RunIn, principal: Commander, store: Store, request: Request) -> dict[str, Any]:
     """Findings → rules → a decision saved in the graph, linked to its ModelRun; the same run
     posted again gives the same decision. With `render_documents`, the task lists of every
     city and county with tasks are rendered too."""
@@ -150,10 +166,8 @@ def post_run(body: RunIn, _: Commander, store: Store, request: Request) -> dict[
     from ecobrain.reasoning.errors import RuleError
     from ecobrain.reasoning.run_decision import decide_run
 
-    path = Path(body.run_dir).expanduser().resolve()
-    _check_root(path)
-    if not path.is_dir():
-        raise HTTPException(404, f"run_dir: no such directory on the server: {body.run_dir}")
+    forbid_scoped(principal, "a decision on a model run")
+    path = run_directory(body.run_dir)
     try:
         outcome = decide_run(store, path, on=body.decision_date)
     except AdapterError as exc:
@@ -164,7 +178,8 @@ def post_run(body: RunIn, _: Commander, store: Store, request: Request) -> dict[
         raise HTTPException(422, f"run_dir: {exc}") from exc
     out: dict[str, Any] = {
         "run_id": outcome.run_id, "run_dir": outcome.run_dir, "model": outcome.model,
-        "existed": outcome.existed, "rule_source": outcome.rule_source,
+        "existed": outcome.existed, "repaired": outcome.repaired,
+        "rule_source": outcome.rule_source,
         "decision": outcome.decision.summary(), "timings": outcome.timings,
         "findings": outcome.findings}
     if body.render_documents:
@@ -190,7 +205,7 @@ def list_runs(_: Commander, store: Store,
 
 @router.get("/runs/{run_id}", response_model=RunOut, summary="A model run and its decisions",
             responses={404: {"model": Message, "description": "no such run"}})
-def get_run(run_id: str, _: Commander, store: Store) -> dict[str, Any]:
+def get_run(run_id: RunId, _: Commander, store: Store) -> dict[str, Any]:
     return decision_store.get_run(store, run_id)
 
 

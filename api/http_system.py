@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ecobrain import __version__
-from ecobrain.api.http_app import RETRY_AFTER_S, get_store
+from ecobrain.api.http_app import get_store
+from ecobrain.api.http_errors import RETRY_AFTER_S
 from ecobrain.ontology.store import GraphStore, GraphStoreError
 
 router = APIRouter(tags=["system"])

@@ -13,13 +13,15 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ecobrain.api.auth import Principal, require
 from ecobrain.api.http_common import (
     ERROR_RESPONSES,
     Message,
     Store,
+    TaskId,
+    forbid_other_task,
     may_act_for_task,
     register_errors,
 )
@@ -34,6 +36,14 @@ class StatusIn(BaseModel):
         description="the next step: received → in_progress → done")
     note: str = Field(default="", max_length=4000,
                       description="what the bureau found or did (kept in the history)")
+
+    @field_validator("note")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        # The note goes into the graph as a query parameter; a NUL broke the query (a 503).
+        if any((ord(c) < 0x20 and c not in "\t\n\r") or ord(c) == 0x7F for c in v):
+            raise ValueError("control characters (such as NUL) are not allowed")
+        return v
 
     model_config = {"json_schema_extra": {"examples": [
         {"status": "received", "note": "已接收，安排执法大队现场核查"},
@@ -59,7 +69,7 @@ class StatusChangeOut(BaseModel):
               summary="Report a task's progress (received → in progress → done)",
               responses={404: {"model": Message, "description": "no such task"},
                          409: {"model": Message, "description": "not the next step"}})
-def update_status(task_id: str, body: StatusIn, principal: Bureau, store: Store
+def update_status(task_id: TaskId, body: StatusIn, principal: Bureau, store: Store
                   ) -> dict[str, Any]:
     task = task_status.task_region(store, task_id)
     if not may_act_for_task(principal, task):
@@ -72,7 +82,8 @@ def update_status(task_id: str, body: StatusIn, principal: Bureau, store: Store
 @router.get("/tasks/{task_id}/history", response_model=list[StatusChangeOut],
             response_model_by_alias=True, summary="Every status change of a task",
             responses={404: {"model": Message, "description": "no such task"}})
-def task_history(task_id: str, _: Bureau, store: Store) -> list[dict[str, Any]]:
+def task_history(task_id: TaskId, principal: Bureau, store: Store) -> list[dict[str, Any]]:
+    forbid_other_task(principal, task_status.task_region(store, task_id), task_id)
     return task_status.history(store, task_id)
 
 

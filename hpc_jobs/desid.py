@@ -33,6 +33,7 @@ from typing import Protocol
 import numpy as np
 import yaml
 
+from ecobrain import safe_yaml
 from ecobrain.ontology.grid import GridSpec
 
 
@@ -197,7 +198,7 @@ def parse_mapping(doc: object, source: str) -> DesidMapping:
 def _load_mapping_cached(path: str, mtime: float) -> DesidMapping:
     with open(path, encoding="utf-8") as fh:
         try:
-            doc = yaml.safe_load(fh)
+            doc = safe_yaml.load(fh.read())
         except yaml.YAMLError as exc:
             raise DesidError(f"{path}: not valid YAML: {exc}") from exc
     return parse_mapping(doc, path)

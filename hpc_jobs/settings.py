@@ -24,6 +24,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ecobrain import safe_yaml
 from ecobrain.ontology.config import default_data_dir
 
 
@@ -146,7 +147,7 @@ def jobs_settings(env: dict[str, str] | None = None, *, path: Path | None = None
     explicit = path is not None and ("ECOBRAIN_JOBS_CONFIG" in env)
     if path.is_file():
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+            loaded = safe_yaml.load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise JobsConfigError(f"{path}: not valid YAML: {exc}") from exc
         if loaded is not None and not isinstance(loaded, dict):

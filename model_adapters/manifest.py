@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ecobrain.model_adapters.errors import ManifestError
+from ecobrain.model_adapters.run_paths import confined_file, run_roots
 
 MANIFEST_NAME = "run.json"
 _REGION_RE = re.compile(r"^\d{6}$")
@@ -154,9 +155,12 @@ def load_run(run_dir: str | Path) -> ModelRun:
                             "(docs/model-runs.md)")
     manifest = parse_manifest(path.read_text(encoding="utf-8"), str(path))
     missing = []
+    where = "the run directory" + (" and the run roots" if run_roots() else "")
     for i, out in enumerate(manifest.outputs):
         for field_name, rel in out.files().items():
-            if not (run_dir / rel).is_file():
+            if confined_file(run_dir, rel) is None:
+                missing.append(f"outputs[{i}].{field_name}: file {rel!r} is outside {where}")
+            elif not (run_dir / rel).is_file():
                 missing.append(f"outputs[{i}].{field_name}: file {rel!r} is not in {run_dir}")
     if missing:
         raise ManifestError(str(path), "; ".join(missing))

@@ -128,6 +128,8 @@ def neighbourhood(
     """
     if not 1 <= depth <= MAX_DEPTH:
         raise ValueError(f"depth must be between 1 and {MAX_DEPTH}")
+    _known_or_fail(store, "label", labels)
+    _known_or_fail(store, "type", rel_types)
     if store.read_one("MATCH (n {id: $id}) RETURN n.id AS id", {"id": node_id}) is None:
         raise NotFound(f"no node with id {node_id!r}")
     rows = store.read(
@@ -148,6 +150,24 @@ def neighbourhood(
     result.relationships = sorted(seen_rels.values(),
                                   key=lambda r: (r["source"], r["type"], r["target"]))
     return result
+
+
+_KNOWN = {
+    "label": "CALL db.labels() YIELD label RETURN label AS name",
+    "type": "CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType AS name",
+}
+
+
+def _known_or_fail(store: GraphStore, kind: str, wanted: Sequence[str] | None) -> None:
+    """ValueError naming filters the graph has no such label or type for: a typo would
+    otherwise filter everything out and look like an empty neighbourhood."""
+    if not wanted:
+        return
+    known = {r["name"] for r in store.read(_KNOWN[kind])}
+    unknown = sorted(set(wanted) - known)
+    if unknown:
+        raise ValueError(f"unknown {kind}(s) {', '.join(unknown)}; the graph has: "
+                         f"{', '.join(sorted(known))}")
 
 
 def paths(store: GraphStore, from_id: str, to_id: str, *, max_depth: int = 6

@@ -46,6 +46,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ecobrain import safe_yaml
 from ecobrain.reasoning.errors import RuleError, RuleProblem
 
 SourceQuality = Literal["PRIMARY", "SECONDARY", "CODE", "UNCONFIRMED"]
@@ -373,7 +374,7 @@ def parse_rule_file(path: str | Path, *, text: str | None = None,
         except OSError as exc:
             raise RuleError(RuleProblem(f"cannot read: {exc.strerror}", file=shown)) from None
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = safe_yaml.compose(text, _Loader, aliases=False)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

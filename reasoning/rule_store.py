@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from ecobrain import safe_yaml
 from ecobrain.reasoning.conclusions import short_hash
 from ecobrain.reasoning.dsl import LoadedFile, TestCase, checksum, parse_rule_file, validate_model
 from ecobrain.reasoning.errors import RuleError, RuleProblem
@@ -217,7 +218,7 @@ def as_rule_file(text: str, store: Any = None) -> Submission:
     """
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     try:
-        data = yaml.safe_load(text)
+        data = safe_yaml.load(text, aliases=False)
     except yaml.YAMLError:
         data = None  # the checker reports the syntax error with its line
     if not isinstance(data, dict) or "rules" in data or "id" not in data:
@@ -228,7 +229,7 @@ def as_rule_file(text: str, store: Any = None) -> Submission:
     family = _family_file(store, str(data.get("id")))
     if family is not None:
         try:
-            source = yaml.safe_load(family["text"]) or {}
+            source = safe_yaml.load(family["text"], aliases=False) or {}
         except yaml.YAMLError:
             source = {}
         extra = {k: source[k] for k in ("family", "parameters") if source.get(k)}

@@ -70,10 +70,21 @@ class RunOutcome:
     def decision_id(self) -> str:
         return self.decision.id
 
+    @property
+    def repaired(self) -> int:
+        """Nodes and relationships this run had to add to a decision already in the graph (a
+        trace or links lost since): 0 when it was there whole. Saving is idempotent, so
+        anything created on a re-run was missing."""
+        if not self.existed:
+            return 0
+        return self.written.get("nodes_created", 0) + self.written.get(
+            "relationships_created", 0)
+
     def summary(self) -> dict[str, Any]:
         """The decision's summary (``id``, ``run_id`` and counts) with the run's facts."""
         return {**self.decision.summary(), "run_dir": self.run_dir, "model": self.model,
                 "rule_source": self.rule_source, "existed": self.existed,
+                "repaired": self.repaired,
                 "timings": dict(self.timings), "findings": dict(self.findings)}
 
 

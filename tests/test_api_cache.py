@@ -118,17 +118,24 @@ def test_the_key_and_role_are_checked_on_every_request_also_when_the_body_is_kep
     assert r.status_code == 401 and "revoked" in r.json()["message"]
 
 
-def test_region_scoped_keys_read_as_before(api: ApiClient, module_decided: Decided) -> None:
-    """Reads are not region-scoped (a city's key sees the whole decision, as before the
-    cache): a kept body is the same whoever reads it, so it does not depend on the key."""
+def test_region_scoped_keys_and_kept_bodies(api: ApiClient, module_decided: Decided) -> None:
+    """The decision and its task pages are the province's shared picture: a city's key reads
+    them whole, and a kept body is the same whoever reads it. A task's detail (its
+    explanation) is scoped like its evidence chain (issue 14, finding 6): a body kept for a
+    province key is never replayed to a key of another region."""
     did = module_decided.decision_id
-    for url in (f"/decisions/{did}", f"/decisions/{did}/tasks?region={OTHER_CITY}",
-                f"/tasks/{_tasks(module_decided, OTHER_CITY)[0]}"):
+    for url in (f"/decisions/{did}", f"/decisions/{did}/tasks?region={OTHER_CITY}"):
         scoped = api.get(url, "hz-bureau")
         assert scoped.status_code == 200, url
         assert api.get(url, "commander").content == scoped.content
         assert api.get(url, "jx-bureau").content == scoped.content
-    # what the scope does limit is unchanged: acting for another region's task
+    url = f"/tasks/{_tasks(module_decided, OTHER_CITY)[0]}"
+    body = api.get(url, "commander").content  # kept now
+    assert api.get(url, "jx-bureau").content == body
+    for _ in range(2):  # the kept body is not replayed to a key of another region
+        r = api.get(url, "hz-bureau")
+        assert r.status_code == 403 and "330400" in r.json()["message"]
+    # what the scope limited before is unchanged: acting for another region's task
     r = api.patch(f"/tasks/{_tasks(module_decided, OTHER_CITY)[0]}/status", "hz-bureau",
                   json={"status": "received"})
     assert r.status_code == 403
