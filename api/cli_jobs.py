@@ -21,6 +21,7 @@ from rich import box
 from rich.table import Table
 
 from ecobrain.api.cli_common import console, err_console, fail, graph_store
+from ecobrain.yaml12 import load_yaml
 
 jobs_app = typer.Typer(help="Model-run jobs on the HPC cluster (Slurm) or this machine.",
                        no_args_is_help=True)
@@ -252,7 +253,7 @@ def scenario(
     from ecobrain.hpc_jobs.scenario import ScenarioError, scenario_request
 
     try:
-        items = yaml.safe_load(advice.read_text(encoding="utf-8"))
+        items = load_yaml(advice.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise fail(f"{advice}: {exc}", 2) from exc
     if isinstance(items, dict):

@@ -34,6 +34,7 @@ import numpy as np
 import yaml
 
 from ecobrain.ontology.grid import GridSpec
+from ecobrain.yaml12 import load_yaml
 
 
 def default_mapping_path() -> Path:
@@ -197,7 +198,7 @@ def parse_mapping(doc: object, source: str) -> DesidMapping:
 def _load_mapping_cached(path: str, mtime: float) -> DesidMapping:
     with open(path, encoding="utf-8") as fh:
         try:
-            doc = yaml.safe_load(fh)
+            doc = load_yaml(fh)
         except yaml.YAMLError as exc:
             raise DesidError(f"{path}: not valid YAML: {exc}") from exc
     return parse_mapping(doc, path)

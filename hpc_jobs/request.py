@@ -31,6 +31,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ecobrain.yaml12 import load_yaml
+
 RunKind = Literal["forecast", "attribution", "inversion", "scenario"]
 _TIME_RE = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
 _MEM_RE = re.compile(r"^\d+[KMGT]?$")
@@ -237,7 +239,7 @@ def parse_request(text: str, source: str = "request") -> RunRequest:
     """Parse and shape-check a YAML/JSON request (JSON is YAML); raises RequestError."""
     try:
         root = yaml.compose(text)
-        doc = yaml.safe_load(text)
+        doc = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ecobrain.ontology.config import default_data_dir
+from ecobrain.yaml12 import load_yaml
 
 
 class JobsConfigError(ValueError):
@@ -146,7 +147,7 @@ def jobs_settings(env: dict[str, str] | None = None, *, path: Path | None = None
     explicit = path is not None and ("ECOBRAIN_JOBS_CONFIG" in env)
     if path.is_file():
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+            loaded = load_yaml(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise JobsConfigError(f"{path}: not valid YAML: {exc}") from exc
         if loaded is not None and not isinstance(loaded, dict):

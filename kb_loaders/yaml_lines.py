@@ -16,18 +16,13 @@ from typing import Any
 import yaml
 
 from ecobrain.kb_loaders.errors import LoadError
+from ecobrain.yaml12 import Yaml12NoDatesLoader
 
 Path_ = tuple[str | int, ...]
 
 
-class _NoDatesLoader(yaml.SafeLoader):
-    """SafeLoader without the timestamp resolver: '2024-01-23' stays a string."""
-
-
-_NoDatesLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+class _NoDatesLoader(Yaml12NoDatesLoader):
+    """'2024-01-23' stays a string; YAML 1.2 booleans (``NO`` is not false)."""
 
 
 @dataclass
