@@ -42,6 +42,6 @@ Yaml12NoDatesLoader.yaml_implicit_resolvers = {
 }
 
 
-def load_yaml(stream: str | bytes | IO[str] | IO[bytes]) -> Any:
-    """``yaml.safe_load`` with YAML 1.2 booleans."""
-    return yaml.load(stream, Loader=Yaml12Loader)
+def load_yaml(stream: str | bytes | IO[str] | IO[bytes], *, dates: bool = True) -> Any:
+    """``yaml.safe_load`` with YAML 1.2 booleans (``dates=False``: dates stay strings)."""
+    return yaml.load(stream, Loader=Yaml12Loader if dates else Yaml12NoDatesLoader)
