@@ -22,8 +22,8 @@ from ecobrain.model_adapters.findings import (
     RegionDailyAQI,
     RunFindings,
 )
-from ecobrain.ontology.store import GraphStore
 from ecobrain.ontology.grid import ZJ3KM, parse_cell_id
+from ecobrain.ontology.store import GraphStore
 
 RUN = "run-test-001"
 
