@@ -250,7 +250,7 @@ def near_hotspot(h: EmissionHotspot, sites: _Sites, grid: GridSpec | None
     else:
         in_cell = np.zeros(len(idx), dtype=bool)
     keep = in_cell | (dist_km <= radius)
-    return [(int(i), bool(c), round(float(d), 2))
+    return [(int(i), bool(c), float(d))
             for i, c, d in zip(idx[keep], in_cell[keep], dist_km[keep], strict=True)]
 
 
@@ -300,14 +300,14 @@ def hotspot_context(hotspots: Sequence[EmissionHotspot],
             match = 2 if em else (1 if sector_em else 0)
             candidates.append((-match, dist, e["id"], ring, in_cell, em, sector_em, ef))
         candidates.sort(key=lambda c: (c[0], c[1], c[2]))
-        nearest_emitter = next((c[1] for c in candidates if c[5]), None)
+        nearest_emitter = next((round(c[1], 3) for c in candidates if c[5]), None)
         for rank, (neg_match, dist, eid, ring, in_cell, em, sector_em, ef) in enumerate(
                 candidates, start=1):
             he_facts.append({
                 "type": "hotspot_enterprise", "id": f"he.{hid}.{eid}",
                 "hotspot_id": hid, "cell_id": h.cell_id, "species": h.species,
                 "hotspot_county_code": h.county_code, "ring": ring, "in_cell": in_cell,
-                "distance_km": dist, "candidate_rank": rank, "match": -neg_match,
+                "distance_km": round(dist, 3), "candidate_rank": rank, "match": -neg_match,
                 "location_zh": location_text(in_cell, dist),
                 "emits_species": em, "sector_emits_species": sector_em,
                 **ef,

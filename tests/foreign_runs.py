@@ -105,7 +105,9 @@ def write_cf_forecast(path: Path, start_local: dt.datetime, hours: int, pm: PMOf
                 "lat": ("lat", lats, {"units": "degrees_north", "standard_name": "latitude"}),
                 "lon": ("lon", LONS, {"units": "degrees_east", "standard_name": "longitude"})},
         attrs={"Conventions": "CF-1.8"})
-    ds.to_netcdf(path, engine="netcdf4")
+    units = "hours since 2026-01-01 00:00:00"
+    ds.to_netcdf(path, engine="netcdf4", encoding={"time": {"units": units},
+                                                   "time_bnds": {"units": units}})
     return path
 
 
