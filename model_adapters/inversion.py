@@ -274,10 +274,6 @@ def inversion_findings(
                 prior.label, f"has no emission variable of a configured species. The file has: "
                 f"{', '.join(prior.variables()) or 'no gridded variable'}. Names that would "
                 f"match ({default_hotspot_path().name}, or the manifest's 'variables'): {wanted}")
-        absent = [sid for sid in config.species if sid not in chosen]
-        if absent:
-            notes.append(f"{prior.label}: no {', '.join(absent)} in the inversion "
-                         f"(it has {', '.join(prior.variables())})")
         nt = max(prior.ntimes, 1)
         area = None
         lon, lat = grid.cell_centers_lonlat()
