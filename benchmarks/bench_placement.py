@@ -55,7 +55,7 @@ def grid(k: int) -> GridSpec:
                     600_000.0, -1_000_000.0, 1_000.0, 1_000.0, 1_000, 1_000)
 
 
-def seconds(fn) -> float:  # noqa: ANN001 - a thunk
+def seconds(fn) -> float:
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
