@@ -34,6 +34,11 @@ from ecobrain.model_adapters.regime import RegimeConfig, load_regime_config, reg
 from ecobrain.model_adapters.regions import RegionMapper, Station, build_mapper, default_stations
 from ecobrain.model_adapters.registry import open_gridded
 from ecobrain.model_adapters.run_warnings import WarningLog, warn_partial_days
+from ecobrain.model_adapters.sanity import (
+    NegativeCount,
+    warn_coverage,
+    warn_missing_key_pollutants,
+)
 
 ALL_KINDS: tuple[FindingKind, ...] = ("forecast", "inversion", "attribution", "regime")
 
@@ -102,9 +107,14 @@ def collect_findings(
                     wanted += ("PM2_5", "O3")
                 if "regime" in requested:
                     wanted += ("NO2", "Formaldehyde")
+            negatives = NegativeCount()
             fs = read_forecast(f, m.id, mapper, pollutants=wanted, overrides=out.variables,
-                               layer=out.layer)
+                               layer=out.layer, negatives=negatives)
             notes.extend(fs.notes)
+            negatives.warn(log, f.label)
+            warn_coverage(log, f.label, f.grid)
+            if "forecast" in requested:
+                warn_missing_key_pollutants(log, f.label, fs.variables)
             result.time_conventions[f.label] = f"{f.timestamp}: {f.timestamp_reason}"
             warn_partial_days(log, f.label, fs.axis, fs.hour_begin_utc)
             result.grid = grid_info(f.grid)

@@ -43,6 +43,9 @@ LATS = np.round(np.arange(26.9, 31.4, 0.05), 4)
 LONS = np.round(np.arange(117.9, 123.3, 0.05), 4)
 
 CLEAN = 30.0  # µg/m³ outside Hangzhou
+# O3 everywhere, constant: 0.03 ppmV = 58.9 µg/m³ at 298.15 K / 1013.25 hPa, MDA8 IAQI 30 —
+# below every PM2.5 IAQI of the tests (CLEAN PM2.5 alone gives 43), so AQI is PM2.5's.
+O3_PPM = 0.03
 HANGZHOU = "3301"
 
 
@@ -83,8 +86,9 @@ def write_aconc(path: Path, grid: GridSpec, start_local: dt.datetime, hours: int
                 stamp: str = "begin") -> Path:
     """A CMAQ-named averaged file; by default its FILEDESC does not state the convention."""
     arr = pm_field(grid, pm_series(start_local, hours, pm, stamp))
-    return write_ioapi(path, grid, {"PM25_TOT": arr}, {"PM25_TOT": "ug m-3"},
-                       utc(start_local), 3600, filedesc=list(filedesc), upnam="WR_ACONC")
+    return write_ioapi(path, grid, {"PM25_TOT": arr, "O3": np.full_like(arr, O3_PPM)},
+                       {"PM25_TOT": "ug m-3", "O3": "ppmV"}, utc(start_local), 3600,
+                       filedesc=list(filedesc), upnam="WR_ACONC")
 
 
 def write_cf_forecast(path: Path, start_local: dt.datetime, hours: int, pm: PMOfHour) -> Path:
@@ -100,6 +104,7 @@ def write_cf_forecast(path: Path, start_local: dt.datetime, hours: int, pm: PMOf
     bounds = np.stack([times, times + np.timedelta64(3600, "s")], axis=1)
     ds = xr.Dataset(
         {"pm25": (("time", "lat", "lon"), arr, {"units": "ug/m3"}),
+         "o3": (("time", "lat", "lon"), np.full_like(arr, O3_PPM), {"units": "ppmV"}),
          "time_bnds": (("time", "nv"), bounds)},
         coords={"time": ("time", times, {"bounds": "time_bnds"}),
                 "lat": ("lat", lats, {"units": "degrees_north", "standard_name": "latitude"}),

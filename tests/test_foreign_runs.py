@@ -32,6 +32,7 @@ from foreign_runs import (
     G12,
     HOT9,
     by_day,
+    hangzhou_mask,
     iaqi_pm25,
     manifest,
     utc,
@@ -341,6 +342,9 @@ def test_one_km_nest_with_no_plus_no2_inversion(kb: GraphStore, tmp_path: Path) 
              [{"kind": "forecast", "format": "ioapi", "path": "CCTM_ACONC_NZJ1KM.nc"}, inv])
     found = collect_findings(run, stations=[])
     assert city_aqi(found) == [210, 210]  # > 200 for 48 h: orange, red not reachable at 210
+    # the nest covers only northern Zhejiang: said, with the fraction, and incomplete
+    [cov] = [w for w in found.warnings if w.code == "coverage"]
+    assert cov.incomplete and "仅覆盖全省面积的28%" in cov.message_zh
     [h] = found.hotspots
     # NO and NO2 moles both counted as NO2: (0.2 + 0.1) mol/s · 46.0055 g/mol · 0.0864 = 1.1925
     # t/day prior, five times that posterior
@@ -460,3 +464,28 @@ def test_overlap_shares_are_the_geodesic_shares() -> None:
         assert mine[code] == pytest.approx(share, abs=1e-3), regions_by_code()[code].name_zh
     assert math.isclose(sum(mine.values()), 1.0, abs_tol=1e-3)
     assert shapely.is_valid(cell_outline_lonlat(G9, *HOT9))
+
+
+# -- model output sanity: never a silent all-clear ---------------------------------------------
+
+def test_negative_values_and_a_missing_key_pollutant_mark_the_decision_incomplete(
+        kb: GraphStore, tmp_path: Path) -> None:
+    run = tmp_path / "insane"
+    run.mkdir()
+    start = utc(MIDNIGHT)
+    lon, lat = G12.cell_centers_lonlat()
+    r, c = np.argwhere(hangzhou_mask(lon, lat))[0]
+    o3 = np.full((24, G12.nrows, G12.ncols), 0.03, dtype=np.float32)
+    o3[5, r, c] = -0.002  # one negative value in a cell that feeds Hangzhou
+    write_ioapi(run / "CCTM_ACONC_EC12KM.nc", G12, {"O3": o3}, {"O3": "ppmV"}, start, 3600,
+                filedesc=["CMAQ output"])
+    manifest(run, "insane", MIDNIGHT - dt.timedelta(hours=12),
+             [{"kind": "forecast", "format": "ioapi", "path": "CCTM_ACONC_EC12KM.nc"}])
+    found = collect_findings(run, stations=[])
+    codes = {w.code: w for w in found.warnings}
+    assert codes["missing-pollutant"].variable == "PM2_5" and codes["missing-pollutant"].incomplete
+    assert "O3有1个负值（最小-0.002）" in codes["negative-values"].message_zh
+    assert "coverage" not in codes  # the 12 km grid covers the whole province
+    d = decide_run(kb, run).decision
+    assert d.incomplete and {"missing-pollutant", "negative-values"} <= {w.code
+                                                                         for w in d.warnings}

@@ -16,7 +16,7 @@ import pyproj
 import shapely
 from shapely.geometry import Polygon
 
-from ecobrain.ontology.geography import RegionIndex
+from ecobrain.ontology.geography import RegionIndex, regions_by_code
 from ecobrain.ontology.grid import GridSpec
 
 # Albers equal-area for China (the geography's area_km2 uses the same kind of projection).
@@ -80,3 +80,25 @@ def county_shares(grid: GridSpec, row: int, col: int,
            if a / total >= min_share]
     return out or [CountyShare(parts[0][0], round(parts[0][1] / total, 4),
                                round(parts[0][1], 3))]
+
+
+def grid_outline_lonlat(grid: GridSpec, points_per_edge: int = 200) -> Polygon:
+    """The whole grid's outline as a lon/lat polygon (edges densified)."""
+    t = np.linspace(0.0, 1.0, points_per_edge, endpoint=False)
+    x0, y0 = grid.xorig, grid.yorig
+    x1, y1 = x0 + grid.ncols * grid.xcell, y0 + grid.nrows * grid.ycell
+    xs = np.concatenate([x0 + t * (x1 - x0), np.full_like(t, x1), x1 - t * (x1 - x0),
+                         np.full_like(t, x0)])
+    ys = np.concatenate([np.full_like(t, y0), y0 + t * (y1 - y0), np.full_like(t, y1),
+                         y1 - t * (y1 - y0)])
+    lon, lat = grid.xy_to_lonlat(xs, ys)
+    return Polygon(zip(np.asarray(lon).tolist(), np.asarray(lat).tolist(), strict=True))
+
+
+@cache
+def province_coverage(grid: GridSpec, province_code: str = "330000") -> float:
+    """Fraction of the province's area inside the grid (equal-area), cached per grid."""
+    province = regions_by_code()[province_code].geometry
+    inside = grid_outline_lonlat(grid).intersection(province)
+    total = shapely.transform(province, _equal_area).area
+    return float(shapely.transform(inside, _equal_area).area / total) if total else 0.0
