@@ -11,9 +11,10 @@ warning.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from datetime import date
-from functools import cache
+from functools import cache, partial
 from importlib.resources import files
 from typing import Any
 
@@ -55,12 +56,9 @@ def _holds(crit: Mapping[str, Any], series: Sequence[int]) -> bool:
         return any(_holds(c, series) for c in crit["any_of"])
     if "all_of" in crit:
         return all(_holds(c, series) for c in crit["all_of"])
-    if "aqi_gt" in crit:
-        x = crit["aqi_gt"]
-        ok = lambda a: a > x  # noqa: E731
-    else:
-        x = crit["aqi_gte"]
-        ok = lambda a: a >= x  # noqa: E731
+    # a > x is x < a; a >= x is x <= a
+    ok = partial(operator.lt, crit["aqi_gt"]) if "aqi_gt" in crit else \
+        partial(operator.le, crit["aqi_gte"])
     if "hours" in crit:
         return _longest_run(series, ok) * 24 >= int(crit["hours"])
     return sum(1 for a in series if ok(a)) >= int(crit.get("days", 1))
