@@ -26,7 +26,7 @@ from ecobrain.model_adapters.findings import (
     RegionDailyAQI,
     grid_spec,
 )
-from ecobrain.model_adapters.grids.placement import place_points
+from ecobrain.model_adapters.grids.placement import Placement, place_points
 from ecobrain.model_adapters.inversion import DEFAULT_SEARCH_RADIUS_KM
 from ecobrain.ontology.grid import LATGRD3, ZJ3KM, GridSpec
 from ecobrain.reasoning.horizon import horizon_note
@@ -211,13 +211,20 @@ def _half_diagonal_km(grid: GridSpec | None) -> float:
     return 0.5e-3 * float(np.hypot(grid.xcell, grid.ycell))
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Sites:
-    """Enterprises as arrays (sorted by id), for geometry."""
+    """Enterprises as arrays (sorted by id) for geometry: a latitude index for the box
+    around each hotspot, and their placement on each grid computed once per decision."""
 
     rows: list[Mapping[str, Any]]
     lon: np.ndarray
     lat: np.ndarray
+    by_lat: np.ndarray = field(init=False)
+    placements: dict[GridSpec, Placement] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_lat = np.argsort(self.lat, kind="stable")
+        self._lat_sorted = self.lat[self.by_lat]
 
     @classmethod
     def of(cls, enterprises: Sequence[Mapping[str, Any]]) -> _Sites:
@@ -225,6 +232,18 @@ class _Sites:
                        and e.get("lat") is not None), key=lambda e: e["id"])
         return cls(rows, np.array([float(e["lon"]) for e in rows]),
                    np.array([float(e["lat"]) for e in rows]))
+
+    def in_box(self, lon: float, lat: float, dlon: float, dlat: float) -> np.ndarray:
+        """Indices (ascending) of the sites within ±dlon, ±dlat of a point."""
+        lo = np.searchsorted(self._lat_sorted, lat - dlat, side="left")
+        hi = np.searchsorted(self._lat_sorted, lat + dlat, side="right")
+        band = self.by_lat[lo:hi]
+        return np.sort(band[np.abs(self.lon[band] - lon) <= dlon])
+
+    def placed(self, grid: GridSpec) -> Placement:
+        if grid not in self.placements:
+            self.placements[grid] = place_points(grid, self.lon, self.lat)
+        return self.placements[grid]
 
 
 def near_hotspot(h: EmissionHotspot, sites: _Sites, grid: GridSpec | None
@@ -237,21 +256,20 @@ def near_hotspot(h: EmissionHotspot, sites: _Sites, grid: GridSpec | None
     radius = search_radius(h)
     reach = max(radius, _half_diagonal_km(grid)) * 1.05 + 0.5
     dlat = reach / _KM_PER_DEG
-    dlon = dlat / max(np.cos(np.radians(h.lat)), 0.1)
-    idx = np.flatnonzero((np.abs(sites.lat - h.lat) <= dlat) & (np.abs(sites.lon - h.lon) <= dlon))
+    idx = sites.in_box(h.lon, h.lat, dlat / max(np.cos(np.radians(h.lat)), 0.1), dlat)
     if not len(idx):
         return []
     _, _, dist_m = _GEOD.inv(np.full(len(idx), h.lon), np.full(len(idx), h.lat),
                              sites.lon[idx], sites.lat[idx])
     dist_km = np.asarray(dist_m) / 1000.0
     if grid is not None:
-        placed = place_points(grid, sites.lon, sites.lat)
+        placed = sites.placed(grid)
         in_cell = (placed.row[idx] == h.row) & (placed.col[idx] == h.col)
     else:
         in_cell = np.zeros(len(idx), dtype=bool)
     keep = in_cell | (dist_km <= radius)
-    return [(int(i), bool(c), float(d))
-            for i, c, d in zip(idx[keep], in_cell[keep], dist_km[keep], strict=True)]
+    return list(zip(idx[keep].tolist(), in_cell[keep].tolist(), dist_km[keep].tolist(),
+                    strict=True))
 
 
 def location_text(in_cell: bool, distance_km: float) -> str:
