@@ -26,6 +26,7 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
+from api_helpers import api_client
 from foreign_runs import (
     G1,
     G9,
@@ -275,6 +276,13 @@ def test_an_incomplete_run_is_marked_everywhere(kb: GraphStore, tmp_path: Path) 
                         "d.warnings AS w", {"id": dec_id})
     assert saved is not None and saved["inc"] is True
     assert any("仅23小时，未计入" in w for w in saved["w"])
+    # the API returns them with the decision
+    with api_client(kb, tmp_path) as api:
+        body = api.get(f"/decisions/{dec_id}", "commander").json()
+    assert body["incomplete"] is True
+    partial = [w for w in body["warnings"] if w["code"] == "partial-day"]
+    assert partial and all(w["incomplete"] for w in partial)
+    assert any("仅23小时，未计入" in w["message_zh"] for w in partial)
 
 
 # -- a 48 h run on a 12 km grid: orange established, red not ruled out ----------------------
