@@ -128,8 +128,9 @@ def read_forecast(gfile: GriddedFile, run_id: str, mapper: RegionMapper, *,
     if not any(p in variables for p in AQI_POLLUTANTS):
         tried = {p: list((aliases or DEFAULT_ALIASES).get(p, ())) for p in AQI_POLLUTANTS}
         raise MissingVariableError(
-            gfile.label, f"has none of the AQI pollutants (looked for {tried}; the manifest's "
-            "'variables' can name others)")
+            gfile.label, f"has none of the AQI pollutants. The file has: "
+            f"{', '.join(gfile.variables()) or 'no gridded variable'}. Names that would match "
+            f"(the manifest's 'variables' can name others): {tried}")
     # Check every unit before reading any data: an unknown unit fails fast, naming the variable.
     units = {p: gfile.units(v) for p, v in variables.items()}
     for p, u in units.items():
