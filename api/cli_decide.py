@@ -82,6 +82,17 @@ def _band(p: int) -> str:
     return next(label for low, label in BANDS if p >= low)
 
 
+def print_warnings(d: Any) -> None:
+    """The decision's warnings, before anything else a commander reads."""
+    if d.incomplete:
+        console.print("[bold red]INCOMPLETE DECISION[/]: the run does not cover everything "
+                      "it was meant to (see the warnings)")
+    for w in d.warnings:
+        mark = "[red]warning (incomplete):[/]" if w.incomplete else "[yellow]warning:[/]"
+        console.print(f"{mark} {escape(w.message_zh)}", highlight=False)
+        console.print(f"         {escape(w.message)}", highlight=False)
+
+
 def print_summary(outcome: Any, docs: Any) -> None:
     d = outcome.decision
     same = ""
@@ -130,6 +141,7 @@ def print_summary(outcome: Any, docs: Any) -> None:
                   str(len(d.advice)), str(sum(review.values())),
                   f"{len(docs.documents)} documents" if docs else "", style="bold")
     console.print(table)
+    print_warnings(d)
     others = sorted(set(advice) - shown)
     if others:
         console.print(f"advice without tasks or alerts for {len(others)} more regions "

@@ -60,6 +60,11 @@ def _header(result) -> None:
         console.print(f"{len(result.days)} complete Beijing days {result.days[0]} … "
                       f"{result.days[-1]}; AQI standard: "
                       + ", ".join(f"{s} ({n} d)" for s, n in stds.items()))
+    for f, convention in result.time_conventions.items():
+        console.print(f"time stamps of {f}: {convention}", highlight=False)
+    for w in result.warnings:
+        mark = "[red]warning (incomplete):[/]" if w.incomplete else "[yellow]warning:[/]"
+        console.print(f"{mark} {w.message}", highlight=False)
     for n in result.notes:
         console.print(f"[yellow]note:[/] {n}", highlight=False)
 

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from ecobrain import safe_yaml
 from ecobrain.api.cli_common import console, err_console, fail, graph_store
+from ecobrain.yaml12 import Yaml12Loader
 
 jobs_app = typer.Typer(help="Model-run jobs on the HPC cluster (Slurm) or this machine.",
                        no_args_is_help=True)
@@ -253,7 +254,7 @@ def scenario(
     from ecobrain.hpc_jobs.scenario import ScenarioError, scenario_request
 
     try:
-        items = safe_yaml.load(advice.read_text(encoding="utf-8"))
+        items = safe_yaml.load(advice.read_text(encoding="utf-8"), Yaml12Loader)
     except (OSError, yaml.YAMLError) as exc:
         raise fail(f"{advice}: {exc}", 2) from exc
     if isinstance(items, dict):

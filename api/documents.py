@@ -40,6 +40,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from ecobrain.model_adapters.findings import GridInfo, grid_spec
+from ecobrain.ontology.grid import ZJ3KM, parse_cell_id
 from ecobrain.ontology.store import GraphStore
 from ecobrain.reasoning.decision_store import region_prefix
 from ecobrain.reasoning.task_status import INITIAL, LABELS_ZH
@@ -163,6 +165,14 @@ def _by_region(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
     return out
 
 
+def decision_warnings(decision: dict[str, Any]) -> list[str]:
+    """The decision's warnings as the top of every document shows them."""
+    out = list(decision.get("warnings") or [])
+    if decision.get("incomplete"):
+        out.insert(0, "本决策不完整：模型运行未覆盖应研判的全部内容（见以下说明），下发前请核实。")
+    return out
+
+
 def gather(store: GraphStore, decision_id: str, prefix: str | None = None) -> DecisionData:
     """Read a decision's conclusions, run, regions and cited law (`prefix`: one city's part)."""
     dec = store.read_one(
@@ -170,6 +180,7 @@ def gather(store: GraphStore, decision_id: str, prefix: str | None = None) -> De
         "RETURN d.id AS id, d.run_id AS run_id, d.date AS date, d.notes AS notes, "
         "d.review_status AS review_status, d.approved_by AS approved_by, "
         "d.approved_at AS approved_at, "
+        "d.warnings AS warnings, d.incomplete AS incomplete, "
         "d.rule_versions AS rule_versions, d.created_from AS created_from, "
         "m.model AS model, m.init_time AS init_time, m.run_dir AS run_dir, m.days AS days",
         {"id": decision_id})
@@ -231,7 +242,9 @@ def gather(store: GraphStore, decision_id: str, prefix: str | None = None) -> De
         decision={"id": dec["id"], "date": dec["date"], "notes": list(dec["notes"] or []),
                   "rule_versions": list(dec["rule_versions"] or []),
                   "review_status": dec["review_status"], "approved_by": dec["approved_by"],
-                  "approved_at": dec["approved_at"]},
+                  "approved_at": dec["approved_at"],
+                  "warnings": list(dec.get("warnings") or []),
+                  "incomplete": bool(dec.get("incomplete"))},
         run=run, regions=regions, tasks=_by_region(tasks),
         alerts={a["region_code"]: a for a in all_alerts}, measures=_by_region(measures),
         advice=_by_region(advice), enterprises=enterprises, hotspots=hotspots,
@@ -293,7 +306,8 @@ def _location(t: dict[str, Any], data: DecisionData) -> str:
         lon, lat = data.enterprises[s["id"]]
         return f"{place}\n{lon:.4f}°E, {lat:.4f}°N"
     if s["kind"] == "grid_cell":
-        centre = _cell_centre(s["id"])
+        centre = next(((h["lon"], h["lat"]) for h in data.hotspots
+                       if h.get("cell_id") == s["id"]), None) or _cell_centre(s["id"])
         where = f"网格 {s['id'].split(':')[-1]}"
         if centre:
             where += f"\n{centre[0]:.4f}°E, {centre[1]:.4f}°N"
@@ -308,9 +322,16 @@ def _cell_centre(cell_id: str) -> tuple[float, float] | None:
     return (sum(p[0] for p in poly[:4]) / 4, sum(p[1] for p in poly[:4]) / 4)
 
 
-def _cell_polygon(cell_id: str) -> list[tuple[float, float]] | None:
-    from ecobrain.ontology.grid import ZJ3KM, parse_cell_id
+def _hotspot_polygon(h: dict[str, Any]) -> list[tuple[float, float]] | None:
+    """The hotspot's cell on its own grid (the finding records the grid)."""
+    info = h.get("grid")
+    spec = grid_spec(GridInfo(**info)) if info else None
+    if spec is None:
+        return _cell_polygon(h["cell_id"])
+    return [tuple(p) for p in spec.cell_polygon_lonlat(h["row"], h["col"])]  # type: ignore[misc]
 
+
+def _cell_polygon(cell_id: str) -> list[tuple[float, float]] | None:
     try:
         grid, row, col = parse_cell_id(cell_id)
     except ValueError:
@@ -529,6 +550,7 @@ def region_context(store: GraphStore, data: DecisionData, code: str) -> dict[str
         "tasks_summary": tasks_summary, "groups": groups, "task_count": len(all_tasks),
         "advice": _advice_rows(scope, data), "articles": _appendix(conclusions, data),
         "legal_review": legal_review, "notes": notes, "counties": counties,
+        "warnings": decision_warnings(data.decision),
         "map_caption": f"{region.name}排放热点网格与任务企业（按优先级着色）",
         "aqi_caption": f"{region.name}逐日AQI预报（背景色为AQI类别，红色阴影为预警期）",
     }
@@ -570,7 +592,7 @@ def chart_inputs(data: DecisionData, code: str, counties: Sequence[str],
     inner = [r.boundary_wkt for c, r in sorted(data.regions.items())
              if region is not None and region.level == "city" and r.parent_code == code
              and r.boundary_wkt]
-    hotspots = [{"cell_polygon": _cell_polygon(h["cell_id"]), "lon": h["lon"], "lat": h["lat"],
+    hotspots = [{"cell_polygon": _hotspot_polygon(h), "lon": h["lon"], "lat": h["lat"],
                  "species": h["species"], "excess": h["excess"]} for h in data.hotspots
                 if (h.get("county_code") or "").startswith(prefix)]
     ents = []
@@ -788,7 +810,8 @@ def write_index(data: DecisionData, docs: Sequence[RenderedRegion], folder: Path
         decision_id=data.decision["id"], decision_date=data.decision["date"],
         run_id=data.run["id"], model=data.run.get("model") or "—",
         generated_at=data.generated_at, rows=rows, formats=list(formats),
-        total_tasks=sum(len(v) for v in data.tasks.values()))
+        total_tasks=sum(len(v) for v in data.tasks.values()),
+        warnings=decision_warnings(data.decision))
     path = folder / "index.html"
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

@@ -110,6 +110,17 @@ class RegionOut(BaseModel):
     advice: int
 
 
+class WarningOut(BaseModel):
+    """What limits a decision (ecobrain.model_adapters.run_warnings.RunWarning)."""
+
+    code: str
+    message_zh: str
+    message: str
+    file: str | None = None
+    variable: str | None = None
+    incomplete: bool = False
+
+
 class DecisionListItem(BaseModel):
     id: str
     run_id: str
@@ -122,6 +133,11 @@ class DecisionListItem(BaseModel):
     legal_review_required: bool
     rule_versions: list[str]
     notes: list[str]
+    warnings: list[WarningOut] = Field(
+        default_factory=list, description="what limits the decision: a forecast day left out, "
+        "a lower bound, a run too short to rule out a higher alert")
+    incomplete: bool = Field(default=False, description="the decision does not cover all the "
+                             "run was meant to (a warning marked incomplete)")
 
     model_config = {"json_schema_extra": {"examples": [{
         "id": "dec-4f47909852495af1", "run_id": "zj3km-2026112512",

@@ -66,6 +66,9 @@ class DecisionSummaryOut(BaseModel):
     advice: int
     legal_review_required: bool
     rule_versions: int
+    warnings: list[str] = Field(default_factory=list,
+                                description="what limits the decision (Chinese, as in documents)")
+    incomplete: bool = False
 
 
 class DocumentOut(BaseModel):

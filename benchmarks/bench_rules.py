@@ -90,7 +90,6 @@ def main() -> None:
     from ecobrain.reasoning.engine import Engine
     from ecobrain.reasoning.facts import assemble_facts
     from ecobrain.reasoning.rulebase import load_rule_base
-    from ecobrain.reasoning.synthetic_load import by_cell
 
     t = time.perf_counter()
     findings, enterprises = generate(args.hotspots)
@@ -101,13 +100,12 @@ def main() -> None:
     t = time.perf_counter()
     compiled = compile_rule_base(base, on, concepts)
     compile_s = time.perf_counter() - t
-    cells = by_cell(enterprises)
     start_rss = rss_mb()
     runs = []
     for i in range(args.runs):
         c0, t0 = time.process_time(), time.perf_counter()
         w0 = worker_cpu()
-        factset = assemble_facts(findings, None, concepts, enterprises_by_cell=cells)
+        factset = assemble_facts(findings, None, concepts, enterprises=enterprises)
         c1, t1 = time.process_time(), time.perf_counter()
         result = Engine(compiled).run(factset.facts, decision_date=on)
         c2, t2 = time.process_time(), time.perf_counter()

@@ -35,6 +35,7 @@ import yaml
 
 from ecobrain import safe_yaml
 from ecobrain.ontology.grid import GridSpec
+from ecobrain.yaml12 import Yaml12Loader
 
 
 def default_mapping_path() -> Path:
@@ -198,7 +199,7 @@ def parse_mapping(doc: object, source: str) -> DesidMapping:
 def _load_mapping_cached(path: str, mtime: float) -> DesidMapping:
     with open(path, encoding="utf-8") as fh:
         try:
-            doc = safe_yaml.load(fh.read())
+            doc = safe_yaml.load(fh.read(), Yaml12Loader)
         except yaml.YAMLError as exc:
             raise DesidError(f"{path}: not valid YAML: {exc}") from exc
     return parse_mapping(doc, path)

@@ -32,6 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ecobrain import safe_yaml
+from ecobrain.yaml12 import Yaml12Loader
 
 RunKind = Literal["forecast", "attribution", "inversion", "scenario"]
 _TIME_RE = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
@@ -238,8 +239,8 @@ def _yaml_line(root: yaml.Node | None, loc: Sequence[Any]) -> int | None:
 def parse_request(text: str, source: str = "request") -> RunRequest:
     """Parse and shape-check a YAML/JSON request (JSON is YAML); raises RequestError."""
     try:
-        root = safe_yaml.compose(text)
-        doc = safe_yaml.load(text)
+        root = safe_yaml.compose(text, Yaml12Loader)
+        doc = safe_yaml.load(text, Yaml12Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

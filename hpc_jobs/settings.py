@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ecobrain import safe_yaml
 from ecobrain.ontology.config import default_data_dir
+from ecobrain.yaml12 import Yaml12Loader
 
 
 class JobsConfigError(ValueError):
@@ -147,7 +148,7 @@ def jobs_settings(env: dict[str, str] | None = None, *, path: Path | None = None
     explicit = path is not None and ("ECOBRAIN_JOBS_CONFIG" in env)
     if path.is_file():
         try:
-            loaded = safe_yaml.load(path.read_text(encoding="utf-8"))
+            loaded = safe_yaml.load(path.read_text(encoding="utf-8"), Yaml12Loader)
         except yaml.YAMLError as exc:
             raise JobsConfigError(f"{path}: not valid YAML: {exc}") from exc
         if loaded is not None and not isinstance(loaded, dict):

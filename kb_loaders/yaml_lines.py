@@ -15,19 +15,15 @@ from typing import Any
 
 import yaml
 
+from ecobrain import safe_yaml
 from ecobrain.kb_loaders.errors import LoadError
+from ecobrain.yaml12 import Yaml12NoDatesLoader
 
 Path_ = tuple[str | int, ...]
 
 
-class _NoDatesLoader(yaml.SafeLoader):
-    """SafeLoader without the timestamp resolver: '2024-01-23' stays a string."""
-
-
-_NoDatesLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+class _NoDatesLoader(Yaml12NoDatesLoader):
+    """'2024-01-23' stays a string; YAML 1.2 booleans (``NO`` is not false)."""
 
 
 @dataclass
@@ -60,7 +56,7 @@ def read_yaml(file: Path) -> YamlDoc:
     except UnicodeDecodeError as exc:
         raise LoadError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=file) from exc
     try:
-        node = yaml.compose(text, Loader=_NoDatesLoader)
+        node = safe_yaml.compose(text, _NoDatesLoader)  # bounded: a sidecar is user input
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

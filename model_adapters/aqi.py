@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
+
+from ecobrain.yaml12 import load_yaml
 
 METRIC_POLLUTANT = {
     "PM2_5_24h": "PM2_5",
@@ -307,7 +308,7 @@ class StandardSet:
 @cache
 def _load_cached(path: str) -> StandardSet:
     with open(path, encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
+        doc = load_yaml(fh)
     return StandardSet(parse_standards(doc, origin=path))
 
 

@@ -166,6 +166,7 @@ def open_cf(path: Path, label: str | None = None, *, timestamp: Timestamp | None
         times = None
         step = None
         stamp: Timestamp = "instant"
+        reason = "no time bounds: values read as instants"
         if tdim is not None and tdim in ds.variables and \
                 np.issubdtype(ds[tdim].dtype, np.datetime64):
             times = ds[tdim].values.astype("datetime64[s]")
@@ -176,13 +177,16 @@ def open_cf(path: Path, label: str | None = None, *, timestamp: Timestamp | None
                 times = b[:, 0]
                 step = int((b[0, 1] - b[0, 0]) / np.timedelta64(1, "s"))
                 stamp = "begin"
+                reason = f"time bounds '{bname}': each record stands for [lower, upper)"
             elif len(times) > 1:
                 step = int((times[1] - times[0]) / np.timedelta64(1, "s"))
         elif tdim is not None:
             raise DimensionError(label, f"time coordinate {tdim!r} cannot be decoded to dates "
                                  "(units like 'hours since ...' are needed)", tdim)
         f = CFFile(path=path, label=label, format="cf", dataset=ds, grid=grid, times=times,
-                   step_seconds=step, timestamp=timestamp or stamp, attrs=dict(ds.attrs))
+                   step_seconds=step, timestamp=timestamp or stamp, attrs=dict(ds.attrs),
+                   timestamp_reason=(f"the manifest's 'timestamp': {timestamp}" if timestamp
+                                     else reason))
         f.ydim, f.xdim, f.tdim, f.flip_rows = ydim, xdim, tdim, flip
         return f
     except Exception:

@@ -19,6 +19,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ecobrain.model_adapters.run_warnings import RunWarning
+from ecobrain.ontology.grid import GridSpec
+
 # Ontology ids used across the project.
 PollutantId = Literal["PM2_5", "PM10", "O3", "NO2", "SO2", "CO", "NOx", "VOCs", "NH3",
                       "Formaldehyde"]
@@ -151,6 +154,42 @@ class Episode(_Frozen):
     provenance: Provenance
 
 
+class GridInfo(_Frozen):
+    """The run's grid, complete enough to rebuild it (:meth:`GridSpec` fields)."""
+
+    name: str
+    gdtyp: int
+    ncols: int
+    nrows: int
+    xcell: float
+    ycell: float
+    p_alp: float | None = None
+    p_bet: float | None = None
+    p_gam: float | None = None
+    xcent: float | None = None
+    ycent: float | None = None
+    xorig: float | None = None
+    yorig: float | None = None
+
+
+def grid_info(grid: GridSpec) -> GridInfo:
+    """The findings' record of a grid (everything needed to rebuild it)."""
+    return GridInfo(name=grid.name, gdtyp=grid.gdtyp, ncols=grid.ncols, nrows=grid.nrows,
+                    xcell=grid.xcell, ycell=grid.ycell, p_alp=grid.p_alp, p_bet=grid.p_bet,
+                    p_gam=grid.p_gam, xcent=grid.xcent, ycent=grid.ycent, xorig=grid.xorig,
+                    yorig=grid.yorig)
+
+
+def grid_spec(info: GridInfo) -> GridSpec | None:
+    """The GridSpec of a complete GridInfo (None for a record without projection)."""
+    if info.p_alp is None or info.xorig is None or info.yorig is None:
+        return None
+    return GridSpec(name=info.name, gdtyp=info.gdtyp, p_alp=info.p_alp, p_bet=info.p_bet or 0.0,
+                    p_gam=info.p_gam or 0.0, xcent=info.xcent or 0.0, ycent=info.ycent or 0.0,
+                    xorig=info.xorig, yorig=info.yorig, xcell=info.xcell, ycell=info.ycell,
+                    ncols=info.ncols, nrows=info.nrows)
+
+
 class RegionEmission(_Frozen):
     """Prior and posterior emission of one species in one region over one period."""
 
@@ -194,6 +233,17 @@ class EmissionHotspot(_Frozen):
     units: str = Field(description="'t/day'")
     thresholds: dict[str, float] = Field(description="min_excess and min_ratio applied")
     provenance: Provenance
+    counties: list[str] = Field(
+        default_factory=list,
+        description="every county the cell overlaps by at least the configured share of its "
+        "in-province area, largest overlap first; county_code is the first")
+    lower_bound: bool = Field(default=False, description="the species was inverted from part "
+                              "of its variables (NOx from NO2 only): the values are lower bounds")
+    grid: GridInfo | None = Field(default=None, description="the inversion's grid (to place "
+                                  "enterprises into the hotspot's cell by geometry)")
+    search_radius_km: float | None = Field(
+        default=None, description="candidate enterprises: in the cell or within this distance "
+        "of its centre (hotspots.yaml search_radius_km)")
 
 
 class AttributionShare(_Frozen):
@@ -239,15 +289,6 @@ class O3Regime(_Frozen):
     provenance: Provenance
 
 
-class GridInfo(_Frozen):
-    name: str
-    gdtyp: int
-    ncols: int
-    nrows: int
-    xcell: float
-    ycell: float
-
-
 class RunFindings(BaseModel):
     """Everything the adapters found in one run, by kind, with the run's metadata."""
 
@@ -274,5 +315,16 @@ class RunFindings(BaseModel):
     regimes: list[O3Regime] = Field(default_factory=list)
     notes: list[str] = Field(
         default_factory=list,
-        description="things a modeller should know (partial days skipped, unmapped tags...)",
+        description="things a modeller should know (unmapped tags...)",
     )
+    warnings: list[RunWarning] = Field(
+        default_factory=list,
+        description="what limits the decision (a day left out, a lower bound, a short run); "
+        "carried into the decision, the API and the documents")
+    time_conventions: dict[str, str] = Field(
+        default_factory=dict,
+        description="file -> what its time stamps were taken to mean, and why")
+
+    @property
+    def incomplete(self) -> bool:
+        return any(w.incomplete for w in self.warnings)

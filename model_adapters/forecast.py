@@ -35,6 +35,7 @@ from ecobrain.model_adapters.findings import (
 )
 from ecobrain.model_adapters.gridfile import GriddedFile
 from ecobrain.model_adapters.regions import RegionMapper
+from ecobrain.model_adapters.sanity import NegativeCount
 from ecobrain.model_adapters.units import (
     aqi_unit,
     quantity,
@@ -118,14 +119,18 @@ def read_forecast(gfile: GriddedFile, run_id: str, mapper: RegionMapper, *,
                   pollutants: Sequence[str] = (*AQI_POLLUTANTS, "Formaldehyde"),
                   overrides: Mapping[str, str | list[str]] | None = None,
                   aliases: Mapping[str, Sequence[str]] | None = None,
-                  layer: int = 0) -> ForecastSeries:
-    """Read every pollutant the forecast carries and average it into the mapper's regions."""
+                  layer: int = 0, negatives: NegativeCount | None = None) -> ForecastSeries:
+    """Read every pollutant the forecast carries and average it into the mapper's regions.
+
+    ``negatives``: counts negative values in the cells that feed regions (sanity warnings).
+    """
     variables = resolve_variables(gfile, pollutants, overrides, aliases)
     if not any(p in variables for p in AQI_POLLUTANTS):
         tried = {p: list((aliases or DEFAULT_ALIASES).get(p, ())) for p in AQI_POLLUTANTS}
         raise MissingVariableError(
-            gfile.label, f"has none of the AQI pollutants (looked for {tried}; the manifest's "
-            "'variables' can name others)")
+            gfile.label, f"has none of the AQI pollutants. The file has: "
+            f"{', '.join(gfile.variables()) or 'no gridded variable'}. Names that would match "
+            f"(the manifest's 'variables' can name others): {tried}")
     # Check every unit before reading any data: an unknown unit fails fast, naming the variable.
     units = {p: gfile.units(v) for p, v in variables.items()}
     for p, u in units.items():
@@ -143,6 +148,8 @@ def read_forecast(gfile: GriddedFile, run_id: str, mapper: RegionMapper, *,
         for t0 in range(0, nt, BLOCK_RECORDS):
             sl = slice(t0, min(nt, t0 + BLOCK_RECORDS))
             block = gfile.read(v, sl, layer, check_cells=used)
+            if negatives is not None:
+                negatives.add(v, block.reshape(block.shape[0], -1)[:, used])
             raw[p][sl] = mapper.aggregate(block)
     notes = [f"{gfile.label}: Beijing day {d.isoformat()} has {n} of 24 hours; no daily values"
              for d, n in axis.skipped]

@@ -75,6 +75,7 @@ class GriddedFile(ABC):
     timestamp: Timestamp
     nlayers: int = 1
     attrs: dict[str, Any] = field(default_factory=dict)
+    timestamp_reason: str = ""  # why the stamps were read as they are (into the findings)
 
     # ------------------------------------------------------------------ variables
     @abstractmethod

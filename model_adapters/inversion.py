@@ -22,26 +22,40 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyproj
-import yaml
 
 from ecobrain.model_adapters.attribution import grids_equal
 from ecobrain.model_adapters.daily import BEIJING, beijing_day_axis
+from ecobrain.model_adapters.emission_species import (
+    VariableSet,
+    parse_variable_sets,
+    would_match,
+)
 from ecobrain.model_adapters.errors import (
     DimensionError,
     GridMismatchError,
     MissingVariableError,
     TimeAxisError,
 )
-from ecobrain.model_adapters.findings import EmissionHotspot, Provenance, RegionEmission
+from ecobrain.model_adapters.findings import (
+    EmissionHotspot,
+    Provenance,
+    RegionEmission,
+    grid_info,
+)
 from ecobrain.model_adapters.gridfile import GriddedFile, open_xr
+from ecobrain.model_adapters.grids.overlap import DEFAULT_MIN_SHARE, county_shares
 from ecobrain.model_adapters.regions import RegionMapper
+from ecobrain.model_adapters.run_warnings import WarningLog
 from ecobrain.model_adapters.units import emission_to_t_per_day_factor
 from ecobrain.ontology.geography import city_of
 from ecobrain.ontology.grid import EARTH_RADIUS_M, LATGRD3, GridSpec
+from ecobrain.yaml12 import load_yaml
+
+# Candidate enterprises of a hotspot: in its cell, or within this distance of its centre.
+DEFAULT_SEARCH_RADIUS_KM = 5.0
 
 
 def default_hotspot_path() -> Path:
@@ -51,7 +65,7 @@ def default_hotspot_path() -> Path:
 @dataclass(frozen=True)
 class SpeciesConfig:
     id: str
-    alternatives: tuple[tuple[str, ...], ...]
+    alternatives: tuple[VariableSet, ...]
     molar_mass: float | None
     min_excess: float
     min_ratio: float
@@ -61,12 +75,14 @@ class SpeciesConfig:
 class HotspotConfig:
     species: dict[str, SpeciesConfig]
     top_n: int | None
+    search_radius_km: float = DEFAULT_SEARCH_RADIUS_KM
+    county_min_share: float = DEFAULT_MIN_SHARE
 
 
 @cache
 def _hotspot_doc(path: str) -> dict:
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return load_yaml(fh)
 
 
 def load_hotspot_config(path: str | Path | None = None,
@@ -77,11 +93,13 @@ def load_hotspot_config(path: str | Path | None = None,
     doc = _hotspot_doc(p)
     out = {}
     for sid, s in doc["species"].items():
+        if not isinstance(sid, str):
+            raise ValueError(f"{p}: species key {sid!r} is not a string (quote it)")
         o = dict((overrides or {}).get(sid, {}))
         try:
             out[sid] = SpeciesConfig(
                 id=sid,
-                alternatives=tuple(tuple(a) for a in s["variables"]),
+                alternatives=parse_variable_sets(s["variables"], f"{p}: species {sid}"),
                 molar_mass=None if s.get("molar_mass_g_mol") is None
                 else float(s["molar_mass_g_mol"]),
                 min_excess=float(o.get("min_excess", s["min_excess"])),
@@ -90,7 +108,10 @@ def load_hotspot_config(path: str | Path | None = None,
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{p}: species {sid}: {exc}") from exc
     top = doc.get("top_n")
-    return HotspotConfig(out, None if top is None else int(top))
+    return HotspotConfig(
+        out, None if top is None else int(top),
+        search_radius_km=float(doc.get("search_radius_km", DEFAULT_SEARCH_RADIUS_KM)),
+        county_min_share=float(doc.get("county_min_share", DEFAULT_MIN_SHARE)))
 
 
 @cache
@@ -171,16 +192,19 @@ class _Multipliers:
         self.ds.close()
 
 
-def _choose(species: SpeciesConfig, prior: GriddedFile, posterior: Any,
-            override: str | list[str] | None) -> tuple[str, ...] | None:
+def _choose(species: SpeciesConfig, prior: GriddedFile,
+            override: str | list[str] | None) -> tuple[VariableSet, tuple] | None:
+    """The first variable set the prior carries, and its members present."""
     if override is not None:
         names = tuple([override] if isinstance(override, str) else override)
         for n in names:
             prior.require(n)
-        return names
-    for alt in species.alternatives:
-        if all(prior.has(n) for n in alt):
-            return alt
+        vs = VariableSet(tuple((n, None) for n in names), names)
+        return vs, vs.members
+    for vs in species.alternatives:
+        got = vs.present(prior.has)
+        if got is not None:
+            return vs, got
     return None
 
 
@@ -194,11 +218,14 @@ def inversion_findings(
     multipliers: tuple[Path, str, str | None] | None = None,
     overrides: Mapping[str, str | list[str]] | None = None,
     layer: int = 0,
+    warnings: WarningLog | None = None,
 ) -> tuple[list[EmissionHotspot], list[RegionEmission], list[str]]:
     """Hotspots and region totals of every configured species the files carry.
 
     ``multipliers``: (path, label, group) of a scaling-factor posterior instead of ``posterior``.
+    ``warnings``: where lower bounds (NOx from NO2 only) are reported.
     """
+    warnings = warnings if warnings is not None else WarningLog()
     overrides = overrides or {}
     notes: list[str] = []
     grid = prior.grid
@@ -218,56 +245,67 @@ def inversion_findings(
             raise TimeAxisError(posterior.label, f"time records differ from the prior "
                                 f"{prior.label}'s")
     try:
-        chosen: dict[str, tuple[str, ...]] = {}
+        chosen: dict[str, tuple[VariableSet, tuple]] = {}
         for sid, sc in config.species.items():
-            alt = _choose(sc, prior, posterior, overrides.get(sid))
-            if alt is None:
+            picked = _choose(sc, prior, overrides.get(sid))
+            if picked is None:
                 continue
+            vs, members = picked
             if mult is not None:
-                if not any(mult.has(n) for a in sc.alternatives for n in a):
+                if not any(mult.has(n) for a in sc.alternatives for n in a.names):
                     notes.append(f"{post_label}: no multiplier for {sid}; skipped")
                     continue
             else:
                 assert posterior is not None
-                for n in alt:
+                for n, _ in members:
                     posterior.require(n)
-            chosen[sid] = alt
+            chosen[sid] = picked
+            if vs.lower_bound:
+                names = "+".join(n for n, _ in members)
+                warnings.warn(
+                    "lower-bound",
+                    f"{prior.label}：{sid}仅由{names}反演，热点排放量为下限",
+                    f"{prior.label}: {sid} inverted from {names} only: emissions and "
+                    "hotspot excesses are lower bounds", file=prior.label, variable=names)
         if not chosen:
-            wanted = {sid: [list(a) for a in sc.alternatives] for sid, sc in
-                      config.species.items()}
-            raise MissingVariableError(prior.label, f"has no emission variable of a configured "
-                                       f"species (looked for {wanted})")
+            wanted = "; ".join(f"{sid}: {' | '.join(would_match(sc.alternatives))}"
+                               for sid, sc in config.species.items())
+            raise MissingVariableError(
+                prior.label, f"has no emission variable of a configured species. The file has: "
+                f"{', '.join(prior.variables()) or 'no gridded variable'}. Names that would "
+                f"match ({default_hotspot_path().name}, or the manifest's 'variables'): {wanted}")
         nt = max(prior.ntimes, 1)
         area = None
         lon, lat = grid.cell_centers_lonlat()
-        county = mapper.county_of_cell
         per = periods(prior)
         hotspots: list[EmissionHotspot] = []
         totals: list[RegionEmission] = []
         region_idx = [i for i in range(mapper.nregions)
                       if mapper.levels[i] in ("province", "city", "county")
                       and mapper.methods[i] == "cell-centres"]
-        for sid, alt in chosen.items():
+        for sid, (vs, members) in chosen.items():
             sc = config.species[sid]
+            alt = [n for n, _ in members]
             prior_t = np.zeros((nt, grid.nrows, grid.ncols))
             post_t = np.zeros_like(prior_t)
-            for n in alt:
+            for n, weight in members:
+                molar_mass = sc.molar_mass if weight is None else weight
                 canon = prior.units(n)
                 if area is None and canon.startswith(("kg/m2", "g/m2", "mol/m2", "mol/km2")):
                     area = cell_area_m2(grid)
                 f_prior = emission_to_t_per_day_factor(
-                    canon, molar_mass=sc.molar_mass, cell_area_m2=area, file=prior.label,
+                    canon, molar_mass=molar_mass, cell_area_m2=area, file=prior.label,
                     variable=n)
                 prior_t += prior.read(n, slice(None), layer) * f_prior
                 if mult is None:
                     assert posterior is not None
                     canon_post = posterior.units(n)
                     f_post = emission_to_t_per_day_factor(
-                        canon_post, molar_mass=sc.molar_mass, cell_area_m2=area,
+                        canon_post, molar_mass=molar_mass, cell_area_m2=area,
                         file=posterior.label, variable=n)
                     post_t += posterior.read(n, slice(None), layer) * f_post
             if mult is not None:
-                mname = next(n for a in sc.alternatives for n in a if mult.has(n))
+                mname = next(n for a in sc.alternatives for n in a.names if mult.has(n))
                 post_t = prior_t * mult.read(mname, layer, nt)
                 post_vars = [mname]
             else:
@@ -277,8 +315,9 @@ def inversion_findings(
                 pr = prior_t[recs].mean(axis=0)
                 po = post_t[recs].mean(axis=0)
                 trange = (int(recs.min()), int(recs.max())) if prior.times is not None else None
-                hotspots.extend(_hotspots(run_id, sid, sc, config.top_n, period, pr, po, grid,
-                                          lon, lat, county, post_label, post_vars, trange))
+                hotspots.extend(_hotspots(run_id, sid, sc, config, period, pr, po, grid,
+                                          lon, lat, post_label, post_vars, trange,
+                                          vs.lower_bound))
                 agg_p = mapper.aggregate(pr[None])[0] * mapper.cell_counts
                 agg_q = mapper.aggregate(po[None])[0] * mapper.cell_counts
                 for i in region_idx:
@@ -299,10 +338,10 @@ def inversion_findings(
             mult.close()
 
 
-def _hotspots(run_id: str, sid: str, sc: SpeciesConfig, top_n: int | None, period: Period,
-              prior: np.ndarray, post: np.ndarray, grid: GridSpec, lon: np.ndarray,
-              lat: np.ndarray, county: np.ndarray, label: str, variables: list[str],
-              trange: tuple[int, int] | None) -> list[EmissionHotspot]:
+def _hotspots(run_id: str, sid: str, sc: SpeciesConfig, config: HotspotConfig,
+              period: Period, prior: np.ndarray, post: np.ndarray, grid: GridSpec,
+              lon: np.ndarray, lat: np.ndarray, label: str, variables: list[str],
+              trange: tuple[int, int] | None, lower_bound: bool) -> list[EmissionHotspot]:
     excess = post - prior
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(prior > 0, post / prior, np.inf)
@@ -312,11 +351,14 @@ def _hotspots(run_id: str, sid: str, sc: SpeciesConfig, top_n: int | None, perio
         return []
     order = np.lexsort((cols, rows, -excess[rows, cols]))
     rows, cols = rows[order], cols[order]
-    if top_n is not None:
-        rows, cols = rows[:top_n], cols[:top_n]
+    if config.top_n is not None:
+        rows, cols = rows[:config.top_n], cols[:config.top_n]
+    info = grid_info(grid)
     out = []
     for rank, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True), start=1):
-        cc = county[r * grid.ncols + c]
+        # the county the cell overlaps most, by area (not the one holding its centre)
+        shares = county_shares(grid, r, c, config.county_min_share)
+        cc = shares[0].county_code if shares else None
         rt = ratio[r, c]
         out.append(EmissionHotspot(
             run_id=run_id, species=sid, date=period.date, period_start=period.start,
@@ -329,5 +371,7 @@ def _hotspots(run_id: str, sid: str, sc: SpeciesConfig, top_n: int | None, perio
             thresholds={"min_excess": sc.min_excess, "min_ratio": sc.min_ratio},
             provenance=Provenance(run_id=run_id, file=label, variables=variables,
                                   time_index=trange, cells=[(r, c)]),
+            counties=[s.county_code for s in shares], lower_bound=lower_bound,
+            grid=info, search_radius_km=config.search_radius_km,
         ))
     return out

@@ -9,6 +9,7 @@ TFLAG), and names/units from padded attributes that must be stripped.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,17 +64,40 @@ class IOAPIFile(GriddedFile):
         return da.isel(TSTEP=tslice, LAY=layer).values
 
     def timestamp_from_filedesc(self) -> Timestamp:
-        return timestamp_convention(self.attrs)
+        return timestamp_convention(self.attrs, self.path.name)[0]
 
 
-def timestamp_convention(attrs: dict[str, Any]) -> Timestamp:
-    """ACONC-style files say "Timestamp represents beginning computed date/time" in FILEDESC."""
+# CMAQ's averaged outputs (hour-beginning averages): ACONC and the other A* files, ISAM's
+# SA_ACONC, and what combine makes of them. Instantaneous: CONC, CGRID, ELMO, SA_CONC.
+_AVERAGED_TOKENS = frozenset({"ACONC", "AELMO", "APMDIAG", "AVIS", "ADIAG", "COMBINE"})
+_INSTANT_TOKENS = frozenset({"CONC", "CGRID", "ELMO", "PMDIAG"})
+
+
+def timestamp_convention(attrs: dict[str, Any], filename: str = "") -> tuple[Timestamp, str]:
+    """What a CMAQ file's stamps mean, and why (stated in the findings).
+
+    The file's own word first: FILEDESC "Timestamp represents beginning/end computed
+    date/time". Then CMAQ's naming: averaged outputs (ACONC, AELMO, APMDIAG, SA_ACONC,
+    combine's hourly files) are hour-beginning averages, CONC/CGRID instants. A file that says
+    nothing and is not named like either is read as instantaneous, and the reason says so.
+    """
     desc = str(attrs.get("FILEDESC", "")).lower()
     if "timestamp represents beginning" in desc:
-        return "begin"
+        return "begin", "FILEDESC: timestamp represents the beginning of the averaging hour"
     if "timestamp represents end" in desc:
-        return "end"
-    return "instant"
+        return "end", "FILEDESC: timestamp represents the end of the period"
+    tokens = {tok for tok in re.split(r"[_.\-]", Path(filename).name.upper()) if tok}
+    upnam = str(attrs.get("UPNAM", "")).strip().upper()
+    averaged = tokens & _AVERAGED_TOKENS or ("COMBINE" in upnam and "ACONC" in tokens)
+    if averaged:
+        return "begin", (f"CMAQ averaged output ({filename}): hour-beginning averages "
+                         "(FILEDESC does not say otherwise)")
+    if tokens & _INSTANT_TOKENS:
+        return "instant", (f"CMAQ instantaneous output ({filename}): each value stands for "
+                           "the hour its stamp closes")
+    return "instant", (f"{filename}: neither FILEDESC nor the file name says the values are "
+                       "averages: read as instants (each value stands for the hour its stamp "
+                       "closes); set the manifest's 'timestamp' if that is wrong")
 
 
 def open_ioapi(path: Path, label: str | None = None, *, timestamp: Timestamp | None = None,
@@ -115,10 +139,13 @@ def open_ioapi(path: Path, label: str | None = None, *, timestamp: Timestamp | N
             times = (np.datetime64(start, "s")
                      + np.arange(nt, dtype=np.int64) * np.timedelta64(step, "s"))
             _check_tflag(ds, times, label)
+        stamp, reason = timestamp_convention(attrs, path.name)
+        if timestamp is not None:
+            stamp, reason = timestamp, f"the manifest's 'timestamp': {timestamp}"
         f = IOAPIFile(
             path=path, label=label, format="ioapi", dataset=ds, grid=grid, times=times,
-            step_seconds=step or None, timestamp=timestamp or timestamp_convention(attrs),
-            nlayers=int(ds.sizes.get("LAY", 1)), attrs=attrs,
+            step_seconds=step or None, timestamp=stamp, nlayers=int(ds.sizes.get("LAY", 1)),
+            attrs=attrs, timestamp_reason=reason,
         )
         return f
     except Exception:

@@ -16,12 +16,12 @@ from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from ecobrain.model_adapters.aqi import StandardSet
 from ecobrain.model_adapters.daily import hours_mean
 from ecobrain.model_adapters.findings import O3Regime, Provenance
 from ecobrain.model_adapters.forecast import ForecastSeries
+from ecobrain.yaml12 import load_yaml
 
 
 def default_regime_path() -> Path:
@@ -43,7 +43,7 @@ class RegimeConfig:
 @cache
 def _doc(path: str) -> dict:
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return load_yaml(fh)
 
 
 def load_regime_config(path: str | Path | None = None, set_id: str | None = None,

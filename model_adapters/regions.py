@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ecobrain.model_adapters.grids.placement import place_points
 from ecobrain.ontology.geography import RegionIndex, city_of, zhejiang_regions
 from ecobrain.ontology.grid import GridSpec
 
@@ -192,7 +193,8 @@ def build_mapper(grid: GridSpec, stations: Iterable[Station] | None = (),
     methods, counts, cells_list, notes = list(methods), list(counts), list(cells_list), list(notes)
     st = list(stations or [])
     if st:
-        row, col = grid.lonlat_to_rowcol([s.lon for s in st], [s.lat for s in st])
+        placed = place_points(grid, [s.lon for s in st], [s.lat for s in st])
+        row, col = placed.row, placed.col
         county = _county_of_cells(grid)
         for s, r, c in zip(st, np.atleast_1d(row), np.atleast_1d(col), strict=True):
             if r < 0:

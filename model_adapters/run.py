@@ -19,7 +19,7 @@ from ecobrain.model_adapters.aqi import StandardSet
 from ecobrain.model_adapters.attribution import DEFAULT_TOLERANCE, attribution_findings, grids_equal
 from ecobrain.model_adapters.episodes import DEFAULT_THRESHOLDS, detect_episodes
 from ecobrain.model_adapters.errors import ManifestError
-from ecobrain.model_adapters.findings import FindingKind, GridInfo, RunFindings
+from ecobrain.model_adapters.findings import FindingKind, RunFindings, grid_info
 from ecobrain.model_adapters.forecast import (
     AQI_POLLUTANTS,
     ForecastSeries,
@@ -33,6 +33,12 @@ from ecobrain.model_adapters.manifest import ModelRun, OutputSpec, load_run
 from ecobrain.model_adapters.regime import RegimeConfig, load_regime_config, regime_findings
 from ecobrain.model_adapters.regions import RegionMapper, Station, build_mapper, default_stations
 from ecobrain.model_adapters.registry import open_gridded
+from ecobrain.model_adapters.run_warnings import WarningLog, warn_partial_days
+from ecobrain.model_adapters.sanity import (
+    NegativeCount,
+    warn_coverage,
+    warn_missing_key_pollutants,
+)
 
 ALL_KINDS: tuple[FindingKind, ...] = ("forecast", "inversion", "attribution", "regime")
 
@@ -81,6 +87,7 @@ def collect_findings(
     result = RunFindings(run_id=m.id, model=m.model, init_time=m.init_time,
                          run_dir=str(run.run_dir), kinds=[])
     notes: list[str] = []
+    log = WarningLog()
     opened: list[GriddedFile] = []
     try:
         fs: ForecastSeries | None = None
@@ -100,11 +107,17 @@ def collect_findings(
                     wanted += ("PM2_5", "O3")
                 if "regime" in requested:
                     wanted += ("NO2", "Formaldehyde")
+            negatives = NegativeCount()
             fs = read_forecast(f, m.id, mapper, pollutants=wanted, overrides=out.variables,
-                               layer=out.layer)
+                               layer=out.layer, negatives=negatives)
             notes.extend(fs.notes)
-            result.grid = GridInfo(name=f.grid.name, gdtyp=f.grid.gdtyp, ncols=f.grid.ncols,
-                                   nrows=f.grid.nrows, xcell=f.grid.xcell, ycell=f.grid.ycell)
+            negatives.warn(log, f.label)
+            warn_coverage(log, f.label, f.grid)
+            if "forecast" in requested:
+                warn_missing_key_pollutants(log, f.label, fs.variables)
+            result.time_conventions[f.label] = f"{f.timestamp}: {f.timestamp_reason}"
+            warn_partial_days(log, f.label, fs.axis, fs.hour_begin_utc)
+            result.grid = grid_info(f.grid)
             result.days = list(fs.axis.days)
             result.standards = {d.isoformat(): standards.for_day(d).id for d in fs.axis.days}
         elif explicit and any(k in requested for k in ("forecast", "regime")):
@@ -132,11 +145,14 @@ def collect_findings(
                 prior = open_gridded(run.file(out.prior), out.format, label=out.prior,
                                      timestamp=out.timestamp or "begin")
                 opened.append(prior)
+                result.time_conventions[out.prior] = (
+                    f"{prior.timestamp}: " + (prior.timestamp_reason if out.timestamp else
+                                              "emission rates apply from their stamp on"))
                 inv_mapper = build_mapper(prior.grid, ())
                 if out.posterior_kind == "multiplier":
                     hs, tot, n = inversion_findings(
                         prior, None, m.id, inv_mapper, cfg, overrides=out.variables,
-                        layer=out.layer,
+                        layer=out.layer, warnings=log,
                         multipliers=(run.file(out.posterior), out.posterior, out.posterior_group))
                 else:
                     post = open_gridded(run.file(out.posterior), out.format,
@@ -145,14 +161,13 @@ def collect_findings(
                                         group=out.posterior_group)
                     opened.append(post)
                     hs, tot, n = inversion_findings(prior, post, m.id, inv_mapper, cfg,
-                                                    overrides=out.variables, layer=out.layer)
+                                                    overrides=out.variables, layer=out.layer,
+                                                    warnings=log)
                 result.hotspots.extend(hs)
                 result.region_emissions.extend(tot)
                 notes.extend(n)
                 if result.grid is None:
-                    g = prior.grid
-                    result.grid = GridInfo(name=g.name, gdtyp=g.gdtyp, ncols=g.ncols,
-                                           nrows=g.nrows, xcell=g.xcell, ycell=g.ycell)
+                    result.grid = grid_info(prior.grid)
             if invs:
                 result.kinds.append("inversion")
 
@@ -163,6 +178,7 @@ def collect_findings(
             for out in atts:
                 assert out.path is not None
                 sa = _open(run, out, out.path, opened)
+                result.time_conventions[sa.label] = f"{sa.timestamp}: {sa.timestamp_reason}"
                 sa_mapper = mapper if (mapper is not None and fs is not None
                                        and grids_equal(sa.grid, fs.gfile.grid)) \
                     else build_mapper(sa.grid, ())
@@ -183,6 +199,7 @@ def collect_findings(
         for f in opened:
             f.close()
     result.notes = list(dict.fromkeys(notes))
+    result.warnings = log.items
     return result
 
 

@@ -9,7 +9,7 @@ cell centres by ~0.013° (FORMATS.md §1.5), so the sphere is used throughout.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,14 @@ EARTH_RADIUS_M = 6_370_000.0
 LATGRD3 = 1
 LAMGRD3 = 2
 POLGRD3 = 6
+EQMGRD3 = 7  # equatorial Mercator
+
+
+@lru_cache(maxsize=64)
+def _transformer(src: str, dst: str) -> pyproj.Transformer:
+    """One transformer per projection pair, shared by every GridSpec of that definition
+    (creating one costs ~10-50 ms; placing thousands of sites costs less)."""
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,11 @@ class GridSpec:
     @cached_property
     def crs(self) -> pyproj.CRS:
         """The projection, on the CMAQ sphere."""
+        return pyproj.CRS.from_proj4(self.proj4)
+
+    @cached_property
+    def proj4(self) -> str:
+        """The projection as a PROJ string (the key of the shared transformers)."""
         sphere = f"+a={EARTH_RADIUS_M:.0f} +b={EARTH_RADIUS_M:.0f}"
         if self.gdtyp == LAMGRD3:
             proj = (
@@ -101,6 +114,11 @@ class GridSpec:
             )
         elif self.gdtyp == LATGRD3:
             proj = f"+proj=longlat {sphere} +no_defs"
+        elif self.gdtyp == EQMGRD3:
+            proj = (
+                f"+proj=merc +lat_ts={self.p_alp} +lon_0={self.p_gam} {sphere} "
+                "+x_0=0 +y_0=0 +units=m +no_defs"
+            )
         elif self.gdtyp == POLGRD3:
             lat0 = 90 if self.p_alp >= 0 else -90
             proj = (
@@ -110,13 +128,17 @@ class GridSpec:
         else:
             raise ValueError(
                 f"grid {self.name!r}: GDTYP={self.gdtyp} is not supported "
-                "(supported: 1 lat-lon, 2 Lambert conformal, 6 polar stereographic)"
+                "(supported: 1 lat-lon, 2 Lambert conformal, 6 polar stereographic, "
+                "7 equatorial Mercator)"
             )
-        return pyproj.CRS.from_proj4(proj)
+        return proj
 
     @cached_property
     def _origin_shift(self) -> tuple[float, float]:
         """Offset when the Cartesian origin (XCENT, YCENT) is not the projection centre."""
+        if self.gdtyp == EQMGRD3:
+            x0, y0 = self._to_xy.transform(self.xcent, self.ycent)
+            return (float(x0), float(y0))
         if self.gdtyp != LAMGRD3 or abs(self.xcent - self.p_gam) < 1e-9:
             return (0.0, 0.0)
         x0, y0 = self._to_xy.transform(self.xcent, self.ycent)
@@ -124,11 +146,11 @@ class GridSpec:
 
     @cached_property
     def _to_lonlat(self) -> pyproj.Transformer:
-        return pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        return _transformer(self.proj4, "EPSG:4326")
 
     @cached_property
     def _to_xy(self) -> pyproj.Transformer:
-        return pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+        return _transformer("EPSG:4326", self.proj4)
 
     def cell_center_xy(self) -> tuple[np.ndarray, np.ndarray]:
         """1-D projected x (per col) and y (per row) of cell centres."""

@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ecobrain.model_adapters.run_warnings import RunWarning
 from ecobrain.reasoning.legal_grounds import LegalGround, review_reason
 
 _FIELDS: dict[type, tuple[dict[str, Any], tuple[tuple[str, Any], ...]]] = {}
@@ -268,6 +269,11 @@ class Decision(_M):
     evidence: dict[str, list[str]] = Field(default_factory=dict,
                                            description="input fact id -> finding ids")
     notes: list[str] = Field(default_factory=list)
+    warnings: list[RunWarning] = Field(
+        default_factory=list, description="what limits the decision (a day left out, a lower "
+        "bound, a run too short to rule out a higher alert): shown with it everywhere")
+    incomplete: bool = Field(default=False, description="the decision does not cover all the "
+                             "run was meant to (see the warnings marked incomplete)")
     stats: dict[str, Any] = Field(default_factory=dict)
 
     def conclusions(self) -> list[Conclusion]:
@@ -293,7 +299,9 @@ class Decision(_M):
                 "alerts": len(self.alerts), "measures": len(self.measures),
                 "tasks": len(self.tasks), "advice": len(self.advice),
                 "legal_review_required": self.legal_review_required,
-                "rule_versions": len(self.rule_versions)}
+                "rule_versions": len(self.rule_versions),
+                "warnings": [w.message_zh for w in self.warnings],
+                "incomplete": self.incomplete}
 
 
 # -- building a decision --------------------------------------------------------------------
@@ -533,14 +541,16 @@ def rule_info(entry: Any, compiled_rule: Any) -> RuleInfo:
 def build_decision(*, result: Any, compiled: Any, factset: Any,
                    grounds: Mapping[str, LegalGround], run_id: str, on: date,
                    created_from: Mapping[str, Any] | None = None,
-                   notes: list[str] | None = None) -> Decision:
+                   notes: list[str] | None = None,
+                   warnings: list[RunWarning] | None = None) -> Decision:
     """Merge the engine's conclusions into a decision with ids, grounds and the trace."""
     from ecobrain.reasoning.engine import paused_gc
 
     with paused_gc():
         return _build_decision(result=result, compiled=compiled, factset=factset,
                                grounds=grounds, run_id=run_id, on=on,
-                               created_from=created_from, notes=notes)
+                               created_from=created_from, notes=notes,
+                               warnings=list(warnings or []))
 
 
 _CONCLUSION_FACT_TYPES = frozenset({"alert", "measure", "task", "advice"})
@@ -564,7 +574,7 @@ def _knowledge_digest(result: Any, factset: Any) -> str:
 def _build_decision(*, result: Any, compiled: Any, factset: Any,
                     grounds: Mapping[str, LegalGround], run_id: str, on: date,
                     created_from: Mapping[str, Any] | None,
-                    notes: list[str] | None) -> Decision:
+                    notes: list[str] | None, warnings: list[RunWarning]) -> Decision:
     keys = compiled.rule_keys
     digest = _knowledge_digest(result, factset)
     dec_id = decision_id(run_id, on, keys, digest)
@@ -594,4 +604,5 @@ def _build_decision(*, result: Any, compiled: Any, factset: Any,
         facts_digest=digest, alerts=alerts, measures=measures, tasks=tasks,
         advice=advice, legal_review_required=any(c.legal_review_required for c in everything),
         rules=rules, facts=facts, firings=firings, findings=findings, evidence=evidence,
-        notes=sorted(set(notes or [])), stats=stats)
+        notes=sorted(set(notes or [])), warnings=warnings,
+        incomplete=any(w.incomplete for w in warnings), stats=stats)

@@ -72,12 +72,15 @@ _DEC_COLS = ("d.id AS id, d.run_id AS run_id, d.date AS decision_date, "
              "d.alerts AS alerts, d.measures AS measures, d.tasks AS tasks, "
              "d.advice AS advice, d.legal_review_required AS legal_review_required, "
              "d.rule_versions AS rule_versions, d.notes AS notes, "
+             "d.warnings_json AS warnings_json, d.incomplete AS incomplete, "
              "d.created_from AS created_from")
 
 
 def _dec_row(r: dict[str, Any]) -> dict[str, Any]:
     r["rule_versions"] = list(r.get("rule_versions") or [])
     r["notes"] = list(r.get("notes") or [])
+    r["warnings"] = json.loads(r.pop("warnings_json", None) or "[]")
+    r["incomplete"] = bool(r.get("incomplete"))
     cf = r.pop("created_from", None)
     r["model"] = (json.loads(cf) if cf else {}).get("model")
     return r

@@ -16,12 +16,20 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
+import pyproj
+
 from ecobrain.model_adapters.findings import (
     AttributionShare,
     EmissionHotspot,
     O3Regime,
     RegionDailyAQI,
+    grid_spec,
 )
+from ecobrain.model_adapters.grids.placement import Placement, place_points
+from ecobrain.model_adapters.inversion import DEFAULT_SEARCH_RADIUS_KM
+from ecobrain.ontology.grid import LATGRD3, ZJ3KM, GridSpec
+from ecobrain.reasoning.horizon import horizon_note
 
 THRESHOLDS = (150, 200, 300)
 
@@ -121,6 +129,9 @@ def alert_assessments(daily: Iterable[RegionDailyAQI]) -> list[Assessment]:
             "alert_start": window[0].isoformat(),
             "alert_end": window[1].isoformat(),
         }
+        _, open_lv, note = horizon_note(days)
+        f["open_level"] = open_lv
+        f["horizon_note"] = note
         for t in THRESHOLDS:
             f[f"days_over_{t}"] = sum(1 for d in days if d.aqi > t)
             f[f"longest_run_over_{t}"] = max((_length(r) for r in runs[t]), default=0)
@@ -145,13 +156,9 @@ def daily_fields(d: RegionDailyAQI) -> dict[str, Any]:
 
 # -- hotspots -----------------------------------------------------------------------------------
 
-def neighbour_cells(cell_id: str) -> list[str]:
-    """The 8 cells around a cell (same grid), from its row and column."""
-    from ecobrain.ontology.grid import parse_cell_id
-
-    grid, row, col = parse_cell_id(cell_id)
-    return [f"{grid}:r{row + dr}c{col + dc}" for dr in (-1, 0, 1) for dc in (-1, 0, 1)
-            if (dr, dc) != (0, 0) and row + dr >= 0 and col + dc >= 0]
+# Kilometres per degree of latitude (a generous pre-filter before exact geodesic distances).
+_KM_PER_DEG = 111.0
+_GEOD = pyproj.Geod(ellps="WGS84")
 
 
 def hotspot_id(h: EmissionHotspot) -> str:
@@ -184,12 +191,105 @@ def emits(pollutants: Iterable[str], species: str, concepts: Any) -> bool:
                for p in pollutants) or species in pollutants
 
 
+def hotspot_grid(h: EmissionHotspot) -> GridSpec | None:
+    """The grid the hotspot's cell belongs to (from the finding; the graph's reference grid
+    for a finding that names only a ZJ3KM cell)."""
+    if h.grid is not None:
+        return grid_spec(h.grid)
+    return ZJ3KM if h.cell_id.startswith(f"{ZJ3KM.name}:") else None
+
+
+def search_radius(h: EmissionHotspot) -> float:
+    return h.search_radius_km if h.search_radius_km is not None else DEFAULT_SEARCH_RADIUS_KM
+
+
+def _half_diagonal_km(grid: GridSpec | None) -> float:
+    if grid is None:
+        return 0.0
+    if grid.gdtyp == LATGRD3:  # degrees
+        return 0.5 * _KM_PER_DEG * float(np.hypot(grid.xcell, grid.ycell))
+    return 0.5e-3 * float(np.hypot(grid.xcell, grid.ycell))
+
+
+@dataclass
+class _Sites:
+    """Enterprises as arrays (sorted by id) for geometry: a latitude index for the box
+    around each hotspot, and their placement on each grid computed once per decision."""
+
+    rows: list[Mapping[str, Any]]
+    lon: np.ndarray
+    lat: np.ndarray
+    by_lat: np.ndarray = field(init=False)
+    placements: dict[GridSpec, Placement] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_lat = np.argsort(self.lat, kind="stable")
+        self._lat_sorted = self.lat[self.by_lat]
+
+    @classmethod
+    def of(cls, enterprises: Sequence[Mapping[str, Any]]) -> _Sites:
+        rows = sorted((e for e in enterprises if e.get("lon") is not None
+                       and e.get("lat") is not None), key=lambda e: e["id"])
+        return cls(rows, np.array([float(e["lon"]) for e in rows]),
+                   np.array([float(e["lat"]) for e in rows]))
+
+    def in_box(self, lon: float, lat: float, dlon: float, dlat: float) -> np.ndarray:
+        """Indices (ascending) of the sites within ±dlon, ±dlat of a point."""
+        lo = np.searchsorted(self._lat_sorted, lat - dlat, side="left")
+        hi = np.searchsorted(self._lat_sorted, lat + dlat, side="right")
+        band = self.by_lat[lo:hi]
+        return np.sort(band[np.abs(self.lon[band] - lon) <= dlon])
+
+    def placed(self, grid: GridSpec) -> Placement:
+        if grid not in self.placements:
+            self.placements[grid] = place_points(grid, self.lon, self.lat)
+        return self.placements[grid]
+
+
+def near_hotspot(h: EmissionHotspot, sites: _Sites, grid: GridSpec | None
+                 ) -> list[tuple[int, bool, float]]:
+    """(site index, in the hotspot's cell, distance in km from the cell centre) of every site
+    in the cell or within the search radius: the cell by projecting the sites into the
+    hotspot's own grid, the distance geodesic on WGS-84."""
+    if not len(sites.rows):
+        return []
+    radius = search_radius(h)
+    reach = max(radius, _half_diagonal_km(grid)) * 1.05 + 0.5
+    dlat = reach / _KM_PER_DEG
+    idx = sites.in_box(h.lon, h.lat, dlat / max(np.cos(np.radians(h.lat)), 0.1), dlat)
+    if not len(idx):
+        return []
+    _, _, dist_m = _GEOD.inv(np.full(len(idx), h.lon), np.full(len(idx), h.lat),
+                             sites.lon[idx], sites.lat[idx])
+    dist_km = np.asarray(dist_m) / 1000.0
+    if grid is not None:
+        placed = sites.placed(grid)
+        in_cell = (placed.row[idx] == h.row) & (placed.col[idx] == h.col)
+    else:
+        in_cell = np.zeros(len(idx), dtype=bool)
+    keep = in_cell | (dist_km <= radius)
+    return list(zip(idx[keep].tolist(), in_cell[keep].tolist(), dist_km[keep].tolist(),
+                    strict=True))
+
+
+def location_text(in_cell: bool, distance_km: float) -> str:
+    """For task texts: where the enterprise is relative to the hotspot."""
+    where = "热点网格内" if in_cell else "热点网格外"
+    return f"{where}，距网格中心{distance_km:.1f}公里"
+
+
 def hotspot_context(hotspots: Sequence[EmissionHotspot],
-                    enterprises_by_cell: Mapping[str, Sequence[Mapping[str, Any]]],
+                    enterprises: Sequence[Mapping[str, Any]],
                     concepts: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """One hotspot fact per hotspot, one hotspot_enterprise fact per enterprise around it."""
+    """One hotspot fact per hotspot, one hotspot_enterprise fact per candidate enterprise.
+
+    Candidates are the registered enterprises inside the hotspot's cell (on the run's own
+    grid) or within its search radius of the cell centre, ranked by how well they match the
+    species (registered for it, then by sector) and by distance.
+    """
     hs_facts: list[dict[str, Any]] = []
     he_facts: list[dict[str, Any]] = []
+    sites = _Sites.of(enterprises)
     fields_of: dict[str, dict[str, Any]] = {}  # per enterprise, computed once
     emits_cache: dict[tuple[tuple[str, ...], str], bool] = {}
 
@@ -199,50 +299,53 @@ def hotspot_context(hotspots: Sequence[EmissionHotspot],
             emits_cache[key] = emits(pollutants, species, concepts)
         return emits_cache[key]
 
-    by_cell_sorted: dict[str, list[Mapping[str, Any]]] = {}  # a cell is in up to 36 rings
-
-    def around(cell: str) -> list[Mapping[str, Any]]:
-        out = by_cell_sorted.get(cell)
-        if out is None:
-            out = by_cell_sorted[cell] = sorted(enterprises_by_cell.get(cell, ()),
-                                                key=lambda e: e["id"])
-        return out
-
     for h in sorted(hotspots, key=hotspot_id):
         hid = hotspot_id(h)
-        rings = [(0, [h.cell_id]), (1, neighbour_cells(h.cell_id))]
+        grid = hotspot_grid(h)
         counts = {0: 0, 1: 0}
         emitting = {0: 0, 1: 0}
-        for ring, cells in rings:
-            for cell in cells:
-                for e in around(cell):
-                    ef = fields_of.get(e["id"])
-                    if ef is None:
-                        ef = fields_of[e["id"]] = enterprise_fields(e, concepts)
-                    em = emits_cached(ef["pollutants"], h.species)
-                    counts[ring] += 1
-                    emitting[ring] += int(em)
-                    he_facts.append({
-                        "type": "hotspot_enterprise", "id": f"he.{hid}.{e['id']}",
-                        "hotspot_id": hid, "cell_id": h.cell_id, "species": h.species,
-                        "hotspot_county_code": h.county_code, "ring": ring,
-                        "location_zh": "热点网格内" if ring == 0 else "热点相邻网格",
-                        "emits_species": em,
-                        "sector_emits_species": emits_cached(ef["sector_pollutants"],
-                                                             h.species),
-                        **ef,
-                    })
+        candidates = []
+        for i, in_cell, dist in near_hotspot(h, sites, grid):
+            e = sites.rows[i]
+            ef = fields_of.get(e["id"])
+            if ef is None:
+                ef = fields_of[e["id"]] = enterprise_fields(e, concepts)
+            em = emits_cached(ef["pollutants"], h.species)
+            sector_em = emits_cached(ef["sector_pollutants"], h.species)
+            ring = 0 if in_cell else 1
+            counts[ring] += 1
+            emitting[ring] += int(em)
+            match = 2 if em else (1 if sector_em else 0)
+            candidates.append((-match, dist, e["id"], ring, in_cell, em, sector_em, ef))
+        candidates.sort(key=lambda c: (c[0], c[1], c[2]))
+        nearest_emitter = next((round(c[1], 3) for c in candidates if c[5]), None)
+        for rank, (neg_match, dist, eid, ring, in_cell, em, sector_em, ef) in enumerate(
+                candidates, start=1):
+            he_facts.append({
+                "type": "hotspot_enterprise", "id": f"he.{hid}.{eid}",
+                "hotspot_id": hid, "cell_id": h.cell_id, "species": h.species,
+                "hotspot_county_code": h.county_code, "ring": ring, "in_cell": in_cell,
+                "distance_km": round(dist, 3), "candidate_rank": rank, "match": -neg_match,
+                "location_zh": location_text(in_cell, dist),
+                "emits_species": em, "sector_emits_species": sector_em,
+                **ef,
+            })
         hs_facts.append({
             "type": "hotspot", "id": hid, "hotspot_id": hid, "cell_id": h.cell_id,
             "row": h.row, "col": h.col, "species": h.species, "county_code": h.county_code,
+            "counties": list(h.counties or ([h.county_code] if h.county_code else [])),
             "city_code": h.city_code, "date": h.date.isoformat() if h.date else None,
             "period_start": h.period_start.isoformat() if h.period_start else None,
             "period_end": h.period_end.isoformat() if h.period_end else None,
             "prior": h.prior, "posterior": h.posterior, "excess": h.excess, "ratio": h.ratio,
-            "rank": h.rank, "lon": h.lon, "lat": h.lat,
+            "rank": h.rank, "lon": h.lon, "lat": h.lat, "lower_bound": h.lower_bound,
+            "search_radius_km": search_radius(h),
+            "cell_size_km": round((grid.xcell / 1000.0) if grid is not None
+                                  and grid.gdtyp != LATGRD3 else 0.0, 3),
             "enterprise_count": counts[0], "neighbour_enterprise_count": counts[1],
             "emitting_enterprise_count": emitting[0] + emitting[1],
             "emitting_in_cell_count": emitting[0],
+            "nearest_emitter_km": nearest_emitter,
         })
     return hs_facts, he_facts
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 import textwrap
 from dataclasses import dataclass, field
 from datetime import date
@@ -48,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ecobrain import safe_yaml
 from ecobrain.reasoning.errors import RuleError, RuleProblem
+from ecobrain.yaml12 import Yaml12NoDatesLoader
 
 SourceQuality = Literal["PRIMARY", "SECONDARY", "CODE", "UNCONFIRMED"]
 SubjectKind = Literal["enterprise", "grid_cell", "sector", "road", "region"]
@@ -243,18 +243,9 @@ class RuleFile(_Model):
 
 # -- YAML with lines -----------------------------------------------------------------------------
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans and no implicit timestamps."""
+class _Loader(Yaml12NoDatesLoader):
+    """YAML 1.2 booleans and no implicit timestamps (:mod:`ecobrain.yaml12`)."""
 
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers
-            if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"))
 
 YamlPath = tuple[str | int, ...]
 

@@ -125,6 +125,9 @@ _register(FactType(
         "alert_start": _f("date", "first day of the heavy window: the run of days with "
                           "AQI > 150 around the peak (the peak day when AQI ≤ 150)"),
         "alert_end": _f("date", "last day of the heavy window"),
+        "open_level": _f("str", "a higher alert level the run is too short to rule out "
+                         "(the last day's AQI persisting), or missing"),
+        "horizon_note": _f("str", "Chinese text for the alert saying so ('' when none)"),
         "emergency_plan_id": _f("str", "the region's emergency plan in force on the decision "
                                 "date, if the graph records one ((:EmergencyPlan)-[:IN_REGION]->"
                                 "region)"),
@@ -172,16 +175,27 @@ _register(FactType(
 
 _register(FactType(
     "hotspot",
-    "An emission hotspot: a 3 km grid cell whose inverted (posterior) emission of a species "
-    "exceeds the inventory (prior), with counts of the registered enterprises around it.",
+    "An emission hotspot: a cell of the run's own grid whose inverted (posterior) emission of "
+    "a species exceeds the inventory (prior), with counts of the registered enterprises in "
+    "the cell and within the search radius of its centre.",
     {
         "hotspot_id": _f("str", "id of the hotspot (species, period, cell)"),
         "cell_id": _f("str", "grid cell id, e.g. ZJ3KM:r80c95"),
         "row": _f("int", "grid row (0 = south)"),
         "col": _f("int", "grid column (0 = west)"),
         "species": _f("concept", "the species in excess", _POLLUTANT),
-        "county_code": _f("str", "county of the cell"),
+        "county_code": _f("str", "the county the cell overlaps most, by area"),
         "county_name": _f("str", "its name"),
+        "counties": _f("str_list", "every county the cell overlaps by at least the configured "
+                       "share, largest first"),
+        "counties_zh": _f("str", "their names, joined with 、"),
+        "lower_bound": _f("bool", "inverted from part of the species' variables (NOx from "
+                          "NO2 only): the excess is a lower bound"),
+        "search_radius_km": _f("float", "candidate enterprises: in the cell or within this "
+                               "distance of its centre"),
+        "cell_size_km": _f("float", "cell size of the run's grid (0 on lat-lon grids)"),
+        "nearest_emitter_km": _f("float", "distance of the nearest registered emitter of the "
+                                 "species among the candidates"),
         "city_code": _f("str", "city of the cell"),
         "date": _f("date", "Beijing day, when the period is one day"),
         "period_start": _f("str", "beginning of the inversion period (ISO)"),
@@ -194,24 +208,31 @@ _register(FactType(
         "lon": _f("float", "cell centre longitude"),
         "lat": _f("float", "cell centre latitude"),
         "enterprise_count": _f("int", "registered enterprises in the cell"),
-        "neighbour_enterprise_count": _f("int", "registered enterprises in the 8 neighbours"),
-        "emitting_enterprise_count": _f("int", "enterprises in the cell and its neighbours "
-                                        "that emit the species (or a sub/superclass of it)"),
+        "neighbour_enterprise_count": _f("int", "registered enterprises outside the cell "
+                                         "within the search radius"),
+        "emitting_enterprise_count": _f("int", "candidate enterprises (cell and radius) that "
+                                        "emit the species (or a sub/superclass of it)"),
         "emitting_in_cell_count": _f("int", "of those, the ones in the cell itself"),
     },
 ))
 
 _register(FactType(
     "hotspot_enterprise",
-    "One registered enterprise in a hotspot's cell (ring 0) or one of its 8 neighbours "
-    "(ring 1), with its sector, pollutants and grade.",
+    "One registered enterprise in a hotspot's cell (ring 0) or outside it within the search "
+    "radius of the cell centre (ring 1), with its distance, sector, pollutants and grade.",
     {
         "hotspot_id": _f("str", "the hotspot"),
         "cell_id": _f("str", "the hotspot's cell"),
         "species": _f("concept", "the hotspot's species", _POLLUTANT),
         "hotspot_county_code": _f("str", "county of the hotspot cell"),
-        "ring": _f("int", "0 = in the hotspot cell, 1 = in a neighbouring cell"),
-        "location_zh": _f("str", "热点网格内 (ring 0) or 热点相邻网格 (ring 1), for task texts"),
+        "ring": _f("int", "0 = in the hotspot cell, 1 = outside it, within the search radius"),
+        "in_cell": _f("bool", "in the hotspot's cell, on the run's own grid"),
+        "distance_km": _f("float", "geodesic distance from the cell centre (km)"),
+        "candidate_rank": _f("int", "1 = best candidate: registered for the species, then by "
+                             "sector, then nearest"),
+        "match": _f("int", "2 = registered for the species, 1 = its sector mainly emits it, "
+                    "0 = neither"),
+        "location_zh": _f("str", "e.g. 热点网格内，距网格中心1.2公里 — for task texts"),
         "emits_species": _f("bool", "the enterprise is registered for the species, a "
                             "subclass or a superclass of it (NOx hotspot ~ NO2 emitter)"),
         "sector_emits_species": _f("bool", "its sector mainly emits the species (ontology)"),

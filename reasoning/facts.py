@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ecobrain.model_adapters.findings import RunFindings
+from ecobrain.model_adapters.findings import EmissionHotspot, RunFindings
 from ecobrain.ontology.store import GraphStore
 from ecobrain.reasoning import derived
 from ecobrain.reasoning.concept_index import ConceptIndex
@@ -43,7 +44,7 @@ _ENTERPRISE_COLUMNS = (
     "e.id AS id, e.name AS name, e.county_code AS county_code, e.city_code AS city_code, "
     "e.sector AS sector, e.pollutants AS pollutants, e.performance_grade AS performance_grade, "
     "e.key_enterprise AS key_enterprise, e.online_monitoring AS online_monitoring, "
-    "e.cell_id AS cell_id"
+    "e.cell_id AS cell_id, e.lon AS lon, e.lat AS lat"
 )
 
 
@@ -146,33 +147,52 @@ def read_cities(store: GraphStore | None) -> list[str]:
     return sorted(c for c in cities if c)
 
 
-def read_enterprises_in_cells(store: GraphStore, cells: Sequence[str]
-                              ) -> dict[str, list[dict[str, Any]]]:
-    """Enterprises whose cell is one of `cells`, grouped by cell (one query)."""
-    if not cells:
-        return {}
-    rows = store.read(f"MATCH (e:Enterprise) WHERE e.cell_id IN $cells RETURN "
-                      f"{_ENTERPRISE_COLUMNS}", {"cells": sorted(set(cells))})
-    out: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        out.setdefault(r["cell_id"], []).append(r)
-    return out
+def hotspot_bbox(hotspots: Sequence[EmissionHotspot]) -> tuple[float, float, float, float]:
+    """(west, south, east, north) around every hotspot, wide enough for its cell and its
+    search radius (a generous box; the exact selection is :func:`derived.near_hotspot`)."""
+    reach = [max(derived.search_radius(h), 0.75 * _cell_km(h)) + 1.0 for h in hotspots]
+    lat_pad = [r / 111.0 for r in reach]
+    lon_pad = [p / max(math.cos(math.radians(h.lat)), 0.1) for p, h in zip(lat_pad, hotspots,
+                                                                          strict=True)]
+    return (min(h.lon - p for h, p in zip(hotspots, lon_pad, strict=True)),
+            min(h.lat - p for h, p in zip(hotspots, lat_pad, strict=True)),
+            max(h.lon + p for h, p in zip(hotspots, lon_pad, strict=True)),
+            max(h.lat + p for h, p in zip(hotspots, lat_pad, strict=True)))
+
+
+def _cell_km(h: EmissionHotspot) -> float:
+    g = h.grid
+    if g is None:
+        return 3.0
+    return max(g.xcell, g.ycell) * (111.0 if g.gdtyp == 1 else 1e-3)
+
+
+def read_enterprises_near(store: GraphStore, hotspots: Sequence[EmissionHotspot]
+                          ) -> list[dict[str, Any]]:
+    """Registered enterprises in a box around the hotspots (one query); which of them are
+    candidates of which hotspot is decided by geometry in :mod:`.derived`."""
+    if not hotspots:
+        return []
+    w, s, e, n = hotspot_bbox(hotspots)
+    return store.read(f"MATCH (e:Enterprise) WHERE e.lon >= $w AND e.lon <= $e AND "
+                      f"e.lat >= $s AND e.lat <= $n RETURN {_ENTERPRISE_COLUMNS} ORDER BY id",
+                      {"w": w, "s": s, "e": e, "n": n})
 
 
 def assemble_facts(findings: RunFindings, store: GraphStore | None,
                    concepts: ConceptIndex,
-                   enterprises_by_cell: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+                   enterprises: Sequence[Mapping[str, Any]] | None = None,
                    on: date | None = None) -> FactSet:
     """All input facts of a run (graph context as on `on`, the decision date).
 
-    `enterprises_by_cell` replaces the graph read (benchmarks).
+    `enterprises` (rows with lon/lat) replaces the graph's register (tests, benchmarks).
     """
     with paused_gc():
-        return _assemble(findings, store, concepts, enterprises_by_cell, on)
+        return _assemble(findings, store, concepts, enterprises, on)
 
 
 def _assemble(findings: RunFindings, store: GraphStore | None, concepts: ConceptIndex,
-              enterprises_by_cell: Mapping[str, Sequence[Mapping[str, Any]]] | None,
+              enterprises: Sequence[Mapping[str, Any]] | None,
               on: date | None) -> FactSet:
     fs = FactSet(facts=[])
     run = findings.run_id
@@ -218,14 +238,10 @@ def _assemble(findings: RunFindings, store: GraphStore | None, concepts: Concept
         fs.evidence[fid] = [remember(e)]
 
     if findings.hotspots:
-        cells: set[str] = set()
-        for h in findings.hotspots:
-            cells.add(h.cell_id)
-            cells.update(derived.neighbour_cells(h.cell_id))
-        if enterprises_by_cell is None:
-            enterprises_by_cell = read_enterprises_in_cells(store, sorted(cells)) \
-                if store is not None else {}
-        hs, he = derived.hotspot_context(findings.hotspots, enterprises_by_cell, concepts)
+        if enterprises is None:
+            enterprises = read_enterprises_near(store, findings.hotspots) \
+                if store is not None else []
+        hs, he = derived.hotspot_context(findings.hotspots, enterprises, concepts)
         by_id = {derived.hotspot_id(h): h for h in findings.hotspots}
         sid_of: dict[str, str] = {}
         for f in hs:
@@ -240,9 +256,9 @@ def _assemble(findings: RunFindings, store: GraphStore | None, concepts: Concept
             facts.append(_fact("hotspot_enterprise", fid, f, sid_of[f["hotspot_id"]],
                                _TYPE_ID))
             evidence[fid] = evidence[f["hotspot_id"]]
-        if not any(enterprises_by_cell.values()):
-            fs.notes.append("no registered enterprise in any hotspot neighbourhood (is the "
-                            "enterprise register loaded?)")
+        if not he:
+            fs.notes.append("no registered enterprise near any hotspot (is the enterprise "
+                            "register loaded?)")
 
     if findings.attribution:
         for s in findings.attribution:
@@ -270,6 +286,7 @@ def _assemble(findings: RunFindings, store: GraphStore | None, concepts: Concept
     if any(f["sid"] == ALL_PARTITIONS for f in fs.facts):
         fs.partitions = read_cities(store)
     codes = {f.get("region_code") for f in fs.facts} | {f.get("county_code") for f in fs.facts}
+    codes |= {c for f in fs.facts if f["type"] == "hotspot" for c in f.get("counties") or []}
     fs.regions = read_regions(store, sorted(c for c in codes if c))
     _name_regions(fs)
     fs.facts.sort(key=lambda f: f["id"])
@@ -286,10 +303,13 @@ def _name_regions(fs: FactSet) -> None:
                     "alert_assessment", "daily_aqi", "episode", "attribution_summary",
                     "attribution_sector", "o3_regime"):
                 f["region_name"] = info.name
-        if f["type"] == "hotspot" and f.get("county_code") in fs.regions:
-            name = fs.regions[f["county_code"]].name
-            if name:
-                f["county_name"] = name
+        if f["type"] == "hotspot":
+            names = [fs.regions[c].name for c in f.get("counties") or []
+                     if c in fs.regions and fs.regions[c].name]
+            if f.get("county_code") in fs.regions and fs.regions[f["county_code"]].name:
+                f["county_name"] = fs.regions[f["county_code"]].name
+            if names:
+                f["counties_zh"] = "、".join(names)
 
 
 class GraphContext:

@@ -46,7 +46,8 @@ _DECISION = (
     "SET d.run_id = $d.run_id, d.date = $d.date, d.rule_versions = $d.rule_versions, "
     "d.facts_digest = $d.facts_digest, d.legal_review_required = $d.legal_review_required, "
     "d.created_from = $d.created_from, d.alerts = $d.alerts, d.measures = $d.measures, "
-    "d.tasks = $d.tasks, d.advice = $d.advice, d.notes = $d.notes "
+    "d.tasks = $d.tasks, d.advice = $d.advice, d.notes = $d.notes, "
+    "d.warnings = $d.warnings, d.warnings_json = $d.warnings_json, d.incomplete = $d.incomplete "
     "MERGE (d)-[:DECIDED_ON]->(m)"
 )
 
@@ -152,6 +153,9 @@ def save_decision(store: GraphStore, decision: Decision) -> WriteSummary:
         "created_from": json.dumps(d.created_from, ensure_ascii=False, sort_keys=True),
         "alerts": len(d.alerts), "measures": len(d.measures), "tasks": len(d.tasks),
         "advice": len(d.advice), "notes": d.notes,
+        "warnings": [w.message_zh for w in d.warnings],
+        "warnings_json": json.dumps([w.model_dump() for w in d.warnings], ensure_ascii=False),
+        "incomplete": d.incomplete,
     }})]
     rows: dict[str, list[dict[str, Any]]] = {k: [] for k in _LABELS}
     assigned: dict[str, list[dict[str, Any]]] = {k: [] for k in _LABELS}

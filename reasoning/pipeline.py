@@ -25,12 +25,14 @@ from datetime import date
 from typing import Any
 
 from ecobrain.model_adapters.findings import RunFindings
+from ecobrain.model_adapters.run_warnings import WarningLog
 from ecobrain.ontology.store import GraphStore
 from ecobrain.reasoning.compiler import compile_rule_base
 from ecobrain.reasoning.concept_index import ConceptIndex
 from ecobrain.reasoning.conclusions import Decision, build_decision
 from ecobrain.reasoning.engine import Engine
 from ecobrain.reasoning.facts import GraphContext, assemble_facts
+from ecobrain.reasoning.horizon import warn_horizon
 from ecobrain.reasoning.legal_grounds import resolve_grounds
 from ecobrain.reasoning.rulebase import RuleBase, load_rule_base
 
@@ -59,13 +61,7 @@ def decide(findings: RunFindings, store: GraphStore | None, on: date | None = No
     concepts = concepts or ConceptIndex.for_store(store)
     compiled = compile_rule_base(base, day, concepts)
     t1 = time.perf_counter()
-    by_cell = None
-    if enterprises is not None:
-        by_cell = {}
-        for e in enterprises:
-            if e.get("cell_id"):
-                by_cell.setdefault(e["cell_id"], []).append(e)
-    factset = assemble_facts(findings, store, concepts, enterprises_by_cell=by_cell, on=day)
+    factset = assemble_facts(findings, store, concepts, enterprises=enterprises, on=day)
     t2 = time.perf_counter()
     context = GraphContext(store, concepts, enterprises)
     partitions = list(factset.partitions)
@@ -85,9 +81,12 @@ def decide(findings: RunFindings, store: GraphStore | None, on: date | None = No
         "days": [d.isoformat() for d in findings.days],
         "rule_base": base.origin, "concepts": concepts.source,
     }
+    warnings = WarningLog()
+    warnings.extend(findings.warnings)
+    warn_horizon(warnings, findings)
     decision = build_decision(result=result, compiled=compiled, factset=factset,
                               grounds=grounds, run_id=findings.run_id, on=day,
-                              created_from=created_from, notes=notes)
+                              created_from=created_from, notes=notes, warnings=warnings.items)
     t4 = time.perf_counter()
     decision.stats.update({"input_facts": len(factset.facts),
                            "context_queries": context.queries})

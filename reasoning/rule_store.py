@@ -45,6 +45,7 @@ from ecobrain.reasoning.conclusions import short_hash
 from ecobrain.reasoning.dsl import LoadedFile, TestCase, checksum, parse_rule_file, validate_model
 from ecobrain.reasoning.errors import RuleError, RuleProblem
 from ecobrain.reasoning.rulebase import RuleBase, RuleEntry
+from ecobrain.yaml12 import Yaml12Loader
 
 API_FOLDER = "api"  # Rule nodes saved through the API have file "api/<rule_id>@<version>.yaml"
 LIFECYCLE = ("active", "retired")
@@ -218,7 +219,7 @@ def as_rule_file(text: str, store: Any = None) -> Submission:
     """
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     try:
-        data = safe_yaml.load(text, aliases=False)
+        data = safe_yaml.load(text, Yaml12Loader, aliases=False)
     except yaml.YAMLError:
         data = None  # the checker reports the syntax error with its line
     if not isinstance(data, dict) or "rules" in data or "id" not in data:
@@ -229,7 +230,7 @@ def as_rule_file(text: str, store: Any = None) -> Submission:
     family = _family_file(store, str(data.get("id")))
     if family is not None:
         try:
-            source = safe_yaml.load(family["text"], aliases=False) or {}
+            source = safe_yaml.load(family["text"], Yaml12Loader, aliases=False) or {}
         except yaml.YAMLError:
             source = {}
         extra = {k: source[k] for k in ("family", "parameters") if source.get(k)}

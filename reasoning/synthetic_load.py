@@ -24,7 +24,9 @@ from ecobrain.model_adapters.findings import (
     Provenance,
     RegionDailyAQI,
     RunFindings,
+    grid_info,
 )
+from ecobrain.ontology.grid import ZJ3KM
 
 SPECIES = ("VOCs", "NO2", "SO2", "PM2_5")
 DAY = dt.date(2026, 1, 15)
@@ -68,6 +70,8 @@ def hotspot_load(n_hotspots: int, *, seed: int = 42, heavy_cities: int = 0,
     if n_cells > len(cells):
         raise ValueError(f"at most {len(cells) * len(SPECIES)} hotspots fit on ZJ3KM")
     prov = Provenance(run_id=run_id, file="inversion.nc", variables=["EMIS"])
+    lon, lat = ZJ3KM.cell_centers_lonlat()  # sites at their cells' centres, on the graph's grid
+    grid = grid_info(ZJ3KM)
     hotspots: list[EmissionHotspot] = []
     enterprises: list[dict[str, Any]] = []
     for k, (row, col) in enumerate(cells[:n_cells]):
@@ -81,7 +85,8 @@ def hotspot_load(n_hotspots: int, *, seed: int = 42, heavy_cities: int = 0,
                     "county_code": county, "city_code": county[:4] + "00",
                     "sector": m["sector"], "pollutants": m["pollutants"],
                     "performance_grade": m["grade"], "key_enterprise": True,
-                    "online_monitoring": m["online"], "cell_id": f"ZJ3KM:r{r}c{c}"})
+                    "online_monitoring": m["online"], "cell_id": f"ZJ3KM:r{r}c{c}",
+                    "lon": round(float(lon[r, c]), 5), "lat": round(float(lat[r, c]), 5)})
         for s in SPECIES:
             if len(hotspots) == n_hotspots:
                 break
@@ -89,7 +94,9 @@ def hotspot_load(n_hotspots: int, *, seed: int = 42, heavy_cities: int = 0,
             hotspots.append(EmissionHotspot(
                 run_id=run_id, species=s, date=DAY,
                 period_start=dt.datetime(2026, 1, 15), period_end=dt.datetime(2026, 1, 16),
-                row=row, col=col, cell_id=f"ZJ3KM:r{row}c{col}", lon=120.0, lat=29.0,
+                row=row, col=col, cell_id=f"ZJ3KM:r{row}c{col}",
+                lon=round(float(lon[row, col]), 5), lat=round(float(lat[row, col]), 5),
+                grid=grid, search_radius_km=5.0,
                 county_code=county, city_code=county[:4] + "00", prior=1.0,
                 posterior=1.0 + excess, excess=excess, ratio=1.0 + excess, rank=1,
                 units="t/day", thresholds={"min_excess": 0.1}, provenance=prov))
@@ -122,12 +129,4 @@ def _heavy_days(rnd: random.Random, run_id: str, cities: list[str], n: int
                 colour=day.category.colour,
                 provenance=Provenance(run_id=run_id, file="CCTM_ACONC.nc",
                                       variables=["PM25_TOT"])))
-    return out
-
-
-def by_cell(enterprises: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The enterprises per grid cell, as the facts assembler looks them up."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for e in enterprises:
-        out.setdefault(e["cell_id"], []).append(e)
     return out

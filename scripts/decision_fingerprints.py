@@ -50,13 +50,13 @@ def bench100k() -> Any:
     from ecobrain.reasoning.facts import assemble_facts
     from ecobrain.reasoning.legal_grounds import resolve_grounds
     from ecobrain.reasoning.rulebase import load_rule_base
-    from ecobrain.reasoning.synthetic_load import by_cell, hotspot_load
+    from ecobrain.reasoning.synthetic_load import hotspot_load
 
     findings, enterprises = hotspot_load(10_000, seed=42, run_id="bench", id_prefix="B")
     concepts = ConceptIndex.from_ontology()
     on = dt.date(2026, 1, 15)
     compiled = compile_rule_base(load_rule_base()[0], on, concepts)
-    factset = assemble_facts(findings, None, concepts, enterprises_by_cell=by_cell(enterprises))
+    factset = assemble_facts(findings, None, concepts, enterprises=enterprises)
     result = Engine(compiled).run(factset.facts, decision_date=on)
     grounds = resolve_grounds(None, compiled.citations(), on)
     return build_decision(result=result, compiled=compiled, factset=factset, grounds=grounds,

@@ -22,6 +22,7 @@ from ecobrain.model_adapters.findings import (
     RegionDailyAQI,
     RunFindings,
 )
+from ecobrain.ontology.grid import ZJ3KM, parse_cell_id
 from ecobrain.ontology.store import GraphStore
 
 RUN = "run-test-001"
@@ -47,11 +48,23 @@ def write_regions(store: GraphStore, regions: Iterable[tuple[str, str, str, str 
 
 def enterprise(eid: str, county: str, cell: str | None, sector: str, pollutants: Sequence[str],
                grade: str | None = None, *, key: bool = True, online: bool = False,
-               name: str | None = None) -> dict[str, Any]:
+               name: str | None = None, lon: float | None = None,
+               lat: float | None = None) -> dict[str, Any]:
+    """An enterprise row; without lon/lat it stands at the centre of its ZJ3KM cell."""
+    if lon is None and cell is not None:
+        lon, lat = cell_centre(cell)
     return {"id": eid, "name": name or f"企业{eid}", "county_code": county,
             "city_code": county[:4] + "00", "sector": sector, "pollutants": list(pollutants),
             "performance_grade": grade, "key_enterprise": key, "online_monitoring": online,
-            "cell_id": cell}
+            "cell_id": cell, "lon": lon, "lat": lat}
+
+
+def cell_centre(cell: str) -> tuple[float, float]:
+    """Centre of a ZJ3KM cell, as the findings round it."""
+    _, row, col = parse_cell_id(cell)
+    lon, lat = ZJ3KM.xy_to_lonlat(ZJ3KM.xorig + (col + 0.5) * ZJ3KM.xcell,
+                                  ZJ3KM.yorig + (row + 0.5) * ZJ3KM.ycell)
+    return round(float(lon), 5), round(float(lat), 5)
 
 
 def write_enterprises(store: GraphStore, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -60,7 +73,7 @@ def write_enterprises(store: GraphStore, rows: Sequence[Mapping[str, Any]]) -> N
         "e.county_code = r.county_code, e.city_code = r.city_code, e.sector = r.sector, "
         "e.pollutants = r.pollutants, e.performance_grade = r.performance_grade, "
         "e.key_enterprise = r.key_enterprise, e.online_monitoring = r.online_monitoring, "
-        "e.cell_id = r.cell_id", [dict(r) for r in rows])
+        "e.cell_id = r.cell_id, e.lon = r.lon, e.lat = r.lat", [dict(r) for r in rows])
 
 
 def _prov(variables: Sequence[str] = ("PM25_TOT",), t: tuple[int, int] | None = (0, 23)
@@ -115,7 +128,8 @@ def hotspot(species: str, row: int, col: int, county: str, *, excess: float = 1.
         run_id=RUN, species=species, date=day,
         period_start=dt.datetime.combine(day, dt.time(0)),
         period_end=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0)), row=row, col=col,
-        cell_id=f"ZJ3KM:r{row}c{col}", lon=120.1, lat=30.2, county_code=county,
+        cell_id=f"ZJ3KM:r{row}c{col}", lon=cell_centre(f"ZJ3KM:r{row}c{col}")[0],
+        lat=cell_centre(f"ZJ3KM:r{row}c{col}")[1], county_code=county,
         city_code=county[:4] + "00", prior=1.0, posterior=1.0 + excess, excess=excess,
         ratio=1.0 + excess, rank=rank, units="t/day",
         thresholds={"min_excess": 0.1, "min_ratio": 1.2},

@@ -59,20 +59,27 @@ def test_driver_ties_go_to_the_peak_day_then_mixed() -> None:
     assert derived.alert_assessments(items)[0].fields["driver"] == "mixed"
 
 
-def test_hotspot_neighbourhood_counts_and_species_with_subclasses(concepts) -> None:
+def test_hotspot_candidates_by_distance_and_species_with_subclasses(concepts) -> None:
+    """Enterprises at the centres of ZJ3KM cells: the hotspot's own cell (0 km), a diagonal
+    neighbour (√2·3 km ≈ 4.24 km in the projection, 4.3 km on the ground this far south:
+    inside the 5 km radius) and a cell two rows up (6 km, out)."""
     h = hotspot("NOx", 10, 10, "330102")
-    by_cell = {
-        "ZJ3KM:r10c10": [enterprise("A", "330102", "ZJ3KM:r10c10", "Power", ["NO2"]),
-                         enterprise("B", "330102", "ZJ3KM:r10c10", "Printing", ["VOCs"])],
-        "ZJ3KM:r11c9": [enterprise("C", "330102", "ZJ3KM:r11c9", "Cement", ["NOx", "PM10"],
-                                   "leading")],
-        "ZJ3KM:r12c10": [enterprise("far", "330102", "ZJ3KM:r12c10", "Power", ["NOx"])],
-    }
-    [hs], he = derived.hotspot_context([h], by_cell, concepts)
+    ents = [enterprise("A", "330102", "ZJ3KM:r10c10", "Power", ["NO2"]),
+            enterprise("B", "330102", "ZJ3KM:r10c10", "Printing", ["VOCs"]),
+            enterprise("C", "330102", "ZJ3KM:r11c9", "Cement", ["NOx", "PM10"], "leading"),
+            enterprise("far", "330102", "ZJ3KM:r12c10", "Power", ["NOx"])]
+    [hs], he = derived.hotspot_context([h], ents, concepts)
     assert (hs["enterprise_count"], hs["neighbour_enterprise_count"],
             hs["emitting_enterprise_count"], hs["emitting_in_cell_count"]) == (2, 1, 2, 1)
     emits = {f["enterprise_id"]: (f["ring"], f["emits_species"]) for f in he}
     assert emits == {"A": (0, True), "B": (0, False), "C": (1, True)}  # NO2 is a NOx
+    dist = {f["enterprise_id"]: f["distance_km"] for f in he}
+    assert dist["A"] == dist["B"] == 0.0 and dist["C"] == pytest.approx(4.24, abs=0.08)
+    # ranked: registered emitters first (nearest first), then the rest
+    assert [f["enterprise_id"] for f in sorted(he, key=lambda f: f["candidate_rank"])] == \
+        ["A", "C", "B"]
+    assert next(f for f in he if f["enterprise_id"] == "C")["location_zh"] == \
+        "热点网格外，距网格中心4.3公里"
     grades = {f["enterprise_id"]: f["grade"] for f in he}
     assert grades["C"] == "GradeLeading" and grades["A"] is None
     assert "NOx" in next(f for f in he if f["enterprise_id"] == "A")["sector_pollutants"]

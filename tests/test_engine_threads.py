@@ -93,12 +93,11 @@ def _compiled_and_facts() -> tuple[Any, list[dict[str, Any]], dt.date]:
     from ecobrain.reasoning.concept_index import ConceptIndex
     from ecobrain.reasoning.facts import assemble_facts
     from ecobrain.reasoning.rulebase import load_rule_base
-    from ecobrain.reasoning.synthetic_load import by_cell
 
     concepts = ConceptIndex.from_ontology()
     findings, enterprises = workload(1)
     day = dt.date(2026, 1, 15)
-    factset = assemble_facts(findings, None, concepts, enterprises_by_cell=by_cell(enterprises),
+    factset = assemble_facts(findings, None, concepts, enterprises=enterprises,
                              on=day)
     return compile_rule_base(load_rule_base()[0], day, concepts), factset.facts, day
 

@@ -154,9 +154,14 @@ def test_mapping_table_errors_name_file_and_key(tmp_path: Path) -> None:
     bad.write_text("streams:\n  Power: []\n", encoding="utf-8")
     with pytest.raises(desid.DesidError, match=r"m.yaml: streams.Power: must be a non-empty"):
         desid.load_mapping(bad)
+    # YAML 1.2 (ecobrain.yaml12): an unquoted NO is the species NO, not false ...
     bad.write_text("mechanisms:\n  cb6:\n    NOx:\n      - {emission: All, cmaq: NO, "
                    "phase: GAS}\n", encoding="utf-8")
-    with pytest.raises(desid.DesidError, match=r"NOx\[0\].cmaq.*YAML reads NO as false"):
+    assert desid.load_mapping(bad).mechanisms["cb6"]["NOx"][0].cmaq == "NO"
+    # ... and a real boolean is still refused, naming the key
+    bad.write_text("mechanisms:\n  cb6:\n    NOx:\n      - {emission: All, cmaq: false, "
+                   "phase: GAS}\n", encoding="utf-8")
+    with pytest.raises(desid.DesidError, match=r"NOx\[0\].cmaq.*not a species"):
         desid.load_mapping(bad)
     bad.write_text("colour: red\n", encoding="utf-8")
     with pytest.raises(desid.DesidError, match="colour: unknown key"):
