@@ -37,7 +37,7 @@ version: 2
 title: VOCs排放热点：核查涉VOCs企业废气收集与治理设施
 effective_from: 2026-12-01
 priority: 75
-legal_basis: [cn.air-law.2018.art29, cn.air-law.2018.art45]
+legal_basis: [zj.air-reg.2020.art20, cn.air-law.2018.art29, cn.air-law.2018.art45]
 concerns: [VOCs]
 when:
   - fact: hotspot

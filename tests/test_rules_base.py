@@ -4,6 +4,7 @@ nodes that investigators can query by article."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,19 @@ def test_cli_check_test_load_list(kb: GraphStore, tmp_path: Path) -> None:
     res = runner.invoke(app, ["rules", "test"])
     assert res.exit_code == 0, res.output
     assert " 0 failed" in res.output
+    # legal coverage on a date (issue 12): every rule in force has a ground in force
+    res = runner.invoke(app, ["rules", "check", "--on", "2026-12-01", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    cov = report["legal_coverage"]
+    assert cov["on"] == "2026-12-01" and cov["uncovered"] == [] and cov["rules"] >= 25
+    assert report["warnings"] == []
+    res = runner.invoke(app, ["rules", "check", "--on", "2026-12-01"])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 0 and "legal coverage on 2026-12-01" in out
+    assert "0 without a ground in force" in out and "reported_repealed" in out
+    res = runner.invoke(app, ["rules", "check", "--on", "2026-12-01", "--offline"])
+    assert res.exit_code != 0
     res = runner.invoke(app, ["rules", "list", "--on", "2023-12-01"])
     assert res.exit_code == 0 and "alert.heavy-pollution.blue" in res.output
     res = runner.invoke(app, ["rules", "list", "--on", "2025-12-01"])
