@@ -541,8 +541,9 @@ def escalation_basis(sel: Selection) -> str:
     The penalty (who fines, how much) is in the text of the cited clause, shown with it in
     the documents; nothing about it is written into a rule, so a change of law changes this.
     """
-    if sel.review_required:
-        return "处理依据待法务复核：" + "；".join(sel.reasons)
+    if sel.review_required:  # the full reasons are in legal_review_reasons
+        names = "、".join(g.citation for g in sel.grounds) or "（未引用适用条款）"
+        return f"处理依据待法务复核：{names}在决策日均非现行有效条款"
     return "依照" + "、".join(g.citation for g in sel.in_force) + "处理"
 
 

@@ -18,6 +18,7 @@ ground's ``status``, ``regulation_kind``, ``jurisdiction``), never from constant
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from ecobrain.reasoning.legal_grounds import LegalGround, review_reason
 # rank of each kind of instrument in the hierarchy of grounds (lower = shown first)
 KIND_RANK = {"code": 0, "law": 0, "regulation": 1, "policy": 2, "standard": 3}
 UNKNOWN_RANK = 4
+_NUMBERS = re.compile(r"\.(?:art|p|i)(\d+)")
 
 
 def scope_prefix(jurisdiction: str | None) -> str:
@@ -42,11 +44,12 @@ def applies_in(ground: LegalGround, region_code: str | None) -> bool:
     return not prefix or (region_code or "").startswith(prefix)
 
 
-def hierarchy_key(ground: LegalGround) -> tuple[int, int, str, str]:
-    """National law, then provincial before municipal regulations, then plans and guidance."""
+def hierarchy_key(ground: LegalGround) -> tuple[int, int, str, tuple[int, ...], str]:
+    """National law, then provincial before municipal regulations, then plans and guidance;
+    within one regulation in article order (art. 20 before art. 100)."""
     return (KIND_RANK.get(ground.regulation_kind or "", UNKNOWN_RANK),
             len(scope_prefix(ground.jurisdiction)), ground.regulation_id or "",
-            ground.citation_id)
+            tuple(int(n) for n in _NUMBERS.findall(ground.citation_id)), ground.citation_id)
 
 
 @dataclass(frozen=True)
