@@ -235,6 +235,14 @@ ART96_MEASURES = {"EmergencyEmissionReduction", "SelfDirectedReduction", "LimitP
                   "StopEarthworksDemolition", "StopOpenAirBarbecue",
                   "SuspendOutdoorSchoolActivities"}
 
+# names that tell which law a 第X条 in free text belongs to (the one named last before it)
+LAW_NAMES = {
+    "cn.air-law.2018": ("大气法", "大气污染防治法》"),
+    "cn.ep-law.2014": ("环境保护法", "环保法"),
+    "zj.air-reg.2020": ("浙江省大气污染防治条例", "省条例"),
+    "zj.vehicle-reg.2020": ("机动车排气污染防治条例",),
+    "hz.air-reg.2016": ("杭州市大气污染防治规定", "杭州规定"),
+}
 NUM = "零一二三四五六七八九十百千两"
 MENTION = re.compile(rf"第([{NUM}]+)((?:、[{NUM}]+)*)条(?:第([{NUM}]+)款)?")
 
@@ -356,8 +364,10 @@ def _mentions(text: str) -> list[tuple[str, int, int | None]]:
     out = []
     for m in MENTION.finditer(text):
         before = text[: m.start()]  # the law named last before the article; default: Air Law
-        ep = max(before.rfind("环境保护法"), before.rfind("环保法"))
-        reg = "cn.ep-law.2014" if ep > before.rfind("大气") else "cn.air-law.2018"
+        named = {reg: max(before.rfind(name) for name in names)
+                 for reg, names in LAW_NAMES.items()}
+        reg = max(named, key=lambda r: named[r])
+        reg = reg if named[reg] >= 0 else "cn.air-law.2018"
         numbers = [m[1]] + [n for n in m[2].split("、") if n]
         for k, n in enumerate(numbers):
             para = parse_cn_int(m[3]) if m[3] and k == len(numbers) - 1 else None
