@@ -15,13 +15,14 @@ from typing import Any
 
 NUMERAL = "零一二三四五六七八九十百千万两〇0-9"
 ARTICLE = re.compile(rf"第[{NUMERAL}]+条")
-FINE = re.compile(rf"[{NUMERAL}]+(?:元)?以上[{NUMERAL}]+元以下|处[{NUMERAL}]+元")
+FINE_RANGE = re.compile(rf"[{NUMERAL}]+(?:元)?以上[{NUMERAL}]+元以下")
+FINE = re.compile(rf"处[{NUMERAL}]+元")
 CHECKED_FIELDS = ("action", "description", "text", "rationale", "note")
 
 
 def hard_coded(text: str) -> str | None:
     """The first article number or fine range in `text`, or None."""
-    m = ARTICLE.search(text) or FINE.search(text)
+    m = ARTICLE.search(text) or FINE_RANGE.search(text) or FINE.search(text)
     return m.group(0) if m else None
 
 

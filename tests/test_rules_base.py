@@ -142,3 +142,34 @@ def test_cli_check_test_load_list(kb: GraphStore, tmp_path: Path) -> None:
     assert f"{bad}:".replace(" ", "") in out and "unknownconcept'VOCLimitd'" in out
     res = runner.invoke(app, ["rules", "check", str(bad), "--offline", "--json"])
     assert res.exit_code == 1 and '"ok": false' in res.output
+
+
+def test_check_refuses_article_numbers_and_fines_in_texts(tmp_path: Path) -> None:
+    """Texts shown to readers are rendered from the grounds in force, never hard-coded."""
+    (tmp_path / "r.yaml").write_text("""family: test.texts
+title: t
+rules:
+  - id: test.texts
+    version: 1
+    title: 文本中不写条号
+    effective_from: 2018-10-26
+    priority: 50
+    legal_basis: [cn.air-law.2018.art96]
+    note: 大气法第九十六条（说明可以写条号）
+    when: {fact: alert, as: a}
+    then:
+      - task:
+          subject: {kind: sector, id: Fireworks, name: 烟花爆竹}
+          region_code: "{a.region_code}"
+          measure_type: BanFireworks
+          action: 禁止燃放烟花爆竹（大气法第九十六条）
+          escalation:
+            text: 拒不执行的，依法处一万元以上十万元以下罚款
+            legal_basis: [cn.air-law.2018.art121.p2]
+""", encoding="utf-8")
+    report = check_rules(tmp_path, store=None)
+    found = sorted((p.field, p.message.split(":")[0]) for p in report.errors)
+    assert found == [
+        ("rules[0].then[0].task.action", "action hard-codes '第九十六条'"),
+        ("rules[0].then[0].task.escalation.text",
+         "escalation.text hard-codes '一万元以上十万元以下'")]
