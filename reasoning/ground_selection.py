@@ -7,8 +7,9 @@ change by date, so on a decision date the conclusion shows
 1. the grounds **in force** that day that apply in its region (a Hangzhou regulation only in
    Hangzhou), in the order of the legal hierarchy: national law first, then provincial and
    municipal regulations, then plans and guidance;
-2. grounds not in force that day (repealed, expired, not yet in force) only as **history**
-   (原依据…，已废止) beside an in-force ground;
+2. grounds no longer in force that day (repealed, expired) only as **history** (原依据…，已废止)
+   beside an in-force ground; a ground not yet in force is not shown beside one at all (it is
+   neither law that day nor its history);
 3. and only when no in-force ground remains, the cited grounds as **missing**: the conclusion
    is flagged for legal review, and the flag names each missing ground and why.
 
@@ -76,7 +77,8 @@ def select(grounds: Iterable[LegalGround], region_code: str | None, day: str) ->
     current = sorted((g for g in applicable if g.in_force), key=hierarchy_key)
     others = sorted((g for g in applicable if not g.in_force), key=hierarchy_key)
     if current:
-        shown = [*current, *(_as(g, "history") for g in others)]
+        shown = [*current, *(_as(g, "history") for g in others
+                             if g.status != "not_yet_in_force")]
         return Selection(tuple(shown), False, ())
     missing = [_as(g, "missing") for g in others]
     if not missing:
