@@ -3,9 +3,10 @@
 A rule cites provisions by id; the grounds of a conclusion are those provisions *on the
 decision date*, read from the graph with their exact text (``ecobrain.ontology.legal``). A
 provision not in force that day — the 2018 Air Law after its reported repeal by the
-Ecological Environment Code on 2026-08-15, a policy clause before it was issued — is shown
-with its status, the repeal and the successor provisions experts recorded, and the conclusion
-is flagged ``legal_review_required``; it is never presented as current law.
+Ecological Environment Code on 2026-08-15, a policy clause before it was issued — carries its
+status, the repeal and the successor provisions experts recorded; it is never presented as
+current law. Which grounds a conclusion shows, in which order, and whether it needs legal
+review (only when none is in force) is decided in ``ecobrain.reasoning.ground_selection``.
 
 Grounds are resolved once per decision for all cited ids (two queries), not per conclusion.
 """
