@@ -147,8 +147,14 @@ def print_summary(outcome: Any, docs: Any) -> None:
         console.print(f"advice without tasks or alerts for {len(others)} more regions "
                       f"({sum(advice[c] for c in others)} items)", highlight=False)
     if d.legal_review_required:
-        console.print("[yellow]legal review:[/] some grounds are not in force on the decision "
-                      "date (marked 待法律审查 in the documents)")
+        console.print("[yellow]legal review:[/] some conclusions have no ground in force on the "
+                      "decision date (marked 待法律审查 in the documents)")
+    penalties = sum(1 for task in d.tasks if any(e.legal_review_required
+                                                 for e in task.escalations))
+    if penalties:
+        console.print(f"[yellow]legal review:[/] {penalties} task(s) name a penalty with no ground "
+                      "in force on the decision date (处理依据待法务复核 in the documents)",
+                      highlight=False)
     if docs:
         if docs.font_note:
             console.print(f"[yellow]note:[/] {docs.font_note}")

@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from ecobrain.api.cli_common import console, err_console, fail, graph_store, to_json
 from ecobrain.reasoning.errors import RuleError
+from ecobrain.reasoning.legal_coverage import CoverageReport, legal_coverage
 
 rules_app = typer.Typer(help="Rules: check, test, load into the graph, list versions.",
                         no_args_is_help=True)
@@ -36,22 +37,57 @@ def _problems(problems: list, label: str, style: str) -> None:
                           soft_wrap=True)
 
 
+def _coverage_lines(cov: CoverageReport) -> None:
+    """Per rule version in force: its grounds' status on the date, in force first."""
+    console.print(f"legal coverage on {cov.on}: {len(cov.rules)} rule version(s) in force, "
+                  f"{len(cov.uncovered)} without a ground in force", highlight=False)
+    for r in cov.rules:
+        mark = "[green]ok[/]" if r.covered else "[bold yellow]NO GROUND IN FORCE[/]"
+        console.print(f"  {escape(r.key)} {mark}", highlight=False)
+        for g in r.grounds:
+            state = "in force" if g.in_force else g.status
+            console.print(f"      {state:<17} {escape(g.citation)}", highlight=False,
+                          style=None if g.in_force else "dim")
+        for text in r.escalation_gaps:
+            console.print(f"      escalation without a ground in force: {escape(text)}",
+                          highlight=False, style="dim")
+
+
 @rules_app.command("check")
 def check(path: PathArg = None, offline: Offline = False,
           as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
-          = False) -> None:
+          = False,
+          on: Annotated[str | None, typer.Option(
+              "--on", help="Also report legal coverage on this date (YYYY-MM-DD): each rule "
+              "version in force, its grounds' status, a warning per rule without a ground "
+              "in force.")] = None) -> None:
     """Validate schema, expressions, concepts and cited articles; errors name file:line."""
     from ecobrain.reasoning.check import check_rules
 
+    day = None
+    if on:
+        try:
+            day = date.fromisoformat(on)
+        except ValueError as exc:
+            raise fail(f"--on {on!r}: not a date (YYYY-MM-DD)") from exc
+        if offline:
+            raise fail("--on needs the graph (the grounds' validity is there); drop --offline")
+
     def run(store: object) -> None:
         report = check_rules(path, store=store)
+        cov = legal_coverage(report.rule_base, store, day) if day and report.ok else None
         if as_json:
             console.print_json(to_json({
                 "ok": report.ok, "files": report.files, "rules": report.rule_count,
                 "concepts": report.concepts_source, "articles_checked": report.articles_checked,
                 "errors": [str(p) for p in report.errors],
-                "warnings": [str(p) for p in report.warnings]}))
+                "warnings": [str(p) for p in report.warnings]
+                + (cov.warnings if cov else []),
+                **({"legal_coverage": cov.as_dict()} if cov else {})}))
         else:
+            if cov is not None:
+                _coverage_lines(cov)
+                _problems(cov.warnings, "warning", "yellow")
             _problems(report.errors, "error", "bold red")
             _problems(report.warnings, "warning", "yellow")
             articles = "articles checked against the graph" if report.articles_checked \

@@ -283,10 +283,23 @@ def short_ref(ground: dict[str, Any], data: DecisionData) -> str:
         text = f"{doc}·{art.get('title') or ground['citation']}"
     else:
         text = ground.get("citation") or ground["citation_id"]
-    return text + REVIEW_MARK.get(ground.get("status", ""), "")
+    if _shown_as(ground) == "history":
+        status = GROUND_STATUS_ZH.get(ground.get("status", ""), ground.get("status", ""))
+        return f"原依据{text}，{status}"
+    if _shown_as(ground) == "missing":
+        return text + REVIEW_MARK.get(ground.get("status", ""), "（待法律审查）")
+    return text
+
+
+def _shown_as(ground: dict[str, Any]) -> str:
+    """in_force / history / missing (decisions saved before issue 12 lack the field)."""
+    return ground.get("shown_as") or ("in_force" if ground.get("in_force", True) else "missing")
 
 
 def _refs(c: dict[str, Any], data: DecisionData) -> tuple[list[str], list[str]]:
+    """The references of a conclusion as the decision ordered them: grounds in force on the
+    decision date first (national law, provincial regulation, plans and guidance), then the
+    repealed ones as history (原依据…), or, when nothing is in force, the flagged ones."""
     basis, escalation = [], []
     for g in c.get("legal_grounds", []):
         (escalation if g.get("role") == "escalation" else basis).append(short_ref(g, data))
@@ -345,7 +358,8 @@ def _task_row(no: int, t: dict[str, Any], data: DecisionData) -> dict[str, Any]:
     s = t["subject"]
     basis, escalation = _refs(t, data)
     actions = [f"{i['measure_label']}：{i['text']}" for i in t.get("items", [])]
-    escalations = [e["text"] for e in t.get("escalations", [])]
+    escalations = [f"{e['text']}（{e['basis']}）" if e.get("basis") else e["text"]
+                   for e in t.get("escalations", [])]
     status = t.get("status") or INITIAL
     return {
         "no": no, "id": t["id"],
@@ -524,9 +538,14 @@ def region_context(store: GraphStore, data: DecisionData, code: str) -> dict[str
     if code in data.alerts:
         conclusions.append(data.alerts[code])
     review = sum(1 for t in all_tasks if t.get("legal_review_required"))
-    legal_review = (f"需法务复核：{review} 项任务引用的条款在决策日（{data.decision['date']}）"
-                    "不是现行有效条款（已在法律依据中标注“待法律审查”），下发前请复核。"
+    penalty = sum(1 for t in all_tasks
+                  if any(e.get("legal_review_required") for e in t.get("escalations", [])))
+    legal_review = (f"需法务复核：{review} 项任务在决策日（{data.decision['date']}）没有现行有效的"
+                    "法律依据（已在法律依据中标注“待法律审查”），下发前请复核。"
                     if review else "")
+    if penalty:
+        legal_review += (f"{penalty} 项任务的违法处置（处罚）在决策日没有现行有效的依据"
+                         "（已在任务内容中注明“处理依据待法务复核”），处罚前请复核。")
     notes = []
     if data.run.get("model"):
         notes.append(f"模型：{data.run['model']}；预报日：{', '.join(data.run['days'][:1])}"

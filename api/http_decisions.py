@@ -97,7 +97,8 @@ class TaskDetailOut(TaskOut):
         "findings; legal grounds with status on the decision date")
     explanation_text: str | None = Field(default=None, description="the same, as text")
     legal_texts: list[dict[str, Any]] = Field(
-        description="each cited provision: citation, exact text, status, validity")
+        description="each cited provision: citation, exact text, status, validity, shown_as "
+        "(in_force first, then history: 原依据; missing only when nothing is in force)")
 
 
 class RegionOut(BaseModel):
@@ -270,8 +271,9 @@ def _task_detail(store: Any, task_id: str, explain: bool) -> dict[str, Any]:
     task["actions"] = [i["text"] for i in c.get("items", [])]
     task["legal_texts"] = [{k: g.get(k) for k in (
         "citation_id", "article_id", "citation", "role", "text", "status", "in_force",
-        "valid_from", "valid_to", "repealed_by_title", "repealed_from", "remark_zh",
-        "successors")} for g in c.get("legal_grounds", [])]
+        "shown_as", "regulation_kind", "jurisdiction", "valid_from", "valid_to",
+        "repealed_by_title", "repealed_from", "remark_zh", "successors")}
+        for g in c.get("legal_grounds", [])]
     if explain:
         try:
             task["explanation"], task["explanation_text"] = explain_saved_json(store, task_id)

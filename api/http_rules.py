@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Path, status
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, status
 from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal, require
@@ -28,6 +28,8 @@ from ecobrain.api.http_common import (
     register_errors,
 )
 from ecobrain.reasoning import rule_store
+from ecobrain.reasoning.legal_coverage import legal_coverage
+from ecobrain.reasoning.run_decision import rule_base_for
 
 router = APIRouter(prefix="/rules", tags=["rule authoring"], responses=ERROR_RESPONSES)
 Expert = Annotated[Principal, Depends(require("expert"))]
@@ -42,7 +44,7 @@ version: 2
 title: VOCs排放热点：核查涉VOCs企业废气收集与治理设施
 effective_from: 2026-12-01
 priority: 75
-legal_basis: [cn.air-law.2018.art29, cn.air-law.2018.art45]
+legal_basis: [zj.air-reg.2020.art20, cn.air-law.2018.art29, cn.air-law.2018.art45]
 concerns: [VOCs]
 when:
   - fact: hotspot
@@ -241,6 +243,45 @@ def dry_run(body: DryRunIn, _: Expert, store: Store) -> dict[str, Any]:
 def save_rule(body: SaveIn, principal: Expert, store: Store) -> dict[str, Any]:
     return rule_store.save_rule_version(store, body.yaml, by=principal.name,
                                         activate=body.activate)
+
+
+class CoverageGroundOut(BaseModel):
+    citation_id: str
+    citation: str
+    status: str
+    in_force: bool
+    regulation_kind: str | None = None
+    jurisdiction: str | None = None
+    remark_zh: str = ""
+
+
+class RuleCoverageOut(BaseModel):
+    rule: str
+    title: str
+    file: str
+    covered: bool = Field(description="a ground in force on the date applies province-wide")
+    grounds: list[CoverageGroundOut] = Field(description="in force first (national law, "
+                                             "provincial regulation, plans), then the others")
+    escalation_gaps: list[str] = Field(description="escalations with no ground in force")
+
+
+class CoverageOut(BaseModel):
+    on: str
+    rules: int
+    uncovered: list[str]
+    warnings: list[str]
+    coverage: list[RuleCoverageOut]
+
+
+@router.get("/coverage", response_model=CoverageOut,
+            summary="Legal coverage on a date: every rule version in force, its grounds' status")
+def coverage(_: Expert, store: Store,
+             on: Annotated[dt.date, Query(description="decision date (YYYY-MM-DD)",
+                                          examples=["2026-12-01"])]) -> dict[str, Any]:
+    """The rule base decisions use (the graph's, else the bundled one); a warning per rule
+    version without a ground in force province-wide on that date."""
+    base, _ = rule_base_for(store)
+    return legal_coverage(base, store, on).as_dict()
 
 
 @router.get("/{rule_id}", response_model=RuleOut, summary="A rule with all its versions",

@@ -23,12 +23,13 @@ KINDS = ("law", "standard", "policy", "code", "regulation")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+JURISDICTION_RE = re.compile(r"^\d{6}$")
 
 _FIELDS = {
     "id", "title", "short_title", "doc_number", "kind", "issuer", "adopted", "amended",
     "valid_from", "valid_to", "status", "repealed_by", "repealed_from", "repeal_source_quality",
     "repeal_source_urls", "source_urls", "source_quality", "text_available", "note",
-    "provisions",
+    "provisions", "jurisdiction",
 }
 _PROVISION_FIELDS = {"key", "title", "text", "source_urls", "source_quality", "note",
                      "valid_from", "valid_to", "citation"}
@@ -72,6 +73,7 @@ class RegulationMeta:
     source_urls: list[str] = field(default_factory=list)
     text_available: bool = True
     note: str | None = None
+    jurisdiction: str | None = None  # administrative division code it applies in; None = national
     provisions: list[Provision] = field(default_factory=list)
     doc: YamlDoc | None = None
 
@@ -98,6 +100,7 @@ class RegulationMeta:
             "source_quality": self.source_quality,
             "text_available": self.text_available,
             "note": self.note,
+            "jurisdiction": self.jurisdiction,
         }
 
 
@@ -185,7 +188,12 @@ def read_meta(file: Path) -> RegulationMeta:
         repeal_source_urls=_str_list(doc, data, "repeal_source_urls"),
         source_urls=_str_list(doc, data, "source_urls"),
         note=_str(doc, data, "note"),
+        jurisdiction=_str(doc, data, "jurisdiction"),
     )
+    if meta.jurisdiction is not None and not JURISDICTION_RE.match(meta.jurisdiction):
+        raise doc.error(f"jurisdiction {meta.jurisdiction!r}: the six-digit administrative "
+                        "division code the document applies in (330000 Zhejiang, 330100 "
+                        "Hangzhou); leave it out for national documents", "jurisdiction")
     amended = data.get("amended")
     amended_list = amended if isinstance(amended, list) else ([] if amended is None else [amended])
     meta.amended = [d for i, v in enumerate(amended_list)

@@ -118,6 +118,8 @@ class ProvisionStatus:
     needs_legal_review: bool
     remark: str
     remark_zh: str
+    regulation_kind: str | None = None  # law | code | regulation | policy | standard
+    jurisdiction: str | None = None  # division code the regulation applies in; None = national
 
 
 def _iso(on: date | str) -> str:
@@ -146,7 +148,8 @@ MATCH (a:Article)-[:PART_OF]->(g:Regulation)
 WHERE a.id IN $ids
 OPTIONAL MATCH (g)-[rep:REPEALED_BY]->(h:Regulation)
 RETURN a AS article, g.title AS regulation_title, g.status AS regulation_status,
-       h.id AS repealed_by, h.title AS repealed_by_title, rep.from AS repealed_from,
+       g.kind AS regulation_kind, g.jurisdiction AS jurisdiction, h.id AS repealed_by,
+       h.title AS repealed_by_title, rep.from AS repealed_from,
        rep.source_quality AS repeal_source_quality
 """
 
@@ -288,7 +291,8 @@ def _status(c: ResolvedCitation, row: dict[str, Any], successors: list[Successor
         repeal_source_quality=row.get("repeal_source_quality") if repealed_by else None,
         successors=tuple(successors), text=c.text, citation=c.label,
         source_quality=a.source_quality, needs_legal_review=not in_force,
-        remark=remark, remark_zh=remark_zh)
+        remark=remark, remark_zh=remark_zh, regulation_kind=row.get("regulation_kind"),
+        jurisdiction=row.get("jurisdiction"))
 
 
 def _remarks(status: str, a: ArticleRecord, repeal: dict[str, Any],

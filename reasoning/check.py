@@ -9,6 +9,8 @@
 - every concept in ``concerns``/``targets`` and in actions, against the graph's ontology;
 - every cited provision (``legal_basis``, escalations) against the graph's articles, and a
   warning when a cited provision is never in force while the rule version is;
+- texts shown to readers (actions, descriptions, advice, escalations) that hard-code an
+  article number or a fine range (:mod:`.text_lint`): those are rendered from the grounds;
 - versions: a duplicate ``id@version``, ``effective_to`` before ``effective_from``, two active
   versions of one rule in force on the same day;
 - parameters without a value on a day a rule using them is in force;
@@ -31,6 +33,7 @@ from ecobrain.reasoning.dsl import LoadedFile
 from ecobrain.reasoning.errors import RuleProblem
 from ecobrain.reasoning.fact_types import CONCLUSION_KINDS, FACT_TYPES, field_spec
 from ecobrain.reasoning.rulebase import RuleBase, RuleEntry, load_rule_base
+from ecobrain.reasoning.text_lint import hard_coded, output_texts
 
 CONCLUSION_MODELS = {"alert": Alert, "measure": Measure, "task": Task, "advice": Advice}
 EXPECT_EXTRA = ("subject_kind", "subject_id", "subject_name", "rule", "text_contains")
@@ -97,6 +100,14 @@ def _check_entry(e: RuleEntry, concepts: ConceptIndex, report: CheckReport) -> N
         _concept(e, concepts, c, ("Pollutant",), report, "concerns", i)
     for i, c in enumerate(r.targets):
         _concept(e, concepts, c, ("SourceCategory", "Sector"), report, "targets", i)
+    for j, a in enumerate(r.then):
+        for path, text in output_texts(a):
+            found = hard_coded(text)
+            if found:
+                report.add(e.problem(
+                    f"{'.'.join(path)} hard-codes {found!r}: legal references and fines are "
+                    "rendered from the grounds in force on the decision date; cite the "
+                    "provision in legal_basis instead", "then", j, a.kind, *path))
     _, probs = compile_entry(e, concepts, r.starts)
     for p in probs:
         report.add(p)

@@ -14,8 +14,12 @@ What the engine concludes per rule firing is merged into what a bureau receives:
 
 Each conclusion carries its reasons (rule id and version, the firing, the fact of each block),
 its evidence (the model findings under those facts, followed through upstream conclusions),
-and its legal grounds on the decision date; ``legal_review_required`` is true when any ground
-is not in force that day.
+and its legal grounds on the decision date (:mod:`.ground_selection`): those in force that day
+and applicable in its region first, in the order of the legal hierarchy, grounds no longer in
+force only as history beside them; ``legal_review_required`` is true only when no cited ground
+is in force that day, and its reasons say which. An escalation (what to do on a violation)
+carries its own grounds and flag the same way: its penalty text is rendered from the grounds in
+force, never written into the rule.
 
 Ids are content-derived: the decision id from the run id, the decision date, the rule
 versions and a digest of the input facts; a conclusion id from the decision id, its kind and
@@ -34,7 +38,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ecobrain.model_adapters.run_warnings import RunWarning
-from ecobrain.reasoning.legal_grounds import LegalGround, review_reason
+from ecobrain.reasoning.ground_selection import Selection, select
+from ecobrain.reasoning.legal_grounds import LegalGround
 
 _FIELDS: dict[type, tuple[dict[str, Any], tuple[tuple[str, Any], ...]]] = {}
 _UNSET = object()
@@ -152,6 +157,9 @@ class Escalation(_M):
     text: str
     citation_ids: list[str]
     rule_key: str
+    basis: str = Field(default="", description="依照…处理: the in-force grounds on the date")
+    legal_review_required: bool = False
+    legal_review_reasons: list[str] = Field(default_factory=list)
 
 
 class Conclusion(_M):
@@ -326,17 +334,19 @@ def _group_key(kind: str, fact: Mapping[str, Any]) -> tuple[Any, ...]:
 
 class _Builder:
     def __init__(self, result: Any, compiled: Any, grounds: Mapping[str, LegalGround],
-                 evidence: Mapping[str, list[str]], dec_id: str):
+                 evidence: Mapping[str, list[str]], dec_id: str, day: str):
         self.result = result
         self.compiled = compiled
         self.grounds = grounds
         self.fact_evidence = evidence
         self.dec_id = dec_id
+        self.day = day
         self.concepts = compiled.concepts
         self.by_fact = {c.id: c for c in result.conclusions}
         self._ev_cache: dict[str, list[str]] = {}
         self.prio = {k: r.rule.priority for k, r in compiled.rules.items()}
         self._grounds_cache: dict[Any, tuple[list[LegalGround], list[str]]] = {}
+        self._escalation_cache: dict[tuple[tuple[str, ...], str], Selection] = {}
         self._rule_of: dict[str, Any] = {}
 
     def label(self, cid: str | None) -> str:
@@ -386,7 +396,7 @@ class _Builder:
         cited = tuple(sorted({(c.rule_key, tuple((c.payload.get("escalation") or {})
                                                  .get("legal_basis", ())))
                               for c in applied}))
-        glist, review = self._grounds_of(cited)
+        glist, review = self._grounds_of(cited, head.fact["region_code"])
         ev_cache = self._ev_cache
         found: set[str] = set()
         for c in items:
@@ -403,11 +413,16 @@ class _Builder:
             "evidence": evidence, "_head": head, "_applied": applied,
         }
 
-    def _grounds_of(self, cited: tuple[tuple[str, tuple[str, ...]], ...]
+    def _grounds_of(self, cited: tuple[tuple[str, tuple[str, ...]], ...], region_code: str
                     ) -> tuple[list[LegalGround], list[str]]:
-        """The grounds of (rule, escalation citations) pairs, cached: many conclusions share
-        the same rules, and their grounds are the same objects."""
-        hit = self._grounds_cache.get(cited)
+        """The grounds of (rule, escalation citations) pairs in a region, cached: many
+        conclusions share the same rules, and their grounds are the same objects.
+
+        Basis grounds first (in force in hierarchy order, then history), then escalation
+        grounds the same way; the review reasons are those of the basis only (an escalation
+        carries its own, see :meth:`escalation_grounds`)."""
+        key = (cited, region_code)
+        hit = self._grounds_cache.get(key)
         if hit is not None:
             return hit
         grounds: dict[tuple[str, str], LegalGround] = {}
@@ -416,10 +431,23 @@ class _Builder:
                 self._add_ground(grounds, cid, "basis", rule_key)
             for cid in escalation:
                 self._add_ground(grounds, cid, "escalation", rule_key)
-        glist = sorted(grounds.values(), key=lambda g: (g.role != "basis", g.citation_id))
-        review = sorted({review_reason(g) for g in glist if g.needs_review})
-        self._grounds_cache[cited] = (glist, review)
+        basis = select([g for (_, role), g in grounds.items() if role == "basis"],
+                       region_code, self.day)
+        esc = select([g for (_, role), g in grounds.items() if role == "escalation"],
+                     region_code, self.day)
+        glist = [*basis.grounds, *(esc.grounds if esc.grounds else ())]
+        review = list(basis.reasons)
+        self._grounds_cache[key] = (glist, review)
         return glist, review
+
+    def escalation_grounds(self, citation_ids: tuple[str, ...], region_code: str) -> Selection:
+        """The in-force grounds of one escalation (its penalty) in a region on the date."""
+        key = (citation_ids, region_code)
+        hit = self._escalation_cache.get(key)
+        if hit is None:
+            found = [self.grounds[c] for c in citation_ids if c in self.grounds]
+            hit = self._escalation_cache[key] = select(found, region_code, self.day)
+        return hit
 
     def _add_ground(self, grounds: dict[tuple[str, str], LegalGround], cid: str, role: str,
                     rule_key: str) -> None:
@@ -485,9 +513,13 @@ class _Builder:
                     e = c.payload.get("escalation")
                     if e and e["text"] not in esc_seen:
                         esc_seen.add(e["text"])
+                        sel = self.escalation_grounds(tuple(e["legal_basis"]),
+                                                      head.fact["region_code"])
                         escalations.append(_fast(Escalation,
                             text=e["text"], citation_ids=list(e["legal_basis"]),
-                            rule_key=c.rule_key))
+                            rule_key=c.rule_key, basis=escalation_basis(sel),
+                            legal_review_required=sel.review_required,
+                            legal_review_reasons=list(sel.reasons)))
                 tasks.append(_fast(Task,
                     **base, priority=max(c.fact.get("priority", 0) for c in applied),
                     subject=_fast(Subject, kind=head.fact["subject_kind"],
@@ -509,6 +541,18 @@ class _Builder:
         measures.sort(key=lambda m: (m.region_code, m.measure_type))
         advice.sort(key=lambda a: (a.region_code, a.measure_type, a.pollutant or ""))
         return alerts, measures, tasks, advice
+
+
+def escalation_basis(sel: Selection) -> str:
+    """依照《…》第X条处理 from the in-force grounds; else what a reviewer must look at.
+
+    The penalty (who fines, how much) is in the text of the cited clause, shown with it in
+    the documents; nothing about it is written into a rule, so a change of law changes this.
+    """
+    if sel.review_required:  # the full reasons are in legal_review_reasons
+        names = "、".join(g.citation for g in sel.grounds) or "（未引用适用条款）"
+        return f"处理依据待法务复核：{names}在决策日均非现行有效条款"
+    return "依照" + "、".join(g.citation for g in sel.in_force) + "处理"
 
 
 def _by_key(d: Mapping[str, str]) -> dict[str, str]:
@@ -578,7 +622,7 @@ def _build_decision(*, result: Any, compiled: Any, factset: Any,
     keys = compiled.rule_keys
     digest = _knowledge_digest(result, factset)
     dec_id = decision_id(run_id, on, keys, digest)
-    builder = _Builder(result, compiled, grounds, factset.evidence, dec_id)
+    builder = _Builder(result, compiled, grounds, factset.evidence, dec_id, on.isoformat())
     alerts, measures, tasks, advice = builder.build()
     referenced: set[str] = set()
     for f in result.firings:

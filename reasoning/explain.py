@@ -71,10 +71,11 @@ class Explanation(BaseModel):
         for f in self.firings:
             _firing_lines(f, lines, 1)
         lines.append("法律依据（决策日状态）：")
-        for g in self.legal_grounds:
+        for g in self.legal_grounds:  # in force first; history beside; missing = flagged
             flag = "" if g.in_force else f"【{g.remark_zh}】"
             role = "" if g.role == "basis" else "（升级处置）"
-            lines.append(f"  {g.citation}{role}{flag}")
+            prefix = "原依据" if g.shown_as == "history" else ""
+            lines.append(f"  {prefix}{g.citation}{role}{flag}")
             lines.append(f"    {g.text}")
         if self.legal_review_required:
             lines.append("需法务复核：" + "；".join(self.legal_review_reasons))

@@ -3,9 +3,10 @@
 A rule cites provisions by id; the grounds of a conclusion are those provisions *on the
 decision date*, read from the graph with their exact text (``ecobrain.ontology.legal``). A
 provision not in force that day — the 2018 Air Law after its reported repeal by the
-Ecological Environment Code on 2026-08-15, a policy clause before it was issued — is shown
-with its status, the repeal and the successor provisions experts recorded, and the conclusion
-is flagged ``legal_review_required``; it is never presented as current law.
+Ecological Environment Code on 2026-08-15, a policy clause before it was issued — carries its
+status, the repeal and the successor provisions experts recorded; it is never presented as
+current law. Which grounds a conclusion shows, in which order, and whether it needs legal
+review (only when none is in force) is decided in ``ecobrain.reasoning.ground_selection``.
 
 Grounds are resolved once per decision for all cited ids (two queries), not per conclusion.
 """
@@ -55,6 +56,13 @@ class LegalGround(BaseModel):
     repealed_from: str | None = None
     successors: list[SuccessorRef] = Field(default_factory=list)
     source_quality: str | None = None
+    regulation_kind: str | None = Field(default=None, description="law, code, regulation, policy "
+                                        "or standard: its rank in the hierarchy of grounds")
+    jurisdiction: str | None = Field(default=None, description="division code the regulation "
+                                     "applies in (330000 Zhejiang); None = national")
+    shown_as: Literal["in_force", "history", "missing"] = Field(
+        default="in_force", description="in force on the decision date; history (not in force, "
+        "shown beside an in-force ground as 原依据); missing (no in-force ground remains)")
     remark: str = ""
     remark_zh: str = ""
     rules: list[str] = Field(default_factory=list, description="rule versions citing it here")
@@ -73,12 +81,14 @@ def _from_status(s: ProvisionStatus) -> LegalGround:
         repealed_from=s.repealed_from,
         successors=[SuccessorRef(article_id=x.article_id, citation=x.citation, text=x.text,
                                  valid_from=x.valid_from, note=x.note) for x in s.successors],
-        source_quality=s.source_quality, remark=s.remark, remark_zh=s.remark_zh)
+        source_quality=s.source_quality, regulation_kind=s.regulation_kind,
+        jurisdiction=s.jurisdiction, shown_as="in_force" if s.in_force else "missing",
+        remark=s.remark, remark_zh=s.remark_zh)
 
 
 def _missing(cid: str, why: str, status: GroundStatus) -> LegalGround:
     return LegalGround(citation_id=cid, article_id=cid, citation=cid, text="", status=status,
-                       in_force=False, remark=f"{why}; needs legal review",
+                       in_force=False, shown_as="missing", remark=f"{why}; needs legal review",
                        remark_zh=("图谱中没有该条款；需法务复核" if status == "not_in_graph"
                                   else "未连接图谱，无法核对条款；需法务复核"))
 

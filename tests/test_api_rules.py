@@ -56,6 +56,24 @@ def test_rule_routes_are_for_experts(api: ApiClient) -> None:
     assert api.post("/rules", "commander", json={"yaml": EXAMPLE_RULE}).status_code == 403
 
 
+def test_legal_coverage_on_a_date(api: ApiClient) -> None:
+    assert api.get("/rules/coverage?on=2026-12-01").status_code == 401
+    assert api.get("/rules/coverage?on=2026-12-01", "commander").status_code == 403
+    assert api.get("/rules/coverage?on=2026-13-01", "expert").status_code == 422
+    dec = api.get("/rules/coverage?on=2026-12-01", "expert").json()
+    assert dec["on"] == "2026-12-01" and dec["rules"] >= 25
+    assert dec["uncovered"] == [] and dec["warnings"] == []
+    by_rule = {r["rule"]: r for r in dec["coverage"]}
+    yellow = by_rule["alert.heavy-pollution.yellow@2"]
+    assert [(g["citation_id"], g["in_force"]) for g in yellow["grounds"]] == [
+        ("zj.air-reg.2020.art54.p1", True), ("cn.mee.2024-6.differentiated", True),
+        ("cn.mee.2024-6.grading", True), ("cn.air-law.2018.art95.p1", False)]
+    assert yellow["grounds"][-1]["status"] == "reported_repealed"
+    june = api.get("/rules/coverage?on=2026-06-01", "expert").json()
+    yellow = {r["rule"]: r for r in june["coverage"]}["alert.heavy-pollution.yellow@2"]
+    assert yellow["grounds"][0]["citation_id"] == "cn.air-law.2018.art95.p1"  # law first
+
+
 def test_read_rules_and_versions(api: ApiClient, module_rules_kb: GraphStore) -> None:
     rules = {r["rule_id"]: r for r in api.get("/rules", "expert").json()}
     assert len(rules) >= 20
@@ -87,7 +105,7 @@ def test_validate_reports_lines_and_fields_of_the_text_sent(api: ApiClient) -> N
     assert err["line"] == line and err["field"] == "when[0].if" and "speces" in err["message"]
     cite = EXAMPLE_RULE.replace("cn.air-law.2018.art45", "cn.air-law.2018.art450")
     r = api.post("/rules/validate", "expert", json={"yaml": cite}).json()
-    assert not r["ok"] and any("art450" in e["message"] and e["field"] == "legal_basis[1]"
+    assert not r["ok"] and any("art450" in e["message"] and e["field"] == "legal_basis[2]"
                                for e in r["errors"])
     unknown = EXAMPLE_RULE.replace("priority: 75", "priority: 75\npriorty: 3")
     r = api.post("/rules/validate", "expert", json={"yaml": unknown}).json()

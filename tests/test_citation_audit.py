@@ -30,7 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 RULES = sorted((ROOT / "rules").glob("*.yaml"))
 STATUTES = bundled_statutes_dir()
 TEXT_FILES = {"cn.air-law.2018": "大气污染防治法-2018.md", "cn.ep-law.2014": "环境保护法-2014.md"}
-POLICY_SIDECARS = ("重污染天气应对指导意见-2024.meta.yaml", "重污染天气预警分级-2017.meta.yaml")
+# plain-text statutes (one line per paragraph, 第X条 + full-width space), read line by line
+PLAIN_FILES = {"zj.air-reg.2020": "浙江省大气污染防治条例-2020.md",
+               "zj.vehicle-reg.2020": "浙江省机动车排气污染防治条例-2020.md",
+               "hz.air-reg.2016": "杭州市大气污染防治规定-2016.md"}
+POLICY_SIDECARS = ("重污染天气应对指导意见-2024.meta.yaml", "重污染天气预警分级-2017.meta.yaml",
+                   "重污染天气重点行业应急减排措施制定技术指南-2020.meta.yaml",
+                   "空气质量持续改善行动计划-2023.meta.yaml")
 
 # citation id -> words the cited text must contain (what the rules rely on it for). Audited
 # 2026-11 against ../shared/domain/statutes and FACTS.md (report in the commit message).
@@ -89,6 +95,44 @@ REGISTER: dict[str, tuple[str, ...]] = {
         "因臭氧(O3)污染造成的重污染天气，应及时向社会发布健康提示信息",
         "可视情采取加强扬尘源管控"),
     "cn.mee.2017-alert-grading.grading": ("蓝色 预测AQI日均值>200", "或预测AQI日均值达到500"),
+    # in force after 2026-08-15 (audited 2026-12-03 against the LawRefBook mirror of
+    # flk.npc.gov.cn, docs/regulations.md §1): the same duty as the Air Law article beside it
+    "zj.air-reg.2020.art17.p1": (
+        "重点排污单位应当按照国家和省有关规定安装、使用大气污染物排放自动监测设备", "联网"),
+    "zj.air-reg.2020.art17.p4": ("排污单位和监测机构对监测数据的真实性和准确性负责",),
+    "zj.air-reg.2020.art20": ("随机抽查与重点检查相结合", "开展监督检查",
+                              "偷排漏排、大气污染防治设施和监测设备运行"),
+    "zj.air-reg.2020.art34": ("烟粉尘、硫化物和氮氧化物", "执行国家和省相关排放标准",
+                              "密闭、围挡、遮盖", "堆存、传输、装卸"),
+    "zj.air-reg.2020.art34.p1": (
+        "工业生产企业排放烟粉尘、硫化物和氮氧化物等气态污染物的，应当执行国家和省相关排放标准",),
+    "zj.air-reg.2020.art34.p2": ("控制生产场所粉尘和气态污染物的泄漏和排放", "密闭"),
+    "zj.air-reg.2020.art42": ("施工扬尘污染防治实施方案", "设置硬质围挡"),
+    "zj.air-reg.2020.art43.p1": ("散装、流体物料的车辆，应当采取密闭或者其他措施，防止扬尘污染",),
+    "zj.air-reg.2020.art46.p1": ("禁止露天焚烧秸秆、落叶", "垃圾"),
+    "zj.air-reg.2020.art47": ("建立大气污染联合防治机制", "开展大气污染联合防治"),
+    "zj.air-reg.2020.art48": ("共享区域大气环境信息", "区域大气污染联合执法"),
+    "zj.air-reg.2020.art54.p1": ("根据重污染天气预报信息，确定预警等级，及时发布预警",),
+    "zj.air-reg.2020.art54.p2": ("预警信息发布后", "告知公众采取健康防护措施"),
+    "zj.air-reg.2020.art55": (
+        "根据重污染天气预警等级，及时启动应急预案", "责令有关企业暂停生产或者限产",
+        "限制部分机动车行驶", "停止或者限制产生扬尘的施工作业", "禁止燃放烟花爆竹和露天烧烤",
+        "停止学校和幼儿园组织的户外活动"),
+    "zj.air-reg.2020.art55.i1": ("根据重污染天气预警等级，及时启动应急预案",
+                                 "责令有关企业暂停生产或者限产"),
+    "zj.air-reg.2020.art68": ("违反本条例第五十五条规定", "拒不执行扬尘管控措施",
+                              "一万元以上十万元以下"),
+    "zj.vehicle-reg.2020.art10.p3": ("在大气污染严重的情况下", "按照相关应急预案",
+                                     "限制、禁止机动车通行"),
+    "zj.vehicle-reg.2020.art26": ("遥感监测", "对在用机动车进行排气监督抽测"),
+    "zj.vehicle-reg.2020.art27": ("重点抽查", "机动车集中停放场所", "机动车维修地"),
+    "hz.air-reg.2016.art28.p1": (
+        "根据重污染天气预警等级，及时启动应急预案", "限制部分机动车行驶",
+        "停止或者限制产生扬尘的施工作业", "禁止燃放烟花爆竹和露天烧烤"),
+    "cn.mee.tech-guide.2020.purpose": ("开展绩效分级", "制定差异化减排措施",
+                                       "可以减少或免除应急减排措施"),
+    "cn.state-council.2023-24.guiding-thought": (
+        "以减少重污染天气", "大力推动氮氧化物和挥发性有机物(VOCs)减排"),
 }
 
 USES: dict[str, set[str]] = {  # citation id -> the rules (and data entries) audited to cite it
@@ -151,6 +195,37 @@ USES: dict[str, set[str]] = {  # citation id -> the rules (and data entries) aud
         "measure.emergency.reduction"},
     "cn.mee.2024-6.grading": {"alert.heavy-pollution.orange", "alert.heavy-pollution.red",
         "alert.heavy-pollution.yellow"},
+    "zj.air-reg.2020.art17.p1": {"task.hotspot.online-monitoring"},
+    "zj.air-reg.2020.art17.p4": {"task.hotspot.online-monitoring"},
+    "zj.air-reg.2020.art20": {"task.hotspot.nox", "task.hotspot.online-monitoring",
+        "task.hotspot.patrol", "task.hotspot.patrol-vocs", "task.hotspot.pm", "task.hotspot.so2",
+        "task.hotspot.vocs", "task.hotspot.vocs-coating", "task.hotspot.vocs-ldar",
+        "task.hotspot.vocs-storage"},
+    "zj.air-reg.2020.art34": {"advice.attribution.industrial-combustion", "task.hotspot.pm"},
+    "zj.air-reg.2020.art34.p1": {"advice.o3-regime.nox-limited", "advice.o3-regime.transitional",
+        "task.hotspot.nox", "task.hotspot.so2"},
+    "zj.air-reg.2020.art34.p2": {"advice.attribution.vocs-industry"},
+    "zj.air-reg.2020.art42": {"advice.attribution.dust", "task.hotspot.patrol-dust"},
+    "zj.air-reg.2020.art43.p1": {"advice.attribution.dust"},
+    "zj.air-reg.2020.art46.p1": {"advice.attribution.open-burning", "task.hotspot.patrol-dust"},
+    "zj.air-reg.2020.art47": {"advice.attribution.regional"},
+    "zj.air-reg.2020.art48": {"advice.attribution.regional"},
+    "zj.air-reg.2020.art54.p1": {"alert.heavy-pollution.orange", "alert.heavy-pollution.red",
+        "alert.heavy-pollution.yellow"},
+    "zj.air-reg.2020.art54.p2": {"advice.alert.health"},
+    "zj.air-reg.2020.art55": {"measure.emergency.art96-menu"},
+    "zj.air-reg.2020.art55.i1": {"measure.emergency.reduction", "task.emergency.grade-a",
+        "task.emergency.grade-b", "task.emergency.grade-c", "task.emergency.grade-d",
+        "task.emergency.ungraded"},
+    "zj.air-reg.2020.art68": {"measure.emergency.art96-menu"},
+    "zj.vehicle-reg.2020.art10.p3": {"measure.emergency.art96-menu"},
+    "zj.vehicle-reg.2020.art26": {"advice.attribution.mobile"},
+    "zj.vehicle-reg.2020.art27": {"advice.attribution.mobile"},
+    "hz.air-reg.2016.art28.p1": {"measure.emergency.art96-menu"},
+    "cn.mee.tech-guide.2020.purpose": {"task.emergency.grade-a", "task.emergency.grade-b",
+        "task.emergency.grade-c", "task.emergency.grade-d"},
+    "cn.state-council.2023-24.guiding-thought": {"advice.o3-regime.nox-limited",
+        "advice.o3-regime.transitional", "advice.o3-regime.voc-limited"},
 }
 
 # measure types whose legal ground is the Air Law's emergency-measure article (FACTS §3.A,
@@ -160,6 +235,14 @@ ART96_MEASURES = {"EmergencyEmissionReduction", "SelfDirectedReduction", "LimitP
                   "StopEarthworksDemolition", "StopOpenAirBarbecue",
                   "SuspendOutdoorSchoolActivities"}
 
+# names that tell which law a 第X条 in free text belongs to (the one named last before it)
+LAW_NAMES = {
+    "cn.air-law.2018": ("大气法", "大气污染防治法》"),
+    "cn.ep-law.2014": ("环境保护法", "环保法"),
+    "zj.air-reg.2020": ("浙江省大气污染防治条例", "省条例"),
+    "zj.vehicle-reg.2020": ("机动车排气污染防治条例",),
+    "hz.air-reg.2016": ("杭州市大气污染防治规定", "杭州规定"),
+}
 NUM = "零一二三四五六七八九十百千两"
 MENTION = re.compile(rf"第([{NUM}]+)((?:、[{NUM}]+)*)条(?:第([{NUM}]+)款)?")
 
@@ -178,6 +261,29 @@ def _statute(regulation_id: str) -> dict[int, list[str]]:
 
 
 @cache
+def _plain_statute(regulation_id: str) -> dict[int, list[str]]:
+    """Article number -> its lines, from a plain-text statute (第X条 + full-width space)."""
+    out: dict[int, list[str]] = {}
+    current: list[str] | None = None
+    for raw in (STATUTES / PLAIN_FILES[regulation_id]).read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        m = re.match(rf"^第([{NUM}]+)条　(.*)$", line)
+        if m:
+            current = out.setdefault(parse_cn_int(m[1]), [m[2]])
+        elif re.match(rf"^第[{NUM}]+[章节编]", line):
+            current = None  # a heading ends the article
+        elif line and current is not None:
+            current.append(line)
+    return out
+
+
+def _article_lines(regulation_id: str, number: int) -> list[str]:
+    if regulation_id in PLAIN_FILES:
+        return _plain_statute(regulation_id)[number]
+    return _statute(regulation_id)[number]
+
+
+@cache
 def _policy_provisions() -> dict[str, str]:
     out = {}
     for name in POLICY_SIDECARS:
@@ -191,9 +297,10 @@ def cited_text(citation: str) -> str:
     """The words a citation id points at (an item together with its lead-in paragraph)."""
     if citation in _policy_provisions():
         return _policy_provisions()[citation]
-    m = re.fullmatch(r"(cn\.[a-z-]+\.\d{4})\.art(\d+)(?:\.p(\d+))?(?:\.i(\d+))?", citation)
+    m = re.fullmatch(r"([a-z]+\.[a-z-]+\.\d{4})\.art(\d+)(?:\.p(\d+))?(?:\.i(\d+))?",
+                     citation)
     assert m, f"not an article citation: {citation}"
-    lines = _statute(m[1])[int(m[2])]
+    lines = _article_lines(m[1], int(m[2]))
     paras: list[tuple[str, list[str]]] = []
     for line in lines:
         if re.match(r"[（(][一二三四五六七八九十]+[)）]", line):
@@ -203,8 +310,8 @@ def cited_text(citation: str) -> str:
     p, i = (int(m[3]) if m[3] else None), (int(m[4]) if m[4] else None)
     if p is None and i is None:
         return "\n".join(lines)
-    if i is None:
-        return paras[p - 1][0]
+    if i is None:  # a paragraph with the items listed under it (as the loader resolves it)
+        return "\n".join([paras[p - 1][0], *paras[p - 1][1]])
     owners = [paras[p - 1]] if p else [q for q in paras if len(q[1]) >= i]
     assert len(owners) == 1, f"{citation}: item {i} is ambiguous or missing"
     lead, items = owners[0]
@@ -257,8 +364,10 @@ def _mentions(text: str) -> list[tuple[str, int, int | None]]:
     out = []
     for m in MENTION.finditer(text):
         before = text[: m.start()]  # the law named last before the article; default: Air Law
-        ep = max(before.rfind("环境保护法"), before.rfind("环保法"))
-        reg = "cn.ep-law.2014" if ep > before.rfind("大气") else "cn.air-law.2018"
+        named = {reg: max(before.rfind(name) for name in names)
+                 for reg, names in LAW_NAMES.items()}
+        reg = max(named, key=lambda r: named[r])
+        reg = reg if named[reg] >= 0 else "cn.air-law.2018"
         numbers = [m[1]] + [n for n in m[2].split("、") if n]
         for k, n in enumerate(numbers):
             para = parse_cn_int(m[3]) if m[3] and k == len(numbers) - 1 else None
@@ -359,3 +468,28 @@ def test_ontology_comments_name_the_right_articles() -> None:
         assert comment in ttl, f"ontology comment changed: {comment!r}; update this test"
         assert words in "\n".join(_statute("cn.air-law.2018")[art]), (comment, art, words)
     assert "焚烧沥青、油毡、橡胶、塑料、皮革、垃圾" in "".join(_statute("cn.air-law.2018")[82])
+
+
+def test_plain_statutes_parse_into_the_expected_articles() -> None:
+    assert sorted(_plain_statute("zj.air-reg.2020")) == list(range(1, 72))
+    assert sorted(_plain_statute("hz.air-reg.2016")) == [1, 10, 28, 29, 40]
+    assert sorted(_plain_statute("zj.vehicle-reg.2020")) == [1, 10, 26, 27]
+    assert _plain_statute("zj.air-reg.2020")[55][0].startswith("县级以上人民政府应当根据重污染")
+    assert len(_plain_statute("zj.air-reg.2020")[55]) == 7  # lead-in and items (一)-(六)
+
+
+def test_emergency_measures_also_rest_on_the_zhejiang_emergency_article() -> None:
+    """Art. 96 of the Air Law is reportedly repealed from 2026-08-15: every rule still in force
+    then that orders emergency measures also cites the Zhejiang regulation's art. 55."""
+    missing = []
+    for where, rule in _rules():
+        types: set[str] = set()
+        for action in rule.get("then") or []:
+            for body in action.values():
+                if isinstance(body, dict) and body.get("measure_type"):
+                    types.add(body["measure_type"])
+        ends = rule.get("effective_to")
+        if types & ART96_MEASURES and (ends is None or str(ends) >= "2026-08-15") and not any(
+                c.startswith("zj.air-reg.2020.art55") for c in rule["legal_basis"]):
+            missing.append(where)
+    assert missing == []

@@ -141,9 +141,17 @@ def test_the_county_page_has_the_header_alert_tasks_advice_pictures_and_law(
     assert cells[0] == "1" and (first.subject.name or first.subject.id) in cells[1]
     assert first.items[0].text in cells[3] and cells[4] == first.deadline
     assert cells[5] == str(first.priority) and cells[7] == "待审核"
-    # the Air Law is reported repealed before the decision date: marked, never as current law
-    assert "《大气污染防治法》第96条（据报道已废止，待法律审查）" in cells[6]
-    assert "需法务复核" in page.all_text
+    # the Air Law is reported repealed before the decision date (2026-11-25): the grounds in
+    # force lead, the Air Law article is history, never current law, and nothing is flagged
+    # because a ground in force remains (issue 12; was: every task marked 待法律审查)
+    refs = cells[6].split("\n")
+    assert refs[0].startswith("《浙江省大气污染防治条例》")
+    assert any(r.startswith("原依据《大气污染防治法》第") and "已废止" in r for r in refs)
+    assert "待法律审查" not in cells[6]
+    assert not any(t.legal_review_required for t in expected)
+    assert "没有现行有效的法律依据" not in page.all_text
+    if any(e.legal_review_required for t in expected for e in t.escalations):
+        assert "处理依据待法务复核" in page.all_text  # a penalty without an in-force ground
     # advice of the county
     for a in (a for a in d.advice if a.region_code == COUNTY):
         assert a.texts[0][:20] in page.all_text
@@ -216,7 +224,8 @@ def test_word_document_opens_with_tables_chinese_text_pictures_and_law(
     rows = sum(len(t.rows) - 1 for t in word.tables)
     assert rows == doc.tasks
     cells = [c.text for c in word.tables[1].rows[1].cells]
-    assert cells[0] == "1" and "°E" in cells[2] and "待法律审查" in cells[6]
+    assert cells[0] == "1" and "°E" in cells[2] and "原依据《大气污染防治法》" in cells[6]
+    assert "待法律审查" not in cells[6]
     art96 = decided.store.read_one("MATCH (a:Article {id: 'cn.air-law.2018.art96'}) "
                                    "RETURN a.text AS t")["t"]
     body = "\n".join(paras)

@@ -127,25 +127,36 @@ def test_the_same_episode_is_graded_by_the_version_in_force(kb: GraphStore) -> N
                                                    "NOxSupervision"}
 
 
-def test_a_decision_after_the_repeal_is_flagged_for_legal_review(kb: GraphStore) -> None:
+def test_after_the_repeal_the_grounds_in_force_lead_and_the_air_law_is_history(
+        kb: GraphStore) -> None:
+    """Issue 12: from 2026-08-15 the Air Law is (reportedly) repealed. Conclusions rest on the
+    Zhejiang regulation and the MEE guidance, in force; the Air Law article is shown as history
+    beside them, and nothing is flagged for legal review (was: everything flagged)."""
     findings = heavy_pm(dt.date(2026, 8, 10))
     before = decide(findings, kb, on=dt.date(2026, 8, 14))
     after = decide(findings, kb, on=dt.date(2026, 8, 15))
     assert not before.legal_review_required
-    assert all(g.in_force for c in before.conclusions() for g in c.legal_grounds)
-    assert after.legal_review_required
+    assert all(g.in_force for c in before.conclusions() for g in c.legal_grounds
+               if g.role == "basis")
+    task = by_subject(before)["E-D"]
+    assert [g.citation_id for g in task.legal_grounds] == [  # national law first
+        "cn.air-law.2018.art96", "zj.air-reg.2020.art55.i1", "cn.mee.tech-guide.2020.purpose"]
+    assert not after.legal_review_required
     task = by_subject(after)["E-D"]
-    assert task.legal_review_required
-    g96 = next(g for g in task.legal_grounds if g.citation_id == "cn.air-law.2018.art96")
+    assert not task.legal_review_required and task.legal_review_reasons == []
+    assert [(g.citation_id, g.shown_as) for g in task.legal_grounds] == [
+        ("zj.air-reg.2020.art55.i1", "in_force"), ("cn.mee.tech-guide.2020.purpose", "in_force"),
+        ("cn.air-law.2018.art96", "history")]
+    g96 = task.legal_grounds[-1]
     assert (g96.in_force, g96.status) == (False, "reported_repealed")
     assert g96.repealed_by == "cn.eco-env-code.2026" and g96.repealed_from == "2026-08-15"
     assert g96.successors == [] and "后继条款尚未录入" in g96.remark_zh
-    assert g96.text.startswith("县级以上地方人民政府")  # shown, but as repealed
-    assert any("第九十六条" in r and "废止" in r for r in task.legal_review_reasons)
+    assert g96.text.startswith("县级以上地方人民政府")  # shown, but as history
     alert = next(a for a in after.alerts if a.region_code == HZ)
-    status = {g.citation_id: g.status for g in alert.legal_grounds}
-    assert status["cn.mee.2024-6.grading"] == "in_force"  # the policy is not repealed
-    assert status["cn.air-law.2018.art95.p1"] == "reported_repealed"
+    assert [(g.citation_id, g.shown_as) for g in alert.legal_grounds] == [
+        ("zj.air-reg.2020.art54.p1", "in_force"), ("cn.mee.2024-6.differentiated", "in_force"),
+        ("cn.mee.2024-6.grading", "in_force"), ("cn.air-law.2018.art95.p1", "history")]
+    assert not alert.legal_review_required
 
 
 def test_a_recorded_successor_is_shown_with_the_repealed_ground(kb: GraphStore) -> None:

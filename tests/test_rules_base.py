@@ -4,6 +4,7 @@ nodes that investigators can query by article."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from reasoning_fixtures import load_knowledge
 from typer.testing import CliRunner
 
 from ecobrain.api import cli_rules
+from ecobrain.ontology.legal import split_citation
 from ecobrain.ontology.store import GraphStore
 from ecobrain.reasoning.check import check_rules
 from ecobrain.reasoning.rulebase import (
@@ -55,7 +57,8 @@ def test_every_rule_cites_provisions_the_graph_holds(kb: GraphStore) -> None:
     base, _ = load_rule_base()
     cited = {c for e in base.entries for c in e.rule.legal_basis}
     ids = {r["id"] for r in kb.read("MATCH (a:Article) RETURN a.id AS id")}
-    assert {c.split(".p")[0].split(".i")[0] for c in cited} <= ids
+    # (split_citation: a naive split on ".p" would cut "….purpose")
+    assert {split_citation(c)[0] for c in cited} <= ids
     # the 2024 grading clauses and the Air Law emergency article are among the grounds
     assert {"cn.mee.2024-6.grading", "cn.mee.2024-6.differentiated",
             "cn.mee.2017-alert-grading.grading", "cn.air-law.2018.art96"} <= cited
@@ -111,6 +114,19 @@ def test_cli_check_test_load_list(kb: GraphStore, tmp_path: Path) -> None:
     res = runner.invoke(app, ["rules", "test"])
     assert res.exit_code == 0, res.output
     assert " 0 failed" in res.output
+    # legal coverage on a date (issue 12): every rule in force has a ground in force
+    res = runner.invoke(app, ["rules", "check", "--on", "2026-12-01", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    cov = report["legal_coverage"]
+    assert cov["on"] == "2026-12-01" and cov["uncovered"] == [] and cov["rules"] >= 25
+    assert report["warnings"] == []
+    res = runner.invoke(app, ["rules", "check", "--on", "2026-12-01"])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 0 and "legal coverage on 2026-12-01" in out
+    assert "0 without a ground in force" in out and "reported_repealed" in out
+    res = runner.invoke(app, ["rules", "check", "--on", "2026-12-01", "--offline"])
+    assert res.exit_code != 0
     res = runner.invoke(app, ["rules", "list", "--on", "2023-12-01"])
     assert res.exit_code == 0 and "alert.heavy-pollution.blue" in res.output
     res = runner.invoke(app, ["rules", "list", "--on", "2025-12-01"])
@@ -126,3 +142,34 @@ def test_cli_check_test_load_list(kb: GraphStore, tmp_path: Path) -> None:
     assert f"{bad}:".replace(" ", "") in out and "unknownconcept'VOCLimitd'" in out
     res = runner.invoke(app, ["rules", "check", str(bad), "--offline", "--json"])
     assert res.exit_code == 1 and '"ok": false' in res.output
+
+
+def test_check_refuses_article_numbers_and_fines_in_texts(tmp_path: Path) -> None:
+    """Texts shown to readers are rendered from the grounds in force, never hard-coded."""
+    (tmp_path / "r.yaml").write_text("""family: test.texts
+title: t
+rules:
+  - id: test.texts
+    version: 1
+    title: 文本中不写条号
+    effective_from: 2018-10-26
+    priority: 50
+    legal_basis: [cn.air-law.2018.art96]
+    note: 大气法第九十六条（说明可以写条号）
+    when: {fact: alert, as: a}
+    then:
+      - task:
+          subject: {kind: sector, id: Fireworks, name: 烟花爆竹}
+          region_code: "{a.region_code}"
+          measure_type: BanFireworks
+          action: 禁止燃放烟花爆竹（大气法第九十六条）
+          escalation:
+            text: 拒不执行的，依法处一万元以上十万元以下罚款
+            legal_basis: [cn.air-law.2018.art121.p2]
+""", encoding="utf-8")
+    report = check_rules(tmp_path, store=None)
+    found = sorted((p.field, p.message.split(":")[0]) for p in report.errors)
+    assert found == [
+        ("rules[0].then[0].task.action", "action hard-codes '第九十六条'"),
+        ("rules[0].then[0].task.escalation.text",
+         "escalation.text hard-codes '一万元以上十万元以下'")]
