@@ -21,12 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ecobrain.model_adapters.findings import EmissionHotspot, RunFindings
+from ecobrain.model_adapters.findings import EmissionHotspot, RegionDailyAQI, RunFindings
 from ecobrain.ontology.store import GraphStore
 from ecobrain.reasoning import derived
 from ecobrain.reasoning.concept_index import ConceptIndex
@@ -312,14 +313,38 @@ def _name_regions(fs: FactSet) -> None:
                 f["counties_zh"] = "、".join(names)
 
 
+def implicated_days(daily: Iterable[RegionDailyAQI]) -> dict[str, set[str]]:
+    """County -> the days its own forecast is heavy (daily AQI over the lowest threshold of the
+    grading, as the alert assessments count it): the counties a province-wide alert implicates
+    on those days (:class:`GraphContext`, docs/alert-scope.md)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for d in daily:
+        if d.region_level == "county" and d.aqi > derived.THRESHOLDS[0]:
+            out[d.region_code].add(d.date.isoformat())
+    return dict(out)
+
+
+def _within(days: set[str], start: str | None, end: str | None) -> bool:
+    return any((start is None or day >= start) and (end is None or day <= end) for day in days)
+
+
 class GraphContext:
-    """The engine's context provider: enterprises of a region when it gets an alert."""
+    """The engine's context provider: enterprises of a region when it gets an alert.
+
+    An alert reaches the enterprises of its **scope**. A county or city alert covers its
+    whole area (the city plans answer a city alert 全市域, and a county follows its city's
+    level). A province-wide alert — issued from the province's mean, it tells the cities to
+    act — covers only the counties its forecast implicates: those whose own daily AQI is heavy
+    on a day of the alert. A county whose air stays clean gets no emergency measure from it
+    (an issue-11 finding: 临海市 at a peak AQI of 43 was told to stop production)."""
 
     def __init__(self, store: GraphStore | None, concepts: ConceptIndex,
-                 enterprises: Sequence[Mapping[str, Any]] | None = None):
+                 enterprises: Sequence[Mapping[str, Any]] | None = None,
+                 implicated: Mapping[str, set[str]] | None = None):
         self.store = store
         self.concepts = concepts
         self._given = enterprises  # instead of the graph (tests, benchmarks)
+        self._implicated = implicated or {}
         self.queries = 0
 
     def _read(self, counties: list[str], cities: list[str], province: bool
@@ -336,8 +361,14 @@ class GraphContext:
             f"e.city_code IN $cities RETURN {_ENTERPRISE_COLUMNS} ORDER BY id",
             {"province": province, "counties": counties, "cities": cities})
 
+    def in_scope(self, alert: Mapping[str, Any], county: str | None) -> bool:
+        """Whether a province-wide alert's forecast implicates `county` (class docstring)."""
+        return county is not None and _within(self._implicated.get(county, set()),
+                                              alert.get("start"), alert.get("end"))
+
     def expand(self, partition: str, facts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        regions = sorted({f["region_code"] for f in facts if f.get("type") == "alert"})
+        alerts = {f["region_code"]: f for f in facts if f.get("type") == "alert"}
+        regions = sorted(alerts)
         if not regions:
             return []
         infos = {c: region_from_code(c) for c in regions}
@@ -352,8 +383,9 @@ class GraphContext:
             ef = derived.enterprise_fields(e, self.concepts)
             for code in regions:
                 i = infos[code]
-                inside = (i.level == "province" or (i.level == "city" and e.get("city_code")
-                                                    == code)
+                inside = ((i.level == "province"
+                           and self.in_scope(alerts[code], e.get("county_code")))
+                          or (i.level == "city" and e.get("city_code") == code)
                           or (i.level == "county" and e.get("county_code") == code))
                 if inside:
                     out.append(_fact("enterprise_in_region", f"eir.{code}.{e['id']}",

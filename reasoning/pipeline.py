@@ -31,7 +31,7 @@ from ecobrain.reasoning.compiler import compile_rule_base
 from ecobrain.reasoning.concept_index import ConceptIndex
 from ecobrain.reasoning.conclusions import Decision, build_decision
 from ecobrain.reasoning.engine import Engine
-from ecobrain.reasoning.facts import GraphContext, assemble_facts
+from ecobrain.reasoning.facts import GraphContext, assemble_facts, implicated_days
 from ecobrain.reasoning.horizon import warn_horizon
 from ecobrain.reasoning.legal_grounds import resolve_grounds
 from ecobrain.reasoning.rulebase import RuleBase, load_rule_base
@@ -63,7 +63,8 @@ def decide(findings: RunFindings, store: GraphStore | None, on: date | None = No
     t1 = time.perf_counter()
     factset = assemble_facts(findings, store, concepts, enterprises=enterprises, on=day)
     t2 = time.perf_counter()
-    context = GraphContext(store, concepts, enterprises)
+    context = GraphContext(store, concepts, enterprises,
+                           implicated=implicated_days(findings.daily_aqi))
     partitions = list(factset.partitions)
     if enterprises is not None and any(f["sid"] == "*" for f in factset.facts):
         partitions += sorted({e["city_code"] for e in enterprises if e.get("city_code")})
