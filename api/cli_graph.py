@@ -53,6 +53,20 @@ def stop() -> None:
 
 
 @graph_app.command()
+def repair() -> None:
+    """Cut a damaged append-only file at its first damage, keeping a copy (server stopped).
+
+    A damaged tail (a power cut) needs no repair: the server drops it at start. Damage in the
+    middle stops the server from starting; this keeps what comes before it."""
+    server = _embedded_or_fail()
+    try:
+        report = server.repair()
+    except EmbeddedServerError as exc:
+        raise fail(str(exc)) from exc
+    console.print(report)
+
+
+@graph_app.command()
 def status() -> None:
     """Where the graph is and whether it answers."""
     settings = settings_from_env()

@@ -8,7 +8,9 @@ Errors are JSON with a readable `message`: 401/403 for keys and roles, 404 for u
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import os
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
@@ -18,8 +20,15 @@ from fastapi.responses import JSONResponse
 
 from ecobrain import __version__
 from ecobrain.api.auth import KeyStore
+from ecobrain.ontology.config import settings_from_env
 from ecobrain.ontology.explore import NotFound
-from ecobrain.ontology.store import GraphStore, GraphStoreError, open_store
+from ecobrain.ontology.store import GraphStore, GraphStoreError, GraphUnavailable, open_store
+
+# A request must not wait for a stalled graph longer than this (seconds): it gets a 503 with
+# Retry-After instead. Reads only; writes (a decision save) keep the graph's own bound.
+API_GRAPH_TIMEOUT_ENV = "ECOBRAIN_API_GRAPH_TIMEOUT_S"
+DEFAULT_API_GRAPH_TIMEOUT_S = 10.0
+RETRY_AFTER_S = 5
 
 OPENAPI_TAGS = [
     {"name": "command centre", "description": "Runs, decisions, alerts, tasks, advice, documents."},
@@ -34,6 +43,7 @@ OPENAPI_TAGS = [
 ROUTER_MODULES = (
     "ecobrain.api.http_runs",
     "ecobrain.api.http_decisions",
+    "ecobrain.api.http_review",
     "ecobrain.api.http_tasks",
     "ecobrain.api.http_rules",
     "ecobrain.api.http_graph",
@@ -51,10 +61,21 @@ def _readable(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+def api_store() -> GraphStore:
+    """The configured graph, with the API's read timeout."""
+    settings = settings_from_env()
+    raw = os.environ.get(API_GRAPH_TIMEOUT_ENV)
+    try:
+        timeout = float(raw) if raw else DEFAULT_API_GRAPH_TIMEOUT_S
+    except ValueError as exc:
+        raise ValueError(f"{API_GRAPH_TIMEOUT_ENV}={raw!r}: expected seconds") from exc
+    return open_store(dataclasses.replace(settings, read_timeout_s=timeout))
+
+
 def create_app(store_factory: Callable[[], GraphStore] | None = None,
                key_store: KeyStore | None = None) -> FastAPI:
     """The app. Tests pass a factory for their own graph and a key store in a temp dir."""
-    factory = store_factory or open_store
+    factory = store_factory or api_store
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
@@ -102,6 +123,10 @@ def create_app(store_factory: Callable[[], GraphStore] | None = None,
 
     @app.exception_handler(GraphStoreError)
     async def graph_error(request: Request, exc: GraphStoreError) -> JSONResponse:
+        if isinstance(exc, GraphUnavailable):
+            return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)},
+                                content={"message": "the graph is not answering; try again "
+                                                    f"in {RETRY_AFTER_S} s"})
         return JSONResponse(status_code=503, content={"message": f"graph error: {exc}"})
 
     import importlib

@@ -62,7 +62,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-stamp-") as tmp:
         server = EmbeddedServer(Path(tmp) / "data")
         info = server.ensure_running()
-        store = FalkorStore(info.host, info.port, "bench")
+        store = FalkorStore(info.host, info.port, "bench", password=info.password)
         try:
             store.ensure_schema()
             store.write("MERGE (d:Decision {id: 'dec-1'}) SET d.revision = 'r1', "

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_GRAPH_NAME = "ecobrain"
+DEFAULT_READ_TIMEOUT_S = 30.0
+DEFAULT_WRITE_TIMEOUT_S = 600.0  # a bulk load's batch or a large decision save
 
 
 def default_data_dir() -> Path:
@@ -30,6 +32,8 @@ class GraphSettings:
     password: str | None
     database: str
     data_dir: Path
+    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
+    write_timeout_s: float = DEFAULT_WRITE_TIMEOUT_S
 
     @property
     def transport(self) -> str:
@@ -46,6 +50,19 @@ class GraphSettings:
         )
 
 
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r}: expected a number of seconds above 0")
+    return value
+
+
 def settings_from_env(env: dict[str, str] | None = None) -> GraphSettings:
     env = dict(os.environ if env is None else env)
     uri = env.get("ECOBRAIN_GRAPH_URI") or None
@@ -58,6 +75,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> GraphSettings:
         password=env.get("ECOBRAIN_GRAPH_PASSWORD") or None,
         database=env.get("ECOBRAIN_GRAPH_DATABASE") or DEFAULT_GRAPH_NAME,
         data_dir=data_dir,
+        read_timeout_s=_seconds(env, "ECOBRAIN_GRAPH_READ_TIMEOUT_S", DEFAULT_READ_TIMEOUT_S),
+        write_timeout_s=_seconds(env, "ECOBRAIN_GRAPH_WRITE_TIMEOUT_S", DEFAULT_WRITE_TIMEOUT_S),
     )
     settings.transport  # noqa: B018 - validate the scheme early, with a clear message
     return settings

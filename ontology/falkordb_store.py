@@ -9,6 +9,14 @@ asyncio flavour (``falkordb.asyncio`` on ``redis.asyncio``): one client per even
 on the loop's first async read and released by ``aclose()``. Its pool holds at most
 ``async_connections`` connections: a caller that gives up mid-read (a timeout) drops its
 connection, and a graph that does not answer must not collect a socket per request.
+
+A graph that stalls or moves must not hang or strand its clients. Every blocking call has a
+socket timeout (reads ``read_timeout_s``, writes ``write_timeout_s``: a bulk load's batch may
+legitimately take much longer than a page read), after which it fails as
+:class:`GraphUnavailable`. A store made with a ``locate`` callable (the embedded server: it
+comes back after a restart, possibly on another port) asks it again where the server is after
+a lost connection, reconnects there, and tries a read once more; a write is never repeated,
+because the lost one may have been applied.
 """
 
 from __future__ import annotations
@@ -17,8 +25,8 @@ import asyncio
 import contextlib
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import anyio
 import redis
@@ -31,10 +39,12 @@ from falkordb.helpers import stringify_param_value
 from falkordb.node import Node
 from falkordb.path import Path as FalkorPath
 
+from ecobrain.ontology.config import DEFAULT_READ_TIMEOUT_S, DEFAULT_WRITE_TIMEOUT_S
 from ecobrain.ontology.dialect import FalkorDialect
 from ecobrain.ontology.store import (
     GraphStore,
     GraphStoreError,
+    GraphUnavailable,
     ReadOnlyViolation,
     Row,
     Statement,
@@ -45,6 +55,11 @@ from ecobrain.ontology.store import (
 
 _READONLY_MARKERS = ("graph.ro_query is to be executed only on read-only queries",
                      "read-only")
+
+# Where a moving server is now: (host, port, password), or None when it is not running.
+Address = tuple[str, int, str | None]
+Locate = Callable[[], Address | None]
+T = TypeVar("T")
 
 # Async connections per event loop (an API worker): a stamp read takes ~0.3 ms, so a few
 # connections serve a worker's concurrent requests; the bound matters when the graph stalls.
@@ -127,6 +142,14 @@ def _read_error(exc: redis.RedisError, cypher: str) -> GraphStoreError | None:
                 f"refused: the query writes to the graph, and this is a read-only query "
                 f"({message})")
         return GraphStoreError(f"{message}\n  in query: {_short(cypher)}")
+    return _unavailable(exc)
+
+
+def _unavailable(exc: BaseException) -> GraphStoreError:
+    if isinstance(exc, redis.TimeoutError | TimeoutError):
+        return GraphUnavailable(f"the graph server did not answer in time ({exc})")
+    if isinstance(exc, redis.ConnectionError | OSError):
+        return GraphUnavailable(f"graph server error: {exc}")
     return GraphStoreError(f"graph server error: {exc}")
 
 
@@ -141,22 +164,74 @@ class FalkorStore(GraphStore):
     dialect = FalkorDialect()
 
     def __init__(self, host: str, port: int, graph: str, *, password: str | None = None,
-                 origin: str | None = None, async_connections: int = ASYNC_CONNECTIONS):
+                 origin: str | None = None, async_connections: int = ASYNC_CONNECTIONS,
+                 locate: Locate | None = None,
+                 read_timeout_s: float | None = DEFAULT_READ_TIMEOUT_S,
+                 write_timeout_s: float | None = DEFAULT_WRITE_TIMEOUT_S):
         self.graph_name = graph
         self._origin = origin or f"falkordb://{host}:{port}"
-        self._address = (host, port, password)
+        self._address: Address = (host, port, password)
+        self._locate = locate
+        self._read_timeout = read_timeout_s
+        self._write_timeout = write_timeout_s
         self._async_connections = async_connections
         # event loop -> the task making its async client (done: (client, graph))
         self._async: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, asyncio.Task[tuple[AsyncFalkorDB, AsyncGraph]]
         ] = weakref.WeakKeyDictionary()
         self._async_lock = threading.Lock()  # loops of several threads (tests) share a store
+        self._connect_lock = threading.Lock()
+        self._unit = threading.local()  # depth of the running thread's atomic() units
         try:
-            self._db = FalkorDB(host=host, port=port, password=password)
-            self._db.connection.ping()
+            self._connect(self._address)
         except (redis.RedisError, OSError) as exc:
             raise GraphStoreError(f"cannot reach FalkorDB at {host}:{port}: {exc}") from exc
-        self._graph = self._db.select_graph(graph)
+
+    def _connect(self, address: Address) -> None:
+        host, port, password = address
+        reader = FalkorDB(host=host, port=port, password=password,
+                          socket_timeout=self._read_timeout,
+                          socket_connect_timeout=self._read_timeout)
+        reader.connection.ping()
+        writer = FalkorDB(host=host, port=port, password=password,
+                          socket_timeout=self._write_timeout,
+                          socket_connect_timeout=self._read_timeout)
+        self._address = address
+        self._reader_db, self._db = reader, writer
+        self._reader = reader.select_graph(self.graph_name)
+        self._graph = writer.select_graph(self.graph_name)
+
+    def _relocate(self) -> bool:
+        """After a lost connection: ask where the server is now; reconnect if it moved (or
+        came back). True when there is a server to try again."""
+        if self._locate is None:
+            return False
+        address = self._locate()
+        if address is None:
+            return False
+        with self._connect_lock:
+            if address != self._address:
+                old = (self._reader_db, self._db)
+                try:
+                    self._connect(address)
+                except (redis.RedisError, OSError):
+                    return False
+                for db in old:
+                    with contextlib.suppress(redis.RedisError):
+                        db.connection.close()
+                with self._async_lock:
+                    # async clients of the old address: each loop makes a new one on its next
+                    # read (the old pools are dropped; their sockets are already dead)
+                    self._async.clear()
+        return True
+
+    def _reading(self, run: Callable[[], T]) -> T:
+        try:
+            return run()
+        except redis.ConnectionError:
+            if not self._relocate():
+                raise
+            return run()
 
     def describe(self) -> str:
         return f"{self._origin}, graph {self.graph_name!r}"
@@ -165,7 +240,8 @@ class FalkorStore(GraphStore):
         self, cypher: str, params: Mapping[str, Any] | None = None, *, timeout_ms: int | None = None
     ) -> list[Row]:
         try:
-            result = self._graph.ro_query(cypher, dict(params or {}), timeout=timeout_ms)
+            result = self._reading(lambda: self._reader.ro_query(
+                cypher, dict(params or {}), timeout=timeout_ms))
         except redis.RedisError as exc:
             error = _read_error(exc, cypher)
             if error is None:
@@ -178,7 +254,13 @@ class FalkorStore(GraphStore):
     ) -> list[Row]:
         graph = await self._async_graph()
         try:
-            result = await graph.ro_query(cypher, dict(params or {}), timeout=timeout_ms)
+            try:
+                result = await graph.ro_query(cypher, dict(params or {}), timeout=timeout_ms)
+            except redis.ConnectionError:
+                if not await anyio.to_thread.run_sync(self._relocate):
+                    raise
+                graph = await self._async_graph()
+                result = await graph.ro_query(cypher, dict(params or {}), timeout=timeout_ms)
         except redis.RedisError as exc:
             error = _read_error(exc, cypher)
             if error is None:
@@ -229,15 +311,18 @@ class FalkorStore(GraphStore):
             await task.result()[0].aclose()
 
     def write(self, cypher: str, params: Mapping[str, Any] | None = None) -> WriteSummary:
-        try:
-            return _summary(self._graph.query(cypher, dict(params or {})))
-        except redis.ResponseError as exc:
-            raise GraphStoreError(f"{exc}\n  in query: {_short(cypher)}") from exc
-        except redis.RedisError as exc:
-            raise GraphStoreError(f"graph server error: {exc}") from exc
+        # one statement is all-or-nothing on the server already: no snapshot, only the lock
+        with self.atomic(snapshot=False):
+            return self._run_block([(cypher, params)])
 
     def write_all(self, statements: Sequence[Statement]) -> WriteSummary:
-        # MULTI/EXEC: the block runs without interleaving other clients' commands.
+        with self.atomic():
+            return self._run_block(statements)
+
+    def _run_block(self, statements: Sequence[Statement]) -> WriteSummary:
+        """Send the statements in one MULTI/EXEC block: no other client's command runs in
+        between, and a block cut off before EXEC is not run at all. A statement that fails
+        inside does not undo those before it — :meth:`atomic` does."""
         pipe = self._db.connection.pipeline(transaction=True)
         for cypher, params in statements:
             pipe.execute_command("GRAPH.QUERY", self.graph_name,
@@ -245,13 +330,82 @@ class FalkorStore(GraphStore):
         try:
             results = pipe.execute(raise_on_error=False)
         except redis.RedisError as exc:
-            raise GraphStoreError(f"graph server error: {exc}") from exc
+            self._after_lost_write(exc)
+            raise _unavailable(exc) from exc
         total = WriteSummary()
         for (cypher, _), res in zip(statements, results, strict=True):
             if isinstance(res, Exception):
                 raise GraphStoreError(f"{res}\n  in query: {_short(cypher)}")
             total.add(_stats_summary(res[-1] if res else []))
         return total
+
+    @contextlib.contextmanager
+    def atomic(self, *, snapshot: bool = True) -> Iterator[None]:
+        """A unit of writes that lands whole or not at all.
+
+        FalkorDB runs each statement atomically but cannot roll back a sequence. So a unit
+        takes the graph's write lock (one writer at a time, across processes: another
+        writer's status update must not be rolled back with a failed load), keeps a
+        serialised copy of the graph (``DUMP``), and if anything inside fails puts that copy
+        back (``GRAPH.DELETE`` + ``RESTORE`` in one MULTI block, so no reader sees the graph
+        missing). Units nest: the outermost one holds the lock and the copy."""
+        if getattr(self._unit, "depth", 0):
+            self._unit.depth += 1
+            try:
+                yield
+            finally:
+                self._unit.depth -= 1
+            return
+        lock = self._db.connection.lock(
+            f"ecobrain:write-lock:{self.graph_name}", timeout=self._write_timeout,
+            blocking_timeout=self._write_timeout)
+        try:
+            if not lock.acquire():
+                raise GraphUnavailable(
+                    f"another writer held graph {self.graph_name!r} for longer than "
+                    f"{self._write_timeout:.0f} s")
+        except redis.RedisError as exc:
+            raise _unavailable(exc) from exc
+        self._unit.depth = 1
+        try:
+            before = self._dump() if snapshot else None
+            try:
+                yield
+            except BaseException:
+                if snapshot:
+                    self._put_back(before)
+                raise
+        finally:
+            self._unit.depth = 0
+            with contextlib.suppress(redis.RedisError):
+                lock.release()
+
+    def _dump(self) -> bytes | None:
+        try:
+            return self._db.connection.dump(self.graph_name)  # None: no graph yet
+        except redis.RedisError as exc:
+            raise _unavailable(exc) from exc
+
+    def _put_back(self, before: bytes | None) -> None:
+        pipe = self._db.connection.pipeline(transaction=True)
+        pipe.execute_command("GRAPH.DELETE", self.graph_name)  # an error if there is none
+        if before is not None:
+            pipe.restore(self.graph_name, 0, before)  # RESTORE ... REPLACE crashes the server
+        try:
+            results = pipe.execute(raise_on_error=False)
+            if before is not None and isinstance(results[-1], Exception):
+                raise results[-1]
+        except redis.RedisError as exc:
+            raise GraphStoreError(
+                f"a write to graph {self.graph_name!r} failed and its previous state could "
+                f"not be put back ({exc}); the graph may hold part of the failed write — "
+                "run the load again (loads are idempotent)") from exc
+
+    def _after_lost_write(self, exc: redis.RedisError) -> None:
+        """A write is not repeated (it may have been applied), but the next call should find
+        the server where it is now."""
+        if isinstance(exc, redis.ConnectionError) and not isinstance(exc, redis.TimeoutError):
+            self._relocate()
 
     def _ensure_indexes(self, specs: Sequence[tuple[str, str]], unique: set[str]) -> None:
         existing: set[tuple[str, str]] = set()
@@ -270,10 +424,11 @@ class FalkorStore(GraphStore):
                 raise GraphStoreError(str(exc)) from exc
 
     def list_graphs(self) -> list[str]:
-        return list(self._db.list_graphs())
+        return list(self._reading(self._reader_db.list_graphs))
 
     def close(self) -> None:
-        with contextlib.suppress(redis.RedisError):
-            self._db.connection.close()
+        for db in (self._reader_db, self._db):
+            with contextlib.suppress(redis.RedisError):
+                db.connection.close()
         with self._async_lock:  # async clients are released by aclose() on their own loop
             self._async.clear()

@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ecobrain.ontology.config import DEFAULT_READ_TIMEOUT_S
 from ecobrain.ontology.dialect import Neo4jDialect
 from ecobrain.ontology.store import (
     GraphStore,
@@ -83,10 +84,12 @@ def _read_error(exc: Exception, cypher: str, uri: str) -> GraphStoreError:
 class Neo4jStore(GraphStore):
     dialect = Neo4jDialect()
 
-    def __init__(self, uri: str, user: str | None, password: str | None, *, database: str):
+    def __init__(self, uri: str, user: str | None, password: str | None, *, database: str,
+                 read_timeout_s: float = DEFAULT_READ_TIMEOUT_S):
         import neo4j
 
         self.graph_name = database
+        self._read_timeout = read_timeout_s
         self._uri = uri
         auth = (user or "neo4j", password or "") if (user or password) else None
         self._auth = auth
@@ -94,7 +97,12 @@ class Neo4jStore(GraphStore):
             weakref.WeakKeyDictionary()
         self._async_lock = threading.Lock()
         try:
-            self._driver = neo4j.GraphDatabase.driver(uri, auth=auth)
+            # bounded waits everywhere: connecting, taking a pooled connection, retrying a
+            # transaction (the driver's routing finds a cluster's new leader by itself)
+            self._driver = neo4j.GraphDatabase.driver(
+                uri, auth=auth, connection_timeout=read_timeout_s,
+                connection_acquisition_timeout=read_timeout_s,
+                max_transaction_retry_time=read_timeout_s)
             self._driver.verify_connectivity()
         except Exception as exc:  # the driver raises many types; all mean "cannot connect"
             raise GraphStoreError(f"cannot reach Neo4j at {uri}: {exc}") from exc
@@ -114,7 +122,8 @@ class Neo4jStore(GraphStore):
         import neo4j
         from neo4j.exceptions import DriverError, Neo4jError
 
-        query = neo4j.Query(cypher, timeout=timeout_ms / 1000 if timeout_ms else None)
+        query = neo4j.Query(cypher, timeout=timeout_ms / 1000 if timeout_ms else
+                            self._read_timeout)
 
         def work(tx: Any) -> list[Row]:
             result = tx.run(query, dict(params or {}))
@@ -154,7 +163,8 @@ class Neo4jStore(GraphStore):
             driver = self._async.get(loop)
             if driver is None:
                 driver = self._async[loop] = neo4j.AsyncGraphDatabase.driver(
-                    self._uri, auth=self._auth)
+                    self._uri, auth=self._auth, connection_timeout=self._read_timeout,
+                    connection_acquisition_timeout=self._read_timeout)
         return driver
 
     async def aclose(self) -> None:

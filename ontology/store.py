@@ -51,6 +51,10 @@ class GraphStoreError(RuntimeError):
     """A query failed on the server; carries the server's own message."""
 
 
+class GraphUnavailable(GraphStoreError):
+    """The graph server did not answer (stalled, stopped, moved): worth retrying later."""
+
+
 class ReadOnlyViolation(GraphStoreError):
     """A read-only query tried to write."""
 
@@ -132,6 +136,12 @@ class GraphStore(ABC):
     def describe(self) -> str:
         """Where this store points, for status lines (no secrets)."""
 
+    @contextmanager
+    def atomic(self, *, snapshot: bool = True) -> Iterator[None]:
+        """A unit of writes that lands whole or not at all (see the FalkorDB store). This
+        default does nothing more than the writes inside do on their own."""
+        yield
+
     def write_rows(
         self,
         cypher: str,
@@ -207,21 +217,28 @@ def open_store(
         from ecobrain.ontology.neo4j_store import Neo4jStore
 
         store: GraphStore = Neo4jStore(
-            settings.uri or "", settings.user, settings.password, database=name
-        )
+            settings.uri or "", settings.user, settings.password, database=name,
+            read_timeout_s=settings.read_timeout_s)
     else:
         from ecobrain.ontology.falkordb_store import FalkorStore
 
         if transport == "embedded":
             from ecobrain.ontology.embedded import EmbeddedServer
 
-            info = EmbeddedServer(settings.data_dir).ensure_running()
-            store = FalkorStore(info.host, info.port, name, password=None,
-                                origin=f"embedded {info.url} ({settings.data_dir})")
+            server = EmbeddedServer(settings.data_dir)
+            info = server.ensure_running()
+            store = FalkorStore(info.host, info.port, name, password=info.password,
+                                origin=f"embedded graph ({settings.data_dir})",
+                                locate=server.address, read_timeout_s=settings.read_timeout_s,
+                                write_timeout_s=settings.write_timeout_s)
         else:
             host, port = parse_falkordb_uri(settings.uri or "")
+            address = (host, port, settings.password)
             store = FalkorStore(host, port, name, password=settings.password,
-                                origin=f"falkordb://{host}:{port}")
+                                origin=f"falkordb://{host}:{port}",
+                                locate=lambda: address,  # same place: reconnect after a restart
+                                read_timeout_s=settings.read_timeout_s,
+                                write_timeout_s=settings.write_timeout_s)
     if ensure_schema:
         store.ensure_schema()
     return store

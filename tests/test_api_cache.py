@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 from api_helpers import ApiClient, api_client
-from kb_fixture import Decided
+from kb_fixture import Decided, issue_all
 
 from ecobrain.api.auth import KeyStore
 from ecobrain.api.http_cache import Cached, ResponseCache, request_key
@@ -33,8 +33,9 @@ COUNTY, CITY, OTHER_CITY = "330102", "330100", "330400"
 @pytest.fixture
 def api(module_decided: Decided, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         ) -> Iterator[ApiClient]:
-    """An app (so an empty cache) of its own on the module's decided graph."""
+    """An app (so an empty cache) of its own on the module's decided graph (approved)."""
     monkeypatch.delenv("ECOBRAIN_API_CACHE_MB", raising=False)
+    issue_all(module_decided)
     with api_client(module_decided.store, tmp_path) as client:
         keys = KeyStore(tmp_path / "keys.json")
         client.keys["hz-bureau"] = keys.create("hz-bureau", ["commander"], [CITY])
@@ -311,8 +312,9 @@ def test_a_stamp_read_that_waits_is_a_miss_and_health_answers_meanwhile(
     monkeypatch.setenv("ECOBRAIN_API_STAMP_TIMEOUT_MS", "100")
     info = _server(graph_settings)
     store = FalkorStore(info.host, info.port, module_decided.store.graph_name,
-                        async_connections=1)
-    watcher = redis.Redis(host=info.host, port=info.port, decode_responses=True)
+                        password=info.password, async_connections=1)
+    watcher = redis.Redis(host=info.host, port=info.port, password=info.password,
+                          decode_responses=True)
     try:
         with api_client(store, tmp_path) as api:
             cache = _cache(api)
@@ -356,7 +358,7 @@ def test_a_stalled_graph_does_not_stall_the_worker(
     assert api.get(url, "commander").content == kept.content
     hits = cache.hits
     info = _server(graph_settings)
-    with redis.Redis(host=info.host, port=info.port) as pauser:
+    with redis.Redis(host=info.host, port=info.port, password=info.password) as pauser:
         pauser.execute_command("CLIENT", "PAUSE", 1500, "ALL")
     answers: list[object] = []
     reader = threading.Thread(target=lambda: answers.append(api.get(url, "commander")))

@@ -158,8 +158,8 @@ def test_async_read_errors_are_graph_store_errors(store: GraphStore,
 def test_async_reads_when_the_server_is_gone(tmp_path: Path) -> None:
     server = EmbeddedServer(tmp_path / "data")
     info = server.ensure_running()
-    connected = FalkorStore(info.host, info.port, "gone")
-    not_yet = FalkorStore(info.host, info.port, "gone")
+    connected = FalkorStore(info.host, info.port, "gone", password=info.password)
+    not_yet = FalkorStore(info.host, info.port, "gone", password=info.password)
     try:
         connected.write("MERGE (:Concept {id: 'x'})")
         async def read_stop_read() -> None:
