@@ -178,9 +178,9 @@ def gather(store: GraphStore, decision_id: str, prefix: str | None = None) -> De
     dec = store.read_one(
         "MATCH (d:Decision {id: $id}) OPTIONAL MATCH (d)-[:DECIDED_ON]->(m:ModelRun) "
         "RETURN d.id AS id, d.run_id AS run_id, d.date AS date, d.notes AS notes, "
+        "d.warnings AS warnings, d.incomplete AS incomplete, "
         "d.review_status AS review_status, d.approved_by AS approved_by, "
         "d.approved_at AS approved_at, "
-        "d.warnings AS warnings, d.incomplete AS incomplete, "
         "d.rule_versions AS rule_versions, d.created_from AS created_from, "
         "m.model AS model, m.init_time AS init_time, m.run_dir AS run_dir, m.days AS days",
         {"id": decision_id})
@@ -240,11 +240,11 @@ def gather(store: GraphStore, decision_id: str, prefix: str | None = None) -> De
            "days": list(dec.get("days") or created.get("days") or [])}
     return DecisionData(
         decision={"id": dec["id"], "date": dec["date"], "notes": list(dec["notes"] or []),
+                  "warnings": list(dec.get("warnings") or []),
+                  "incomplete": bool(dec.get("incomplete")),
                   "rule_versions": list(dec["rule_versions"] or []),
                   "review_status": dec["review_status"], "approved_by": dec["approved_by"],
-                  "approved_at": dec["approved_at"],
-                  "warnings": list(dec.get("warnings") or []),
-                  "incomplete": bool(dec.get("incomplete"))},
+                  "approved_at": dec["approved_at"]},
         run=run, regions=regions, tasks=_by_region(tasks),
         alerts={a["region_code"]: a for a in all_alerts}, measures=_by_region(measures),
         advice=_by_region(advice), enterprises=enterprises, hotspots=hotspots,
