@@ -26,10 +26,11 @@ from typing import Any
 
 import yaml
 
+from ecobrain import safe_yaml
 from ecobrain.kb_loaders.errors import LoadError, LoadErrors
 from ecobrain.kb_loaders.text_checks import refuse_control_characters
 from ecobrain.ontology.geography import regions_by_code
-from ecobrain.yaml12 import load_yaml
+from ecobrain.yaml12 import Yaml12Loader
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "y", "是"})
 FALSE_WORDS = frozenset({"false", "0", "no", "n", "否"})
@@ -277,7 +278,8 @@ def read_meta(csv_path: str | Path) -> dict[str, Any]:
     if not meta_path.is_file():
         return {}
     try:
-        meta = load_yaml(meta_path.read_text(encoding="utf-8")) or {}
+        # bounded (aliases, nesting, control characters): a sidecar is user input
+        meta = safe_yaml.load(meta_path.read_text(encoding="utf-8"), Yaml12Loader) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise LoadError(f"cannot read the sidecar: {exc}", file=meta_path) from exc
     if not isinstance(meta, dict):

@@ -55,6 +55,8 @@ DB_SUBDIR = "falkordb"
 START_TIMEOUT_ENV = "ECOBRAIN_GRAPH_START_TIMEOUT_S"
 DEFAULT_START_TIMEOUT_S = 300.0  # replaying a large append-only file takes a while
 STOP_TIMEOUT_S = 60.0
+QUERY_MEM_ENV = "ECOBRAIN_GRAPH_QUERY_MEM_MB"
+DEFAULT_QUERY_MEM_MB = 2048.0
 REWRITE_TIMEOUT_S = 60.0
 _READY = re.compile(r"Ready to accept connections")
 _LOADING_FAILED = re.compile(r"(Bad file format|Unrecoverable error|Fatal error|ASSERTION FAILED"
@@ -140,6 +142,17 @@ def _start_timeout() -> float:
         return float(raw) if raw else DEFAULT_START_TIMEOUT_S
     except ValueError as exc:
         raise EmbeddedServerError(f"{START_TIMEOUT_ENV}={raw!r}: expected seconds") from exc
+
+
+def _query_mem_bytes() -> int:
+    raw = os.environ.get(QUERY_MEM_ENV)
+    try:
+        mb = float(raw) if raw else DEFAULT_QUERY_MEM_MB
+    except ValueError as exc:
+        raise EmbeddedServerError(f"{QUERY_MEM_ENV}={raw!r}: expected megabytes") from exc
+    if mb <= 0:
+        raise EmbeddedServerError(f"{QUERY_MEM_ENV}={raw!r}: expected megabytes above 0")
+    return int(mb * 2**20)
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -283,7 +296,8 @@ class EmbeddedServer:
             "daemonize": "no",
             "set-proc-title": "no",  # keep the config path in the command line (_is_ours)
             "logfile": _conf_value(str(self.log_path)),
-            "loadmodule": _conf_value(str(module)),
+            # one query may not take the machine's memory (a read-only range(1, 3e8) did)
+            "loadmodule": f"{_conf_value(str(module))} QUERY_MEM_CAPACITY {_query_mem_bytes()}",
         }
         return "".join(f"{k} {v}\n" for k, v in lines.items())
 

@@ -237,3 +237,15 @@ def test_a_recycled_pid_is_not_taken_for_the_server(server: EmbeddedServer) -> N
     assert server.status() is None
     assert server.stop() is False  # and stop does not signal that process
     assert server.ensure_running().port == info.port
+
+
+def test_one_query_cannot_take_the_machines_memory(server: EmbeddedServer,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECOBRAIN_GRAPH_QUERY_MEM_MB", "64")
+    info = server.ensure_running()
+    with redis.Redis(host=info.host, port=info.port, password=info.password) as c:
+        assert c.execute_command("GRAPH.CONFIG", "GET", "QUERY_MEM_CAPACITY")[1] == 64 * 2**20
+        c.execute_command("GRAPH.QUERY", "g", "CREATE (:Probe)")
+        with pytest.raises(redis.ResponseError, match="exceeded capacity"):
+            c.execute_command("GRAPH.RO_QUERY", "g", "UNWIND range(1, 30000000) AS x "
+                              "WITH collect(x) AS c RETURN size(c)")
