@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from ecobrain.api import cli_decide, cli_demo, cli_findings, cli_jobs, cli_rules, cli_serve
+from ecobrain.api import (
+    cli_decide,
+    cli_demo,
+    cli_findings,
+    cli_jobs,
+    cli_review,
+    cli_rules,
+    cli_serve,
+)
 from ecobrain.api.cli_graph import graph_app
 from ecobrain.api.cli_kb import kb_app
 
@@ -18,6 +26,7 @@ app.add_typer(graph_app, name="graph")
 app.add_typer(kb_app, name="kb")
 cli_demo.register(app)
 cli_decide.register(app)
+cli_review.register(app)
 cli_findings.register(app)
 cli_rules.register(app)
 cli_jobs.register(app)

@@ -36,6 +36,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -104,6 +105,24 @@ def safe_filename(text: str) -> str:
 
 # -- what a decision's documents are made of -------------------------------------------------------
 
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def beijing_time(moment: dt.datetime) -> str:
+    """Times in documents are Beijing time: a bureau reads 08:00, not 00:00 UTC."""
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M（北京时间）")
+
+
+def review_text(decision: dict[str, Any]) -> str:
+    """The decision's review state as a line of the document (ecobrain.reasoning.review)."""
+    if decision.get("review_status") == "approved":
+        at = decision.get("approved_at") or ""
+        with contextlib.suppress(ValueError):
+            at = beijing_time(dt.datetime.fromisoformat(at))
+        return f"已审核：{decision.get('approved_by') or ''}于{at}审核同意下发"
+    return "草稿：待指挥人员审核，审核通过前任务不下发"
+
+
 @dataclass
 class Region:
     code: str
@@ -129,8 +148,7 @@ class DecisionData:
     regulations: dict[str, dict[str, Any]]
     articles: dict[str, dict[str, Any]]
     labels: dict[str, str]
-    generated_at: str = field(default_factory=lambda: dt.datetime.now().astimezone()
-                              .isoformat(timespec="seconds"))
+    generated_at: str = field(default_factory=lambda: beijing_time(dt.datetime.now(dt.UTC)))
 
     def label(self, concept: str | None) -> str:
         if not concept:
@@ -150,6 +168,8 @@ def gather(store: GraphStore, decision_id: str, prefix: str | None = None) -> De
     dec = store.read_one(
         "MATCH (d:Decision {id: $id}) OPTIONAL MATCH (d)-[:DECIDED_ON]->(m:ModelRun) "
         "RETURN d.id AS id, d.run_id AS run_id, d.date AS date, d.notes AS notes, "
+        "d.review_status AS review_status, d.approved_by AS approved_by, "
+        "d.approved_at AS approved_at, "
         "d.rule_versions AS rule_versions, d.created_from AS created_from, "
         "m.model AS model, m.init_time AS init_time, m.run_dir AS run_dir, m.days AS days",
         {"id": decision_id})
@@ -209,7 +229,9 @@ def gather(store: GraphStore, decision_id: str, prefix: str | None = None) -> De
            "days": list(dec.get("days") or created.get("days") or [])}
     return DecisionData(
         decision={"id": dec["id"], "date": dec["date"], "notes": list(dec["notes"] or []),
-                  "rule_versions": list(dec["rule_versions"] or [])},
+                  "rule_versions": list(dec["rule_versions"] or []),
+                  "review_status": dec["review_status"], "approved_by": dec["approved_by"],
+                  "approved_at": dec["approved_at"]},
         run=run, regions=regions, tasks=_by_region(tasks),
         alerts={a["region_code"]: a for a in all_alerts}, measures=_by_region(measures),
         advice=_by_region(advice), enterprises=enterprises, hotspots=hotspots,
@@ -520,6 +542,7 @@ def region_context(store: GraphStore, data: DecisionData, code: str) -> dict[str
         "decision_id": data.decision["id"], "decision_date": data.decision["date"],
         "run_id": data.run["id"], "model": data.run.get("model") or "—",
         "generated_at": data.generated_at, "alert_text": alert_text, "alert": alert,
+        "review_status": review_text(data.decision),
         "measures": _measure_rows(code, data),
         "effects": _effect_rows(store, data.decision["id"], code),
         "tasks_summary": tasks_summary, "groups": groups, "task_count": len(all_tasks),
@@ -791,6 +814,20 @@ def write_index(data: DecisionData, docs: Sequence[RenderedRegion], folder: Path
     return path
 
 
+def _older_than_approval(store: GraphStore, decision_id: str, path: Path) -> bool:
+    """A document rendered while its decision was a draft says so: render it again once the
+    decision is approved."""
+    row = store.read_one("MATCH (d:Decision {id: $id}) RETURN d.approved_at AS at",
+                         {"id": decision_id})
+    if not row or not row["at"]:
+        return False
+    try:
+        approved = dt.datetime.fromisoformat(row["at"]).timestamp()
+    except ValueError:
+        return False
+    return path.stat().st_mtime < approved
+
+
 def document_file(store: GraphStore, decision_id: str, region_code: str, fmt: str,
                   out_root: str | Path, *, fresh: bool = False) -> Path:
     """The file of one region's document, rendered now unless it is already there."""
@@ -798,7 +835,7 @@ def document_file(store: GraphStore, decision_id: str, region_code: str, fmt: st
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     folder = Path(out_root) / decision_id
     existing = sorted(folder.glob(f"{region_code}-*.{fmt}")) if folder.is_dir() else []
-    if existing and not fresh:
+    if existing and not fresh and not _older_than_approval(store, decision_id, existing[0]):
         return existing[0]
     data = gather(store, decision_id, prefix=region_prefix(region_code))
     if region_code not in regions_with_documents(data):

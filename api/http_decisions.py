@@ -57,7 +57,7 @@ class TaskOut(BaseModel):
     actions: list[str] = Field(default_factory=list)
     legal_review_required: bool
     rule_keys: list[str]
-    status: Literal["issued", "received", "in_progress", "done"]
+    status: Literal["draft", "held", "issued", "received", "in_progress", "done"]
     status_at: str | None = None
 
     model_config = {"json_schema_extra": {"examples": [{
@@ -209,7 +209,8 @@ async def decision_tasks(
     priority: Annotated[int | None, Query(ge=0, le=100, description="exactly this")] = None,
     min_priority: Annotated[int | None, Query(ge=0, le=100, description="at least this")]
     = None,
-    status: Annotated[Literal["issued", "received", "in_progress", "done"] | None,
+    status: Annotated[Literal["draft", "held", "issued", "received", "in_progress", "done"]
+                      | None,
                       Query(description="current status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,

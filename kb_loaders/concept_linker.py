@@ -163,8 +163,9 @@ def link_concepts(store: GraphStore, article_ids: list[str] | None = None,
                          "start": m.start, "end": m.end, "term": m.term})
         keep.append({"id": art["id"], "keys": keys})
     written = WriteSummary()
-    written.add(store.write_rows(_DROP_STALE, keep))
-    written.add(store.write_rows(_MERGE, rows))
+    with store.atomic():  # all of it or none of it (docs/graph-server.md)
+        written.add(store.write_rows(_DROP_STALE, keep))
+        written.add(store.write_rows(_MERGE, rows))
     report = LoadReport(source="concept links", records=len(rows), written=written,
                         seconds=time.perf_counter() - started)
     report.notes.append(f"{len(rows)} mentions of {len({r['concept'] for r in rows})} concepts "

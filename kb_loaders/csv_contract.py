@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from ecobrain.kb_loaders.errors import LoadError, LoadErrors
+from ecobrain.kb_loaders.text_checks import refuse_control_characters
 from ecobrain.ontology.geography import regions_by_code
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "y", "是"})
@@ -76,7 +77,7 @@ def _decode(path: Path) -> str:
     except OSError as exc:
         raise LoadError(f"cannot read the file: {exc.strerror or exc}", file=path) from exc
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise LoadError(
@@ -85,6 +86,8 @@ def _decode(path: Path) -> str:
             file=path,
             line=line,
         ) from exc
+    refuse_control_characters(text, path)
+    return text
 
 
 def read_table(path: str | Path, columns: Sequence[str], problems: Problems) -> CsvTable:

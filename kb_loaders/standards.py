@@ -541,45 +541,46 @@ def load_standards(store: GraphStore, directory: str | Path | None = None) -> Lo
     data = read_standards(folder)
     missing = _missing_targets(store, data)
     written = WriteSummary()
-    written.add(store.write_rows(_MERGE_STANDARDS, data.standards))
-    written.add(store.write_rows(_DROP_STALE_REPEALS, data.standards))
-    written.add(store.write_rows(_MERGE_REPEALS, [s for s in data.standards
-                                                  if s["superseded_by"]]))
-    written.add(store.write_rows(DROP_STALE_ARTICLES, [
-        {"regulation_id": s["id"], "all_kinds": False,
-         "keep": [p["id"] for p in data.provisions if p["regulation_id"] == s["id"]]}
-        for s in data.standards]))
-    written.add(write_articles(store, data.provisions))
+    with store.atomic():  # all of it or none of it (docs/graph-server.md)
+        written.add(store.write_rows(_MERGE_STANDARDS, data.standards))
+        written.add(store.write_rows(_DROP_STALE_REPEALS, data.standards))
+        written.add(store.write_rows(_MERGE_REPEALS, [s for s in data.standards
+                                                      if s["superseded_by"]]))
+        written.add(store.write_rows(DROP_STALE_ARTICLES, [
+            {"regulation_id": s["id"], "all_kinds": False,
+             "keep": [p["id"] for p in data.provisions if p["regulation_id"] == s["id"]]}
+            for s in data.standards]))
+        written.add(write_articles(store, data.provisions))
 
-    parents = {"LimitValue": (data.limits, "standard_id"),
-               "BreakpointRow": (data.breakpoints, "standard_id")}
-    for label in _ROW_LABELS:
-        rows, key = parents[label]
-        written.add(store.write_rows(_DROP_STALE_ROWS.format(label=label), _grouped(rows, key)))
-        written.add(store.write_rows(_MERGE_ROWS.format(label=label),
-                                     [{**r, "parent": r[key]} for r in rows]))
-    for label, rows in (("AlertGrading", data.gradings),
-                        ("ReductionRequirement", data.reductions),
-                        ("PollutantHandling", data.handlings)):
-        written.add(store.write(_DROP_STALE_FREE.format(label=label),
-                                {"keep": [r["id"] for r in rows]}))
-        written.add(store.write_rows(_MERGE_FREE.format(label=label), rows))
+        parents = {"LimitValue": (data.limits, "standard_id"),
+                   "BreakpointRow": (data.breakpoints, "standard_id")}
+        for label in _ROW_LABELS:
+            rows, key = parents[label]
+            written.add(store.write_rows(_DROP_STALE_ROWS.format(label=label), _grouped(rows, key)))
+            written.add(store.write_rows(_MERGE_ROWS.format(label=label),
+                                         [{**r, "parent": r[key]} for r in rows]))
+        for label, rows in (("AlertGrading", data.gradings),
+                            ("ReductionRequirement", data.reductions),
+                            ("PollutantHandling", data.handlings)):
+            written.add(store.write(_DROP_STALE_FREE.format(label=label),
+                                    {"keep": [r["id"] for r in rows]}))
+            written.add(store.write_rows(_MERGE_FREE.format(label=label), rows))
 
-    concepts_in_graph = {r["id"] for r in store.read("MATCH (c:Concept) RETURN c.id AS id")}
-    unlinked: set[str] = set()
-    by_rel: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for (label, node_id), rels in data.links.items():
-        for rel, targets in rels.items():
-            by_rel.setdefault((label, rel), []).append({"id": node_id, "targets": targets})
-    for (label, rel), rows in sorted(by_rel.items()):
-        target = _TARGET_LABEL[rel]
-        written.add(store.write_rows(
-            _DROP_STALE_LINKS.format(label=label, rel=rel, target=target), rows))
-        pairs = [{"id": r["id"], "target": t} for r in rows for t in r["targets"]]
-        if target == "Concept":
-            unlinked |= {p["target"] for p in pairs if p["target"] not in concepts_in_graph}
-        written.add(store.write_rows(
-            _MERGE_LINKS.format(label=label, rel=rel, target=target), pairs))
+        concepts_in_graph = {r["id"] for r in store.read("MATCH (c:Concept) RETURN c.id AS id")}
+        unlinked: set[str] = set()
+        by_rel: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for (label, node_id), rels in data.links.items():
+            for rel, targets in rels.items():
+                by_rel.setdefault((label, rel), []).append({"id": node_id, "targets": targets})
+        for (label, rel), rows in sorted(by_rel.items()):
+            target = _TARGET_LABEL[rel]
+            written.add(store.write_rows(
+                _DROP_STALE_LINKS.format(label=label, rel=rel, target=target), rows))
+            pairs = [{"id": r["id"], "target": t} for r in rows for t in r["targets"]]
+            if target == "Concept":
+                unlinked |= {p["target"] for p in pairs if p["target"] not in concepts_in_graph}
+            written.add(store.write_rows(
+                _MERGE_LINKS.format(label=label, rel=rel, target=target), pairs))
 
     report = LoadReport(source="standards", written=written)
     report.records = (len(data.standards) + len(data.provisions) + len(data.limits)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ecobrain.kb_loaders.errors import LoadError, LoadErrors
+from ecobrain.kb_loaders.text_checks import refuse_control_characters
 from ecobrain.ontology.cn_numerals import NUMERAL_CHARS, format_cn_int, parse_cn_int
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -124,11 +125,13 @@ def _is_layout(s: str) -> bool:
 
 def read_text(file: Path) -> str:
     try:
-        return file.read_bytes().decode("utf-8")
+        text = file.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         line = file.read_bytes()[: exc.start].count(b"\n") + 1
         raise LoadError(f"not UTF-8 text ({exc.reason})", file=file, line=line,
                         field="encoding") from exc
+    refuse_control_characters(text, file)
+    return text
 
 
 def parse_statute(file: Path, text: str | None = None) -> ParsedStatute:

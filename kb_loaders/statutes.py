@@ -354,16 +354,17 @@ def load_regulations(store: GraphStore, directory: str | Path | None = None) -> 
     succession_rows = _succession_rows(store, folder, article_rows, bundled)
 
     written = WriteSummary()
-    written.add(store.write_rows(MERGE_REGULATIONS, reg_rows))
-    written.add(store.write_rows(DROP_STALE_REPEALS, reg_rows))
-    written.add(store.write_rows(MERGE_REPEALS, [r for r in reg_rows if r["repealed_by"]]))
-    written.add(store.write_rows(DROP_STALE_ARTICLES, prune_rows))
-    written.add(write_articles(store, article_rows))
-    if folder.succession_doc is not None:
-        mapping = _mapping_name(folder, bundled)
-        written.add(store.write(DROP_STALE_SUCCESSIONS, {
-            "mapping": mapping, "pairs": [r["pair"] for r in succession_rows]}))
-        written.add(store.write_rows(MERGE_SUCCESSIONS, succession_rows))
+    with store.atomic():  # all of it or none of it (docs/graph-server.md)
+        written.add(store.write_rows(MERGE_REGULATIONS, reg_rows))
+        written.add(store.write_rows(DROP_STALE_REPEALS, reg_rows))
+        written.add(store.write_rows(MERGE_REPEALS, [r for r in reg_rows if r["repealed_by"]]))
+        written.add(store.write_rows(DROP_STALE_ARTICLES, prune_rows))
+        written.add(write_articles(store, article_rows))
+        if folder.succession_doc is not None:
+            mapping = _mapping_name(folder, bundled)
+            written.add(store.write(DROP_STALE_SUCCESSIONS, {
+                "mapping": mapping, "pairs": [r["pair"] for r in succession_rows]}))
+            written.add(store.write_rows(MERGE_SUCCESSIONS, succession_rows))
     report.records = len(reg_rows) + len(article_rows) + len(succession_rows)
     report.written = written
     report.seconds = time.perf_counter() - started

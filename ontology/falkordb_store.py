@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import anyio
@@ -181,6 +181,7 @@ class FalkorStore(GraphStore):
         ] = weakref.WeakKeyDictionary()
         self._async_lock = threading.Lock()  # loops of several threads (tests) share a store
         self._connect_lock = threading.Lock()
+        self._unit = threading.local()  # depth of the running thread's atomic() units
         try:
             self._connect(self._address)
         except (redis.RedisError, OSError) as exc:
@@ -310,16 +311,18 @@ class FalkorStore(GraphStore):
             await task.result()[0].aclose()
 
     def write(self, cypher: str, params: Mapping[str, Any] | None = None) -> WriteSummary:
-        try:
-            return _summary(self._graph.query(cypher, dict(params or {})))
-        except redis.ResponseError as exc:
-            raise GraphStoreError(f"{exc}\n  in query: {_short(cypher)}") from exc
-        except redis.RedisError as exc:
-            self._after_lost_write(exc)
-            raise _unavailable(exc) from exc
+        # one statement is all-or-nothing on the server already: no snapshot, only the lock
+        with self.atomic(snapshot=False):
+            return self._run_block([(cypher, params)])
 
     def write_all(self, statements: Sequence[Statement]) -> WriteSummary:
-        # MULTI/EXEC: the block runs without interleaving other clients' commands.
+        with self.atomic():
+            return self._run_block(statements)
+
+    def _run_block(self, statements: Sequence[Statement]) -> WriteSummary:
+        """Send the statements in one MULTI/EXEC block: no other client's command runs in
+        between, and a block cut off before EXEC is not run at all. A statement that fails
+        inside does not undo those before it — :meth:`atomic` does."""
         pipe = self._db.connection.pipeline(transaction=True)
         for cypher, params in statements:
             pipe.execute_command("GRAPH.QUERY", self.graph_name,
@@ -335,6 +338,68 @@ class FalkorStore(GraphStore):
                 raise GraphStoreError(f"{res}\n  in query: {_short(cypher)}")
             total.add(_stats_summary(res[-1] if res else []))
         return total
+
+    @contextlib.contextmanager
+    def atomic(self, *, snapshot: bool = True) -> Iterator[None]:
+        """A unit of writes that lands whole or not at all.
+
+        FalkorDB runs each statement atomically but cannot roll back a sequence. So a unit
+        takes the graph's write lock (one writer at a time, across processes: another
+        writer's status update must not be rolled back with a failed load), keeps a
+        serialised copy of the graph (``DUMP``), and if anything inside fails puts that copy
+        back (``GRAPH.DELETE`` + ``RESTORE`` in one MULTI block, so no reader sees the graph
+        missing). Units nest: the outermost one holds the lock and the copy."""
+        if getattr(self._unit, "depth", 0):
+            self._unit.depth += 1
+            try:
+                yield
+            finally:
+                self._unit.depth -= 1
+            return
+        lock = self._db.connection.lock(
+            f"ecobrain:write-lock:{self.graph_name}", timeout=self._write_timeout,
+            blocking_timeout=self._write_timeout)
+        try:
+            if not lock.acquire():
+                raise GraphUnavailable(
+                    f"another writer held graph {self.graph_name!r} for longer than "
+                    f"{self._write_timeout:.0f} s")
+        except redis.RedisError as exc:
+            raise _unavailable(exc) from exc
+        self._unit.depth = 1
+        try:
+            before = self._dump() if snapshot else None
+            try:
+                yield
+            except BaseException:
+                if snapshot:
+                    self._put_back(before)
+                raise
+        finally:
+            self._unit.depth = 0
+            with contextlib.suppress(redis.RedisError):
+                lock.release()
+
+    def _dump(self) -> bytes | None:
+        try:
+            return self._db.connection.dump(self.graph_name)  # None: no graph yet
+        except redis.RedisError as exc:
+            raise _unavailable(exc) from exc
+
+    def _put_back(self, before: bytes | None) -> None:
+        pipe = self._db.connection.pipeline(transaction=True)
+        pipe.execute_command("GRAPH.DELETE", self.graph_name)  # an error if there is none
+        if before is not None:
+            pipe.restore(self.graph_name, 0, before)  # RESTORE ... REPLACE crashes the server
+        try:
+            results = pipe.execute(raise_on_error=False)
+            if before is not None and isinstance(results[-1], Exception):
+                raise results[-1]
+        except redis.RedisError as exc:
+            raise GraphStoreError(
+                f"a write to graph {self.graph_name!r} failed and its previous state could "
+                f"not be put back ({exc}); the graph may hold part of the failed write — "
+                "run the load again (loads are idempotent)") from exc
 
     def _after_lost_write(self, exc: redis.RedisError) -> None:
         """A write is not repeated (it may have been applied), but the next call should find

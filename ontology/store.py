@@ -136,6 +136,12 @@ class GraphStore(ABC):
     def describe(self) -> str:
         """Where this store points, for status lines (no secrets)."""
 
+    @contextmanager
+    def atomic(self, *, snapshot: bool = True) -> Iterator[None]:
+        """A unit of writes that lands whole or not at all (see the FalkorDB store). This
+        default does nothing more than the writes inside do on their own."""
+        yield
+
     def write_rows(
         self,
         cypher: str,

@@ -47,8 +47,7 @@ from ecobrain.reasoning.rulebase import RuleBase
 
 Progress = Callable[[str, int, int], None]  # (step, number of the step from 1, steps)
 
-STEPS = ("reading the model outputs", "registering the run", "reasoning",
-         "saving the decision")
+STEPS = ("reading the model outputs", "reasoning", "saving the run and the decision")
 
 _DECIDE_LOCK = threading.Lock()
 
@@ -121,16 +120,18 @@ def _forecast_rows(findings: RunFindings) -> list[dict[str, Any]]:
 def register_run(store: GraphStore, findings: RunFindings) -> None:
     """The ModelRun node and its region forecasts (idempotent)."""
     grid = findings.grid.model_dump() if findings.grid else None
-    store.write_all([(_RUN, {"r": {
-        "id": findings.run_id, "model": findings.model,
-        "init_time": findings.init_time.isoformat() if findings.init_time else None,
-        "run_dir": findings.run_dir, "days": [d.isoformat() for d in findings.days],
-        "kinds": list(findings.kinds), "grid": json.dumps(grid) if grid else None,
-        "standards": sorted(set(findings.standards.values())), "notes": list(findings.notes),
-    }})])
     rows = _forecast_rows(findings)
-    if rows:
-        store.write_rows(_FORECASTS, rows, batch_size=500)
+    with store.atomic():  # the run with all its forecasts, or nothing
+        store.write_all([(_RUN, {"r": {
+            "id": findings.run_id, "model": findings.model,
+            "init_time": findings.init_time.isoformat() if findings.init_time else None,
+            "run_dir": findings.run_dir, "days": [d.isoformat() for d in findings.days],
+            "kinds": list(findings.kinds), "grid": json.dumps(grid) if grid else None,
+            "standards": sorted(set(findings.standards.values())),
+            "notes": list(findings.notes),
+        }})])
+        if rows:
+            store.write_rows(_FORECASTS, rows, batch_size=500)
 
 
 # -- provenance of the evidence --------------------------------------------------------------------
@@ -213,10 +214,7 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     t1 = time.perf_counter()
     timings["findings_s"] = round(t1 - t0, 3)
     step(1)
-    register_run(store, findings)
-    t2 = time.perf_counter()
-    timings["register_s"] = round(t2 - t1, 3)
-    step(2)
+    t2 = t1
     if rules is not None:
         base, source = rules, rules.origin
     else:
@@ -226,12 +224,18 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     t3 = time.perf_counter()
     timings["decide_s"] = round(t3 - t2, 3)
     timings.update({k: v for k, v in decision_timings.pop(decision.id, {}).items()})
-    step(3)
+    step(2)
     existed = store.read_one("MATCH (d:Decision {id: $id}) RETURN d.id AS id",
                              {"id": decision.id}) is not None
-    written = save_decision(store, decision)  # statuses on existing tasks stay (persist.py)
-    written.add(store.write_all([trace_statement(decision), *provenance_statements(decision),
-                                 *action_statements(decision), revision_statement(decision.id)]))
+    # the run, its forecasts, the decision, its trace and provenance: all or nothing (the
+    # reasoning does not read the run's nodes, so they are written with the decision)
+    with store.atomic():
+        register_run(store, findings)
+        timings["register_s"] = round(time.perf_counter() - t3, 3)
+        written = save_decision(store, decision)  # statuses on existing tasks stay (persist.py)
+        written.add(store.write_all([
+            trace_statement(decision), *provenance_statements(decision),
+            *action_statements(decision), revision_statement(decision.id)]))
     t4 = time.perf_counter()
     timings["save_s"] = round(t4 - t3, 3)
     timings["total_s"] = round(t4 - t0, 3)

@@ -2,10 +2,12 @@
 
 The source document's loop is *discover → dispatch → feedback → evaluate*: the brain finds a
 hotspot or an episode, a task list goes to each city and county, the bureau reports back.
-Every task starts ``issued`` (the decision dispatched it). A bureau moves it one step at a
-time — ``received`` (we have it), ``in_progress`` (inspecting / acting), ``done`` (with what was
-found in the note) — and only forwards; anything else is refused (:class:`TransitionRefused`),
-so the history reads as what happened.
+Every task starts ``draft`` (待审核): nothing is dispatched before a commander approves the
+decision (:mod:`ecobrain.reasoning.review`), which makes it ``issued`` (已下发) — or ``held``
+(暂缓下发) when its legal grounds need review; a held task is issued later only with a reason.
+A bureau moves an issued task one step at a time — ``received`` (we have it), ``in_progress``
+(inspecting / acting), ``done`` (with what was found in the note) — and only forwards;
+anything else is refused (:class:`TransitionRefused`), so the history reads as what happened.
 
 Each change is a ``(:TaskStatusChange {id, task_id, from, to, note, by, at})`` node linked
 ``(:Task)-[:HAS_STATUS_CHANGE]->``; the task node carries the current ``status`` (and
@@ -28,10 +30,12 @@ from typing import Any
 
 from ecobrain.reasoning.conclusions import short_hash
 
-STATUSES = ("issued", "received", "in_progress", "done")
-INITIAL = "issued"
-NEXT = {"issued": "received", "received": "in_progress", "in_progress": "done"}
-LABELS_ZH = {"issued": "已下发", "received": "已接收", "in_progress": "办理中", "done": "已办结"}
+STATUSES = ("draft", "held", "issued", "received", "in_progress", "done")
+INITIAL = "draft"
+NEXT = {"held": "issued", "issued": "received", "received": "in_progress",
+        "in_progress": "done"}
+LABELS_ZH = {"draft": "待审核", "held": "暂缓下发", "issued": "已下发", "received": "已接收",
+             "in_progress": "办理中", "done": "已办结"}
 
 
 class TaskNotFound(LookupError):
@@ -61,9 +65,15 @@ def update_status(store: Any, task_id: str, to: str, *, by: str, note: str = "",
                   at: str | None = None) -> dict[str, Any]:
     """Move a task one step forward and record the change; returns the change."""
     if to not in STATUSES:
-        raise ValueError(f"status must be one of {', '.join(STATUSES[1:])}")
+        raise ValueError(f"status must be one of {', '.join(STATUSES[2:])}")
     current = task_region(store, task_id)
     frm = current["status"]
+    if frm == "draft":
+        raise TransitionRefused(f"task {task_id} is not issued yet: its decision awaits a "
+                                "commander's approval")
+    if frm == "held" and to == "issued" and not note.strip():
+        raise TransitionRefused(f"task {task_id} is held because its legal grounds need "
+                                "review; issuing it takes a reason")
     if NEXT.get(frm) != to:
         allowed = NEXT.get(frm)
         hint = f"the next step is {allowed!r}" if allowed else f"{frm!r} is final"

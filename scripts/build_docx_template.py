@@ -111,6 +111,7 @@ def build(out: Path = OUT) -> Path:
     _para(doc, "承办单位：{{ region_label }}　　决策编号：{{ decision_id }}")
     _para(doc, "模型运行：{{ run_id }}（{{ model }}）　　决策日期：{{ decision_date }}　　"
                "生成时间：{{ generated_at }}")
+    _para(doc, "审核状态：{{ review_status }}", bold=True)
     _para(doc, "{%p if legal_review %}")
     _para(doc, "{{ legal_review }}", bold=True, colour=RGBColor(0xC0, 0, 0))
     _para(doc, "{%p endif %}")

@@ -126,6 +126,16 @@ def module_rules_kb(graph_settings: GraphSettings) -> Iterator[GraphStore]:
         _drop(store)
 
 
+def issue_all(d: Decided) -> None:
+    """Approve the decision (if still a draft) with every task issued: for tests of what
+    happens after the commander's review (ecobrain.reasoning.review)."""
+    from ecobrain.reasoning import review
+
+    if review.review_state(d.store, d.decision_id)["review_status"] == review.DRAFT:
+        review.approve(d.store, d.decision_id, by="test-fixture", override_legal_review=True,
+                       reason="tests of issued tasks")
+
+
 def graph_counts(store: GraphStore) -> tuple[int, int]:
     nodes = store.read_one("MATCH (n) RETURN count(n) AS n")["n"]  # type: ignore[index]
     rels = store.read_one("MATCH ()-[r]->() RETURN count(r) AS n")["n"]  # type: ignore[index]

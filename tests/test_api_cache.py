@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 from api_helpers import ApiClient, api_client
-from kb_fixture import Decided
+from kb_fixture import Decided, issue_all
 
 from ecobrain.api.auth import KeyStore
 from ecobrain.api.http_cache import Cached, ResponseCache, request_key
@@ -33,8 +33,9 @@ COUNTY, CITY, OTHER_CITY = "330102", "330100", "330400"
 @pytest.fixture
 def api(module_decided: Decided, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         ) -> Iterator[ApiClient]:
-    """An app (so an empty cache) of its own on the module's decided graph."""
+    """An app (so an empty cache) of its own on the module's decided graph (approved)."""
     monkeypatch.delenv("ECOBRAIN_API_CACHE_MB", raising=False)
+    issue_all(module_decided)
     with api_client(module_decided.store, tmp_path) as client:
         keys = KeyStore(tmp_path / "keys.json")
         client.keys["hz-bureau"] = keys.create("hz-bureau", ["commander"], [CITY])

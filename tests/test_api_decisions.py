@@ -64,7 +64,7 @@ def test_decisions_list_and_read(api: ApiClient, decided: Decided) -> None:
     assert regions[CITY]["alert"]["level"] == next(a.level for a in d.alerts
                                                   if a.region_code == CITY)
     assert sum(r["tasks"] for r in full["regions"]) == len(d.tasks)
-    assert full["tasks_by_status"] == {"issued": len(d.tasks)}
+    assert full["tasks_by_status"] == {"draft": len(d.tasks)}  # awaiting review
     r = api.get("/decisions/dec-unknown", "commander")
     assert r.status_code == 404 and "dec-unknown" in r.json()["message"]
     r = api.get("/decisions", "commander", params={"date": "yesterday"})
@@ -87,7 +87,7 @@ def test_tasks_filter_by_region_priority_status_and_page(api: ApiClient, decided
     assert top["total"] == sum(1 for t in d.tasks if t.priority >= 90)
     exact = api.get(url, "commander", params={"priority": 80, "region": CITY}).json()
     assert all(t["priority"] == 80 for t in exact["items"]) and exact["total"] > 0
-    assert api.get(url, "commander", params={"status": "issued"}).json()["total"] == len(d.tasks)
+    assert api.get(url, "commander", params={"status": "draft"}).json()["total"] == len(d.tasks)
     assert api.get(url, "commander", params={"status": "done"}).json()["total"] == 0
     p1 = api.get(url, "commander", params={"limit": 7}).json()["items"]
     p2 = api.get(url, "commander", params={"limit": 7, "offset": 7}).json()["items"]
@@ -108,7 +108,7 @@ def test_a_task_comes_with_its_explanation_and_legal_texts(api: ApiClient, decid
     d = decided.outcome.decision
     task = next(t for t in d.tasks if t.region_code == COUNTY)
     body = api.get(f"/tasks/{task.id}", "commander").json()
-    assert body["id"] == task.id and body["status"] == "issued"
+    assert body["id"] == task.id and body["status"] == "draft"
     assert body["conclusion"]["items"][0]["text"] == task.items[0].text
     assert body["explanation"]["firings"][0]["rule"]["key"] in task.rule_keys
     assert body["explanation"] == d.explain(task.id).model_dump(mode="json")

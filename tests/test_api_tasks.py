@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from api_helpers import ApiClient, api_client
-from kb_fixture import Decided
+from kb_fixture import Decided, issue_all
 
 from ecobrain.api.auth import KeyStore
 
@@ -17,7 +17,8 @@ COUNTY, CITY = "330102", "330100"
 
 @pytest.fixture
 def api(module_decided: Decided, tmp_path: Path) -> Iterator[ApiClient]:
-    """The module's decided graph: each test moves tasks of its own."""
+    """The module's decided graph, approved: each test moves tasks of its own."""
+    issue_all(module_decided)
     with api_client(module_decided.store, tmp_path) as client:
         client.client.app.state.documents_dir = tmp_path / "documents"  # type: ignore[attr-defined]
         keys = KeyStore(tmp_path / "keys.json")
@@ -45,8 +46,10 @@ def test_a_task_goes_received_in_progress_done_and_keeps_its_history(
         assert change["to"] == status and change["by"] == "sc-bureau" and change["note"] == note
     history = api.get(f"/tasks/{tid}/history", "commander").json()
     assert [(h["from"], h["to"]) for h in history] == [
-        ("issued", "received"), ("received", "in_progress"), ("in_progress", "done")]
-    assert all(h["by"] == "sc-bureau" and h["at"] for h in history)
+        ("draft", "issued"), ("issued", "received"), ("received", "in_progress"),
+        ("in_progress", "done")]
+    assert history[0]["by"] == "test-fixture"  # the commander's approval issued it
+    assert all(h["by"] == "sc-bureau" and h["at"] for h in history[1:])
     assert history[-1]["note"] == steps[-1][1]
     task = api.get(f"/tasks/{tid}", "commander", params={"explain": False}).json()
     assert task["status"] == "done" and task["status_by"] == "sc-bureau"
@@ -73,7 +76,7 @@ def test_only_the_next_step_is_allowed(api: ApiClient, module_decided: Decided) 
                      json={"status": "received"}).status_code == 200
     r = api.patch(f"/tasks/{tid}/status", "commander", json={"status": "received"})
     assert r.status_code == 409
-    assert len(api.get(f"/tasks/{tid}/history", "commander").json()) == 1
+    assert len(api.get(f"/tasks/{tid}/history", "commander").json()) == 2  # issued, received
 
 
 def test_region_scoped_keys_update_only_their_regions(api: ApiClient,
@@ -90,7 +93,8 @@ def test_region_scoped_keys_update_only_their_regions(api: ApiClient,
     city_task = _task(module_decided, CITY)
     r = api.patch(f"/tasks/{city_task}/status", "sc-bureau", json={"status": "received"})
     assert r.status_code == 403  # a county bureau does not act for its city
-    assert api.get(f"/tasks/{other.id}/history", "commander").json() == []
+    assert [h["to"] for h in api.get(f"/tasks/{other.id}/history", "commander").json()] == [
+        "issued"]
 
 
 @pytest.mark.parametrize("method", ["patch", "get"])

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from kb_fixture import Decided, graph_counts
+from kb_fixture import Decided, graph_counts, issue_all
 from typer.testing import CliRunner
 
 from ecobrain.api.cli import app
@@ -95,6 +95,7 @@ def test_deciding_the_same_run_again_changes_nothing_and_keeps_statuses(
     s = module_decided.store
     first = module_decided.outcome.decision
     task = first.tasks[0].id
+    issue_all(module_decided)
     task_status.update_status(s, task, "received", by="hz-bureau", note="已接收")
     before = graph_counts(s)
     again = decide_run(s, module_decided.run_dir)
@@ -103,7 +104,7 @@ def test_deciding_the_same_run_again_changes_nothing_and_keeps_statuses(
     assert graph_counts(s) == before
     row = one(s, "MATCH (t:Task {id: $id}) RETURN t.status AS s, t.status_by AS by", id=task)
     assert row == {"s": "received", "by": "hz-bureau"}
-    assert [h["to"] for h in task_status.history(s, task)] == ["received"]
+    assert [h["to"] for h in task_status.history(s, task)] == ["issued", "received"]
 
 
 def test_saving_a_decision_again_keeps_what_bureaus_reported(module_decided: Decided) -> None:
@@ -114,11 +115,12 @@ def test_saving_a_decision_again_keeps_what_bureaus_reported(module_decided: Dec
     s = module_decided.store
     d = module_decided.outcome.decision
     task = d.tasks[1].id
+    issue_all(module_decided)
     task_status.update_status(s, task, "received", by="nb-bureau", note="收到")
     q = ("MATCH (t:Task {id: $id}) RETURN t.status AS s, t.status_version AS v, "
          "t.actions AS a, t.json AS j")
     before = one(s, q, id=task)
-    assert before["s"] == "received" and before["v"] == 1 and before["a"]
+    assert before["s"] == "received" and before["v"] == 2 and before["a"]  # issued, received
     written = save_decision(s, d)
     assert written.nodes_created == 0 and written.relationships_created == 0
     assert one(s, q, id=task) == before

@@ -140,7 +140,7 @@ def test_the_county_page_has_the_header_alert_tasks_advice_pictures_and_law(
     cells = table["rows"][0]["cells"]
     assert cells[0] == "1" and (first.subject.name or first.subject.id) in cells[1]
     assert first.items[0].text in cells[3] and cells[4] == first.deadline
-    assert cells[5] == str(first.priority) and cells[7] == "已下发"
+    assert cells[5] == str(first.priority) and cells[7] == "待审核"
     # the Air Law is reported repealed before the decision date (2026-11-25): the grounds in
     # force lead, the Air Law article is history, never current law, and nothing is flagged
     # because a ground in force remains (issue 12; was: every task marked 待法律审查)
