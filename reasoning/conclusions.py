@@ -32,7 +32,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -204,6 +204,19 @@ class Measure(Conclusion):
     descriptions: list[str] = Field(default_factory=list)
 
 
+class ScheduleEntry(_M):
+    """Days on which one emergency measure is in force for the subject (inclusive)."""
+
+    date_from: str
+    date_to: str
+    level: str
+    level_label: str
+    measure_type: str
+    measure_label: str
+    text: str
+    rule_key: str
+
+
 class Task(Conclusion):
     kind: Literal["task"] = "task"
     subject: Subject
@@ -211,6 +224,9 @@ class Task(Conclusion):
     items: list[TaskItem]
     deadline: str | None = None
     escalations: list[Escalation] = Field(default_factory=list)
+    schedule: list[ScheduleEntry] = Field(
+        default_factory=list, description="the emergency measure in force on each day: the "
+        "highest alert level covering the subject that day (one order, never two)")
 
 
 class Advice(Conclusion):
@@ -461,6 +477,50 @@ class _Builder:
             grounds[k] = grounds[k].model_copy(
                 update={"rules": sorted([*grounds[k].rules, rule_key])})
 
+    def measure_of(self, c: Any) -> dict[str, Any] | None:
+        """The leveled, dated measure behind a task conclusion (its firing matched it)."""
+        for fid in c.firing.facts.values():
+            f = self.result.facts.get(fid)
+            if f is not None and f.get("type") == "measure" and f.get("level") \
+                    and f.get("start"):
+                return f
+        return None
+
+    def schedule(self, ordered: list[Any]) -> tuple[list[ScheduleEntry], set[str]]:
+        """One emergency order per subject: each day, the measure of the highest alert level
+        covering it (a county's yellow and its city's red on the same days are one red order,
+        not two contradictory lines). Returns the entries and the conclusions they replace."""
+        leveled = [(c, m) for c in ordered if (m := self.measure_of(c)) is not None]
+        if not leveled:
+            return [], set()
+        days: dict[str, tuple[int, Any, dict[str, Any]]] = {}
+        for c, m in leveled:
+            rank = int(self.concepts.prop(str(m["level"]), "severity_rank", 0))
+            first = date.fromisoformat(m["start"])
+            last = date.fromisoformat(m.get("end") or m["start"])
+            for n in range((last - first).days + 1):
+                day = (first + timedelta(days=n)).isoformat()
+                held = days.get(day)
+                # the highest level; at one level the first in priority order (ordered)
+                if held is None or rank > held[0]:
+                    days[day] = (rank, c, m)
+        entries: list[ScheduleEntry] = []
+        for day in sorted(days):
+            _, c, m = days[day]
+            mt = c.fact.get("measure_type", "")
+            text = c.payload.get("action") or ""
+            prev = entries[-1] if entries else None
+            if prev is not None and (prev.level, prev.measure_type, prev.text) == (
+                    m["level"], mt, text) and \
+                    date.fromisoformat(prev.date_to) + timedelta(days=1) == \
+                    date.fromisoformat(day):
+                prev.date_to = day
+                continue
+            entries.append(_fast(ScheduleEntry, date_from=day, date_to=day, level=m["level"],
+                                 level_label=self.label(m["level"]), measure_type=mt,
+                                 measure_label=self.label(mt), text=text, rule_key=c.rule_key))
+        return entries, {c.id for c, _ in leveled}
+
     def build(self) -> tuple[list[Alert], list[Measure], list[Task], list[Advice]]:
         groups: dict[tuple[str, tuple[Any, ...]], list[Any]] = defaultdict(list)
         for c in self.result.conclusions:
@@ -496,9 +556,17 @@ class _Builder:
             elif kind == "task":
                 ordered = sorted(applied, key=lambda c: (-c.fact.get("priority", 0), c.rule_key,
                                                          c.id))
+                schedule, scheduled = self.schedule(ordered)
                 items_out: list[TaskItem] = []
+                if schedule:
+                    items_out.append(_fast(TaskItem,
+                        measure_type=schedule_measure(schedule), measure_label=self.label(
+                            schedule_measure(schedule)), text=schedule_text(schedule),
+                        rule_key=schedule[0].rule_key))
                 seen: set[tuple[str, str]] = set()
                 for c in ordered:
+                    if c.id in scheduled:
+                        continue
                     k = (c.fact.get("measure_type", ""), c.payload.get("action") or "")
                     if k in seen:
                         continue
@@ -525,8 +593,10 @@ class _Builder:
                     subject=_fast(Subject, kind=head.fact["subject_kind"],
                                   id=head.fact["subject_id"],
                                   name=head.fact.get("subject_name")),
-                    measure_types=sorted({i.measure_type for i in items_out}), items=items_out,
-                    deadline=min(deadlines) if deadlines else None, escalations=escalations))
+                    measure_types=sorted({i.measure_type for i in items_out}
+                                         | {e.measure_type for e in schedule}),
+                    items=items_out, deadline=min(deadlines) if deadlines else None,
+                    escalations=escalations, schedule=schedule))
             else:
                 mt = head.fact.get("measure_type")
                 advice.append(_fast(Advice,
@@ -541,6 +611,23 @@ class _Builder:
         measures.sort(key=lambda m: (m.region_code, m.measure_type))
         advice.sort(key=lambda a: (a.region_code, a.measure_type, a.pollutant or ""))
         return alerts, measures, tasks, advice
+
+
+def schedule_measure(schedule: list[ScheduleEntry]) -> str:
+    """The order's measure type: the one of its highest-level days (the first such)."""
+    return schedule[0].measure_type if len({e.measure_type for e in schedule}) == 1 else \
+        "EmergencyEmissionReduction"
+
+
+def schedule_text(schedule: list[ScheduleEntry]) -> str:
+    """The order as one line a bureau reads: each period with its level and measure."""
+    def period(e: ScheduleEntry) -> str:
+        return e.date_from if e.date_from == e.date_to else f"{e.date_from}至{e.date_to}"
+    if len(schedule) == 1:
+        e = schedule[0]
+        return f"{period(e)}（{e.level_label}）：{e.text}"
+    return "应急减排日程：" + "；".join(f"{period(e)}（{e.level_label}）{e.text}"
+                                      for e in schedule)
 
 
 def escalation_basis(sel: Selection) -> str:

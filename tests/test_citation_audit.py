@@ -120,6 +120,12 @@ REGISTER: dict[str, tuple[str, ...]] = {
         "停止学校和幼儿园组织的户外活动"),
     "zj.air-reg.2020.art55.i1": ("根据重污染天气预警等级，及时启动应急预案",
                                  "责令有关企业暂停生产或者限产"),
+    "zj.air-reg.2020.art55.i2": ("按照预警级别采取相应应急响应措施", "限制部分机动车行驶"),
+    "zj.air-reg.2020.art55.i3": ("按照预警级别采取相应应急响应措施",
+                                 "停止或者限制产生扬尘的施工作业"),
+    "zj.air-reg.2020.art55.i4": ("按照预警级别采取相应应急响应措施", "禁止燃放烟花爆竹和露天烧烤"),
+    "zj.air-reg.2020.art55.i5": ("按照预警级别采取相应应急响应措施",
+                                 "停止学校和幼儿园组织的户外活动"),
     "zj.air-reg.2020.art68": ("违反本条例第五十五条规定", "拒不执行扬尘管控措施",
                               "一万元以上十万元以下"),
     "zj.vehicle-reg.2020.art10.p3": ("在大气污染严重的情况下", "按照相关应急预案",
@@ -134,6 +140,9 @@ REGISTER: dict[str, tuple[str, ...]] = {
     "cn.state-council.2023-24.guiding-thought": (
         "以减少重污染天气", "大力推动氮氧化物和挥发性有机物(VOCs)减排"),
 }
+
+# the public and sector measures graded by alert level (rules/emergency_measures.yaml)
+PUBLIC_MEASURES = {"measure.public.yellow", "measure.public.orange", "measure.public.red"}
 
 USES: dict[str, set[str]] = {  # citation id -> the rules (and data entries) audited to cite it
     "cn.air-law.2018.art2.p2": {"advice.attribution.regional", "advice.attribution.vocs-industry",
@@ -170,7 +179,8 @@ USES: dict[str, set[str]] = {  # citation id -> the rules (and data entries) aud
     "cn.air-law.2018.art95.p1": {"alert.heavy-pollution.blue", "alert.heavy-pollution.orange",
         "alert.heavy-pollution.red", "alert.heavy-pollution.yellow"},
     "cn.air-law.2018.art95.p2": {"advice.alert.health"},
-    "cn.air-law.2018.art96": {"measure.emergency.art96-menu", "measure.emergency.reduction",
+    "cn.air-law.2018.art96": {*PUBLIC_MEASURES, "measure.emergency.art96-menu",
+        "measure.emergency.reduction",
         "pollutant-handling.2024.pm2_5", "task.emergency.grade-a", "task.emergency.grade-b",
         "task.emergency.grade-c", "task.emergency.grade-d", "task.emergency.ungraded"},
     "cn.air-law.2018.art99.i2": {"task.hotspot.nox", "task.hotspot.so2"},
@@ -184,7 +194,7 @@ USES: dict[str, set[str]] = {  # citation id -> the rules (and data entries) aud
     "cn.air-law.2018.art115": {"task.hotspot.patrol-dust"},
     "cn.air-law.2018.art117": {"task.hotspot.patrol-dust", "task.hotspot.pm"},
     "cn.air-law.2018.art119.p1": {"task.hotspot.patrol-dust"},
-    "cn.air-law.2018.art121.p2": {"measure.emergency.art96-menu"},
+    "cn.air-law.2018.art121.p2": {*PUBLIC_MEASURES, "measure.emergency.art96-menu"},
     "cn.ep-law.2014.art25": {"task.hotspot.nox", "task.hotspot.vocs"},
     "cn.mee.2017-alert-grading.grading": {"alert.heavy-pollution.blue",
         "alert.heavy-pollution.orange", "alert.heavy-pollution.red",
@@ -214,11 +224,16 @@ USES: dict[str, set[str]] = {  # citation id -> the rules (and data entries) aud
         "alert.heavy-pollution.yellow"},
     "zj.air-reg.2020.art54.p2": {"advice.alert.health"},
     "zj.air-reg.2020.art55": {"measure.emergency.art96-menu"},
+    "zj.air-reg.2020.art55.i2": {"measure.public.orange", "measure.public.red"},
+    "zj.air-reg.2020.art55.i3": PUBLIC_MEASURES,
+    "zj.air-reg.2020.art55.i4": PUBLIC_MEASURES,
+    "zj.air-reg.2020.art55.i5": {"measure.public.red"},
     "zj.air-reg.2020.art55.i1": {"measure.emergency.reduction", "task.emergency.grade-a",
         "task.emergency.grade-b", "task.emergency.grade-c", "task.emergency.grade-d",
         "task.emergency.ungraded"},
-    "zj.air-reg.2020.art68": {"measure.emergency.art96-menu"},
-    "zj.vehicle-reg.2020.art10.p3": {"measure.emergency.art96-menu"},
+    "zj.air-reg.2020.art68": {*PUBLIC_MEASURES, "measure.emergency.art96-menu"},
+    "zj.vehicle-reg.2020.art10.p3": {"measure.public.orange", "measure.public.red",
+                                     "measure.emergency.art96-menu"},
     "zj.vehicle-reg.2020.art26": {"advice.attribution.mobile"},
     "zj.vehicle-reg.2020.art27": {"advice.attribution.mobile"},
     "hz.air-reg.2016.art28.p1": {"measure.emergency.art96-menu"},

@@ -242,17 +242,20 @@ def test_attribution_and_regime_advice_through_the_pipeline(kb: GraphStore) -> N
     assert ("VehicleEmissionSpotCheck", "NOx") in kinds  # local diesel trucks, label mapped
 
 
-def test_a_province_alert_reaches_enterprises_in_every_city(kb: GraphStore) -> None:
-    # Ningbo has no fact of its own: the province-wide alert must still reach its enterprises
+def test_a_province_alert_reaches_implicated_enterprises_in_every_city(kb: GraphStore) -> None:
+    # Ningbo has no city fact of its own: the province-wide alert must still reach the
+    # enterprises of its implicated county (海曙区, heavy on day 0, no alert of its own);
+    # Shangcheng stays under 150 and Xihu has no forecast: not in the alert's scope (issue 11)
     findings = forecast_findings({("330000", "province"): [230, 240, 180],
-                                  (SC, "county"): [120, 130, 140]}, D0)
+                                  (SC, "county"): [120, 130, 140],
+                                  ("330203", "county"): [160, 140, 120]}, D0)
     d = decide(findings, kb)
     assert [(a.region_code, a.level) for a in d.alerts] == [("330000", "AlertOrange")]
     tasks = by_subject(d)
-    assert {"E-B", "E-D", "E-C", "E-N"} <= set(tasks)
+    assert {s for s, t in tasks.items() if t.subject.kind == "enterprise"} == {"E-N"}
     assert tasks["E-N"].region_code == "330203"
-    # one reason each, though the province's facts are copied into every city's partition
-    assert [len(tasks[e].reasons) for e in ("E-B", "E-N")] == [1, 1]
+    # one reason, though the province's facts are copied into every city's partition
+    assert len(tasks["E-N"].reasons) == 1
     assert len([t for t in d.tasks if t.subject.id == "ConstructionDust"]) == 1
 
 
@@ -294,3 +297,41 @@ def test_a_changed_enterprise_register_gives_another_decision(kb: GraphStore) ->
     assert after.id != before.id
     assert by_subject(after)["E-C"].measure_types == ["StopProduction"]
     assert decide(heavy_pm(), kb).id == after.id  # and it is stable again
+
+
+def test_one_order_per_enterprise_with_the_highest_level_each_day(kb: GraphStore) -> None:
+    """Shangcheng's own orange alert and Hangzhou's red alert overlap: one order, never two
+    contradictory lines (issue 11). Worked out by hand from heavy_pm(): Hangzhou is heavy
+    (> 150) on days 0-3 (red), Shangcheng on days 0-2 (orange); on every one of those days red
+    is the highest level covering Shangcheng, so each Shangcheng enterprise has one period,
+    days 0-3, red."""
+    d = decide(heavy_pm(), kb)
+    tasks = by_subject(d)
+    for eid, measure in (("E-D", "StopProduction"), ("E-B", "LimitProduction")):
+        t = tasks[eid]
+        assert [(e.date_from, e.date_to, e.level, e.measure_type) for e in t.schedule] == [
+            (D0.isoformat(), (D0 + dt.timedelta(days=3)).isoformat(), "AlertRed", measure)]
+        emergency = [i for i in t.items if i.measure_type == measure]
+        assert len(emergency) == 1 and "红色预警" in emergency[0].text
+        assert "橙色预警" not in emergency[0].text  # the county's lower level is not ordered
+    # Xihu has no alert of its own: the city's red order
+    assert [(e.level, e.date_from) for e in tasks["E-C"].schedule] == [
+        ("AlertRed", D0.isoformat())]
+
+
+def test_an_order_changes_level_from_day_to_day(kb: GraphStore) -> None:
+    """The county's alert outlasts the city's: red while the city's red holds, then the
+    county's own level. By hand: Hangzhou > 200 on days 0-2 and > 300 on day 1 -> red over its
+    heavy run, days 0-2; Shangcheng > 150 on days 0-4 (72 h and more) -> orange, days 0-4."""
+    findings = forecast_findings({(HZ, "city"): [240, 320, 260, 120, 110],
+                                  (SC, "county"): [160, 180, 190, 170, 160]}, D0)
+    d = decide(findings, kb)
+    levels = {a.region_code: a.level for a in d.alerts}
+    assert levels == {HZ: "AlertRed", SC: "AlertOrange"}
+    t = by_subject(d)["E-D"]
+    assert [(e.date_from, e.date_to, e.level) for e in t.schedule] == [
+        (D0.isoformat(), (D0 + dt.timedelta(days=2)).isoformat(), "AlertRed"),
+        ((D0 + dt.timedelta(days=3)).isoformat(), (D0 + dt.timedelta(days=4)).isoformat(),
+         "AlertOrange")]
+    assert t.items[0].text.startswith("应急减排日程：")
+    assert sum(1 for x in t.items if x.measure_type == "StopProduction") == 1

@@ -115,7 +115,7 @@ def test_coverage_report_in_december_2026_has_no_uncovered_rule(
     assert [(g.citation_id, g.in_force) for g in grade_d.grounds] == [
         (ZJ55_1, True), (GUIDE, True), (ART96, False)]
     # the penalty of refusing dust controls: the Zhejiang regulation's article 68 is in force
-    assert by_key["measure.emergency.art96-menu@1"].escalation_gaps == ()
+    assert by_key["measure.public.yellow@1"].escalation_gaps == ()
     # enterprise penalties have no in-force ground until the Code's articles are recorded
     assert by_key["task.hotspot.nox@1"].escalation_gaps
 
