@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal, require
 from ecobrain.api.http_common import (
     ERROR_RESPONSES,
+    DecisionId,
     Message,
     Store,
-    may_act_for_task,
+    TaskId,
+    forbid_other_task,
+    forbid_scoped,
     register_errors,
 )
 from ecobrain.reasoning import review, task_status
@@ -98,19 +101,16 @@ class IssueIn(BaseModel):
 @router.post("/decisions/{decision_id}/approve", response_model=ReviewOut, responses=ERRORS,
              summary="Approve a draft decision: its tasks are issued (held if their grounds "
                      "need review)")
-def approve(decision_id: str, body: ApproveIn, principal: Commander, store: Store
+def approve(decision_id: DecisionId, body: ApproveIn, principal: Commander, store: Store
             ) -> dict[str, Any]:
-    if principal.regions and "admin" not in principal.roles:
-        raise HTTPException(403, f"key {principal.name!r} acts for "
-                                 f"{', '.join(principal.regions)} only; approving a decision "
-                                 "takes a province-wide commander key")
+    forbid_scoped(principal, "approving a decision")
     return review.approve(store, decision_id, by=principal.name, note=body.note,
                           override_legal_review=body.override_legal_review, reason=body.reason)
 
 
 @router.get("/decisions/{decision_id}/review", response_model=ReviewOut, responses=ERRORS,
             summary="The decision's review state: draft or approved, by whom and when")
-def review_state(decision_id: str, _: Commander, store: Store) -> dict[str, Any]:
+def review_state(decision_id: DecisionId, _: Commander, store: Store) -> dict[str, Any]:
     state = review.review_state(store, decision_id)
     counts = {r["s"]: r["n"] for r in store.read(
         "MATCH (t:Task) WHERE t.decision_id = $id RETURN coalesce(t.status, $draft) AS s, "
@@ -120,18 +120,15 @@ def review_state(decision_id: str, _: Commander, store: Store) -> dict[str, Any]
 
 @router.get("/decisions/{decision_id}/changes", response_model=ChangesOut, responses=ERRORS,
             summary="What changed against the decision last approved for the same run")
-def changes(decision_id: str, _: Commander, store: Store) -> dict[str, Any]:
+def changes(decision_id: DecisionId, _: Commander, store: Store) -> dict[str, Any]:
     return review.changes(store, decision_id)
 
 
 @router.post("/tasks/{task_id}/issue", responses=ERRORS,
              summary="Issue a held task (its legal grounds need review) with a reason")
-def issue_held(task_id: str, body: IssueIn, principal: Commander, store: Store
+def issue_held(task_id: TaskId, body: IssueIn, principal: Commander, store: Store
                ) -> dict[str, Any]:
-    task = task_status.task_region(store, task_id)
-    if not may_act_for_task(principal, task):
-        raise HTTPException(403, f"key {principal.name!r} acts for {', '.join(principal.regions)}"
-                                 f"; task {task_id} is assigned to {task['region_code']}")
+    forbid_other_task(principal, task_status.task_region(store, task_id), task_id)
     return task_status.update_status(store, task_id, "issued", by=principal.name,
                                      note=body.reason)
 
