@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -112,6 +113,7 @@ class MapHotspot:
     lat: float
     species: str
     excess: float
+    number: int | None = None  # the row of the grid-cell task on it
 
 
 @dataclass
@@ -120,12 +122,76 @@ class MapEnterprise:
     lat: float
     priority: int
     name: str
+    number: int | None = None  # the row of its task in the document's table
+
+
+@dataclass
+class MapPlace:
+    name: str
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True)
+class MapLabel:
+    """A text drawn on the map: a county name or a row number (what tests look at)."""
+
+    kind: str  # "place" | "number"
+    text: str
+    lon: float
+    lat: float
+
+
+def map_labels(places: Sequence[MapPlace], hotspots: Sequence[MapHotspot],
+               enterprises: Sequence[MapEnterprise]) -> list[MapLabel]:
+    """County names, then the row number beside every numbered point, in row order (one label
+    per number: a task's point is drawn once even when it sits on a hotspot)."""
+    out = [MapLabel("place", p.name, p.lon, p.lat) for p in places]
+    seen: set[int] = set()
+    points = [(e.number, e.lon, e.lat) for e in enterprises if e.number is not None]
+    points += [(h.number, h.lon, h.lat) for h in hotspots if h.number is not None]
+    for number, lon, lat in sorted(points):
+        if number not in seen:
+            seen.add(number)
+            out.append(MapLabel("number", str(number), lon, lat))
+    return out
+
+
+SCALE_STEPS_KM = (1, 2, 5, 10, 20, 25, 50, 100, 200)
+
+
+def scale_bar_km(width_deg: float, lat: float) -> int:
+    """A round scale-bar length of about a fifth of the map's width."""
+    km = width_deg * 111.32 * math.cos(math.radians(lat)) / 5
+    return max([s for s in SCALE_STEPS_KM if s <= km] or [SCALE_STEPS_KM[0]])
+
+
+def _scale_bar(ax: Any, lat: float) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    km = scale_bar_km(x1 - x0, lat)
+    length = km / (111.32 * math.cos(math.radians(lat)))
+    bx, by = x0 + 0.05 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+    ax.plot([bx, bx + length], [by, by], color="black", linewidth=3, solid_capstyle="butt",
+            zorder=6)
+    ax.plot([bx, bx + length / 2], [by, by], color="white", linewidth=1.2,
+            solid_capstyle="butt", zorder=7)
+    ax.text(bx + length / 2, by + 0.015 * (y1 - y0), f"{km} km", ha="center", va="bottom",
+            fontsize=8, zorder=7)
+
+
+def _north_arrow(ax: Any) -> None:
+    ax.annotate("N", xy=(0.94, 0.95), xytext=(0.94, 0.84), xycoords="axes fraction",
+                textcoords="axes fraction", ha="center", va="center", fontsize=10,
+                fontweight="bold", zorder=8,
+                arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.5})
 
 
 def region_map(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequence[MapHotspot],
-               enterprises: Sequence[MapEnterprise]) -> bytes:
-    """The region's outline (and its counties'), hotspot cells as squares, tasked enterprises
-    as points coloured by priority."""
+               enterprises: Sequence[MapEnterprise], places: Sequence[MapPlace] = ()) -> bytes:
+    """The region's outline (and its counties', named), hotspot cells as squares, tasked
+    enterprises as points coloured by priority and numbered with their row in the task table,
+    a scale bar and a north arrow: a printed map a field team can find its way with."""
     _setup()
     # fixed margins: a layout engine would draw the figure several times (~2x slower)
     fig, ax = plt.subplots(figsize=(6.4, 5.6))
@@ -160,9 +226,16 @@ def region_map(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequen
     elif enterprises or hotspots:
         lat0 = sum(e.lat for e in [*enterprises, *hotspots]) / len([*enterprises, *hotspots])
     if lat0 is not None:
-        import math
-
         ax.set_aspect(1 / math.cos(math.radians(lat0)))
+    for lab in map_labels(places if cjk_font().family else (), hotspots, enterprises):
+        if lab.kind == "place":
+            ax.text(lab.lon, lab.lat, lab.text, fontsize=9, ha="center", va="center",
+                    color="#202020", zorder=5, alpha=0.8,
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.55,
+                          "linewidth": 0})
+        else:
+            ax.annotate(lab.text, (lab.lon, lab.lat), xytext=(2.5, 2.5),
+                        textcoords="offset points", fontsize=5.5, color="#101010", zorder=4)
     # a narrow county leaves little width per tick: few ticks, so the labels never overlap
     from matplotlib.ticker import MaxNLocator
 
@@ -171,8 +244,11 @@ def region_map(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequen
     ax.set_ylabel(_label("纬度 (°N)", "latitude (°N)"))
     ax.set_title(title if cjk_font().family else "Hotspots and tasked enterprises", fontsize=11)
     ax.grid(True, linewidth=0.3, alpha=0.5)
+    if lat0 is not None:
+        _scale_bar(ax, lat0)
+    _north_arrow(ax)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="best", fontsize=7, framealpha=0.85)
+        ax.legend(loc="lower right", fontsize=7, framealpha=0.85)
     return _png(fig)
 
 
