@@ -27,7 +27,10 @@ pick_python() {
 }
 
 SYSTEM_PACKAGES_RUN=(netcdf-bin fonts-wqy-zenhei)
-SYSTEM_PACKAGES_TEST=(default-jre-headless slurmctld slurmd slurm-client munge)
+# libreoffice-writer-nogui + poppler-utils: the Word layout test renders the .docx to PDF and
+# measures its columns; fonts-liberation2: Times New Roman metrics, as Word lays the text out.
+SYSTEM_PACKAGES_TEST=(default-jre-headless slurmctld slurmd slurm-client munge
+                      libreoffice-writer-nogui poppler-utils fonts-liberation2)
 
 apt_install() {
   local missing=()

@@ -27,6 +27,7 @@ logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.patches import Polygon as PolygonPatch  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
 
 CJK_FAMILIES = ("WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Noto Sans CJK SC",
                 "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "SimHei",
@@ -37,6 +38,7 @@ _FILE_HINTS = ("wqy-zenhei", "wqy-microhei", "notosanscjk", "sourcehansans", "si
 PRIORITY_BANDS = ((90, "#C00000", "≥90"), (80, "#FF6600", "80–89"), (70, "#E6B800", "70–79"),
                   (0, "#1F6FB2", "<70"))
 DPI = 100
+DENSE_POINTS = 120  # more numbered points than this: the map is drawn larger and sharper
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,9 @@ def _label(zh: str, en: str) -> str:
     return zh if cjk_font().family else en
 
 
-def _png(fig: Any) -> bytes:
+def _png(fig: Any, dpi: int = 0) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})
+    fig.savefig(buf, format="png", dpi=dpi or DPI, pil_kwargs={"compress_level": 3})
     plt.close(fig)
     return buf.getvalue()
 
@@ -172,6 +174,9 @@ def _scale_bar(ax: Any, lat: float) -> None:
     km = scale_bar_km(x1 - x0, lat)
     length = km / (111.32 * math.cos(math.radians(lat)))
     bx, by = x0 + 0.05 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+    ax.add_patch(Rectangle((bx - 0.02 * (x1 - x0), by - 0.025 * (y1 - y0)),
+                           length + 0.04 * (x1 - x0), 0.085 * (y1 - y0), facecolor="white",
+                           edgecolor="none", alpha=0.8, zorder=5))
     ax.plot([bx, bx + length], [by, by], color="black", linewidth=3, solid_capstyle="butt",
             zorder=6)
     ax.plot([bx, bx + length / 2], [by, by], color="white", linewidth=1.2,
@@ -181,10 +186,11 @@ def _scale_bar(ax: Any, lat: float) -> None:
 
 
 def _north_arrow(ax: Any) -> None:
-    ax.annotate("N", xy=(0.94, 0.95), xytext=(0.94, 0.84), xycoords="axes fraction",
-                textcoords="axes fraction", ha="center", va="center", fontsize=10,
-                fontweight="bold", zorder=8,
+    ax.annotate("", xy=(0.95, 0.93), xytext=(0.95, 0.82), xycoords="axes fraction",
+                textcoords="axes fraction", zorder=8,
                 arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.5})
+    ax.text(0.95, 0.945, _label("北", "N"), transform=ax.transAxes, ha="center", va="bottom",
+            fontsize=10, fontweight="bold", zorder=8)
 
 
 def region_map(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequence[MapHotspot],
@@ -193,9 +199,13 @@ def region_map(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequen
     enterprises as points coloured by priority and numbered with their row in the task table,
     a scale bar and a north arrow: a printed map a field team can find its way with."""
     _setup()
+    labels = map_labels(places if cjk_font().family else (), hotspots, enterprises)
+    numbered = sum(1 for lab in labels if lab.kind == "number")
+    # a city's hundreds of numbered points: a larger, sharper picture a reader can zoom into
+    dense = numbered > DENSE_POINTS
     # fixed margins: a layout engine would draw the figure several times (~2x slower)
-    fig, ax = plt.subplots(figsize=(6.4, 5.6))
-    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.09, top=0.93)
+    fig, ax = plt.subplots(figsize=(9.6, 8.4) if dense else (6.4, 5.6))
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.08, top=0.94)
     for g in inner:
         _draw_geometry(ax, g, color="#9A9A9A", linewidth=0.6)
     if boundary is not None:
@@ -227,15 +237,16 @@ def region_map(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequen
         lat0 = sum(e.lat for e in [*enterprises, *hotspots]) / len([*enterprises, *hotspots])
     if lat0 is not None:
         ax.set_aspect(1 / math.cos(math.radians(lat0)))
-    for lab in map_labels(places if cjk_font().family else (), hotspots, enterprises):
+    for lab in labels:
         if lab.kind == "place":
             ax.text(lab.lon, lab.lat, lab.text, fontsize=9, ha="center", va="center",
-                    color="#202020", zorder=5, alpha=0.8,
+                    color="#202020", zorder=2.5, alpha=0.8,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.55,
                           "linewidth": 0})
         else:
-            ax.annotate(lab.text, (lab.lon, lab.lat), xytext=(2.5, 2.5),
-                        textcoords="offset points", fontsize=5.5, color="#101010", zorder=4)
+            ax.annotate(lab.text, (lab.lon, lab.lat), xytext=(2, 2),
+                        textcoords="offset points", fontsize=4.5 if dense else 6,
+                        color="#101010", zorder=4)
     # a narrow county leaves little width per tick: few ticks, so the labels never overlap
     from matplotlib.ticker import MaxNLocator
 
@@ -249,7 +260,7 @@ def region_map(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequen
     _north_arrow(ax)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower right", fontsize=7, framealpha=0.85)
-    return _png(fig)
+    return _png(fig, dpi=150 if dense else DPI)
 
 
 @dataclass

@@ -731,10 +731,13 @@ def _render_docx(ctx: dict[str, Any], images: dict[str, Path | None], out: Path)
 
     tpl = DocxTemplate(str(templates_dir() / "task_list.docx"))
     dctx = dict(ctx)
-    dctx["groups"] = [{**g, "tasks": [{**t, "subject": Listing(t["subject"]),
-                                       "location": Listing(t["location"]),
-                                       "action": Listing(t["action"]),
-                                       "legal": Listing(t["legal"])} for t in g["tasks"]]}
+    def listing(t: dict[str, Any]) -> dict[str, Any]:
+        return {**t, "subject": Listing(t["subject"]), "location": Listing(t["location"]),
+                "action": Listing(t["action"]), "legal": Listing(t["legal"])}
+
+    dctx["groups"] = [{**g, "tasks": [listing(t) for t in g["tasks"]],
+                       "measures": [{**m, "tasks": [listing(t) for t in m["tasks"]]}
+                                    for m in g["measures"]]}
                       for g in ctx["groups"]]
     dctx["articles"] = [{**a, "text": Listing(a["text"])} for a in ctx["articles"]]
     for key, width in (("map_image", 150), ("aqi_image", 165)):

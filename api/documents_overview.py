@@ -118,4 +118,6 @@ def contents(groups: Iterable[dict[str, Any]], has_effects: bool) -> list[dict[s
                 {"anchor": "figures", "title": "四、图件", "level": 1},
                 {"anchor": "appendix", "title": "附录　引用条款全文", "level": 1},
                 {"anchor": "notes", "title": "说明", "level": 1}]
+    for e in entries:  # Word and Markdown indent the second level by hand
+        e["indent"] = "　　" * (e["level"] - 1)
     return entries

@@ -68,7 +68,7 @@ def _sub_distance(m: re.Match[str]) -> str:
 
 
 def _sub_citation_key(m: re.Match[str]) -> str:
-    return f"判别阈值引自{m.group(1)}等（{m.group(2)}年）发表的研究"
+    return f"判别阈值引自{m.group(1)}等{m.group(2)}年发表的研究"
 
 
 def _sub_quality(m: re.Match[str]) -> str:
