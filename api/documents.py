@@ -683,7 +683,9 @@ def chart_inputs(data: DecisionData, code: str, counties: Sequence[str],
     ents.sort(key=lambda e: (e[4] is None, e[4] or 0, e[3]))
     hotspots = [{"cell_polygon": _hotspot_polygon(h), "lon": h["lon"], "lat": h["lat"],
                  "species": h["species"], "excess": h["excess"],
-                 "number": cell_numbers.get(h.get("cell_id") or "")} for h in data.hotspots
+                 "number": cell_numbers.get(h.get("cell_id") or "")}
+                for h in sorted(data.hotspots, key=lambda h: (h.get("cell_id") or "",
+                                                              h.get("species") or ""))
                 if (h.get("county_code") or "").startswith(prefix)]
     out = ChartInputs(f"{name}：排放热点与任务企业", region.boundary_wkt if region else None,
                       inner, hotspots, ents, places)
