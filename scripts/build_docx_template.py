@@ -34,14 +34,14 @@ OUT = Path(__file__).resolve().parents[1] / "api" / "templates" / "task_list.doc
 # squeeze 任务内容 into an eighth of the page. 任务编号 fits a full id (task-<16 hex>) on one
 # line at 7.5 pt, so a bureau can copy it into a status report.
 TASK_COLUMNS = (  # header, context field, width (mm), font size (pt)
-    ("序号", "no", 8, 9),
+    ("序号", "no", 9, 9),
     ("任务编号", "id", 30, 7.5),
     ("对象", "subject", 27, 9),
-    ("位置", "location", 25, 9),
-    ("任务内容", "action", 97, 9),
+    ("位置", "location", 24, 9),
+    ("任务内容", "action", 86, 9),
     ("期限", "deadline", 18, 8),
     ("优先级", "priority", 12, 9),
-    ("法律依据", "legal", 35, 9),
+    ("法律依据", "legal", 46, 8),  # up to five references: wide, or it sets every row's height
     ("状态", "status", 15, 9),
 )
 CELL_MARGIN_MM = 1.0  # left and right padding of every cell (Word's default is 1.9 mm)
