@@ -572,7 +572,7 @@ def region_context(store: GraphStore, data: DecisionData, code: str) -> dict[str
     notes += data.decision.get("notes", [])
     city = data.regions.get(region.parent_code or "") if region.level == "county" else None
     label = f"{city.name}{region.name}" if city else region.name
-    return reader_context({
+    ctx: dict[str, Any] = reader_context({
         "title": f"{region.name}大气污染防治任务清单",
         "region_code": code, "region_name": region.name, "region_level": region.level,
         "region_label": f"{label}（{code}）",
@@ -585,12 +585,16 @@ def region_context(store: GraphStore, data: DecisionData, code: str) -> dict[str
         "overview": overview(scope, names, data.tasks, data.alerts, data.grades, data.label),
         "contents": contents(groups, bool(effects)),
         "tasks_summary": tasks_summary, "groups": groups, "task_count": len(all_tasks),
-        "advice": _advice_rows(scope, data), "articles": _appendix(conclusions, data),
+        "advice": _advice_rows(scope, data), "articles": [],
         "legal_review": legal_review, "notes": notes, "counties": counties,
         "warnings": decision_warnings(data.decision),
         "map_caption": f"{region.name}排放热点网格与任务企业（按优先级着色，编号为任务清单序号）",
         "aqi_caption": f"{region.name}逐日AQI预报（背景色为AQI类别，红色阴影为预警期）",
     })
+    # the law is quoted verbatim: its text never goes through the reader's rewriting
+    ctx["articles"] = [{**reader_context(a), "text": a["text"]}
+                       for a in _appendix(conclusions, data)]
+    return ctx
 
 
 # -- rendering -------------------------------------------------------------------------------------

@@ -402,3 +402,14 @@ def test_a_phone_shows_the_page_without_sideways_scrolling(docs: D.DocumentSet,
 
         img = mpimg.imread(str(shot))[:, :390, :3]
         assert img.std() > 0.05  # the page is drawn in the phone's frame
+
+
+def test_the_law_is_quoted_verbatim_even_where_it_looks_like_a_number_to_round(
+        decided: Decided, tmp_path: Path) -> None:
+    data = D.gather(decided.store, decided.decision_id, prefix=COUNTY)
+    aid = next(iter(sorted(data.articles)))
+    quoted = "排放总量削减12.3456%，距离3.14159公里，网格ZJ3KM:r1c2"
+    data.articles[aid] = {**data.articles[aid], "text": quoted}
+    ctx = D.region_context(decided.store, data, COUNTY)
+    art = next(a for a in ctx["articles"] if a["article_id"] == aid)
+    assert art["text"] == quoted
