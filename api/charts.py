@@ -198,6 +198,15 @@ def region_map(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequen
     """The region's outline (and its counties', named), hotspot cells as squares, tasked
     enterprises as points coloured by priority and numbered with their row in the task table,
     a scale bar and a north arrow: a printed map a field team can find its way with."""
+    fig, dpi = map_figure(title, boundary, inner, hotspots, enterprises, places)
+    return _png(fig, dpi=dpi)
+
+
+def map_figure(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequence[MapHotspot],
+               enterprises: Sequence[MapEnterprise], places: Sequence[MapPlace] = ()
+               ) -> tuple[Any, int]:
+    """:func:`region_map`'s figure (and the dpi to save it at), open: tests read what is
+    drawn on it. The caller closes it."""
     _setup()
     labels = map_labels(places if cjk_font().family else (), hotspots, enterprises)
     numbered = sum(1 for lab in labels if lab.kind == "number")
@@ -260,7 +269,7 @@ def region_map(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequen
     _north_arrow(ax)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower right", fontsize=7, framealpha=0.85)
-    return _png(fig, dpi=150 if dense else DPI)
+    return fig, 150 if dense else DPI
 
 
 @dataclass

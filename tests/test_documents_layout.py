@@ -415,3 +415,40 @@ def test_the_law_is_quoted_verbatim_even_where_it_looks_like_a_number_to_round(
     ctx = D.region_context(decided.store, data, COUNTY)
     art = next(a for a in ctx["articles"] if a["article_id"] == aid)
     assert art["text"] == quoted
+
+
+def test_the_drawn_map_has_county_names_numbers_a_scale_bar_and_a_north_arrow(
+        decided: Decided) -> None:
+    import matplotlib.pyplot as plt
+
+    from ecobrain.api.charts import cjk_font, map_figure
+    from ecobrain.api.documents_pictures import _geometry
+
+    data = D.gather(decided.store, decided.decision_id, prefix=CITY[:4])
+    ci = D.prepare_region(decided.store, data, CITY, forecast=[]).charts
+    fig, _ = map_figure(ci.map_title, _geometry(ci.boundary_wkt),
+                        [_geometry(w) for w in ci.inner_wkt],
+                        [MapHotspot(h["cell_polygon"], h["lon"], h["lat"], h["species"],
+                                    h["excess"], h["number"]) for h in ci.hotspots],
+                        [MapEnterprise(*e) for e in ci.enterprises],
+                        [MapPlace(*p) for p in ci.place_labels])
+    try:
+        ax = fig.axes[0]
+        texts = [t.get_text() for t in ax.texts]
+        # every numbered point's row number, once
+        numbers = sorted(int(t) for t in texts if t.isdigit())
+        assert numbers == sorted({e[4] for e in ci.enterprises}
+                                 | {h["number"] for h in ci.hotspots if h["number"]})
+        if cjk_font().family:
+            assert {p[0] for p in ci.place_labels} <= set(texts)  # county names
+            assert "北" in texts
+        else:
+            assert "N" in texts
+        bars = [t for t in texts if re.fullmatch(r"\d+ km", t)]
+        assert len(bars) == 1
+        x0, x1 = ax.get_xlim()
+        y0, y1 = ax.get_ylim()
+        assert int(bars[0].split()[0]) == scale_bar_km(x1 - x0, (y0 + y1) / 2)
+        assert any(a.arrow_patch is not None for a in ax.texts if hasattr(a, "arrow_patch"))
+    finally:
+        plt.close(fig)
