@@ -59,7 +59,7 @@ from ecobrain.api.documents_pictures import (
     draw_aqi,
     draw_map,
 )
-from ecobrain.api.documents_text import reader_context
+from ecobrain.api.documents_text import reader_context, reader_text
 from ecobrain.ontology.store import GraphStore
 from ecobrain.reasoning.decision_store import region_prefix
 from ecobrain.reasoning.task_status import INITIAL, LABELS_ZH
@@ -774,10 +774,10 @@ def write_index(data: DecisionData, docs: Sequence[RenderedRegion], folder: Path
         rows.append({"doc": d, "indent": d.level == "county" and d.code[:4] + "00" in by_code})
     html = _env(True).get_template("index.html.j2").render(
         decision_id=data.decision["id"], decision_date=data.decision["date"],
-        run_id=data.run["id"], model=data.run.get("model") or "—",
+        run_id=data.run["id"], model=reader_text(data.run.get("model") or "—"),
         generated_at=data.generated_at, rows=rows, formats=list(formats),
         total_tasks=sum(len(v) for v in data.tasks.values()),
-        warnings=decision_warnings(data.decision))
+        warnings=[reader_text(w) for w in decision_warnings(data.decision)])
     path = folder / "index.html"
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

@@ -356,6 +356,7 @@ def test_the_html_has_a_viewport_and_a_phone_layout(docs: D.DocumentSet) -> None
     assert 'class="table-wrap"' in html and "overflow-x: auto" in html
     index = Page(docs.index.read_text(encoding="utf-8"))
     assert index.meta.get("viewport") == "width=device-width, initial-scale=1"
+    assert not INTERNAL_TAGS.search(index.all_text)
     # every cell carries its column name, shown before it when the row becomes a card
     for m in re.finditer(r"<tr id=\"task-[^\"]+\".*?</tr>", html, re.S):
         labels = re.findall(r'<td data-label="([^"]+)"', m.group(0))
