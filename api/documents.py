@@ -348,7 +348,7 @@ def _location(t: dict[str, Any], data: DecisionData) -> str:
     if s["kind"] == "grid_cell":
         centre = next(((h["lon"], h["lat"]) for h in data.hotspots
                        if h.get("cell_id") == s["id"]), None) or cell_centre(s["id"])
-        where = "3 km网格"
+        where = "排放热点网格"  # the run's own grid: 3 km, or 9 km for a foreign run
         if centre:
             where += f"，中心 {centre[0]:.3f}°E, {centre[1]:.3f}°N"
         return f"{place}\n{where}"

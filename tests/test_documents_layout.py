@@ -153,7 +153,7 @@ def test_word_has_the_overview_contents_and_the_task_id_on_every_row(
 # -- reader text and order -------------------------------------------------------------------------
 
 def test_no_internal_tags_and_sensible_rounding_in_what_the_reader_sees(
-        decided: Decided, docs: D.DocumentSet) -> None:
+        decided: Decided, docs: D.DocumentSet, tmp_path: Path) -> None:
     for code in (CITY, COUNTY):
         page = _page(docs, code)
         text = page.all_text
@@ -174,12 +174,21 @@ def test_no_internal_tags_and_sensible_rounding_in_what_the_reader_sees(
         assert f"{s}%" not in text
     assert f"贡献{percent(float(shares[0]))}" in text
     # the grid cell of a hotspot task stays machine-readable, out of the reader's text
-    page = _page(docs, CITY)
-    cells = [r for t in page.task_tables() for r in t["rows"]
-             if r["attrs"].get("data-subject-kind") == "grid_cell"]
-    for r in cells:
-        assert r["attrs"]["data-subject"].startswith("ZJ3KM:")
-        assert "3 km网格" in r["cells"][3]
+    grid_tasks = [t for t in decided.outcome.decision.tasks if t.subject.kind == "grid_cell"]
+    assert grid_tasks, "the sample run has hotspot-inspection tasks on grid cells"
+    code = min(t.region_code for t in grid_tasks)
+    data = D.gather(decided.store, decided.decision_id, prefix=code)
+    doc = D.render_region(decided.store, data, code, tmp_path, ["html"])
+    page = Page((tmp_path / doc.files["html"]).read_text(encoding="utf-8"))
+    assert not INTERNAL_TAGS.search(page.all_text)
+    cells = {r["id"]: r for t in page.task_tables() for r in t["rows"]
+             if r["attrs"].get("data-subject-kind") == "grid_cell"}
+    assert set(cells) == {t.id for t in grid_tasks if t.region_code == code}
+    for t in grid_tasks:
+        if t.region_code == code:
+            assert cells[t.id]["attrs"]["data-subject"] == t.subject.id
+            assert "排放热点网格，中心" in cells[t.id]["cells"][3]
+            assert t.subject.id not in cells[t.id]["cells"][4]
 
 
 def test_reader_text_rules() -> None:
