@@ -88,6 +88,7 @@ def test_the_city_document_opens_with_an_overview_worked_out_from_the_decision(
     assert counts == sorted(counts, reverse=True)
     # tasked enterprises by performance grade, from the graph's Enterprise nodes
     ents = sorted({t.subject.id for t in tasks if t.subject.kind == "enterprise"})
+    assert ents
     grades = Counter(GRADE_ZH.get(r["g"] or "", "未分级") for r in decided.store.read(
         "MATCH (e:Enterprise) WHERE e.id IN $ids RETURN e.id AS id, e.performance_grade AS g",
         {"ids": ents}))
@@ -212,7 +213,7 @@ def test_advice_is_in_a_defined_order(decided: Decided, docs: D.DocumentSet) -> 
     html = _file(docs, COUNTY, "html").read_text(encoding="utf-8")
     section = html[html.index('id="advice"'):html.index('id="figures"')]
     items = re.findall(r"<li><strong>(.*?)</strong>", section)
-    assert len(items) == len(advice)
+    assert advice and len(items) == len(advice)
     for item, a in zip(items, advice, strict=True):
         assert item.startswith(a["measure_label"])
 
@@ -351,7 +352,7 @@ def test_libreoffice_lays_the_word_table_out_with_the_content_column_wide(
     # every task id is drawn whole, on one line (a bureau copies it into its report)
     ids = {t.id for t in decided.outcome.decision.tasks if t.region_code == COUNTY}
     drawn = {w[0] for w in words}
-    assert ids <= drawn
+    assert ids and ids <= drawn
 
 
 # -- HTML on a phone -------------------------------------------------------------------------------
