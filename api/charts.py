@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -26,6 +27,7 @@ logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.patches import Polygon as PolygonPatch  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
 
 CJK_FAMILIES = ("WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Noto Sans CJK SC",
                 "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "SimHei",
@@ -36,6 +38,7 @@ _FILE_HINTS = ("wqy-zenhei", "wqy-microhei", "notosanscjk", "sourcehansans", "si
 PRIORITY_BANDS = ((90, "#C00000", "≥90"), (80, "#FF6600", "80–89"), (70, "#E6B800", "70–79"),
                   (0, "#1F6FB2", "<70"))
 DPI = 100
+DENSE_POINTS = 120  # more numbered points than this: the map is drawn larger and sharper
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,9 @@ def _label(zh: str, en: str) -> str:
     return zh if cjk_font().family else en
 
 
-def _png(fig: Any) -> bytes:
+def _png(fig: Any, dpi: int = 0) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})
+    fig.savefig(buf, format="png", dpi=dpi or DPI, pil_kwargs={"compress_level": 3})
     plt.close(fig)
     return buf.getvalue()
 
@@ -112,6 +115,7 @@ class MapHotspot:
     lat: float
     species: str
     excess: float
+    number: int | None = None  # the row of the grid-cell task on it
 
 
 @dataclass
@@ -120,16 +124,97 @@ class MapEnterprise:
     lat: float
     priority: int
     name: str
+    number: int | None = None  # the row of its task in the document's table
+
+
+@dataclass
+class MapPlace:
+    name: str
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True)
+class MapLabel:
+    """A text drawn on the map: a county name or a row number (what tests look at)."""
+
+    kind: str  # "place" | "number"
+    text: str
+    lon: float
+    lat: float
+
+
+def map_labels(places: Sequence[MapPlace], hotspots: Sequence[MapHotspot],
+               enterprises: Sequence[MapEnterprise]) -> list[MapLabel]:
+    """County names, then the row number beside every numbered point, in row order (one label
+    per number: a task's point is drawn once even when it sits on a hotspot)."""
+    out = [MapLabel("place", p.name, p.lon, p.lat) for p in places]
+    seen: set[int] = set()
+    points = [(e.number, e.lon, e.lat) for e in enterprises if e.number is not None]
+    points += [(h.number, h.lon, h.lat) for h in hotspots if h.number is not None]
+    for number, lon, lat in sorted(points):
+        if number not in seen:
+            seen.add(number)
+            out.append(MapLabel("number", str(number), lon, lat))
+    return out
+
+
+SCALE_STEPS_KM = (1, 2, 5, 10, 20, 25, 50, 100, 200)
+
+
+def scale_bar_km(width_deg: float, lat: float) -> int:
+    """A round scale-bar length of about a fifth of the map's width."""
+    km = width_deg * 111.32 * math.cos(math.radians(lat)) / 5
+    return max([s for s in SCALE_STEPS_KM if s <= km] or [SCALE_STEPS_KM[0]])
+
+
+def _scale_bar(ax: Any, lat: float) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    km = scale_bar_km(x1 - x0, lat)
+    length = km / (111.32 * math.cos(math.radians(lat)))
+    bx, by = x0 + 0.05 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+    ax.add_patch(Rectangle((bx - 0.02 * (x1 - x0), by - 0.025 * (y1 - y0)),
+                           length + 0.04 * (x1 - x0), 0.085 * (y1 - y0), facecolor="white",
+                           edgecolor="none", alpha=0.8, zorder=5))
+    ax.plot([bx, bx + length], [by, by], color="black", linewidth=3, solid_capstyle="butt",
+            zorder=6)
+    ax.plot([bx, bx + length / 2], [by, by], color="white", linewidth=1.2,
+            solid_capstyle="butt", zorder=7)
+    ax.text(bx + length / 2, by + 0.015 * (y1 - y0), f"{km} km", ha="center", va="bottom",
+            fontsize=8, zorder=7)
+
+
+def _north_arrow(ax: Any) -> None:
+    ax.annotate("", xy=(0.95, 0.93), xytext=(0.95, 0.82), xycoords="axes fraction",
+                textcoords="axes fraction", zorder=8,
+                arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.5})
+    ax.text(0.95, 0.945, _label("北", "N"), transform=ax.transAxes, ha="center", va="bottom",
+            fontsize=10, fontweight="bold", zorder=8)
 
 
 def region_map(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequence[MapHotspot],
-               enterprises: Sequence[MapEnterprise]) -> bytes:
-    """The region's outline (and its counties'), hotspot cells as squares, tasked enterprises
-    as points coloured by priority."""
+               enterprises: Sequence[MapEnterprise], places: Sequence[MapPlace] = ()) -> bytes:
+    """The region's outline (and its counties', named), hotspot cells as squares, tasked
+    enterprises as points coloured by priority and numbered with their row in the task table,
+    a scale bar and a north arrow: a printed map a field team can find its way with."""
+    fig, dpi = map_figure(title, boundary, inner, hotspots, enterprises, places)
+    return _png(fig, dpi=dpi)
+
+
+def map_figure(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequence[MapHotspot],
+               enterprises: Sequence[MapEnterprise], places: Sequence[MapPlace] = ()
+               ) -> tuple[Any, int]:
+    """:func:`region_map`'s figure (and the dpi to save it at), open: tests read what is
+    drawn on it. The caller closes it."""
     _setup()
+    labels = map_labels(places if cjk_font().family else (), hotspots, enterprises)
+    numbered = sum(1 for lab in labels if lab.kind == "number")
+    # a city's hundreds of numbered points: a larger, sharper picture a reader can zoom into
+    dense = numbered > DENSE_POINTS
     # fixed margins: a layout engine would draw the figure several times (~2x slower)
-    fig, ax = plt.subplots(figsize=(6.4, 5.6))
-    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.09, top=0.93)
+    fig, ax = plt.subplots(figsize=(9.6, 8.4) if dense else (6.4, 5.6))
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.08, top=0.94)
     for g in inner:
         _draw_geometry(ax, g, color="#9A9A9A", linewidth=0.6)
     if boundary is not None:
@@ -160,9 +245,17 @@ def region_map(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequen
     elif enterprises or hotspots:
         lat0 = sum(e.lat for e in [*enterprises, *hotspots]) / len([*enterprises, *hotspots])
     if lat0 is not None:
-        import math
-
         ax.set_aspect(1 / math.cos(math.radians(lat0)))
+    for lab in labels:
+        if lab.kind == "place":
+            ax.text(lab.lon, lab.lat, lab.text, fontsize=9, ha="center", va="center",
+                    color="#202020", zorder=2.5, alpha=0.8,
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.55,
+                          "linewidth": 0})
+        else:
+            ax.annotate(lab.text, (lab.lon, lab.lat), xytext=(2, 2),
+                        textcoords="offset points", fontsize=4.5 if dense else 6,
+                        color="#101010", zorder=4)
     # a narrow county leaves little width per tick: few ticks, so the labels never overlap
     from matplotlib.ticker import MaxNLocator
 
@@ -171,9 +264,12 @@ def region_map(title: str, boundary: Any, inner: Sequence[Any], hotspots: Sequen
     ax.set_ylabel(_label("纬度 (°N)", "latitude (°N)"))
     ax.set_title(title if cjk_font().family else "Hotspots and tasked enterprises", fontsize=11)
     ax.grid(True, linewidth=0.3, alpha=0.5)
+    if lat0 is not None:
+        _scale_bar(ax, lat0)
+    _north_arrow(ax)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="best", fontsize=7, framealpha=0.85)
-    return _png(fig)
+        ax.legend(loc="lower right", fontsize=7, framealpha=0.85)
+    return fig, 150 if dense else DPI
 
 
 @dataclass

@@ -1,12 +1,16 @@
 """Task-list documents: one per city and per county that has tasks, in HTML, Markdown and Word.
 
-What a bureau receives (``docs/documents.md``): the decision id, model run and dates; the alert
-in force and its emergency measures (and their expected effect when a scenario run tested
-them); the table of tasks — subject, location, action, deadline, priority, a short legal
-reference with not-in-force provisions marked, status; the control advice; a map of the
-hotspot cells and tasked enterprises on the region's boundary and a chart of its daily AQI
-forecast; an appendix with the full text of every cited article, once, with its validity on
-the decision date.
+What a bureau receives (``docs/documents.md``): the decision id, model run and dates; a table
+of contents and an overview (alert by county, tasks by measure, enterprises by performance
+grade: ``documents_overview``); the alert in force and its emergency measures (and their
+expected effect when a scenario run tested them); the tasks grouped by county and measure —
+number, task id (what the API takes), subject, location, action, deadline, priority, a short
+legal reference with not-in-force provisions marked, status; the control advice; a map of the
+hotspot cells and tasked enterprises (numbered with their rows) on the region's boundary with
+county names, scale bar and north arrow, and a chart of its daily AQI forecast; an appendix
+with the full text of every cited article, once, with its validity on the decision date.
+Every text goes through ``documents_text.reader_context`` (rounding, no internal tags), and
+every list has a defined order, so a decision always renders the same document.
 
 A **county** document lists the county's tasks. A **city** document lists the tasks the city
 itself is assigned, then every county's tasks grouped by county: the city bureau dispatches to
@@ -40,8 +44,22 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from ecobrain.model_adapters.findings import GridInfo, grid_spec
-from ecobrain.ontology.grid import ZJ3KM, parse_cell_id
+from ecobrain.api.documents_overview import (
+    advice_sort_key,
+    by_measure,
+    contents,
+    measure_sort_key,
+    overview,
+    task_measure,
+)
+from ecobrain.api.documents_pictures import (
+    ChartInputs,
+    cell_centre,
+    chart_inputs,
+    draw_aqi,
+    draw_map,
+)
+from ecobrain.api.documents_text import reader_context, reader_text
 from ecobrain.ontology.store import GraphStore
 from ecobrain.reasoning.decision_store import region_prefix
 from ecobrain.reasoning.task_status import INITIAL, LABELS_ZH
@@ -66,6 +84,7 @@ REVIEW_MARK = {
     "unresolved": "（未核实，待法律审查）",
 }
 PRIORITY_BANDS = ((90, "≥90"), (80, "80–89"), (70, "70–79"), (0, "<70"))
+_CN_NUMBERS = "一二三四五六七八九十"
 
 
 class DocumentError(LookupError):
@@ -150,6 +169,7 @@ class DecisionData:
     regulations: dict[str, dict[str, Any]]
     articles: dict[str, dict[str, Any]]
     labels: dict[str, str]
+    grades: dict[str, str | None] = field(default_factory=dict)  # enterprise -> performance grade
     generated_at: str = field(default_factory=lambda: beijing_time(dt.datetime.now(dt.UTC)))
 
     def label(self, concept: str | None) -> str:
@@ -159,8 +179,9 @@ class DecisionData:
 
 
 def _by_region(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Conclusions per region, each list by id: never in the graph server's row order."""
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
+    for r in sorted(rows, key=lambda r: (r["region_code"], r.get("id") or "")):
         out[r["region_code"]].append(r)
     return out
 
@@ -211,9 +232,11 @@ def gather(store: GraphStore, decision_id: str, prefix: str | None = None) -> De
     regions = {r["code"]: Region(r["code"], r["name"] or r["code"], r["level"] or "",
                                  r["parent"], r["wkt"]) for r in region_rows}
     ent_ids = sorted({t["subject"]["id"] for t in tasks if t["subject"]["kind"] == "enterprise"})
-    enterprises = {r["id"]: (r["lon"], r["lat"]) for r in store.read(
-        "MATCH (e:Enterprise) WHERE e.id IN $ids RETURN e.id AS id, e.lon AS lon, e.lat AS lat",
-        {"ids": ent_ids}) if r["lon"] is not None}
+    ent_rows = store.read(
+        "MATCH (e:Enterprise) WHERE e.id IN $ids RETURN e.id AS id, e.lon AS lon, e.lat AS lat, "
+        "e.performance_grade AS grade", {"ids": ent_ids})
+    enterprises = {r["id"]: (r["lon"], r["lat"]) for r in ent_rows if r["lon"] is not None}
+    grades = {r["id"]: r["grade"] for r in ent_rows}
     hotspots = []
     for r in store.read("MATCH (t:Task)-[:EVIDENCED_BY]->(f:Finding) WHERE t.decision_id = $id "
                         "AND f.kind = 'emission_hotspot' RETURN DISTINCT f.json AS json",
@@ -221,6 +244,7 @@ def gather(store: GraphStore, decision_id: str, prefix: str | None = None) -> De
         h = json.loads(r["json"])
         if prefix is None or (h.get("county_code") or "").startswith(prefix):
             hotspots.append(h)
+    hotspots.sort(key=lambda h: (h.get("cell_id") or "", h.get("species") or ""))
     grounds = {g["article_id"] for c in [*tasks, *all_alerts, *measures, *advice]
                for g in c.get("legal_grounds", [])}
     articles = {r["id"]: r for r in store.read(
@@ -246,9 +270,10 @@ def gather(store: GraphStore, decision_id: str, prefix: str | None = None) -> De
                   "review_status": dec["review_status"], "approved_by": dec["approved_by"],
                   "approved_at": dec["approved_at"]},
         run=run, regions=regions, tasks=_by_region(tasks),
-        alerts={a["region_code"]: a for a in all_alerts}, measures=_by_region(measures),
+        alerts={a["region_code"]: a for a in sorted(all_alerts, key=lambda a: a.get("id") or "")},
+        measures=_by_region(measures),
         advice=_by_region(advice), enterprises=enterprises, hotspots=hotspots,
-        regulations=regulations, articles=articles, labels=labels)
+        regulations=regulations, articles=articles, labels=labels, grades=grades)
 
 
 def regions_with_documents(data: DecisionData) -> list[str]:
@@ -313,45 +338,21 @@ def _band(p: int) -> str:
 
 
 def _location(t: dict[str, Any], data: DecisionData) -> str:
+    """The county and a place to go to: coordinates to 3 decimals (~100 m), no grid cell ids
+    (the id stays in the HTML row's ``data-subject``)."""
     s = t["subject"]
     place = t.get("region_name") or t["region_code"]
     if s["kind"] == "enterprise" and s["id"] in data.enterprises:
         lon, lat = data.enterprises[s["id"]]
-        return f"{place}\n{lon:.4f}°E, {lat:.4f}°N"
+        return f"{place}\n{lon:.3f}°E, {lat:.3f}°N"
     if s["kind"] == "grid_cell":
         centre = next(((h["lon"], h["lat"]) for h in data.hotspots
-                       if h.get("cell_id") == s["id"]), None) or _cell_centre(s["id"])
-        where = f"网格 {s['id'].split(':')[-1]}"
+                       if h.get("cell_id") == s["id"]), None) or cell_centre(s["id"])
+        where = "排放热点网格"  # the run's own grid: 3 km, or 9 km for a foreign run
         if centre:
-            where += f"\n{centre[0]:.4f}°E, {centre[1]:.4f}°N"
+            where += f"，中心 {centre[0]:.3f}°E, {centre[1]:.3f}°N"
         return f"{place}\n{where}"
     return place
-
-
-def _cell_centre(cell_id: str) -> tuple[float, float] | None:
-    poly = _cell_polygon(cell_id)
-    if not poly:
-        return None
-    return (sum(p[0] for p in poly[:4]) / 4, sum(p[1] for p in poly[:4]) / 4)
-
-
-def _hotspot_polygon(h: dict[str, Any]) -> list[tuple[float, float]] | None:
-    """The hotspot's cell on its own grid (the finding records the grid)."""
-    info = h.get("grid")
-    spec = grid_spec(GridInfo(**info)) if info else None
-    if spec is None:
-        return _cell_polygon(h["cell_id"])
-    return [tuple(p) for p in spec.cell_polygon_lonlat(h["row"], h["col"])]  # type: ignore[misc]
-
-
-def _cell_polygon(cell_id: str) -> list[tuple[float, float]] | None:
-    try:
-        grid, row, col = parse_cell_id(cell_id)
-    except ValueError:
-        return None
-    if grid != ZJ3KM.name:
-        return None
-    return [tuple(p) for p in ZJ3KM.cell_polygon_lonlat(row, col)]  # type: ignore[misc]
 
 
 def _task_row(no: int, t: dict[str, Any], data: DecisionData) -> dict[str, Any]:
@@ -362,7 +363,7 @@ def _task_row(no: int, t: dict[str, Any], data: DecisionData) -> dict[str, Any]:
                    for e in t.get("escalations", [])]
     status = t.get("status") or INITIAL
     return {
-        "no": no, "id": t["id"],
+        "no": no, "id": t["id"], "measure_key": task_measure(t),
         "subject": f"{s.get('name') or s['id']}（{SUBJECT_KIND_ZH.get(s['kind'], s['kind'])}）",
         "subject_id": s["id"], "subject_kind": s["kind"],
         "location": _location(t, data), "actions": actions, "escalations": escalations,
@@ -399,7 +400,7 @@ def _alert_text(code: str, data: DecisionData) -> tuple[str, dict[str, Any] | No
 
 def _measure_rows(code: str, data: DecisionData) -> list[dict[str, Any]]:
     out = []
-    for m in data.measures.get(code, []):
+    for m in sorted(data.measures.get(code, []), key=measure_sort_key):
         text = m["measure_label"]
         if m.get("reduction_ratio") is not None:
             text += f"：污染物减排比例 {m['reduction_ratio']:.0%}"
@@ -433,7 +434,7 @@ def _effect_rows(store: GraphStore, decision_id: str, code: str) -> list[dict[st
 def _advice_rows(codes: Sequence[str], data: DecisionData) -> list[dict[str, Any]]:
     out = []
     for code in codes:
-        for a in data.advice.get(code, []):
+        for a in sorted(data.advice.get(code, []), key=advice_sort_key):
             title = a["measure_label"]
             if a.get("pollutant"):
                 title += f"（{data.label(a['pollutant'])}）"
@@ -505,13 +506,23 @@ def region_context(store: GraphStore, data: DecisionData, code: str) -> dict[str
         raise DocumentError(f"region {code} has no tasks in decision {data.decision['id']}")
     groups = []
     all_tasks: list[dict[str, Any]] = []
+    no = 0  # one numbering through the document: the map's numbered points use it
     for c in scope:
-        tasks = sorted(data.tasks.get(c, []), key=lambda t: (-t.get("priority", 0),
-                                                            t["subject"]["kind"], t["id"]))
-        if not tasks and c != code:
+        filed = by_measure(data.tasks.get(c, []))
+        if not filed and c != code:
             continue
-        rows = [_task_row(i + 1, t, data) for i, t in enumerate(tasks)]
-        all_tasks += tasks
+        measures, rows = [], []
+        for i, (measure, tasks) in enumerate(filed):
+            mrows = []
+            for t in tasks:
+                no += 1
+                mrows.append(_task_row(no, t, data))
+            all_tasks += tasks
+            rows += mrows
+            measures.append({"title": f"（{_CN_NUMBERS[i % len(_CN_NUMBERS)]}）{measure}"
+                                      f"（{len(mrows)} 项）",
+                             "measure": measure, "anchor": f"tasks-{c}-{i + 1}",
+                             "tasks": mrows})
         bands = Counter(r["priority_band"] for r in rows)
         alert = data.alerts.get(c)
         name = data.regions[c].name if c in data.regions else c
@@ -524,7 +535,8 @@ def region_context(store: GraphStore, data: DecisionData, code: str) -> dict[str
             if rows else "")
         if alert and c != code:
             summary += f"；{alert['level_label']}"
-        groups.append({"code": c, "title": title, "summary": summary, "tasks": rows})
+        groups.append({"code": c, "title": title, "summary": summary, "tasks": rows,
+                       "measures": measures, "anchor": f"tasks-{c}", "count": len(rows)})
     statuses = Counter(t.get("status") or INITIAL for t in all_tasks)
     bands = Counter(_band(t.get("priority", 0)) for t in all_tasks)
     tasks_summary = (f"共 {len(all_tasks)} 项任务："
@@ -533,6 +545,8 @@ def region_context(store: GraphStore, data: DecisionData, code: str) -> dict[str
                      + "；状态：" + "，".join(f"{LABELS_ZH[s]} {statuses[s]} 项"
                                            for s in LABELS_ZH if statuses[s]) + "。")
     alert_text, alert = _alert_text(code, data)
+    names = {c: (data.regions[c].name if c in data.regions else c) for c in scope}
+    effects = _effect_rows(store, data.decision["id"], code)
     conclusions = [*all_tasks, *(data.measures.get(code, [])),
                    *(a for c in scope for a in data.advice.get(c, []))]
     if code in data.alerts:
@@ -551,12 +565,14 @@ def region_context(store: GraphStore, data: DecisionData, code: str) -> dict[str
         notes.append(f"模型：{data.run['model']}；预报日：{', '.join(data.run['days'][:1])}"
                      f"{' 至 ' + data.run['days'][-1] if len(data.run['days']) > 1 else ''}。")
     notes.append("任务由 ecobrain 规则库根据模型运行结果与知识图谱生成；每项任务的规则、事实与"
-                 "证据可通过 GET /tasks/{id} 与 /tasks/{id}/evidence-chain 查询。")
+                 "证据可按“任务编号”通过 GET /tasks/{任务编号} 与 "
+                 "/tasks/{任务编号}/evidence-chain 查询，办理状态通过 "
+                 "PATCH /tasks/{任务编号}/status 报送。")
     notes.append("生成时间不属于决策内容：同一模型运行、规则版本与知识得到同一决策编号。")
     notes += data.decision.get("notes", [])
     city = data.regions.get(region.parent_code or "") if region.level == "county" else None
     label = f"{city.name}{region.name}" if city else region.name
-    return {
+    ctx: dict[str, Any] = reader_context({
         "title": f"{region.name}大气污染防治任务清单",
         "region_code": code, "region_name": region.name, "region_level": region.level,
         "region_label": f"{label}（{code}）",
@@ -565,93 +581,20 @@ def region_context(store: GraphStore, data: DecisionData, code: str) -> dict[str
         "generated_at": data.generated_at, "alert_text": alert_text, "alert": alert,
         "review_status": review_text(data.decision),
         "measures": _measure_rows(code, data),
-        "effects": _effect_rows(store, data.decision["id"], code),
+        "effects": effects,
+        "overview": overview(scope, names, data.tasks, data.alerts, data.grades, data.label),
+        "contents": contents(groups, bool(effects)),
         "tasks_summary": tasks_summary, "groups": groups, "task_count": len(all_tasks),
-        "advice": _advice_rows(scope, data), "articles": _appendix(conclusions, data),
+        "advice": _advice_rows(scope, data), "articles": [],
         "legal_review": legal_review, "notes": notes, "counties": counties,
         "warnings": decision_warnings(data.decision),
-        "map_caption": f"{region.name}排放热点网格与任务企业（按优先级着色）",
+        "map_caption": f"{region.name}排放热点网格与任务企业（按优先级着色，编号为任务清单序号）",
         "aqi_caption": f"{region.name}逐日AQI预报（背景色为AQI类别，红色阴影为预警期）",
-    }
-
-
-# -- pictures --------------------------------------------------------------------------------------
-
-def _geometry(wkt: str | None) -> Any:
-    if not wkt:
-        return None
-    from shapely import wkt as shapely_wkt
-
-    return shapely_wkt.loads(wkt)
-
-
-@dataclass
-class ChartInputs:
-    """What the two pictures of a region need: plain data, so another process can draw them."""
-
-    map_title: str
-    boundary_wkt: str | None
-    inner_wkt: list[str]
-    hotspots: list[dict[str, Any]]
-    enterprises: list[tuple[float, float, int, str]]
-    aqi_title: str | None = None
-    aqi_days: list[dict[str, Any]] = field(default_factory=list)
-    aqi_bands: list[tuple[int, int | None, str, str, str]] = field(default_factory=list)
-    alert_period: tuple[str, str] | None = None
-
-
-def chart_inputs(data: DecisionData, code: str, counties: Sequence[str],
-                 alert: dict[str, Any] | None, forecast: Sequence[dict[str, Any]]
-                 ) -> ChartInputs:
-    from ecobrain.model_adapters.aqi import StandardSet
-
-    region = data.regions.get(code)
-    name = region.name if region else code
-    prefix = region_prefix(code)
-    inner = [r.boundary_wkt for c, r in sorted(data.regions.items())
-             if region is not None and region.level == "city" and r.parent_code == code
-             and r.boundary_wkt]
-    hotspots = [{"cell_polygon": _hotspot_polygon(h), "lon": h["lon"], "lat": h["lat"],
-                 "species": h["species"], "excess": h["excess"]} for h in data.hotspots
-                if (h.get("county_code") or "").startswith(prefix)]
-    ents = []
-    for c in [code, *counties]:
-        for t in data.tasks.get(c, []):
-            sid = t["subject"]["id"]
-            if t["subject"]["kind"] == "enterprise" and sid in data.enterprises:
-                lon, lat = data.enterprises[sid]
-                ents.append((lon, lat, t.get("priority", 0), t["subject"].get("name") or sid))
-    out = ChartInputs(f"{name}：排放热点与任务企业", region.boundary_wkt if region else None,
-                      inner, hotspots, ents)
-    if forecast:
-        std = StandardSet.load().nearest(dt.date.fromisoformat(forecast[0]["date"]))
-        out.aqi_title = f"{name}：逐日AQI预报（{std.id}）"
-        out.aqi_days = [{"date": d["date"], "aqi": d["aqi"], "colour": d["colour"]}
-                        for d in forecast]
-        out.aqi_bands = [(c.aqi_min, c.aqi_max, c.colour, c.category_zh, c.category_en)
-                         for c in std.categories]
-        if alert and alert.get("start") and alert.get("end"):
-            out.alert_period = (alert["start"], alert["end"])
-    return out
-
-
-def draw_map(ci: ChartInputs) -> bytes:
-    from ecobrain.api.charts import MapEnterprise, MapHotspot, region_map
-
-    inner = [g for g in (_geometry(w) for w in ci.inner_wkt) if g is not None]
-    return region_map(ci.map_title, _geometry(ci.boundary_wkt), inner,
-                      [MapHotspot(h["cell_polygon"], h["lon"], h["lat"], h["species"],
-                                  h["excess"]) for h in ci.hotspots],
-                      [MapEnterprise(*e) for e in ci.enterprises])
-
-
-def draw_aqi(ci: ChartInputs) -> bytes | None:
-    from ecobrain.api.charts import AqiBand, AqiDay, aqi_chart
-
-    if not ci.aqi_days or ci.aqi_title is None:
-        return None
-    return aqi_chart(ci.aqi_title, [AqiDay(**d) for d in ci.aqi_days],
-                     [AqiBand(*b) for b in ci.aqi_bands], ci.alert_period)
+    })
+    # the law is quoted verbatim: its text never goes through the reader's rewriting
+    ctx["articles"] = [{**reader_context(a), "text": a["text"]}
+                       for a in _appendix(conclusions, data)]
+    return ctx
 
 
 # -- rendering -------------------------------------------------------------------------------------
@@ -666,10 +609,13 @@ def _render_docx(ctx: dict[str, Any], images: dict[str, Path | None], out: Path)
 
     tpl = DocxTemplate(str(templates_dir() / "task_list.docx"))
     dctx = dict(ctx)
-    dctx["groups"] = [{**g, "tasks": [{**t, "subject": Listing(t["subject"]),
-                                       "location": Listing(t["location"]),
-                                       "action": Listing(t["action"]),
-                                       "legal": Listing(t["legal"])} for t in g["tasks"]]}
+    def listing(t: dict[str, Any]) -> dict[str, Any]:
+        return {**t, "subject": Listing(t["subject"]), "location": Listing(t["location"]),
+                "action": Listing(t["action"]), "legal": Listing(t["legal"])}
+
+    dctx["groups"] = [{**g, "tasks": [listing(t) for t in g["tasks"]],
+                       "measures": [{**m, "tasks": [listing(t) for t in m["tasks"]]}
+                                    for m in g["measures"]]}
                       for g in ctx["groups"]]
     dctx["articles"] = [{**a, "text": Listing(a["text"])} for a in ctx["articles"]]
     for key, width in (("map_image", 150), ("aqi_image", 165)):
@@ -695,8 +641,9 @@ def prepare_region(store: GraphStore, data: DecisionData, code: str,
     ctx = region_context(store, data, code)
     if forecast is None:
         forecast = region_forecast(store, data.run["id"], code)
+    numbers = {t["id"]: t["no"] for g in ctx["groups"] for t in g["tasks"]}
     return RegionJob(code, ctx, chart_inputs(data, code, ctx["counties"], ctx["alert"],
-                                             forecast))
+                                             forecast, numbers))
 
 
 def write_region(job: RegionJob, folder: Path, formats: Sequence[str] = FORMATS
@@ -827,10 +774,10 @@ def write_index(data: DecisionData, docs: Sequence[RenderedRegion], folder: Path
         rows.append({"doc": d, "indent": d.level == "county" and d.code[:4] + "00" in by_code})
     html = _env(True).get_template("index.html.j2").render(
         decision_id=data.decision["id"], decision_date=data.decision["date"],
-        run_id=data.run["id"], model=data.run.get("model") or "—",
+        run_id=data.run["id"], model=reader_text(data.run.get("model") or "—"),
         generated_at=data.generated_at, rows=rows, formats=list(formats),
         total_tasks=sum(len(v) for v in data.tasks.values()),
-        warnings=decision_warnings(data.decision))
+        warnings=[reader_text(w) for w in decision_warnings(data.decision)])
     path = folder / "index.html"
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

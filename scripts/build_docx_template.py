@@ -28,15 +28,31 @@ from docx.shared import Mm, Pt, RGBColor
 
 OUT = Path(__file__).resolve().parents[1] / "api" / "templates" / "task_list.docx"
 
-TASK_COLUMNS = (  # header, context field, width (mm)
-    ("序号", "no", 10),
-    ("对象", "subject", 38),
-    ("位置", "location", 30),
-    ("任务内容", "action", 92),
-    ("期限", "deadline", 20),
-    ("优先级", "priority", 14),
-    ("法律依据", "legal", 48),
-    ("状态", "status", 16),
+# The task table's columns on A4 landscape (267 mm between the margins). Widths are written
+# into the table's grid (w:tblGrid/w:gridCol), every cell (w:tcW) and the table (w:tblW, fixed
+# layout): with only cell widths, LibreOffice and WPS lay the grid out in equal columns and
+# squeeze 任务内容 into an eighth of the page. 任务编号 fits a full id (task-<16 hex>) on one
+# line at 7.5 pt, so a bureau can copy it into a status report.
+TASK_COLUMNS = (  # header, context field, width (mm), font size (pt)
+    ("序号", "no", 9, 9),
+    ("任务编号", "id", 30, 7.5),
+    ("对象", "subject", 27, 9),
+    ("位置", "location", 24, 9),
+    ("任务内容", "action", 86, 9),
+    ("期限", "deadline", 18, 8),
+    ("优先级", "priority", 12, 9),
+    ("法律依据", "legal", 46, 8),  # up to five references: wide, or it sets every row's height
+    ("状态", "status", 15, 9),
+)
+CELL_MARGIN_MM = 1.0  # left and right padding of every cell (Word's default is 1.9 mm)
+TEXT_WIDTH_MM = 267
+OVERVIEW_TABLES = (  # id, loop, columns: (header, field, width mm)
+    ("alerts", "overview.alerts", (("区域", "name", 40), ("预警等级", "level", 40),
+                                   ("预警时段", "period", 60), ("首要污染物", "driver", 40),
+                                   ("任务数", "tasks", 20))),
+    ("measures", "overview.measures", (("措施", "measure", 90), ("任务数", "tasks", 25),
+                                       ("涉及区域数", "regions", 25))),
+    ("grades", "overview.grades", (("绩效分级", "grade", 40), ("企业数", "enterprises", 25))),
 )
 
 
@@ -86,6 +102,54 @@ def _shade(cell, fill: str) -> None:
     tcpr.append(shd)
 
 
+def _twips(mm: float) -> int:
+    return round(mm * 1440 / 25.4)
+
+
+def _widths(table, widths_mm) -> None:
+    """Real column widths: the grid, every cell, the table's own width and a fixed layout."""
+    table.autofit = False  # w:tblLayout w:type="fixed"
+    for col, mm in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths_mm, strict=True):
+        col.set(qn("w:w"), str(_twips(mm)))
+    tblpr = table._tbl.tblPr
+    tblw = tblpr.find(qn("w:tblW"))  # python-docx's default table has one
+    tblw.set(qn("w:type"), "dxa")
+    tblw.set(qn("w:w"), str(_twips(sum(widths_mm))))
+    margins = tblpr.makeelement(qn("w:tblCellMar"), {})
+    for side in ("left", "right"):
+        margins.append(margins.makeelement(qn(f"w:{side}"), {
+            qn("w:w"): str(_twips(CELL_MARGIN_MM)), qn("w:type"): "dxa"}))
+    # schema order (CT_TblPr): … tblLayout, tblCellMar, tblLook — Word rejects other orders
+    look = tblpr.find(qn("w:tblLook"))
+    if look is not None:
+        look.addprevious(margins)
+    else:
+        tblpr.append(margins)
+    for row in table.rows:
+        for cell, mm in zip(row.cells, widths_mm, strict=True):
+            cell.width = Mm(mm)
+
+
+def _loop_table(doc, loop: str, columns, *, size: float = 9):
+    """A table whose body row repeats over `loop` (docxtpl {%tr %}), header repeated."""
+    table = doc.add_table(rows=3, cols=len(columns))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    header, start, body = table.rows
+    _repeat_header(header)
+    for i, col in enumerate(columns):
+        title, field = col[0], col[1]
+        _cell_text(header.cells[i], title, bold=True)
+        _shade(header.cells[i], "D9E2F3")
+        _cell_text(body.cells[i], f"{{{{ r.{field} }}}}",
+                   size=col[3] if len(col) > 3 else size)
+    _cell_text(start.cells[0], f"{{%tr for r in {loop} %}}")
+    end = table.add_row()
+    _cell_text(end.cells[0], "{%tr endfor %}")
+    _widths(table, [c[2] for c in columns])
+    return table
+
+
 def _repeat_header(row) -> None:
     trpr = row._tr.get_or_add_trPr()
     trpr.append(trpr.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"}))
@@ -104,7 +168,8 @@ def build(out: Path = OUT) -> Path:
     _fonts(styles["Title"], "Times New Roman", "黑体", 20, True)
     _fonts(styles["Heading 1"], "Times New Roman", "黑体", 15, True)
     _fonts(styles["Heading 2"], "Times New Roman", "黑体", 12, True)
-    for name in ("Title", "Heading 1", "Heading 2"):
+    _fonts(styles["Heading 3"], "Times New Roman", "黑体", 10.5, True)
+    for name in ("Title", "Heading 1", "Heading 2", "Heading 3"):
         styles[name].font.color.rgb = RGBColor(0, 0, 0)
 
     _para(doc, "{{ title }}", "Title", align=WD_ALIGN_PARAGRAPH.CENTER)
@@ -118,6 +183,23 @@ def build(out: Path = OUT) -> Path:
     _para(doc, "{%p if legal_review %}")
     _para(doc, "{{ legal_review }}", bold=True, colour=RGBColor(0xC0, 0, 0))
     _para(doc, "{%p endif %}")
+
+    _para(doc, "目　录", "Heading 1")
+    _para(doc, "{%p for e in contents %}")
+    _para(doc, "{{ e.indent }}{{ e.title }}")
+    _para(doc, "{%p endfor %}")
+
+    _para(doc, "概　况", "Heading 1")
+    _para(doc, "共 {{ overview.task_total }} 项任务，涉及企业 {{ overview.enterprise_total }} 家。")
+    titles = {"alerts": "预警情况", "measures": "任务按措施统计",
+              "grades": "任务企业按绩效分级统计"}
+    for key, loop, columns in OVERVIEW_TABLES:
+        if key == "grades":
+            _para(doc, "{%p if overview.grades %}")
+        _para(doc, titles[key], "Heading 2")
+        _loop_table(doc, loop, columns)
+        if key == "grades":
+            _para(doc, "{%p endif %}")
 
     _para(doc, "一、预警与应急措施", "Heading 1")
     _para(doc, "{{ alert_text }}")
@@ -136,20 +218,10 @@ def build(out: Path = OUT) -> Path:
     _para(doc, "{%p for g in groups %}")
     _para(doc, "{{ g.title }}", "Heading 2")
     _para(doc, "{{ g.summary }}")
-    table = doc.add_table(rows=3, cols=len(TASK_COLUMNS))
-    table.style = "Table Grid"
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    header, loop, body = table.rows
-    _repeat_header(header)
-    for i, (title, field, width) in enumerate(TASK_COLUMNS):
-        for row in (header, loop, body):
-            row.cells[i].width = Mm(width)
-        _cell_text(header.cells[i], title, bold=True)
-        _shade(header.cells[i], "D9E2F3")
-        _cell_text(body.cells[i], f"{{{{ t.{field} }}}}")
-    _cell_text(loop.cells[0], "{%tr for t in g.tasks %}")
-    end = table.add_row()
-    _cell_text(end.cells[0], "{%tr endfor %}")
+    _para(doc, "{%p for m in g.measures %}")
+    _para(doc, "{{ m.title }}", "Heading 3")
+    _loop_table(doc, "m.tasks", TASK_COLUMNS)
+    _para(doc, "{%p endfor %}")
     _para(doc, "{%p endfor %}")
 
     _para(doc, "三、管控建议", "Heading 1")

@@ -8,100 +8,27 @@ import base64
 import re
 import zipfile
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
+from doc_pages import Page
 from docx import Document
 from kb_fixture import Decided
 
 from ecobrain.api import documents as D
 from ecobrain.api.charts import FontChoice, cjk_font
+from ecobrain.api.documents_text import SOURCE_QUALITY_ZH, reader_text
 from ecobrain.ontology.store import GraphStore
 
 CITY, COUNTY = "330100", "330102"  # Hangzhou and its Shangcheng district
 PNG = b"\x89PNG\r\n\x1a\n"
+TASK_HEADER = ("序号", "任务编号", "对象", "位置", "任务内容", "期限", "优先级", "法律依据", "状态")
 
 
-class Page(HTMLParser):
-    """The parts of a task-list page the tests look at."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.tables: list[dict] = []
-        self.meta: dict[str, str] = {}
-        self.images: list[str] = []
-        self.articles: dict[str, dict[str, str]] = {}
-        self.ids: dict[str, str] = {}
-        self._stack: list[tuple[str, dict]] = []
-        self._cell: list[str] | None = None
-        self._row: list[str] | None = None
-        self._article: str | None = None
-        self._capture: str | None = None
-        self.text: list[str] = []
-        self.tags: list[str] = []
-        self.feed(text)
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:  # type: ignore[override]
-        a = dict(attrs)
-        self.tags.append(tag)
-        self._stack.append((tag, a))
-        if tag == "meta" and a.get("name"):
-            self.meta[a["name"]] = a.get("content", "")
-        elif tag == "table":
-            self.tables.append({"region": a.get("data-region"), "header": [], "rows": []})
-        elif tag == "tr":
-            self._row = []
-            self._row_id = a.get("id")
-        elif tag in ("td", "th"):
-            self._cell = []
-        elif tag == "br" and self._cell is not None:
-            self._cell.append("\n")
-        elif tag == "img":
-            self.images.append(a.get("src", ""))
-        elif tag == "section" and "article" in (a.get("class") or ""):
-            self._article = a["id"]
-            self.articles[self._article] = {"title": "", "status": "", "text": ""}
-        elif self._article and tag == "h3":
-            self._capture = "title"
-        elif self._article and tag == "p":
-            self._capture = "status"
-        elif self._article and tag == "div":
-            self._capture = "text"
-        elif a.get("id"):
-            self._capture = f"id:{a['id']}"
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._stack:
-            self._stack.pop()
-        if tag in ("td", "th") and self._cell is not None and self._row is not None:
-            self._row.append("".join(self._cell).strip())
-            self._cell = None
-        elif tag == "tr" and self._row is not None and self.tables:
-            t = self.tables[-1]
-            if not t["header"]:
-                t["header"] = self._row
-            else:
-                t["rows"].append({"id": self._row_id, "cells": self._row})
-            self._row = None
-        elif tag == "section":
-            self._article = None
-        if tag in ("h3", "p", "div", "dd"):
-            self._capture = None
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-        if self._cell is not None:
-            self._cell.append(data)
-        if self._capture and self._article and not self._capture.startswith("id:"):
-            self.articles[self._article][self._capture] += data
-        elif self._capture and self._capture.startswith("id:"):
-            key = self._capture[3:]
-            self.ids[key] = self.ids.get(key, "") + data
-
-    @property
-    def all_text(self) -> str:
-        return "".join(self.text)
+def _word_task_tables(word: Any) -> list[Any]:
+    """The Word document's task tables (the overview's tables have other headers)."""
+    return [t for t in word.tables if tuple(c.text for c in t.rows[0].cells) == TASK_HEADER]
 
 
 @pytest.fixture(scope="module")
@@ -130,31 +57,33 @@ def test_the_county_page_has_the_header_alert_tasks_advice_pictures_and_law(
     assert page.ids["decision-date"] == d.decision_date
     alert = next(a for a in d.alerts if a.region_code == COUNTY)
     assert alert.level_label in page.all_text and alert.start in page.all_text
-    [table] = page.tables
-    assert table["header"] == ["序号", "对象", "位置", "任务内容", "期限", "优先级", "法律依据",
-                               "状态"]
+    tables = page.task_tables()
+    assert all(t["region"] == COUNTY for t in tables)
+    assert {tuple(t["header"]) for t in tables} == {TASK_HEADER}
+    rows = [r for t in tables for r in t["rows"]]
     expected = [t for t in d.tasks if t.region_code == COUNTY]
-    assert len(table["rows"]) == len(expected) == doc.tasks
-    assert {r["id"] for r in table["rows"]} == {t.id for t in expected}
-    first = next(t for t in expected if t.id == table["rows"][0]["id"])
-    cells = table["rows"][0]["cells"]
-    assert cells[0] == "1" and (first.subject.name or first.subject.id) in cells[1]
-    assert first.items[0].text in cells[3] and cells[4] == first.deadline
-    assert cells[5] == str(first.priority) and cells[7] == "待审核"
+    assert len(rows) == len(expected) == doc.tasks
+    assert {r["id"] for r in rows} == {t.id for t in expected}
+    first = next(t for t in expected if t.id == rows[0]["id"])
+    cells = rows[0]["cells"]
+    assert cells[0] == "1" and cells[1] == first.id
+    assert (first.subject.name or first.subject.id) in cells[2]
+    assert first.items[0].text[:12] in cells[4] and cells[5] == first.deadline
+    assert cells[6] == str(first.priority) and cells[8] == "待审核"
     # the Air Law is reported repealed before the decision date (2026-11-25): the grounds in
     # force lead, the Air Law article is history, never current law, and nothing is flagged
     # because a ground in force remains (issue 12; was: every task marked 待法律审查)
-    refs = cells[6].split("\n")
+    refs = cells[7].split("\n")
     assert refs[0].startswith("《浙江省大气污染防治条例》")
     assert any(r.startswith("原依据《大气污染防治法》第") and "已废止" in r for r in refs)
-    assert "待法律审查" not in cells[6]
+    assert "待法律审查" not in cells[7]
     assert not any(t.legal_review_required for t in expected)
     assert "没有现行有效的法律依据" not in page.all_text
     if any(e.legal_review_required for t in expected for e in t.escalations):
         assert "处理依据待法务复核" in page.all_text  # a penalty without an in-force ground
-    # advice of the county
+    # advice of the county (its text as the reader sees it: rounded, no internal tags)
     for a in (a for a in d.advice if a.region_code == COUNTY):
-        assert a.texts[0][:20] in page.all_text
+        assert reader_text(a.texts[0])[:20] in page.all_text
     # two pictures, inline PNGs
     assert len(page.images) == 2
     for src in page.images:
@@ -178,18 +107,21 @@ def test_the_appendix_has_every_cited_article_once_with_the_graphs_text(
         assert "决策日（2026-11-25）状态" in art["status"]
     art96 = page.articles["cn.air-law.2018.art96"]["status"]
     assert "已废止" in art96
-    # the repeal is only reported (CODE-level sources): the end date says so, never as fact
-    assert "至 2026-08-14 止（据报道，来源等级 CODE，待核实）" in art96
+    # the repeal is only reported (CODE-level sources): the end date says so, never as fact,
+    # and the source-quality code is said in words
+    assert (f"至 2026-08-14 止（据报道，来源：{SOURCE_QUALITY_ZH['CODE']}，待核实）") in art96
+    assert "CODE" not in art96
 
 
 def test_the_city_page_groups_its_counties_tasks(decided: Decided,
                                                  rendered: D.DocumentSet) -> None:
     doc = _doc(rendered, CITY)
     page = Page((rendered.folder / doc.files["html"]).read_text(encoding="utf-8"))
-    regions = [t["region"] for t in page.tables]
+    regions = list(dict.fromkeys(t["region"] for t in page.task_tables()))
     assert regions[0] == CITY and set(regions[1:]) >= {COUNTY, "330109"}
+    assert regions[1:] == sorted(regions[1:])  # counties by code
     assert all(r.startswith("3301") for r in regions)
-    total = sum(len(t["rows"]) for t in page.tables)
+    total = sum(len(t["rows"]) for t in page.task_tables())
     assert total == doc.tasks == _tasks_in(decided.store, decided.decision_id, regions)
     assert "杭州市（330100）" in page.all_text
 
@@ -198,9 +130,10 @@ def test_markdown_has_the_same_tables(rendered: D.DocumentSet) -> None:
     doc = _doc(rendered, COUNTY)
     md = (rendered.folder / doc.files["md"]).read_text(encoding="utf-8")
     assert md.startswith("# 上城区大气污染防治任务清单")
-    rows = [line for line in md.splitlines() if re.match(r"^\| \d+ \|", line)]
+    rows = [line for line in md.splitlines() if re.match(r"^\| \d+ \| `task-", line)]
     assert len(rows) == doc.tasks
-    assert all(line.count(" | ") >= 7 for line in rows)
+    assert all(line.count(" | ") >= 8 for line in rows)
+    assert "## 概况" in md and "## 目录" in md
     assert "![" in md and f"({COUNTY}-map.png)" in md
     assert "## 附录　引用条款全文" in md
     assert "> 县级以上地方人民政府应当依据重污染天气的预警等级" in md
@@ -219,13 +152,13 @@ def test_word_document_opens_with_tables_chinese_text_pictures_and_law(
     assert paras[0] == "杭州市大气污染防治任务清单"
     assert any(decided.decision_id in p for p in paras)
     assert "二、任务清单" in paras and "附录　引用条款全文" in paras
-    header = [c.text for c in word.tables[0].rows[0].cells]
-    assert header == ["序号", "对象", "位置", "任务内容", "期限", "优先级", "法律依据", "状态"]
-    rows = sum(len(t.rows) - 1 for t in word.tables)
+    tables = _word_task_tables(word)
+    rows = sum(len(t.rows) - 1 for t in tables)
     assert rows == doc.tasks
-    cells = [c.text for c in word.tables[1].rows[1].cells]
-    assert cells[0] == "1" and "°E" in cells[2] and "原依据《大气污染防治法》" in cells[6]
-    assert "待法律审查" not in cells[6]
+    county_row = next(r for t in tables for r in t.rows[1:] if "°E" in r.cells[3].text)
+    cells = [c.text for c in county_row.cells]
+    assert cells[1].startswith("task-") and "原依据《大气污染防治法》" in cells[7]
+    assert "待法律审查" not in cells[7]
     art96 = decided.store.read_one("MATCH (a:Article {id: 'cn.air-law.2018.art96'}) "
                                    "RETURN a.text AS t")["t"]
     body = "\n".join(paras)
@@ -274,6 +207,7 @@ def test_text_is_escaped_in_html_and_word(decided: Decided, tmp_path: Path) -> N
     assert evil in page.all_text
     word = Document(str(tmp_path / doc.files["docx"]))
     assert any(evil in c.text for t in word.tables for r in t.rows for c in r.cells)
+    assert "ZJ3KM:" not in html
     md = (tmp_path / doc.files["md"]).read_text(encoding="utf-8")
     assert "<script>" in md  # inside a table cell, as text; the Markdown renderer escapes it
 
