@@ -155,6 +155,11 @@ def print_summary(outcome: Any, docs: Any) -> None:
         console.print(f"[yellow]legal review:[/] {penalties} task(s) name a penalty with no ground "
                       "in force on the decision date (处理依据待法务复核 in the documents)",
                       highlight=False)
+    if outcome.review_status == "approved":
+        console.print("review: approved; the tasks are issued", highlight=False)
+    else:
+        console.print(f"[bold]review:[/] a draft — nothing is issued until a commander approves "
+                      f"it: ecobrain decisions approve {d.id} --by NAME", highlight=False)
     if docs:
         if docs.font_note:
             console.print(f"[yellow]note:[/] {docs.font_note}")

@@ -90,6 +90,9 @@ class RunDecidedOut(BaseModel):
     repaired: int = Field(default=0, description="nodes and relationships of that decision "
                           "that were missing (a lost trace, say) and were restored")
     rule_source: str
+    review_status: str = Field(default="draft", description="draft until a commander approves "
+                               "it (POST /decisions/{id}/approve); an approved decision decided "
+                               "again with the same result stays approved")
     decision: DecisionSummaryOut
     timings: dict[str, float]
     findings: dict[str, int]
@@ -182,7 +185,7 @@ def post_run(body: RunIn, principal: Commander, store: Store, request: Request) 
     out: dict[str, Any] = {
         "run_id": outcome.run_id, "run_dir": outcome.run_dir, "model": outcome.model,
         "existed": outcome.existed, "repaired": outcome.repaired,
-        "rule_source": outcome.rule_source,
+        "rule_source": outcome.rule_source, "review_status": outcome.review_status,
         "decision": outcome.decision.summary(), "timings": outcome.timings,
         "findings": outcome.findings}
     if body.render_documents:

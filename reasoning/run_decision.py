@@ -65,6 +65,7 @@ class RunOutcome:
     timings: dict[str, float] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)
     findings: dict[str, int] = field(default_factory=dict)
+    review_status: str = "draft"  # a decision already approved stays approved (review.py)
 
     @property
     def decision_id(self) -> str:
@@ -84,7 +85,7 @@ class RunOutcome:
         """The decision's summary (``id``, ``run_id`` and counts) with the run's facts."""
         return {**self.decision.summary(), "run_dir": self.run_dir, "model": self.model,
                 "rule_source": self.rule_source, "existed": self.existed,
-                "repaired": self.repaired,
+                "repaired": self.repaired, "review_status": self.review_status,
                 "timings": dict(self.timings), "findings": dict(self.findings)}
 
 
@@ -253,6 +254,9 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     counts = {"daily_aqi": len(findings.daily_aqi), "episodes": len(findings.episodes),
               "hotspots": len(findings.hotspots), "attribution": len(findings.attribution),
               "regimes": len(findings.regimes), "days": len(findings.days)}
+    review = store.read_one("MATCH (d:Decision {id: $id}) RETURN d.review_status AS s",
+                            {"id": decision.id})
     return RunOutcome(decision=decision, run_id=findings.run_id, run_dir=findings.run_dir,
                       model=findings.model, rule_source=source, existed=existed,
-                      timings=timings, written=written.as_dict(), findings=counts)
+                      timings=timings, written=written.as_dict(), findings=counts,
+                      review_status=(review or {}).get("s") or "draft")

@@ -97,8 +97,9 @@ def test_redeciding_on_another_day_is_a_new_draft_showing_changes(
     if review.review_state(store, first.id)["review_status"] != review.APPROVED:
         review.approve(store, first.id, by="duty", override_legal_review=True, reason="test")
     later = dt.date.fromisoformat(first.decision_date) + dt.timedelta(days=1)
-    second = decide_run(store, module_decided.run_dir, on=later).decision
-    assert second.id != first.id
+    outcome = decide_run(store, module_decided.run_dir, on=later)
+    second = outcome.decision
+    assert second.id != first.id and outcome.review_status == "draft"
     assert review.review_state(store, second.id)["review_status"] == review.DRAFT
 
     def keyed(dec):
@@ -126,3 +127,7 @@ def test_redeciding_on_another_day_is_a_new_draft_showing_changes(
     assert "approved by 值班指挥" in out.output and f"已下发 {len(second.tasks)}" in out.output
     out = runner.invoke(app, ["decisions", "review", second.id])
     assert "approved, approved by 值班指挥" in out.output
+    # deciding the same run on the same day again: the same decision, still approved
+    again = decide_run(store, module_decided.run_dir, on=later)
+    assert again.existed and again.decision_id == second.id
+    assert again.review_status == "approved"
