@@ -486,13 +486,14 @@ class _Builder:
                 return f
         return None
 
-    def schedule(self, ordered: list[Any]) -> tuple[list[ScheduleEntry], set[str]]:
+    def schedule(self, ordered: list[Any]) -> tuple[list[ScheduleEntry], set[str], bool]:
         """One emergency order per subject: each day, the measure of the highest alert level
         covering it (a county's yellow and its city's red on the same days are one red order,
-        not two contradictory lines). Returns the entries and the conclusions they replace."""
+        not two contradictory lines). Returns the entries, the conclusions they replace, and
+        whether a single entry spans its measure's whole window (its text then says it all)."""
         leveled = [(c, m) for c in ordered if (m := self.measure_of(c)) is not None]
         if not leveled:
-            return [], set()
+            return [], set(), False
         days: dict[str, tuple[int, Any, dict[str, Any]]] = {}
         for c, m in leveled:
             rank = int(self.concepts.prop(str(m["level"]), "severity_rank", 0))
@@ -505,6 +506,7 @@ class _Builder:
                 if held is None or rank > held[0]:
                     days[day] = (rank, c, m)
         entries: list[ScheduleEntry] = []
+        windows: dict[int, tuple[str, str]] = {}  # entry -> its measure's window
         for day in sorted(days):
             _, c, m = days[day]
             mt = c.fact.get("measure_type", "")
@@ -519,7 +521,9 @@ class _Builder:
             entries.append(_fast(ScheduleEntry, date_from=day, date_to=day, level=m["level"],
                                  level_label=self.label(m["level"]), measure_type=mt,
                                  measure_label=self.label(mt), text=text, rule_key=c.rule_key))
-        return entries, {c.id for c, _ in leveled}
+            windows[len(entries) - 1] = (m["start"], m.get("end") or m["start"])
+        whole = len(entries) == 1 and windows[0] == (entries[0].date_from, entries[0].date_to)
+        return entries, {c.id for c, _ in leveled}, whole
 
     def build(self) -> tuple[list[Alert], list[Measure], list[Task], list[Advice]]:
         groups: dict[tuple[str, tuple[Any, ...]], list[Any]] = defaultdict(list)
@@ -556,12 +560,12 @@ class _Builder:
             elif kind == "task":
                 ordered = sorted(applied, key=lambda c: (-c.fact.get("priority", 0), c.rule_key,
                                                          c.id))
-                schedule, scheduled = self.schedule(ordered)
+                schedule, scheduled, whole = self.schedule(ordered)
                 items_out: list[TaskItem] = []
                 if schedule:
                     items_out.append(_fast(TaskItem,
                         measure_type=schedule_measure(schedule), measure_label=self.label(
-                            schedule_measure(schedule)), text=schedule_text(schedule),
+                            schedule_measure(schedule)), text=schedule_text(schedule, whole),
                         rule_key=schedule[0].rule_key))
                 seen: set[tuple[str, str]] = set()
                 for c in ordered:
@@ -619,10 +623,13 @@ def schedule_measure(schedule: list[ScheduleEntry]) -> str:
         "EmergencyEmissionReduction"
 
 
-def schedule_text(schedule: list[ScheduleEntry]) -> str:
-    """The order as one line a bureau reads: each period with its level and measure."""
+def schedule_text(schedule: list[ScheduleEntry], whole: bool = False) -> str:
+    """The order as one line a bureau reads: each period with its level and measure (a single
+    period that is its measure's whole window: the rule's text, which names both)."""
     def period(e: ScheduleEntry) -> str:
         return e.date_from if e.date_from == e.date_to else f"{e.date_from}至{e.date_to}"
+    if whole:
+        return schedule[0].text
     if len(schedule) == 1:
         e = schedule[0]
         return f"{period(e)}（{e.level_label}）：{e.text}"
