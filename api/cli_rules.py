@@ -53,6 +53,16 @@ def _coverage_lines(cov: CoverageReport) -> None:
                           highlight=False, style="dim")
 
 
+def _day(on: str | None) -> date | None:
+    """The --on date, or None; a bad one is a one-line error."""
+    if not on:
+        return None
+    try:
+        return date.fromisoformat(on)
+    except ValueError as exc:
+        raise fail(f"--on {on!r}: not a date (YYYY-MM-DD)") from exc
+
+
 @rules_app.command("check")
 def check(path: PathArg = None, offline: Offline = False,
           as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
@@ -64,14 +74,9 @@ def check(path: PathArg = None, offline: Offline = False,
     """Validate schema, expressions, concepts and cited articles; errors name file:line."""
     from ecobrain.reasoning.check import check_rules
 
-    day = None
-    if on:
-        try:
-            day = date.fromisoformat(on)
-        except ValueError as exc:
-            raise fail(f"--on {on!r}: not a date (YYYY-MM-DD)") from exc
-        if offline:
-            raise fail("--on needs the graph (the grounds' validity is there); drop --offline")
+    day = _day(on)
+    if day is not None and offline:
+        raise fail("--on needs the graph (the grounds' validity is there); drop --offline")
 
     def run(store: object) -> None:
         report = check_rules(path, store=store)
@@ -186,12 +191,7 @@ def list_rules(
         base, _ = load_rule_base(path)
     except RuleError as exc:
         raise fail(str(exc)) from exc
-    day = None
-    if on:
-        try:
-            day = date.fromisoformat(on)
-        except ValueError as exc:
-            raise fail(f"--on {on!r}: not a date (YYYY-MM-DD)") from exc
+    day = _day(on)
     entries = base.in_force(day, include_drafts=True) if day else base.entries
     for e in sorted(entries, key=lambda e: (e.rule.id, e.rule.version)):
         r = e.rule

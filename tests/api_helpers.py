@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -55,3 +56,16 @@ def api_client(store: GraphStore, tmp_path: Path) -> Iterator[ApiClient]:
     app = create_app(store_factory=lambda: _SharedStore(store), key_store=keys)  # type: ignore[arg-type,return-value]
     with TestClient(app) as client:
         yield ApiClient(client, tokens)
+
+
+@contextmanager
+def jobs_client(store: GraphStore, tmp_path: Path, jobs_settings: Any
+                ) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
+    """An app for the jobs routes: keys for every role and a Ningbo-scoped commander."""
+    keys = KeyStore(tmp_path / "keys.json")
+    tokens = {role: keys.create(f"test-{role}", [role]) for role in ROLES}
+    tokens["ningbo"] = keys.create("ningbo-commander", ["commander"], regions=["330200"])
+    app = create_app(store_factory=lambda: _SharedStore(store), key_store=keys)  # type: ignore[arg-type,return-value]
+    app.state.jobs_settings = jobs_settings
+    with TestClient(app) as client:
+        yield client, {k: {"X-API-Key": v} for k, v in tokens.items()}

@@ -22,14 +22,14 @@ from typing import Any
 
 import pytest
 import yaml
-from api_helpers import ApiClient, _SharedStore, api_client
+from api_helpers import ApiClient, api_client, jobs_client
 from fastapi.testclient import TestClient
 from hpc_helpers import settings, test_request
 from kb_fixture import Decided, graph_counts, sample_run_dir
 from typer.testing import CliRunner
 
 from ecobrain import safe_yaml
-from ecobrain.api.auth import ROLES, KeyStore
+from ecobrain.api.auth import KeyStore
 from ecobrain.api.cli import app as cli_app
 from ecobrain.api.documents import DocumentError, document_file
 from ecobrain.api.http_app import create_app
@@ -187,13 +187,8 @@ def test_finding6_api_key_regions_must_be_regions_of_the_graph(
 
 @pytest.fixture
 def jobs_api(store: GraphStore, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, Any]]]:
-    keys = KeyStore(tmp_path / "keys.json")
-    tokens = {role: keys.create(f"test-{role}", [role]) for role in ROLES}
-    tokens["ningbo"] = keys.create("ningbo-commander", ["commander"], regions=["330200"])
-    app = create_app(store_factory=lambda: _SharedStore(store), key_store=keys)  # type: ignore[arg-type,return-value]
-    app.state.jobs_settings = settings(tmp_path)
-    with TestClient(app) as client:
-        yield client, {k: {"X-API-Key": v} for k, v in tokens.items()}
+    with jobs_client(store, tmp_path, settings(tmp_path)) as both:
+        yield both
 
 
 def test_finding6_scoped_keys_cannot_start_or_cancel_province_jobs(jobs_api) -> None:  # type: ignore[no-untyped-def]

@@ -7,24 +7,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_helpers import _SharedStore
+from api_helpers import jobs_client
 from fastapi.testclient import TestClient
 from hpc_helpers import baseline_run, settings, test_request, wait_for
 
-from ecobrain.api.auth import ROLES, KeyStore
-from ecobrain.api.http_app import create_app
 from ecobrain.ontology.store import GraphStore
 
 
 @pytest.fixture
 def api(store: GraphStore, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, dict]]]:
-    keys = KeyStore(tmp_path / "keys.json")
-    tokens = {role: keys.create(f"test-{role}", [role]) for role in ROLES}
-    tokens["ningbo"] = keys.create("ningbo-commander", ["commander"], regions=["330200"])
-    app = create_app(store_factory=lambda: _SharedStore(store), key_store=keys)  # type: ignore[arg-type,return-value]
-    app.state.jobs_settings = settings(tmp_path)
-    with TestClient(app) as client:
-        yield client, {k: {"X-API-Key": v} for k, v in tokens.items()}
+    with jobs_client(store, tmp_path, settings(tmp_path)) as both:
+        yield both
 
 
 def test_create_read_list_cancel(api) -> None:  # type: ignore[no-untyped-def]

@@ -39,18 +39,23 @@ class CountyShare:
     area_km2: float
 
 
-def cell_outline_lonlat(grid: GridSpec, row: int, col: int) -> Polygon:
-    """The cell as a lon/lat polygon, each edge densified (projected edges are not straight
-    in lon/lat)."""
-    t = np.linspace(0.0, 1.0, _EDGE_POINTS, endpoint=False)
-    x0, y0 = grid.xorig + col * grid.xcell, grid.yorig + row * grid.ycell
-    x1, y1 = x0 + grid.xcell, y0 + grid.ycell
+def _outline_lonlat(grid: GridSpec, x0: float, y0: float, x1: float, y1: float,
+                    points_per_edge: int) -> Polygon:
+    """A rectangle of grid coordinates as a lon/lat polygon, each edge densified (projected
+    edges are not straight in lon/lat)."""
+    t = np.linspace(0.0, 1.0, points_per_edge, endpoint=False)
     xs = np.concatenate([x0 + t * (x1 - x0), np.full_like(t, x1), x1 - t * (x1 - x0),
                          np.full_like(t, x0)])
     ys = np.concatenate([np.full_like(t, y0), y0 + t * (y1 - y0), np.full_like(t, y1),
                          y1 - t * (y1 - y0)])
     lon, lat = grid.xy_to_lonlat(xs, ys)
     return Polygon(zip(np.asarray(lon).tolist(), np.asarray(lat).tolist(), strict=True))
+
+
+def cell_outline_lonlat(grid: GridSpec, row: int, col: int) -> Polygon:
+    """The cell as a lon/lat polygon."""
+    x0, y0 = grid.xorig + col * grid.xcell, grid.yorig + row * grid.ycell
+    return _outline_lonlat(grid, x0, y0, x0 + grid.xcell, y0 + grid.ycell, _EDGE_POINTS)
 
 
 @cache
@@ -84,15 +89,8 @@ def county_shares(grid: GridSpec, row: int, col: int,
 
 def grid_outline_lonlat(grid: GridSpec, points_per_edge: int = 200) -> Polygon:
     """The whole grid's outline as a lon/lat polygon (edges densified)."""
-    t = np.linspace(0.0, 1.0, points_per_edge, endpoint=False)
-    x0, y0 = grid.xorig, grid.yorig
-    x1, y1 = x0 + grid.ncols * grid.xcell, y0 + grid.nrows * grid.ycell
-    xs = np.concatenate([x0 + t * (x1 - x0), np.full_like(t, x1), x1 - t * (x1 - x0),
-                         np.full_like(t, x0)])
-    ys = np.concatenate([np.full_like(t, y0), y0 + t * (y1 - y0), np.full_like(t, y1),
-                         y1 - t * (y1 - y0)])
-    lon, lat = grid.xy_to_lonlat(xs, ys)
-    return Polygon(zip(np.asarray(lon).tolist(), np.asarray(lat).tolist(), strict=True))
+    return _outline_lonlat(grid, grid.xorig, grid.yorig, grid.xorig + grid.ncols * grid.xcell,
+                           grid.yorig + grid.nrows * grid.ycell, points_per_edge)
 
 
 @cache
