@@ -67,9 +67,24 @@ def _summary(counters: Any) -> WriteSummary:
     )
 
 
-def _read_error(exc: Exception, cypher: str, uri: str) -> GraphStoreError:
+def _missing_database(exc: Exception, database: str, uri: str) -> GraphStoreError | None:
+    """The clear message for a database the server does not have (ecobrain's default name,
+    ``ecobrain``, is not on a Neo4j Community server: it has exactly one standard database,
+    ``neo4j``)."""
+    code = getattr(exc, "code", "") or ""
+    if "DatabaseNotFound" in code or "does not exist" in str(exc):
+        return GraphStoreError(
+            f"the Neo4j server at {uri} has no database {database!r}: set "
+            "ECOBRAIN_GRAPH_DATABASE to one of its databases (Neo4j Community has exactly one "
+            "standard database, 'neo4j'; on Enterprise, CREATE DATABASE it first)")
+    return None
+
+
+def _read_error(exc: Exception, cypher: str, uri: str, database: str = "") -> GraphStoreError:
     from neo4j.exceptions import ClientError, DriverError
 
+    if (missing := _missing_database(exc, database, uri)) is not None:
+        return missing
     if isinstance(exc, ClientError):
         if "AccessMode" in (exc.code or "") or "read access mode" in str(exc).lower():
             return ReadOnlyViolation(
@@ -138,7 +153,7 @@ class Neo4jStore(GraphStore):
             with self._session(read=True) as session:
                 return session.execute_read(work)
         except (Neo4jError, DriverError) as exc:
-            raise _read_error(exc, cypher, self._uri) from exc
+            raise _read_error(exc, cypher, self._uri, self.graph_name) from exc
 
     async def aread(
         self, cypher: str, params: Mapping[str, Any] | None = None, *, timeout_ms: int | None = None
@@ -156,7 +171,7 @@ class Neo4jStore(GraphStore):
                     database=self.graph_name, default_access_mode=neo4j.READ_ACCESS) as session:
                 return await session.execute_read(work)  # type: ignore[no-any-return]
         except (Neo4jError, DriverError) as exc:
-            raise _read_error(exc, cypher, self._uri) from exc
+            raise _read_error(exc, cypher, self._uri, self.graph_name) from exc
 
     def _async_driver(self) -> Any:
         """The running loop's async driver (it connects on first use, not here)."""
@@ -194,15 +209,22 @@ class Neo4jStore(GraphStore):
             with self._session() as session:
                 return session.execute_write(work)
         except Neo4jError as exc:
-            raise GraphStoreError(str(exc)) from exc
+            missing = _missing_database(exc, self.graph_name, self._uri)
+            raise (missing or GraphStoreError(str(exc))) from exc
 
     def _ensure_indexes(self, specs: Sequence[tuple[str, str]], unique: set[str]) -> None:
-        with self._session() as session:
-            for label, prop in specs:
-                if prop == "id" and label in unique and not self.stand_in:
-                    session.run(self.dialect.create_unique_constraint(label, prop)).consume()
-                else:
-                    session.run(self.dialect.create_index(label, prop)).consume()
+        from neo4j.exceptions import Neo4jError
+
+        try:
+            with self._session() as session:
+                for label, prop in specs:
+                    if prop == "id" and label in unique and not self.stand_in:
+                        session.run(self.dialect.create_unique_constraint(label, prop)).consume()
+                    else:
+                        session.run(self.dialect.create_index(label, prop)).consume()
+        except Neo4jError as exc:
+            missing = _missing_database(exc, self.graph_name, self._uri)
+            raise (missing or GraphStoreError(str(exc))) from exc
 
     def drop_graph(self) -> None:
         with self._session() as session:

@@ -38,6 +38,16 @@ from ecobrain.ontology.store import GraphStore, open_store  # noqa: E402
 pytest_plugins = ["kb_fixture"]  # session-wide knowledge graph and decided sample run
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In the Bolt pass, tests of FalkorDB or the embedded server itself are skipped; tests
+    using ``neo4j_store`` carry the ``neo4j`` marker (``-m neo4j`` runs just them)."""
+    for item in items:
+        if "neo4j_store" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.neo4j)
+        if bolt_server.on_bolt() and item.get_closest_marker("falkordb_only"):
+            item.add_marker(pytest.mark.skip(reason="about FalkorDB / the embedded server"))
+
+
 @pytest.fixture(scope="session")
 def graph_settings() -> Iterator[GraphSettings]:
     settings = settings_from_env()
