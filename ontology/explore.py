@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecobrain.ontology import graph_paths
 from ecobrain.ontology.schema import ID_LABELS
 from ecobrain.ontology.store import GraphStore
 
@@ -172,20 +173,26 @@ def _known_or_fail(store: GraphStore, kind: str, wanted: Sequence[str] | None) -
 
 def paths(store: GraphStore, from_id: str, to_id: str, *, max_depth: int = 6
           ) -> list[dict[str, Any]]:
-    """A shortest path between two nodes (either direction), as node ids and relationship types."""
+    """A shortest path between two nodes (relationships followed either way), as node ids and
+    relationship types; the same path on every backend (see :mod:`graph_paths`)."""
+    found: dict[str, str] = {}
     for node_id in (from_id, to_id):
-        if store.read_one("MATCH (n {id: $id}) RETURN n.id AS id", {"id": node_id}) is None:
+        label = graph_paths.find_label(store, node_id)
+        if label is None:
             raise NotFound(f"no node with id {node_id!r}")
-    rows = store.read(store.dialect.shortest_path(max_depth), {"from": from_id, "to": to_id})
-    out = []
-    for row in rows:
-        out.append({
-            "nodes": [{"id": n["properties"].get("id"), "labels": n["labels"],
-                       "name": _display_name(n["properties"])} for n in row["nodes"]],
-            "relationships": [r["type"] for r in row["rels"]],
-            "length": len(row["rels"]),
-        })
-    return out
+        found[node_id] = label
+    labels: dict[str, str] = {}
+    path = graph_paths.shortest_path(store, from_id, found[from_id], to_id, found[to_id],
+                                     max_depth, labels)
+    if path is None:
+        return []
+    nodes = graph_paths.describe(store, path, labels)
+    return [{
+        "nodes": [{"id": n["properties"].get("id"), "labels": sorted(n["labels"]),
+                   "name": _display_name(n["properties"])} for n in nodes],
+        "relationships": [t for _, t in path[:-1]],
+        "length": len(path) - 1,
+    }]
 
 
 def _display_name(props: dict[str, Any]) -> str:
