@@ -131,6 +131,8 @@ class Neo4jStore(GraphStore):
         return f"{self._uri}, database {self.graph_name!r}"
 
     def _session(self, read: bool = False) -> Any:
+        """A session in read or write access mode: with a ``neo4j://`` URI the driver routes
+        read sessions to a cluster's readers (read replicas / followers), writes to the leader."""
         import neo4j
 
         mode = neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS
@@ -167,11 +169,17 @@ class Neo4jStore(GraphStore):
             return [{k: _plain(v) for k, v in rec.items()} async for rec in result]
 
         try:
-            async with self._async_driver().session(
-                    database=self.graph_name, default_access_mode=neo4j.READ_ACCESS) as session:
+            async with self._async_session() as session:
                 return await session.execute_read(work)  # type: ignore[no-any-return]
         except (Neo4jError, DriverError) as exc:
             raise _read_error(exc, cypher, self._uri, self.graph_name) from exc
+
+    def _async_session(self) -> Any:
+        """A read session on the running loop's driver (reads only: routed to readers)."""
+        import neo4j
+
+        return self._async_driver().session(database=self.graph_name,
+                                            default_access_mode=neo4j.READ_ACCESS)
 
     def _async_driver(self) -> Any:
         """The running loop's async driver (it connects on first use, not here)."""
