@@ -2,7 +2,8 @@
 
 Reads run in read transactions (``execute_read``), so the server refuses writes there; the
 cluster routing of ``neo4j://`` URIs also sends them to readers. ``write_all`` is one real
-transaction: a failing statement rolls the others back.
+transaction: a failing statement rolls the others back; so is a unit (``atomic()``): every
+write and read inside it, on its thread, goes through one transaction.
 
 Async reads (:meth:`Neo4jStore.aread`) use the driver's ``AsyncGraphDatabase``: one async
 driver per event loop (it is bound to the loop it runs on), made on first use, closed by
@@ -12,9 +13,11 @@ driver per event loop (it is bound to the loop it runs on), made on first use, c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ecobrain.ontology.config import DEFAULT_READ_TIMEOUT_S
@@ -111,6 +114,7 @@ class Neo4jStore(GraphStore):
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = \
             weakref.WeakKeyDictionary()
         self._async_lock = threading.Lock()
+        self._unit = threading.local()  # .tx: the open unit's transaction on this thread
         try:
             # bounded waits everywhere: connecting, taking a pooled connection, retrying a
             # transaction (the driver's routing finds a cluster's new leader by itself)
@@ -138,11 +142,59 @@ class Neo4jStore(GraphStore):
         mode = neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS
         return self._driver.session(database=self.graph_name, default_access_mode=mode)
 
+    @contextmanager
+    def atomic(self, *, snapshot: bool = True) -> Iterator[None]:
+        """A unit of writes as one Neo4j transaction (write mode: a cluster's leader): it
+        commits when the block ends, rolls back if anything inside fails. Writes and reads on
+        this thread inside the unit run in that transaction, so the unit's reads see its own
+        writes (the decision save reads back what it wrote). Units nest; the outermost one
+        commits. Async reads (:meth:`aread`) are outside it."""
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        if getattr(self._unit, "tx", None) is not None:
+            yield
+            return
+        session = self._session()
+        try:
+            try:
+                tx = session.begin_transaction()
+            except (Neo4jError, DriverError) as exc:
+                missing = _missing_database(exc, self.graph_name, self._uri)
+                raise (missing or GraphStoreError(str(exc))) from exc
+            self._unit.tx = tx
+            try:
+                yield
+            except BaseException:
+                self._unit.tx = None
+                with contextlib.suppress(Exception):  # already closed by a failed statement
+                    tx.rollback()
+                raise
+            self._unit.tx = None
+            try:
+                tx.commit()
+            except (Neo4jError, DriverError) as exc:
+                raise GraphStoreError(f"the unit of writes was not committed: {exc}") from exc
+        finally:
+            self._unit.tx = None
+            session.close()
+
+    def _unit_read(self, tx: Any, cypher: str, params: Mapping[str, Any] | None) -> list[Row]:
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        try:
+            result = tx.run(cypher, dict(params or {}))
+            return [{k: _plain(v) for k, v in rec.items()} for rec in result]
+        except (Neo4jError, DriverError) as exc:
+            raise _read_error(exc, cypher, self._uri, self.graph_name) from exc
+
     def read(
         self, cypher: str, params: Mapping[str, Any] | None = None, *, timeout_ms: int | None = None
     ) -> list[Row]:
         import neo4j
         from neo4j.exceptions import DriverError, Neo4jError
+
+        if (unit := getattr(self._unit, "tx", None)) is not None:
+            return self._unit_read(unit, cypher, params)
 
         # the time limit goes on the transaction function (a ``neo4j.Query`` is refused by
         # ``tx.run`` in every driver version: ValueError on 5.x, TypeError on 6.x)
@@ -214,6 +266,8 @@ class Neo4jStore(GraphStore):
             return total
 
         try:
+            if (unit := getattr(self._unit, "tx", None)) is not None:
+                return work(unit)
             with self._session() as session:
                 return session.execute_write(work)
         except Neo4jError as exc:

@@ -344,3 +344,16 @@ def test_neo4j_missing_database_names_the_setting(neo4j_store: GraphStore) -> No
         pytest.skip("needs the test Bolt server")
     with pytest.raises(GraphStoreError, match="ECOBRAIN_GRAPH_DATABASE"):
         open_store(settings, graph="no_such_database_here")
+
+
+def test_neo4j_unit_of_writes_is_one_transaction(neo4j_store: GraphStore) -> None:
+    with neo4j_store.atomic():
+        neo4j_store.write("CREATE (:Pollutant {id: 'O3'})")
+        # a read inside the unit sees the unit's write (the decision save reads back)
+        assert neo4j_store.read_one("MATCH (p:Pollutant) RETURN count(p) AS n") == {"n": 1}
+    with pytest.raises(GraphStoreError), neo4j_store.atomic():
+        neo4j_store.write("CREATE (:Pollutant {id: 'NO2'})")
+        with neo4j_store.atomic():  # nested: part of the outer unit
+            neo4j_store.write_all([("CREATE (:Pollutant {id: 'SO2'})", None)])
+        neo4j_store.write("UNWIND [0] AS x CREATE (:Pollutant {id: toString(1 / x)})")
+    assert neo4j_store.read("MATCH (p:Pollutant) RETURN p.id AS id") == [{"id": "O3"}]
