@@ -39,12 +39,14 @@ pytest_plugins = ["kb_fixture"]  # session-wide knowledge graph and decided samp
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """In the Bolt pass, tests of FalkorDB or the embedded server itself are skipped; tests
+    """In the Bolt pass, tests of FalkorDB or the embedded server itself (marked, or on a
+    private embedded server: ``private_graph``) are skipped; tests
     using ``neo4j_store`` carry the ``neo4j`` marker (``-m neo4j`` runs just them)."""
     for item in items:
         if "neo4j_store" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.neo4j)
-        if bolt_server.on_bolt() and item.get_closest_marker("falkordb_only"):
+        if bolt_server.on_bolt() and (item.get_closest_marker("falkordb_only") or
+                                      "private_graph" in getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.skip(reason="about FalkorDB / the embedded server"))
 
 
