@@ -3,6 +3,7 @@
 #
 #   ./dev.sh demo   install (once) and run the main job on the embedded default graph
 #   ./dev.sh test   install (once, with test tools) and run the whole test suite
+#                   (ECOBRAIN_TEST_BOLT_PASS=1: then again over Bolt, see docs/graph-server.md)
 #   ./dev.sh setup  only install
 #
 # Installs into ./.venv with the system's Python 3.11+, and — when run as root on Debian —
@@ -88,7 +89,25 @@ case "${1:-}" in
       "$slurm_script" start || log "test Slurm cluster did not start; Slurm tests will skip with the reason"
       trap '"$slurm_script" stop >/dev/null 2>&1 || true' EXIT
     fi
-    .venv/bin/python -m pytest "$@" ;;
+    bolt_script="$ROOT/scripts/bolt-test-server.sh"
+    bolt_up=0
+    if "$bolt_script" start >/dev/null; then
+      bolt_up=1
+      eval "$("$bolt_script" env)"
+      trap '"$bolt_script" stop >/dev/null 2>&1 || true; "$slurm_script" stop >/dev/null 2>&1 || true' EXIT
+    else
+      log "test Bolt server did not start; the Neo4j-store tests will skip"
+    fi
+    status=0
+    .venv/bin/python -m pytest "$@" || status=$?
+    # The second pass (every graph-touching test over Bolt, ~20 more minutes on 2 cores) is
+    # opt-in until it is green: ECOBRAIN_TEST_BOLT_PASS=1 ./dev.sh test
+    if [ "${ECOBRAIN_TEST_BOLT_PASS:-0}" = 1 ] && [ "$bolt_up" = 1 ]; then
+      log "second pass: the graph-touching tests over Bolt ($ECOBRAIN_TEST_BOLT_URI)"
+      ECOBRAIN_TEST_BACKEND=bolt .venv/bin/python -m pytest -m "not falkordb_only" "$@" ||
+        status=$?
+    fi
+    exit "$status" ;;
   *)
     sed -n '2,12p' "$0"; exit 2 ;;
 esac

@@ -21,7 +21,12 @@ from ecobrain.api.auth import Principal, require
 from ecobrain.api.http_app import get_store
 from ecobrain.api.http_errors import graph_message
 from ecobrain.ontology import explore
-from ecobrain.ontology.store import GraphStore, GraphStoreError, ReadOnlyViolation
+from ecobrain.ontology.store import (
+    GraphStore,
+    GraphStoreError,
+    ReadOnlyViolation,
+    refuse_writes,
+)
 
 MAX_QUERY_CHARS = 20_000
 NodeId = Annotated[str, PathParam(max_length=256, description="the node's id property")]
@@ -182,6 +187,7 @@ def _read_capped(store: GraphStore, body: CypherIn) -> list[dict[str, Any]]:
     A query that cannot be a subquery (a bare ``CALL proc()``, ``EXPLAIN``) runs as written and
     is capped after reading; one that timed out or tried to write is not run again.
     """
+    refuse_writes(body.query)
     query = body.query.strip().rstrip(";")
     wrapped = f"CALL {{\n{query}\n}}\nRETURN * LIMIT {body.limit + 1}"
     try:

@@ -114,7 +114,7 @@ def review_state(decision_id: DecisionId, _: Commander, store: Store) -> dict[st
     state = review.review_state(store, decision_id)
     counts = {r["s"]: r["n"] for r in store.read(
         "MATCH (t:Task) WHERE t.decision_id = $id RETURN coalesce(t.status, $draft) AS s, "
-        "count(*) AS n", {"id": decision_id, "draft": review.DRAFT})}
+        "count(*) AS n ORDER BY s", {"id": decision_id, "draft": review.DRAFT})}
     return {**state, "tasks_by_status": counts}
 
 

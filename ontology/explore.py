@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecobrain.ontology import graph_paths
 from ecobrain.ontology.schema import ID_LABELS
 from ecobrain.ontology.store import GraphStore
 
@@ -45,15 +46,17 @@ LIMIT $limit
 """
 _SEARCH = {label: _SEARCH_TEMPLATE.format(label=label) for label in ID_LABELS}
 
-_NODE = "MATCH (n {id: $id}) RETURN labels(n) AS labels, properties(n) AS properties LIMIT 1"
+# lookups by id carry the node's id label (found by indexed lookups): no full scan on Neo4j
+_NODE = ("MATCH (n:{label} {{id: $id}}) RETURN labels(n) AS labels, properties(n) AS properties "
+         "LIMIT 1")
 
 _DEGREE = """
-MATCH (n {id: $id})-[r]-()
+MATCH (n:{label} {{id: $id}})-[r]-()
 RETURN type(r) AS type, count(r) AS n ORDER BY type
 """
 
 _NEIGHBOURHOOD = """
-MATCH p = (n {{id: $id}})-[*1..{depth}]-(m)
+MATCH p = (n:{label} {{id: $id}})-[*1..{depth}]-(m)
 WHERE ($labels IS NULL OR any(l IN labels(m) WHERE l IN $labels))
   AND ($types IS NULL OR all(r IN relationships(p) WHERE type(r) IN $types))
 WITH p LIMIT $limit
@@ -105,10 +108,12 @@ def search(
 
 def node(store: GraphStore, node_id: str) -> dict[str, Any]:
     """A node with all its properties and its relationship counts by type."""
-    row = store.read_one(_NODE, {"id": node_id})
-    if row is None:
+    label = graph_paths.find_label(store, node_id)
+    row = None if label is None else store.read_one(_NODE.format(label=label), {"id": node_id})
+    if label is None or row is None:
         raise NotFound(f"no node with id {node_id!r}")
-    degree = {r["type"]: r["n"] for r in store.read(_DEGREE, {"id": node_id})}
+    degree = {r["type"]: r["n"]
+              for r in store.read(_DEGREE.format(label=label), {"id": node_id})}
     return {"id": node_id, "labels": sorted(row["labels"]), "properties": row["properties"],
             "relationship_counts": degree}
 
@@ -130,10 +135,11 @@ def neighbourhood(
         raise ValueError(f"depth must be between 1 and {MAX_DEPTH}")
     _known_or_fail(store, "label", labels)
     _known_or_fail(store, "type", rel_types)
-    if store.read_one("MATCH (n {id: $id}) RETURN n.id AS id", {"id": node_id}) is None:
+    label = graph_paths.find_label(store, node_id)
+    if label is None:
         raise NotFound(f"no node with id {node_id!r}")
     rows = store.read(
-        _NEIGHBOURHOOD.format(depth=int(depth)),
+        _NEIGHBOURHOOD.format(label=label, depth=int(depth)),
         {"id": node_id, "labels": list(labels) if labels else None,
          "types": list(rel_types) if rel_types else None, "limit": int(limit) + 1},
     )
@@ -172,20 +178,26 @@ def _known_or_fail(store: GraphStore, kind: str, wanted: Sequence[str] | None) -
 
 def paths(store: GraphStore, from_id: str, to_id: str, *, max_depth: int = 6
           ) -> list[dict[str, Any]]:
-    """A shortest path between two nodes (either direction), as node ids and relationship types."""
+    """A shortest path between two nodes (relationships followed either way), as node ids and
+    relationship types; the same path on every backend (see :mod:`graph_paths`)."""
+    found: dict[str, str] = {}
     for node_id in (from_id, to_id):
-        if store.read_one("MATCH (n {id: $id}) RETURN n.id AS id", {"id": node_id}) is None:
+        label = graph_paths.find_label(store, node_id)
+        if label is None:
             raise NotFound(f"no node with id {node_id!r}")
-    rows = store.read(store.dialect.shortest_path(max_depth), {"from": from_id, "to": to_id})
-    out = []
-    for row in rows:
-        out.append({
-            "nodes": [{"id": n["properties"].get("id"), "labels": n["labels"],
-                       "name": _display_name(n["properties"])} for n in row["nodes"]],
-            "relationships": [r["type"] for r in row["rels"]],
-            "length": len(row["rels"]),
-        })
-    return out
+        found[node_id] = label
+    labels: dict[str, str] = {}
+    path = graph_paths.shortest_path(store, from_id, found[from_id], to_id, found[to_id],
+                                     max_depth, labels)
+    if path is None:
+        return []
+    nodes = graph_paths.describe(store, path, labels)
+    return [{
+        "nodes": [{"id": n["properties"].get("id"), "labels": sorted(n["labels"]),
+                   "name": _display_name(n["properties"])} for n in nodes],
+        "relationships": [t for _, t in path[:-1]],
+        "length": len(path) - 1,
+    }]
 
 
 def _display_name(props: dict[str, Any]) -> str:

@@ -2,7 +2,8 @@
 
 Reads run in read transactions (``execute_read``), so the server refuses writes there; the
 cluster routing of ``neo4j://`` URIs also sends them to readers. ``write_all`` is one real
-transaction: a failing statement rolls the others back.
+transaction: a failing statement rolls the others back; so is a unit (``atomic()``): every
+write and read inside it, on its thread, goes through one transaction.
 
 Async reads (:meth:`Neo4jStore.aread`) use the driver's ``AsyncGraphDatabase``: one async
 driver per event loop (it is bound to the loop it runs on), made on first use, closed by
@@ -12,9 +13,11 @@ driver per event loop (it is bound to the loop it runs on), made on first use, c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ecobrain.ontology.config import DEFAULT_READ_TIMEOUT_S
@@ -67,9 +70,24 @@ def _summary(counters: Any) -> WriteSummary:
     )
 
 
-def _read_error(exc: Exception, cypher: str, uri: str) -> GraphStoreError:
+def _missing_database(exc: Exception, database: str, uri: str) -> GraphStoreError | None:
+    """The clear message for a database the server does not have (ecobrain's default name,
+    ``ecobrain``, is not on a Neo4j Community server: it has exactly one standard database,
+    ``neo4j``)."""
+    code = getattr(exc, "code", "") or ""
+    if "DatabaseNotFound" in code or "does not exist" in str(exc):
+        return GraphStoreError(
+            f"the Neo4j server at {uri} has no database {database!r}: set "
+            "ECOBRAIN_GRAPH_DATABASE to one of its databases (Neo4j Community has exactly one "
+            "standard database, 'neo4j'; on Enterprise, CREATE DATABASE it first)")
+    return None
+
+
+def _read_error(exc: Exception, cypher: str, uri: str, database: str = "") -> GraphStoreError:
     from neo4j.exceptions import ClientError, DriverError
 
+    if (missing := _missing_database(exc, database, uri)) is not None:
+        return missing
     if isinstance(exc, ClientError):
         if "AccessMode" in (exc.code or "") or "read access mode" in str(exc).lower():
             return ReadOnlyViolation(
@@ -96,6 +114,7 @@ class Neo4jStore(GraphStore):
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = \
             weakref.WeakKeyDictionary()
         self._async_lock = threading.Lock()
+        self._unit = threading.local()  # .tx: the open unit's transaction on this thread
         try:
             # bounded waits everywhere: connecting, taking a pooled connection, retrying a
             # transaction (the driver's routing finds a cluster's new leader by itself)
@@ -104,17 +123,69 @@ class Neo4jStore(GraphStore):
                 connection_acquisition_timeout=read_timeout_s,
                 max_transaction_retry_time=read_timeout_s)
             self._driver.verify_connectivity()
+            agent = self._driver.get_server_info().agent or ""
         except Exception as exc:  # the driver raises many types; all mean "cannot connect"
             raise GraphStoreError(f"cannot reach Neo4j at {uri}: {exc}") from exc
+        # ArcadeDB's Bolt plugin (the test suite's stand-in for Neo4j, "Neo4j/5.26.0 compatible
+        # (ArcadeDB …)") re-inserts a node into a unique index when its labels change, and the
+        # loaders relabel concepts: there, ids get plain indexes (docs/graph-server.md)
+        self.stand_in = "arcadedb" in agent.lower()
 
     def describe(self) -> str:
         return f"{self._uri}, database {self.graph_name!r}"
 
     def _session(self, read: bool = False) -> Any:
+        """A session in read or write access mode: with a ``neo4j://`` URI the driver routes
+        read sessions to a cluster's readers (read replicas / followers), writes to the leader."""
         import neo4j
 
         mode = neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS
         return self._driver.session(database=self.graph_name, default_access_mode=mode)
+
+    @contextmanager
+    def atomic(self, *, snapshot: bool = True) -> Iterator[None]:
+        """A unit of writes as one Neo4j transaction (write mode: a cluster's leader): it
+        commits when the block ends, rolls back if anything inside fails. Writes and reads on
+        this thread inside the unit run in that transaction, so the unit's reads see its own
+        writes (the decision save reads back what it wrote). Units nest; the outermost one
+        commits. Async reads (:meth:`aread`) are outside it."""
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        if getattr(self._unit, "tx", None) is not None:
+            yield
+            return
+        session = self._session()
+        try:
+            try:
+                tx = session.begin_transaction()
+            except (Neo4jError, DriverError) as exc:
+                missing = _missing_database(exc, self.graph_name, self._uri)
+                raise (missing or GraphStoreError(str(exc))) from exc
+            self._unit.tx = tx
+            try:
+                yield
+            except BaseException:
+                self._unit.tx = None
+                with contextlib.suppress(Exception):  # already closed by a failed statement
+                    tx.rollback()
+                raise
+            self._unit.tx = None
+            try:
+                tx.commit()
+            except (Neo4jError, DriverError) as exc:
+                raise GraphStoreError(f"the unit of writes was not committed: {exc}") from exc
+        finally:
+            self._unit.tx = None
+            session.close()
+
+    def _unit_read(self, tx: Any, cypher: str, params: Mapping[str, Any] | None) -> list[Row]:
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        try:
+            result = tx.run(cypher, dict(params or {}))
+            return [{k: _plain(v) for k, v in rec.items()} for rec in result]
+        except (Neo4jError, DriverError) as exc:
+            raise _read_error(exc, cypher, self._uri, self.graph_name) from exc
 
     def read(
         self, cypher: str, params: Mapping[str, Any] | None = None, *, timeout_ms: int | None = None
@@ -122,18 +193,21 @@ class Neo4jStore(GraphStore):
         import neo4j
         from neo4j.exceptions import DriverError, Neo4jError
 
-        query = neo4j.Query(cypher, timeout=timeout_ms / 1000 if timeout_ms else
-                            self._read_timeout)
+        if (unit := getattr(self._unit, "tx", None)) is not None:
+            return self._unit_read(unit, cypher, params)
 
+        # the time limit goes on the transaction function (a ``neo4j.Query`` is refused by
+        # ``tx.run`` in every driver version: ValueError on 5.x, TypeError on 6.x)
+        @neo4j.unit_of_work(timeout=timeout_ms / 1000 if timeout_ms else self._read_timeout)
         def work(tx: Any) -> list[Row]:
-            result = tx.run(query, dict(params or {}))
+            result = tx.run(cypher, dict(params or {}))
             return [{k: _plain(v) for k, v in rec.items()} for rec in result]
 
         try:
             with self._session(read=True) as session:
                 return session.execute_read(work)
         except (Neo4jError, DriverError) as exc:
-            raise _read_error(exc, cypher, self._uri) from exc
+            raise _read_error(exc, cypher, self._uri, self.graph_name) from exc
 
     async def aread(
         self, cypher: str, params: Mapping[str, Any] | None = None, *, timeout_ms: int | None = None
@@ -141,18 +215,23 @@ class Neo4jStore(GraphStore):
         import neo4j
         from neo4j.exceptions import DriverError, Neo4jError
 
-        query = neo4j.Query(cypher, timeout=timeout_ms / 1000 if timeout_ms else None)
-
+        @neo4j.unit_of_work(timeout=timeout_ms / 1000 if timeout_ms else self._read_timeout)
         async def work(tx: Any) -> list[Row]:
-            result = await tx.run(query, dict(params or {}))
+            result = await tx.run(cypher, dict(params or {}))
             return [{k: _plain(v) for k, v in rec.items()} async for rec in result]
 
         try:
-            async with self._async_driver().session(
-                    database=self.graph_name, default_access_mode=neo4j.READ_ACCESS) as session:
+            async with self._async_session() as session:
                 return await session.execute_read(work)  # type: ignore[no-any-return]
         except (Neo4jError, DriverError) as exc:
-            raise _read_error(exc, cypher, self._uri) from exc
+            raise _read_error(exc, cypher, self._uri, self.graph_name) from exc
+
+    def _async_session(self) -> Any:
+        """A read session on the running loop's driver (reads only: routed to readers)."""
+        import neo4j
+
+        return self._async_driver().session(database=self.graph_name,
+                                            default_access_mode=neo4j.READ_ACCESS)
 
     def _async_driver(self) -> Any:
         """The running loop's async driver (it connects on first use, not here)."""
@@ -187,18 +266,27 @@ class Neo4jStore(GraphStore):
             return total
 
         try:
+            if (unit := getattr(self._unit, "tx", None)) is not None:
+                return work(unit)
             with self._session() as session:
                 return session.execute_write(work)
         except Neo4jError as exc:
-            raise GraphStoreError(str(exc)) from exc
+            missing = _missing_database(exc, self.graph_name, self._uri)
+            raise (missing or GraphStoreError(str(exc))) from exc
 
     def _ensure_indexes(self, specs: Sequence[tuple[str, str]], unique: set[str]) -> None:
-        with self._session() as session:
-            for label, prop in specs:
-                if prop == "id" and label in unique:
-                    session.run(self.dialect.create_unique_constraint(label, prop)).consume()
-                else:
-                    session.run(self.dialect.create_index(label, prop)).consume()
+        from neo4j.exceptions import Neo4jError
+
+        try:
+            with self._session() as session:
+                for label, prop in specs:
+                    if prop == "id" and label in unique and not self.stand_in:
+                        session.run(self.dialect.create_unique_constraint(label, prop)).consume()
+                    else:
+                        session.run(self.dialect.create_index(label, prop)).consume()
+        except Neo4jError as exc:
+            missing = _missing_database(exc, self.graph_name, self._uri)
+            raise (missing or GraphStoreError(str(exc))) from exc
 
     def drop_graph(self) -> None:
         with self._session() as session:

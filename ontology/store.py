@@ -96,8 +96,26 @@ _STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`")
 
 
 def looks_like_write(cypher: str) -> bool:
-    """A friendly early refusal for the read-only query command; the server enforces it anyway."""
-    return bool(_WRITE_CLAUSE.search(_STRINGS.sub("''", cypher)))
+    """Whether a query has a write clause (outside string literals), or calls a procedure
+    named like a write (``apoc.create.node``, ``db.create.setNodeVectorProperty``)."""
+    text = _STRINGS.sub("''", cypher)
+    return bool(_WRITE_CLAUSE.search(text) or _WRITE_PROC.search(text))
+
+
+_WRITE_PROC = re.compile(
+    r"\bCALL\s+[\w.]*\b(create|merge|delete|set|remove|refactor|periodic|drop)\w*\s*\(",
+    re.IGNORECASE)
+
+
+def refuse_writes(cypher: str) -> None:
+    """The read-only query command's and API's own check, on every backend: their safety does
+    not depend on the server refusing writes in a read transaction (FalkorDB's GRAPH.RO_QUERY
+    and Neo4j do; the Bolt stand-in used in tests, ArcadeDB, does not). Conservative: a query
+    with a write clause anywhere outside a string literal is refused."""
+    if looks_like_write(cypher):
+        raise ReadOnlyViolation(
+            "refused: the query writes to the graph (CREATE/MERGE/SET/DELETE/REMOVE/DROP/"
+            "FOREACH/LOAD CSV or a writing procedure), and this is a read-only query")
 
 
 class GraphStore(ABC):

@@ -127,11 +127,14 @@ def get_decision(store: GraphStore, decision_id: str) -> dict[str, Any]:
     for r in store.read("MATCH (a:Advice) WHERE a.decision_id = $id RETURN a.region_code AS code, "
                         "a.region_name AS name, count(*) AS n", {"id": decision_id}):
         region(r["code"], r["name"])["advice"] += r["n"]
-    out["regions"] = [regions[k] for k in sorted(regions)]
     by_status: Counter = Counter()
     for g in regions.values():
         by_status.update(g["tasks_by_status"])
-    out["tasks_by_status"] = dict(by_status)
+        # counts keyed in a fixed order: the server's grouping order is its own
+        g["tasks_by_priority"] = dict(sorted(g["tasks_by_priority"].items()))
+        g["tasks_by_status"] = dict(sorted(g["tasks_by_status"].items()))
+    out["regions"] = [regions[k] for k in sorted(regions)]
+    out["tasks_by_status"] = dict(sorted(by_status.items()))
     return out
 
 

@@ -90,7 +90,8 @@ def approve(store: GraphStore, decision_id: str, *, by: str, note: str = "",
         store.write(_ISSUE, params)
         store.write(*revision_statement(decision_id))
     counts = {r["s"]: r["n"] for r in store.read(
-        "MATCH (t:Task) WHERE t.decision_id = $id RETURN t.status AS s, count(*) AS n",
+        "MATCH (t:Task) WHERE t.decision_id = $id RETURN t.status AS s, count(*) AS n "
+        "ORDER BY s",
         {"id": decision_id})}
     return {**review_state(store, decision_id), "tasks_by_status": counts}
 

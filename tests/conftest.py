@@ -1,4 +1,8 @@
-"""Shared test fixtures: a real embedded FalkorDB server for the whole session.
+"""Shared test fixtures: a real graph server for the whole session.
+
+By default the embedded FalkorDB; with ``ECOBRAIN_TEST_BACKEND=bolt`` (the second pass of
+``./dev.sh test``) the Bolt server of ``scripts/bolt-test-server.sh``, through the Neo4j store,
+and CLI commands run in tests see it too (``ECOBRAIN_GRAPH_URI``). See ``bolt_server``.
 
 Every test that needs a graph gets its own empty graph on that server (``store``), through
 the same store class and queries as production. The session's data directory is temporary,
@@ -20,6 +24,13 @@ _SESSION_DIR = Path(tempfile.mkdtemp(prefix="ecobrain-tests-"))
 os.environ["ECOBRAIN_DATA_DIR"] = str(_SESSION_DIR / "data")
 os.environ.pop("ECOBRAIN_GRAPH_URI", None)
 
+import bolt_server  # noqa: E402
+
+if bolt_server.on_bolt():
+    os.environ["ECOBRAIN_GRAPH_URI"] = bolt_server.bolt_settings(_SESSION_DIR).uri or ""
+    os.environ["ECOBRAIN_GRAPH_USER"] = os.environ["ECOBRAIN_TEST_BOLT_USER"]
+    os.environ["ECOBRAIN_GRAPH_PASSWORD"] = os.environ["ECOBRAIN_TEST_BOLT_PASSWORD"]
+
 from ecobrain.ontology.config import GraphSettings, settings_from_env  # noqa: E402
 from ecobrain.ontology.embedded import EmbeddedServer  # noqa: E402
 from ecobrain.ontology.store import GraphStore, open_store  # noqa: E402
@@ -27,11 +38,24 @@ from ecobrain.ontology.store import GraphStore, open_store  # noqa: E402
 pytest_plugins = ["kb_fixture"]  # session-wide knowledge graph and decided sample run
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In the Bolt pass, tests of FalkorDB or the embedded server itself (marked, or on a
+    private embedded server: ``private_graph``) are skipped; tests
+    using ``neo4j_store`` carry the ``neo4j`` marker (``-m neo4j`` runs just them)."""
+    for item in items:
+        if "neo4j_store" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.neo4j)
+        if bolt_server.on_bolt() and (item.get_closest_marker("falkordb_only") or
+                                      "private_graph" in getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.skip(reason="about FalkorDB / the embedded server"))
+
+
 @pytest.fixture(scope="session")
 def graph_settings() -> Iterator[GraphSettings]:
     settings = settings_from_env()
     server = EmbeddedServer(settings.data_dir)
-    server.ensure_running()
+    if not bolt_server.on_bolt():
+        server.ensure_running()
     yield settings
     server.stop()
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)
@@ -46,20 +70,33 @@ def store(graph_settings: GraphSettings, monkeypatch: pytest.MonkeyPatch) -> Ite
     """An empty graph of its own; CLI commands run in the test see it as the default graph."""
     name = _fresh_graph_name()
     monkeypatch.setenv("ECOBRAIN_GRAPH_DATABASE", name)
-    s = open_store(graph_settings, graph=name)
+    s = bolt_server.open_new_graph(graph_settings, name)
     try:
         yield s
     finally:
-        s.drop_graph()
-        s.close()
+        bolt_server.drop_new_graph(s)
 
 
 @pytest.fixture
 def neo4j_store() -> Iterator[GraphStore]:
-    """A real Neo4j 5 database, when ECOBRAIN_TEST_NEO4J_URI names one."""
+    """A Neo4j-protocol database of the test's own: a new database on the test Bolt server
+    (``scripts/bolt-test-server.sh``, always in ``./dev.sh test``), else on the Neo4j 5 that
+    ECOBRAIN_TEST_NEO4J_URI names — there only an empty database is used (a test never wipes
+    data it did not write)."""
+    if os.environ.get("ECOBRAIN_TEST_BOLT_URI"):
+        name = _fresh_graph_name()
+        bolt_server.create_database(name)
+        s = open_store(bolt_server.bolt_settings(_SESSION_DIR), graph=name)
+        try:
+            yield s
+        finally:
+            s.close()
+            bolt_server.drop_database(name)
+        return
     uri = os.environ.get("ECOBRAIN_TEST_NEO4J_URI")
     if not uri:
-        pytest.skip("Neo4j integration tests need ECOBRAIN_TEST_NEO4J_URI (e.g. bolt://host:7687)")
+        pytest.skip("Neo4j tests need the test Bolt server (scripts/bolt-test-server.sh start) "
+                    "or ECOBRAIN_TEST_NEO4J_URI (e.g. bolt://host:7687)")
     settings = GraphSettings(
         uri=uri,
         user=os.environ.get("ECOBRAIN_TEST_NEO4J_USER", "neo4j"),
@@ -68,7 +105,10 @@ def neo4j_store() -> Iterator[GraphStore]:
         data_dir=_SESSION_DIR,
     )
     s = open_store(settings)
-    s.drop_graph()
+    if s.read_one("MATCH (n) RETURN count(n) AS n") != {"n": 0}:
+        s.close()
+        pytest.skip(f"{settings.database!r} on {uri} is not empty; the tests use only an empty "
+                    "database (set ECOBRAIN_TEST_NEO4J_DATABASE)")
     try:
         yield s
     finally:

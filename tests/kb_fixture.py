@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bolt_server import drop_new_graph, open_new_graph
 
 from ecobrain.ontology.config import GraphSettings
-from ecobrain.ontology.store import GraphStore, open_store
+from ecobrain.ontology.store import GraphStore
 
 
 def _name(prefix: str) -> str:
@@ -51,7 +52,7 @@ class Decided:
 
 
 def _graph(settings: GraphSettings, prefix: str, load: str) -> GraphStore:
-    store = open_store(settings, graph=_name(prefix))
+    store = open_new_graph(settings, _name(prefix))
     if load == "all":
         from ecobrain.kb_loaders.bundle import load_bundled
 
@@ -78,8 +79,7 @@ def _decided(settings: GraphSettings, prefix: str) -> Decided:
 
 
 def _drop(store: GraphStore) -> None:
-    store.drop_graph()
-    store.close()
+    drop_new_graph(store)
 
 
 @pytest.fixture(scope="session")

@@ -310,6 +310,7 @@ SLOW_READ = "UNWIND range(1, 9000) AS a UNWIND range(1, 9000) AS b RETURN count(
 SLOW_READ_MS = 4000
 
 
+@pytest.mark.falkordb_only
 def test_a_stamp_read_that_waits_is_a_miss_and_health_answers_meanwhile(
         module_decided: Decided, graph_settings: GraphSettings, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -354,6 +355,7 @@ def test_a_stamp_read_that_waits_is_a_miss_and_health_answers_meanwhile(
         store.close()
 
 
+@pytest.mark.falkordb_only
 def test_a_stalled_graph_does_not_stall_the_worker(
         api: ApiClient, module_decided: Decided, graph_settings: GraphSettings) -> None:
     """The whole graph server paused (CLIENT PAUSE, as a long blocking save would): requests

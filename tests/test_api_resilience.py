@@ -23,6 +23,8 @@ from ecobrain.api.http_app import create_app
 from ecobrain.ontology.embedded import EmbeddedServer
 from ecobrain.ontology.store import open_store
 
+pytestmark = pytest.mark.falkordb_only  # about the embedded server itself
+
 TIMEOUT_S = 1.0
 
 

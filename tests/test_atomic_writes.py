@@ -34,6 +34,8 @@ from ecobrain.ontology.store import (
 )
 from ecobrain.reasoning.run_decision import decide_run
 
+pytestmark = pytest.mark.falkordb_only  # FalkorDB's units; Neo4j's are in test_store
+
 REFUSED = ("UNWIND [0] AS x RETURN 1 / x", None)  # division by zero, at run time
 
 

@@ -27,6 +27,8 @@ from ecobrain.ontology.config import GraphSettings
 from ecobrain.ontology.embedded import EmbeddedServer, EmbeddedServerError, ServerInfo
 from ecobrain.ontology.store import open_store
 
+pytestmark = pytest.mark.falkordb_only  # about the embedded server itself
+
 BATCH = 40  # statements per MULTI/EXEC block
 
 WRITER = r"""

@@ -67,7 +67,15 @@ def test_shortest_path_either_direction(small_graph: GraphStore) -> None:
     assert found[0]["length"] == 2
     assert [n["id"] for n in found[0]["nodes"]] == ["Benzene", "VOCs", "O3"]
     assert explore.paths(small_graph, "O3", "Benzene")[0]["length"] == 2
-    assert explore.paths(small_graph, "NOx", "Benzene") == []
+    # relationships are followed either way, on FalkorDB too: NOx → O3 ← VOCs ← Benzene
+    mixed = explore.paths(small_graph, "NOx", "Benzene")[0]
+    assert [n["id"] for n in mixed["nodes"]] == ["NOx", "O3", "VOCs", "Benzene"]
+    assert mixed["relationships"] == ["PRECURSOR_OF", "PRECURSOR_OF", "SUBCLASS_OF"]
+    assert explore.paths(small_graph, "NOx", "Benzene", max_depth=2) == []
+    # a node to itself: that one node, on every backend
+    assert explore.paths(small_graph, "O3", "O3") == [
+        {"nodes": [{"id": "O3", "labels": ["Concept"], "name": "臭氧"}], "relationships": [],
+         "length": 0}]
     with pytest.raises(explore.NotFound):
         explore.paths(small_graph, "O3", "missing")
 
