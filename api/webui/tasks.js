@@ -25,8 +25,10 @@ function deadlineText(task) {
 
 async function start() {
   showError(null);
-  if (!apiKey()) { $("filters").hidden = true; $("board").hidden = true; $("who").textContent = "";
-                   return; }
+  $("filters").hidden = true;
+  $("board").hidden = true;
+  $("who").textContent = "";
+  if (!apiKey()) return;
   try {
     me = await api("/me");
     const scope = me.regions.length ? `辖区 ${me.regions.join("、")}` : "全省";
