@@ -50,7 +50,7 @@ def test_a_county_key_sees_its_tasks_and_reports_one_received_on_a_phone(
         unlabelled = page.eval_on_selector_all(
             "input, select, textarea", "es => es.filter(e => !e.labels.length).map(e => e.id)")
         assert unlabelled == []
-        assert page.evaluate("() => document.scrollingElement.scrollWidth <= innerWidth")
+        assert page.evaluate("() => document.scrollingElement.scrollWidth") <= PHONE["width"]
 
         tid = shown[0]
         page.locator(f"#tasks button[data-task='{tid}']").click()
