@@ -36,3 +36,17 @@ function el(tag, text, attrs = {}) {
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
   return node;
 }
+
+/** Wires the page's key form (#key-form, #key, #forget): the key is kept in this tab's
+    sessionStorage; `start` runs on load and whenever the key changes. */
+function keyForm(start) {
+  document.getElementById("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = document.getElementById("key");
+    setApiKey(input.value.trim());
+    input.value = "";
+    start();
+  });
+  document.getElementById("forget").addEventListener("click", () => { setApiKey(""); start(); });
+  start();
+}

@@ -125,7 +125,7 @@ function renderDetail(task, history) {
     $("step").dataset.next = next;
   }
   $("d-history").replaceChildren(...history.map((h) => el("li",
-    `${h.at.replace("T", " ").slice(0, 16)} ${h.by}：${STATUS_ZH[h.from] || h.from} → `
+    `${new Date(h.at).toLocaleString("zh-CN", { hour12: false })} ${h.by}：${STATUS_ZH[h.from] || h.from} → `
     + `${STATUS_ZH[h.to] || h.to}${h.note ? `；${h.note}` : ""}`)));
 }
 
@@ -145,14 +145,8 @@ async function reportStep(event) {
   } catch (err) { showError(err); } finally { button.disabled = false; }
 }
 
-$("key-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  setApiKey($("key").value.trim());
-  $("key").value = "";
-  start();
-});
-$("forget").addEventListener("click", () => { setApiKey(""); current = null; start(); });
 $("decision").addEventListener("change", () => loadTasks().catch(showError));
 $("status").addEventListener("change", () => loadTasks().catch(showError));
 $("step-form").addEventListener("submit", reportStep);
-start();
+keyForm(() => { current = null; $("detail-empty").hidden = false; $("detail-body").hidden = true;
+                return start(); });
