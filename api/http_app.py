@@ -50,6 +50,8 @@ ROUTER_MODULES = (
     "ecobrain.api.http_evidence",
     "ecobrain.api.http_jobs",
     "ecobrain.api.http_system",
+    "ecobrain.api.http_map",
+    "ecobrain.api.http_web",
 )
 
 
@@ -91,6 +93,9 @@ def create_app(store_factory: Callable[[], GraphStore] | None = None,
         ),
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        # /docs and /redoc come from vendored assets (http_web): FastAPI's own load from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.key_store = key_store or KeyStore()
     from ecobrain.api.http_cache import CachedReads, ResponseCache
