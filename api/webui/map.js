@@ -1,0 +1,141 @@
+/* The command-centre map: the province's counties drawn as SVG from
+   GET /decisions/{id}/map, each filled with the HJ 633 colour of its forecast AQI on the day
+   the slider picks; the decision's alerts with their windows (GET /alerts); a draft decision's
+   approval (GET /decisions/{id}/review, POST /decisions/{id}/approve). */
+"use strict";
+const $ = (id) => document.getElementById(id);
+const SVG = "http://www.w3.org/2000/svg";
+const WIDTH = 800, HEIGHT = 700, PAD = 10;
+const NO_DATA = "#d0d5db";
+let mapData = null;
+
+function showError(err) { $("error").textContent = err ? `出错了：${err.message}` : ""; }
+
+/** Equirectangular, shrunk east-west by cos(latitude): right for a province's extent. */
+function projection(features) {
+  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+  const visit = (c) => {
+    if (typeof c[0] === "number") {
+      x0 = Math.min(x0, c[0]); x1 = Math.max(x1, c[0]);
+      y0 = Math.min(y0, c[1]); y1 = Math.max(y1, c[1]);
+    } else c.forEach(visit);
+  };
+  features.forEach((f) => visit(f.geometry.coordinates));
+  const k = Math.cos(((y0 + y1) / 2) * Math.PI / 180);
+  const scale = Math.min((WIDTH - 2 * PAD) / ((x1 - x0) * k), (HEIGHT - 2 * PAD) / (y1 - y0));
+  return ([lon, lat]) => [PAD + (lon - x0) * k * scale, PAD + (y1 - lat) * scale];
+}
+
+function pathData(geometry, project) {
+  const polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+  return polygons.map((rings) => rings.map((ring) => "M" + ring.map((c) => {
+    const [x, y] = project(c);
+    return `${x.toFixed(1)},${y.toFixed(1)}`;
+  }).join("L") + "Z").join("")).join("");
+}
+
+function drawMap() {
+  const features = mapData.counties.features;
+  const project = projection(features);
+  const svg = $("map");
+  svg.replaceChildren(...features.map((f) => {
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", pathData(f.geometry, project));
+    path.setAttribute("data-code", f.properties.code);
+    path.setAttribute("tabindex", "0");
+    path.appendChild(document.createElementNS(SVG, "title"));
+    const show = () => { $("hover").textContent = path.getAttribute("aria-label"); };
+    path.addEventListener("mouseenter", show);
+    path.addEventListener("focus", show);
+    return path;
+  }));
+  $("legend").replaceChildren(...mapData.bands.map((b) => {
+    const li = el("li", `${b.category_zh} ${b.aqi_min}–${b.aqi_max ?? "以上"}`);
+    li.style.setProperty("--swatch", b.colour);
+    return li;
+  }), (() => { const li = el("li", "无预报"); li.style.setProperty("--swatch", NO_DATA);
+                return li; })());
+  const day = $("day");
+  day.max = String(Math.max(0, mapData.dates.length - 1));
+  day.value = "0";
+  colourDay();
+}
+
+/** Fill each county with its AQI colour on the slider's day. */
+function colourDay() {
+  const date = mapData.dates[Number($("day").value)] || "";
+  $("day-label").textContent = date || "（无预报）";
+  $("day").setAttribute("aria-valuetext", date);
+  for (const f of mapData.counties.features) {
+    const path = $("map").querySelector(`path[data-code="${f.properties.code}"]`);
+    const d = f.properties.days.find((x) => x.date === date);
+    const city = f.properties.city_name ? `${f.properties.city_name}` : "";
+    const text = d ? `${city}${f.properties.name}：${date} AQI ${d.aqi}（${d.category_zh}）`
+                   : `${city}${f.properties.name}：${date} 无预报`;
+    path.setAttribute("fill", d ? d.colour : NO_DATA);
+    path.setAttribute("aria-label", text);
+    path.querySelector("title").textContent = text;
+  }
+}
+
+async function loadReview(id) {
+  const review = await api(`/decisions/${encodeURIComponent(id)}/review`);
+  const draft = review.review_status !== "approved";
+  $("review").textContent = draft ? "草稿（待审核）"
+    : `已批准（${review.approved_by}，${new Date(review.approved_at).toLocaleString("zh-CN",
+        { hour12: false })}）`;
+  // approving a province-wide decision needs a key without a region scope (as the API says)
+  $("approve-panel").hidden = !draft;
+}
+
+async function loadAlerts(id) {
+  const alerts = await api(`/alerts?decision_id=${encodeURIComponent(id)}&limit=1000`);
+  alerts.sort((a, b) => (b.severity_rank || 0) - (a.severity_rank || 0)
+    || a.region_code.localeCompare(b.region_code));
+  $("alerts").replaceChildren(...(alerts.length ? alerts.map((a) => el("li",
+    `${a.region_name || a.region_code}：${a.level_label || a.level}`
+    + (a.start ? `，${a.start} 至 ${a.end || a.start}` : "")))
+    : [el("li", "本决策无预警。", { class: "muted" })]));
+}
+
+async function loadDecision() {
+  const id = $("decision").value;
+  if (!id) return;
+  mapData = await api(`/decisions/${encodeURIComponent(id)}/map`);
+  drawMap();
+  await Promise.all([loadReview(id), loadAlerts(id)]);
+}
+
+async function start() {
+  showError(null);
+  $("content").hidden = true;
+  $("who").textContent = "";
+  if (!apiKey()) return;
+  try {
+    const me = await api("/me");
+    $("who").textContent = `${me.name}（${me.regions.length ? me.regions.join("、") : "全省"}）`;
+    const page = await api("/decisions?limit=20");
+    $("decision").replaceChildren(...page.items.map((d) => el("option",
+      `${d.decision_date} · ${d.run_id}（${d.alerts} 项预警，${d.tasks} 项任务）`,
+      { value: d.id })));
+    $("content").hidden = false;
+    await loadDecision();
+  } catch (err) { showError(err); }
+}
+
+async function approve(event) {
+  event.preventDefault();
+  const button = $("approve");
+  button.disabled = true;
+  showError(null);
+  try {
+    await api(`/decisions/${encodeURIComponent($("decision").value)}/approve`,
+              { method: "POST", body: { note: $("approve-note").value.trim() } });
+    await loadReview($("decision").value);
+  } catch (err) { showError(err); } finally { button.disabled = false; }
+}
+
+$("day").addEventListener("input", colourDay);
+$("decision").addEventListener("change", () => loadDecision().catch(showError));
+$("approve-form").addEventListener("submit", approve);
+keyForm(start);
