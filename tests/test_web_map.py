@@ -94,12 +94,22 @@ def test_the_map_colours_every_county_by_its_forecast_and_the_slider_moves_the_d
         if _expected(data, 1) != _expected(data, 0):
             assert day1 != day0
         page.locator("#map").screenshot(path=str(tmp_path / "map-day1.png"))
+        page.screenshot(path=str(tmp_path / "map-page.png"))  # the README's picture
 
         items = page.locator("#alerts li")
         assert items.count() == max(1, len(alerts))
         if alerts:
             a = next(a for a in alerts if a.get("start"))
             assert f"{a['start']} 至" in page.locator("#alerts").inner_text()
+
+
+def test_the_map_route_needs_a_commander_and_a_known_decision(server: LiveServer) -> None:
+    url = f"{server.url}/decisions/dec-0000000000000000/map"
+    assert httpx.get(url, timeout=30).status_code == 401
+    assert httpx.get(url, headers={"X-API-Key": server.keys["expert"]},
+                     timeout=30).status_code == 403
+    r = httpx.get(url, headers={"X-API-Key": server.keys["commander"]}, timeout=30)
+    assert r.status_code == 404 and "dec-0000000000000000" in r.json()["message"]
 
 
 def test_a_commander_approves_the_draft_decision_from_the_map(
