@@ -112,6 +112,30 @@ def test_the_map_route_needs_a_commander_and_a_known_decision(server: LiveServer
     assert r.status_code == 404 and "dec-0000000000000000" in r.json()["message"]
 
 
+def test_a_county_chosen_by_keyboard_shows_its_forecast_tasks_and_documents(
+        server: LiveServer, module_decided: Decided) -> None:
+    county = "330102"
+    summary = _get(server, f"/decisions/{module_decided.decision_id}")
+    tasks = next(r["tasks"] for r in summary["regions"] if r["region_code"] == county)
+    days = len(_get(server, f"/decisions/{module_decided.decision_id}/map")["dates"])
+    with browser_page() as page:
+        page.goto(f"{server.url}/ui/map")
+        page.get_by_label("API 密钥").fill(server.keys["commander"])
+        page.get_by_role("button", name="使用此密钥").click()
+        page.wait_for_selector(f"#map path[data-code='{county}']", timeout=15000)
+        page.locator(f"#map path[data-code='{county}']").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#county-body:not([hidden])")
+        assert "上城区" in page.locator("#county-title").inner_text()
+        assert page.locator("#county-days tr").count() == days
+        assert f"共 {tasks} 项" in page.locator("#county-tasks").inner_text()
+        with page.expect_popup(timeout=60000) as popup:
+            page.locator(f"button[data-doc='{county}-html']").click()
+        document = popup.value
+        document.wait_for_load_state()
+        assert "上城区" in document.locator("body").inner_text()
+
+
 def test_a_commander_approves_the_draft_decision_from_the_map(
         server: LiveServer, module_decided: Decided) -> None:
     assert review.review_state(module_decided.store, module_decided.decision_id)[

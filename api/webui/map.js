@@ -8,6 +8,9 @@ const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 800, HEIGHT = 700, PAD = 10;
 const NO_DATA = "#d0d5db";
 let mapData = null;
+let decision = null;   // GET /decisions/{id}: per region its alert and tasks by status
+let documents = [];    // GET /decisions/{id}/documents
+let alerts = [];
 
 function showError(err) { $("error").textContent = err ? `出错了：${err.message}` : ""; }
 
@@ -47,6 +50,10 @@ function drawMap() {
     const show = () => { $("hover").textContent = path.getAttribute("aria-label"); };
     path.addEventListener("mouseenter", show);
     path.addEventListener("focus", show);
+    path.addEventListener("click", () => showCounty(f));
+    path.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); showCounty(f); }
+    });
     return path;
   }));
   $("legend").replaceChildren(...mapData.bands.map((b) => {
@@ -88,8 +95,58 @@ async function loadReview(id) {
   $("approve-panel").hidden = !draft;
 }
 
+/** A county's forecast, alert, task progress and documents (its own and its city's). */
+function showCounty(feature) {
+  const p = feature.properties;
+  $("county-title").textContent = `${p.city_name || ""}${p.name}（${p.code}）`;
+  $("county-empty").hidden = true;
+  $("county-body").hidden = false;
+  $("county-days").replaceChildren(...p.days.map((d) => {
+    const tr = el("tr");
+    tr.append(el("td", d.date), el("td", String(d.aqi)), el("td", d.category_zh || ""));
+    return tr;
+  }));
+  const alert = alerts.find((a) => a.region_code === p.code)
+    || alerts.find((a) => a.region_code === p.city_code);
+  $("county-alert").textContent = alert
+    ? `预警：${alert.level_label}（${alert.region_name}），${alert.start || ""} 至 ${alert.end || ""}`
+    : "本区县无预警。";
+  const region = (decision.regions || []).find((r) => r.region_code === p.code);
+  const byStatus = region ? region.tasks_by_status : {};
+  const total = Object.values(byStatus).reduce((n, x) => n + x, 0);
+  $("county-tasks").textContent = total
+    ? `共 ${total} 项：` + Object.entries(byStatus).map(([s, n]) => `${STATUS_ZH[s] || s} ${n}`)
+      .join("，")
+    : "本区县无任务。";
+  const docs = documents.filter((d) => d.region_code === p.code || d.region_code === p.city_code);
+  $("county-docs").replaceChildren(...(docs.length ? docs.map((d) => {
+    const li = el("li", `${d.region_name}（${d.tasks} 项任务）：`);
+    for (const [fmt, label] of [["html", "网页"], ["docx", "Word"]]) {
+      const button = el("button", `打开${label}版`, { type: "button", class: "secondary",
+                                                      "data-doc": `${d.region_code}-${fmt}` });
+      button.addEventListener("click", () => openDocument(d.urls[fmt], fmt, d.region_name)
+        .catch(showError));
+      li.append(" ", button);
+    }
+    return li;
+  }) : [el("li", "无任务清单。", { class: "muted" })]));
+  $("county").focus();
+}
+
+/** Documents need the key, which a plain link cannot send: fetch, then open the bytes. */
+async function openDocument(url, fmt, name) {
+  const response = await fetch(url, { headers: { "X-API-Key": apiKey() } });
+  if (!response.ok) throw new Error(`${response.status}：${await response.text()}`);
+  const blob = URL.createObjectURL(await response.blob());
+  if (fmt === "html") { window.open(blob, "_blank"); return; }
+  const a = el("a", null, { href: blob, download: `${name}任务清单.${fmt}` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
 async function loadAlerts(id) {
-  const alerts = await api(`/alerts?decision_id=${encodeURIComponent(id)}&limit=1000`);
+  alerts = await api(`/alerts?decision_id=${encodeURIComponent(id)}&limit=1000`);
   alerts.sort((a, b) => (b.severity_rank || 0) - (a.severity_rank || 0)
     || a.region_code.localeCompare(b.region_code));
   $("alerts").replaceChildren(...(alerts.length ? alerts.map((a) => el("li",
@@ -101,7 +158,11 @@ async function loadAlerts(id) {
 async function loadDecision() {
   const id = $("decision").value;
   if (!id) return;
-  mapData = await api(`/decisions/${encodeURIComponent(id)}/map`);
+  const q = encodeURIComponent(id);
+  [mapData, decision, documents] = await Promise.all([
+    api(`/decisions/${q}/map`), api(`/decisions/${q}`), api(`/decisions/${q}/documents`)]);
+  $("county-empty").hidden = false;
+  $("county-body").hidden = true;
   drawMap();
   await Promise.all([loadReview(id), loadAlerts(id)]);
 }
@@ -132,6 +193,7 @@ async function approve(event) {
     await api(`/decisions/${encodeURIComponent($("decision").value)}/approve`,
               { method: "POST", body: { note: $("approve-note").value.trim() } });
     await loadReview($("decision").value);
+    decision = await api(`/decisions/${encodeURIComponent($("decision").value)}`);
   } catch (err) { showError(err); } finally { button.disabled = false; }
 }
 
