@@ -11,6 +11,7 @@ let mapData = null;
 let decision = null;   // GET /decisions/{id}: per region its alert and tasks by status
 let documents = [];    // GET /decisions/{id}/documents
 let alerts = [];
+let shown = null;      // the county whose panel is open
 
 function showError(err) { $("error").textContent = err ? `出错了：${err.message}` : ""; }
 
@@ -111,13 +112,8 @@ function showCounty(feature) {
   $("county-alert").textContent = alert
     ? `预警：${alert.level_label}（${alert.region_name}），${alert.start || ""} 至 ${alert.end || ""}`
     : "本区县无预警。";
-  const region = (decision.regions || []).find((r) => r.region_code === p.code);
-  const byStatus = region ? region.tasks_by_status : {};
-  const total = Object.values(byStatus).reduce((n, x) => n + x, 0);
-  $("county-tasks").textContent = total
-    ? `共 ${total} 项：` + Object.entries(byStatus).map(([s, n]) => `${STATUS_ZH[s] || s} ${n}`)
-      .join("，")
-    : "本区县无任务。";
+  shown = p;
+  renderTasks(p);
   const docs = documents.filter((d) => d.region_code === p.code || d.region_code === p.city_code);
   $("county-docs").replaceChildren(...(docs.length ? docs.map((d) => {
     const li = el("li", `${d.region_name}（${d.tasks} 项任务）：`);
@@ -133,6 +129,16 @@ function showCounty(feature) {
   $("county").focus();
 }
 
+function renderTasks(p) {
+  const region = (decision.regions || []).find((r) => r.region_code === p.code);
+  const byStatus = region ? region.tasks_by_status : {};
+  const total = Object.values(byStatus).reduce((n, x) => n + x, 0);
+  $("county-tasks").textContent = total
+    ? `共 ${total} 项：` + Object.entries(byStatus).map(([s, n]) => `${STATUS_ZH[s] || s} ${n}`)
+      .join("，")
+    : "本区县无任务。";
+}
+
 /** Documents need the key, which a plain link cannot send: fetch, then open the bytes. */
 async function openDocument(url, fmt, name) {
   const response = await fetch(url, { headers: { "X-API-Key": apiKey() } });
@@ -145,13 +151,29 @@ async function openDocument(url, fmt, name) {
   a.remove();
 }
 
+/** Alerts by city: one line per city, level and window, naming its counties. */
+function alertLines() {
+  const cityOf = new Map(mapData.counties.features.map((f) =>
+    [f.properties.code, [f.properties.city_code, f.properties.city_name]]));
+  const groups = new Map();
+  for (const a of alerts) {
+    const [cityCode, cityName] = cityOf.get(a.region_code) || [a.region_code, a.region_name];
+    const key = [cityCode, a.level, a.start, a.end].join("|");
+    if (!groups.has(key)) groups.set(key, { city: cityName || cityCode, a, counties: [] });
+    if (cityOf.has(a.region_code)) groups.get(key).counties.push(a.region_name || a.region_code);
+  }
+  return [...groups.values()].sort((x, y) => (y.a.severity_rank || 0) - (x.a.severity_rank || 0)
+    || x.city.localeCompare(y.city, "zh-CN")).map(({ city, a, counties }) => {
+    const window = a.start ? `，${a.start} 至 ${a.end || a.start}` : "";
+    const where = counties.length ? `（${counties.length} 个区县：${counties.join("、")}）` : "";
+    return el("li", `${city}：${a.level_label || a.level}${window}${where}`);
+  });
+}
+
 async function loadAlerts(id) {
   alerts = await api(`/alerts?decision_id=${encodeURIComponent(id)}&limit=1000`);
-  alerts.sort((a, b) => (b.severity_rank || 0) - (a.severity_rank || 0)
-    || a.region_code.localeCompare(b.region_code));
-  $("alerts").replaceChildren(...(alerts.length ? alerts.map((a) => el("li",
-    `${a.region_name || a.region_code}：${a.level_label || a.level}`
-    + (a.start ? `，${a.start} 至 ${a.end || a.start}` : "")))
+  const lines = alertLines();
+  $("alerts").replaceChildren(...(lines.length ? lines
     : [el("li", "本决策无预警。", { class: "muted" })]));
 }
 
@@ -163,6 +185,7 @@ async function loadDecision() {
     api(`/decisions/${q}/map`), api(`/decisions/${q}`), api(`/decisions/${q}/documents`)]);
   $("county-empty").hidden = false;
   $("county-body").hidden = true;
+  shown = null;
   drawMap();
   await Promise.all([loadReview(id), loadAlerts(id)]);
 }
@@ -196,6 +219,17 @@ async function approve(event) {
     decision = await api(`/decisions/${encodeURIComponent($("decision").value)}`);
   } catch (err) { showError(err); } finally { button.disabled = false; }
 }
+
+/** Task progress comes back from the bureaus: read the decision again every 30 s (the API
+    answers 304 while nothing changed) and refresh the open county. */
+const POLL_MS = 30000;
+setInterval(async () => {
+  if (!decision || document.hidden) return;
+  try {
+    decision = await api(`/decisions/${encodeURIComponent(decision.id)}`);
+    if (shown) renderTasks(shown);
+  } catch (err) { showError(err); }
+}, POLL_MS);
 
 $("day").addEventListener("input", colourDay);
 $("decision").addEventListener("change", () => loadDecision().catch(showError));
