@@ -147,6 +147,19 @@ def test_a_county_chosen_by_keyboard_shows_its_forecast_tasks_and_documents(
         assert "上城区" in document.locator("body").inner_text()
 
 
+def test_a_bureaus_key_sees_the_draft_but_no_approve_button(server: LiveServer) -> None:
+    bureau = server.key_store.create("hz-bureau", ["commander"], ["330100"])
+    with browser_page() as page:
+        page.goto(f"{server.url}/ui/map")
+        page.get_by_label("API 密钥").fill(bureau)
+        page.get_by_role("button", name="使用此密钥").click()
+        page.wait_for_function(
+            "() => document.querySelector('#review').textContent.startsWith('草稿')",
+            timeout=15000)
+        assert page.locator("#approve-panel").is_hidden()
+        assert page.locator("#map path[data-code]").count() >= 80
+
+
 def test_a_commander_approves_the_draft_decision_from_the_map(
         server: LiveServer, module_decided: Decided) -> None:
     assert review.review_state(module_decided.store, module_decided.decision_id)[

@@ -12,6 +12,7 @@ let decision = null;   // GET /decisions/{id}: per region its alert and tasks by
 let documents = [];    // GET /decisions/{id}/documents
 let alerts = [];
 let shown = null;      // the county whose panel is open
+let me = null;         // GET /me: whose key this is
 
 function showError(err) { $("error").textContent = err ? `出错了：${err.message}` : ""; }
 
@@ -92,8 +93,11 @@ async function loadReview(id) {
   $("review").textContent = draft ? "草稿（待审核）"
     : `已批准（${review.approved_by}，${new Date(review.approved_at).toLocaleString("zh-CN",
         { hour12: false })}）`;
-  // approving a province-wide decision needs a key without a region scope (as the API says)
-  $("approve-panel").hidden = !draft;
+  // approving a province-wide decision needs a commander key without a region scope (the API
+  // answers 403 otherwise): a bureau's key sees the state, not the button
+  const mayApprove = me.roles.includes("admin")
+    || (me.roles.includes("commander") && !me.regions.length);
+  $("approve-panel").hidden = !(draft && mayApprove);
 }
 
 /** A county's forecast, alert, task progress and documents (its own and its city's). */
@@ -196,7 +200,7 @@ async function start() {
   $("who").textContent = "";
   if (!apiKey()) return;
   try {
-    const me = await api("/me");
+    me = await api("/me");
     $("who").textContent = `${me.name}（${me.regions.length ? me.regions.join("、") : "全省"}）`;
     const page = await api("/decisions?limit=20");
     $("decision").replaceChildren(...page.items.map((d) => el("option",
