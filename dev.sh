@@ -30,7 +30,8 @@ pick_python() {
 SYSTEM_PACKAGES_RUN=(netcdf-bin fonts-wqy-zenhei)
 # libreoffice-writer-nogui + poppler-utils: the Word layout test renders the .docx to PDF and
 # measures its columns; fonts-liberation2: Times New Roman metrics, as Word lays the text out;
-# chromium: the task list's HTML rendered at a phone's width (tests skip without them).
+# chromium: the task list's HTML rendered at a phone's width, and the web workbench driven through
+# Playwright (pip, dev extra) with this browser (tests skip without them).
 SYSTEM_PACKAGES_TEST=(default-jre-headless slurmctld slurmd slurm-client munge
                       libreoffice-writer-nogui poppler-utils fonts-liberation2 chromium)
 

@@ -83,6 +83,43 @@ def test_a_county_key_sees_its_tasks_and_reports_one_received_on_a_phone(
     assert history[-1]["by"] == "sc-bureau" and history[-1]["note"] == note
 
 
+def _tab_to(page, selector: str, presses: int = 40) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => document.activeElement.matches({selector!r})"):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_the_board_works_from_the_keyboard_alone(server: LiveServer,
+                                                 module_decided: Decided) -> None:
+    with browser_page() as page:
+        page.goto(f"{server.url}/ui/tasks")
+        _tab_to(page, "#key")
+        page.keyboard.type(server.keys["county"])
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#tasks button[data-task]", timeout=15000)
+        # to the first task still waiting to be received
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            if page.evaluate("() => !!document.activeElement.dataset.task && document"
+                             ".activeElement.querySelector('.badge').textContent === '已下发'"):
+                break
+        else:
+            raise AssertionError("no issued task reached with Tab")
+        tid = page.evaluate("() => document.activeElement.dataset.task")
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"() => document.querySelector('#d-id').textContent === '{tid}'")
+        assert page.evaluate("() => document.activeElement.id") == "detail"
+        _tab_to(page, "#note")
+        page.keyboard.type("键盘操作：已接收")
+        _tab_to(page, "#step")
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelector('#d-status').textContent === '已接收'", timeout=15000)
+    assert task_status.history(module_decided.store, tid)[-1]["note"] == "键盘操作：已接收"
+
+
 def test_a_wrong_key_is_told_so_and_nothing_is_shown(server: LiveServer) -> None:
     with browser_page() as page:
         page.goto(f"{server.url}/ui/tasks")
