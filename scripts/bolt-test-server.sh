@@ -88,7 +88,8 @@ start() {
   [ -s "$S/password" ] || { head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$S/password"; }
   chmod 0600 "$S/password"
   # small heap: the test graphs are ~18k nodes; the machine is shared with the rest of the suite
-  "$java" -Xms256m -Xmx1g -XX:+UseSerialGC \
+  # run from its own folder: ArcadeDB writes its log/ into the working directory
+  (cd "$S/server" && exec "$java" -Xms256m -Xmx1g -XX:+UseSerialGC \
     -Darcadedb.server.rootPath="$S/server" \
     -Darcadedb.server.databaseDirectory="$S/server/databases" \
     -Darcadedb.server.rootPassword="$(cat "$S/password")" \
@@ -98,7 +99,7 @@ start() {
     -Darcadedb.server.plugins=Bolt:com.arcadedb.bolt.BoltProtocolPlugin \
     -Darcadedb.bolt.host=127.0.0.1 -Darcadedb.bolt.port="$BOLT_PORT" \
     -Darcadedb.server.defaultDatabases='neo4j[root]' \
-    -cp "$pkg/jars/*" com.arcadedb.server.ArcadeDBServer > "$LOG" 2>&1 &
+    -cp "$pkg/jars/*" com.arcadedb.server.ArcadeDBServer) > "$LOG" 2>&1 &
   echo $! > "$PID_FILE"
   local i
   for i in $(seq 1 300); do   # up to 60 s (10-20 s cold on 2 cores)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import bolt_server
 import pytest
 import yaml
 from api_helpers import ApiClient, api_client, jobs_client
@@ -299,6 +300,9 @@ def test_finding7_graph_query_is_capped_in_rows_bytes_and_time(
     r = api.post("/graph/query", "investigator", json={
         "query": "UNWIND range(1, 500) AS x RETURN x, $pad AS pad", "params": {"pad": "p" * 200}})
     assert r.status_code == 422 and "ECOBRAIN_API_QUERY_MAX_MB" in r.json()["message"]
+    if bolt_server.on_bolt():
+        pytest.skip("stand-in difference: ArcadeDB's Bolt plugin does not enforce the "
+                    "transaction timeout (Neo4j and FalkorDB stop the query at timeout_ms)")
     t0 = time.monotonic()  # 10^10 steps in little memory (a huge range() is built before the
     # server looks at its clock): stopped by the server at timeout_ms, and not run again
     r = api.post("/graph/query", "investigator", json={

@@ -27,6 +27,7 @@ import pyproj
 import pytest
 import shapely
 from api_helpers import api_client
+from bolt_server import open_new_graph
 from foreign_runs import (
     G1,
     G9,
@@ -52,7 +53,7 @@ from ecobrain.model_adapters.grids.overlap import cell_outline_lonlat, county_sh
 from ecobrain.model_adapters.ioapi_writer import write_ioapi
 from ecobrain.model_adapters.registry import open_gridded
 from ecobrain.ontology.geography import RegionIndex, regions_by_code
-from ecobrain.ontology.store import GraphStore, open_store
+from ecobrain.ontology.store import GraphStore
 from ecobrain.reasoning.run_decision import decide_run
 
 runner = CliRunner()
@@ -112,7 +113,7 @@ def kb(graph_settings, tmp_path_factory) -> Iterator[GraphStore]:
     """The bundled knowledge with the test's register, in a graph of the module's own (also
     the CLI's graph)."""
     folder = tmp_path_factory.mktemp("register")
-    store = open_store(graph_settings, graph=_name("foreign"))
+    store = open_new_graph(graph_settings, _name("foreign"))
     load_bundled(store, UserFiles(enterprises=write_register(folder),
                                   stations=write_stations(folder)))
     with pytest.MonkeyPatch.context() as mp:

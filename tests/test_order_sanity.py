@@ -22,12 +22,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bolt_server import drop_new_graph, open_new_graph
 
 from ecobrain.kb_loaders.bundle import load_bundled
 from ecobrain.model_adapters import collect_findings
 from ecobrain.model_adapters.sample_run import write_sample_run
 from ecobrain.ontology.config import GraphSettings
-from ecobrain.ontology.store import GraphStore, open_store
+from ecobrain.ontology.store import GraphStore
 from ecobrain.reasoning.conclusions import Decision
 from ecobrain.reasoning.run_decision import decide_run
 
@@ -43,14 +44,13 @@ def december(request: pytest.FixtureRequest, graph_settings: GraphSettings,
     """A December-2026 run (a county and its city at different levels) and the 15-day sample
     run as ``ecobrain demo`` writes it (from 2026-11-26, the benchmarks' start)."""
     start, days = request.param
-    store = open_store(graph_settings, graph=f"sanity_{days}d")
+    store = open_new_graph(graph_settings, f"sanity_{days}d")
     load_bundled(store)
     run = write_sample_run(tmp_path_factory.mktemp("run") / f"run{days}", days=days, seed=0,
                            start=start)
     d = decide_run(store, run, on=start).decision
     yield store, d, run
-    store.drop_graph()
-    store.close()
+    drop_new_graph(store)
 
 
 def _days(a: str, b: str | None) -> list[str]:

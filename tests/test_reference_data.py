@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import shapely
+from bolt_server import drop_new_graph, open_new_graph
 from typer.testing import CliRunner
 
 from ecobrain.api.cli import app
@@ -30,7 +31,7 @@ from ecobrain.kb_loaders.stations import load_stations
 from ecobrain.ontology.config import GraphSettings
 from ecobrain.ontology.geography import RegionIndex, regions_by_code
 from ecobrain.ontology.grid import ZJ3KM
-from ecobrain.ontology.store import GraphStore, open_store
+from ecobrain.ontology.store import GraphStore
 
 ROOT = Path(__file__).resolve().parent.parent
 Stats = tuple[dict[str, int], dict[str, int]]
@@ -54,14 +55,13 @@ def load_reference(store: GraphStore) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def loaded(graph_settings: GraphSettings) -> Iterator[tuple[GraphStore, dict[str, object]]]:
-    store = open_store(graph_settings, graph=f"test_ref_{uuid.uuid4().hex[:10]}")
+    store = open_new_graph(graph_settings, f"test_ref_{uuid.uuid4().hex[:10]}")
     try:
         load_concepts(store)
         reports = load_reference(store)
         yield store, reports
     finally:
-        store.drop_graph()
-        store.close()
+        drop_new_graph(store)
 
 
 @pytest.fixture
