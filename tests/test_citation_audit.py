@@ -420,15 +420,17 @@ def test_independent_parse_matches_the_article_counts_and_labels() -> None:
         assert pairs and all(int(n) == parse_cn_int(zh) for n, zh in pairs), name
 
 
+def _measure_types(rule: dict) -> set[str]:
+    """The measure types a rule's conclusions order."""
+    return {body["measure_type"] for action in rule.get("then") or []
+            for body in action.values() if isinstance(body, dict) and body.get("measure_type")}
+
+
 def test_enterprise_cuts_and_emergency_measures_cite_the_emergency_article() -> None:
     """Production cuts during an alert rest on Air Law art. 96, never on art. 95 or 97."""
     wrong = []
     for where, rule in _rules():
-        types: set[str] = set()
-        for action in rule.get("then") or []:
-            for body in action.values():
-                if isinstance(body, dict) and body.get("measure_type"):
-                    types.add(body["measure_type"])
+        types = _measure_types(rule)
         if types & ART96_MEASURES and "cn.air-law.2018.art96" not in rule["legal_basis"]:
             wrong.append(f"{where}: {sorted(types & ART96_MEASURES)} without art96")
     assert wrong == []
@@ -498,11 +500,7 @@ def test_emergency_measures_also_rest_on_the_zhejiang_emergency_article() -> Non
     then that orders emergency measures also cites the Zhejiang regulation's art. 55."""
     missing = []
     for where, rule in _rules():
-        types: set[str] = set()
-        for action in rule.get("then") or []:
-            for body in action.values():
-                if isinstance(body, dict) and body.get("measure_type"):
-                    types.add(body["measure_type"])
+        types = _measure_types(rule)
         ends = rule.get("effective_to")
         if types & ART96_MEASURES and (ends is None or str(ends) >= "2026-08-15") and not any(
                 c.startswith("zj.air-reg.2020.art55") for c in rule["legal_basis"]):
