@@ -80,6 +80,8 @@ from typing import Any, Protocol
 
 from ecobrain.reasoning import engine_worker
 from ecobrain.reasoning.compiler import CompiledAction, CompiledRule, CompiledRuleBase
+from ecobrain.reasoning.engine_check import MatchCheck, describe
+from ecobrain.reasoning.engine_keys import KEYS
 from ecobrain.reasoning.fact_types import FACT_TYPES, stratum
 from ecobrain.reasoning.templates import Template
 
@@ -87,6 +89,16 @@ ALL_PARTITIONS = "*"
 DEFAULT_PARTITION = "0"
 _ERR_NOT_HANDLED = 1
 _ERR_OBSERVED = 2
+# durable_rules refuses a ruleset's 1,025th state (engine sid): a run with more partitions
+# opens fresh rulesets after this many
+STATES_PER_RULESETS = 1000
+VERIFY_ENV = "ECOBRAIN_ENGINE_VERIFY"
+
+
+def verify_default() -> bool:
+    """Whether runs check their firings (:mod:`.engine_check`) unless told: the environment
+    variable ``ECOBRAIN_ENGINE_VERIFY`` (1/true/yes/on; the test suite sets it)."""
+    return os.environ.get(VERIFY_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 class EngineError(RuntimeError):
@@ -210,9 +222,13 @@ def _project(fact: Mapping[str, Any], fields: frozenset[str] | None) -> dict[str
 class Engine:
     """Runs one compiled rule base over facts. Create one per run (or reuse: runs are isolated)."""
 
-    def __init__(self, compiled: CompiledRuleBase, *, batch_size: int = 1000):
+    def __init__(self, compiled: CompiledRuleBase, *, batch_size: int = 1000,
+                 verify: bool | None = None):
+        """`verify`: check every partition's firings against the conditions evaluated
+        directly (:mod:`.engine_check`); None: as ``ECOBRAIN_ENGINE_VERIFY`` says."""
         self.compiled = compiled
         self.batch_size = batch_size
+        self.verify = verify_default() if verify is None else verify
 
     def run(self, facts: Iterable[Mapping[str, Any]], *, decision_date: date,
             context: ContextProvider | None = None,
@@ -225,7 +241,8 @@ class Engine:
         alert must reach the enterprises of a city that has no other fact).
         """
         started = time.perf_counter()
-        run = _Run(self.compiled, decision_date, context, regions or {}, self.batch_size)
+        run = _Run(self.compiled, decision_date, context, regions or {}, self.batch_size,
+                   _check_for(self.compiled) if self.verify else None)
         try:
             with paused_gc():
                 run.execute(facts, partitions)
@@ -234,13 +251,14 @@ class Engine:
             raise
         run.close()
         run.stats["seconds"] = round(time.perf_counter() - started, 4)
+        run.stats["verified"] = self.verify
         return EngineResult(run.firings, run.conclusions, run.facts, run.stats)
 
 
 class _Run:
     def __init__(self, compiled: CompiledRuleBase, decision_date: date,
                  context: ContextProvider | None, regions: Mapping[str, RegionInfo],
-                 batch_size: int):
+                 batch_size: int, check: MatchCheck | None = None):
         self.c = compiled
         self.day = decision_date
         self._day_text = decision_date.isoformat()
@@ -263,10 +281,18 @@ class _Run:
         # reply once read (a request of this partition came after it)
         self._ahead: tuple[str, set[str]] | None = None
         self._ahead_reply: list[dict[str, Any]] | None = None
+        # engine keys (engine_keys): the number durable_rules sees as each fact's id, and back
+        self._keys: list[int] = []
+        self._key_of: dict[str, int] = {}
+        self._id_of: dict[int, str] = {}
+        self._sids: dict[str, str] = {}  # partition -> its engine sid in the open rulesets
+        self.check = check
+        self._part_facts: dict[str, list[dict[str, Any]]] = {}  # asserted, when checking
 
     def _open(self) -> None:
         """Fresh rulesets in a worker (one from the pool, or a new one)."""
         self.worker = _WORKERS.acquire()
+        self._sids = {}
         try:
             self.handles = self.worker.call("open", _definitions(self.c))
         except BaseException:
@@ -326,10 +352,16 @@ class _Run:
         sent_ahead = self._sent_ahead(part)
         if not sent_ahead and self.worker is None:
             self._open()
-        elif not sent_ahead and self.worker.rss > _WorkerPool.RSS_LIMIT:
-            self.close()  # the worker is past its limit: retired, a fresh one takes over
+        elif not sent_ahead and (self.worker.rss > _WorkerPool.RSS_LIMIT
+                                 or len(self._sids) >= STATES_PER_RULESETS):
+            # past the memory limit: retired, a fresh worker takes over; past the states a
+            # ruleset holds: fresh rulesets (the worker is reused if it is under its limit)
+            self.close()
             self._open()
+        firings_before = len(self.firings)
         self._chain(part, facts, next_part, next_facts)
+        if self.check is not None:
+            self._verify(part, firings_before)
 
     def _sent_ahead(self, part: str) -> bool:
         return self._ahead is not None and self._ahead[0] == part
@@ -355,7 +387,8 @@ class _Run:
         else:
             asserted = set()
             messages = self._step(self._batches(part, facts, asserted))
-        if next_part is not None and self.worker.rss <= _WorkerPool.RSS_LIMIT:
+        if next_part is not None and self.worker.rss <= _WorkerPool.RSS_LIMIT \
+                and len(self._sids) < STATES_PER_RULESETS:
             ahead: set[str] = set()
             self.worker.send("step", self._batches(next_part, next_facts(), ahead),
                              self.handles)
@@ -381,18 +414,39 @@ class _Run:
 
     def _batches(self, part: str, facts: list[dict[str, Any]], asserted: set[str]
                  ) -> list[tuple[int, str]]:
-        """The facts not asserted yet, as JSON batches per ruleset that mentions their type."""
+        """The facts not asserted yet, as JSON batches per ruleset that mentions their type.
+
+        Each fact goes in under its engine key, in the partition's engine sid (the module
+        :mod:`.engine_keys` says why: never the fact's own id).
+        """
         per_ruleset: dict[int, list[dict[str, Any]]] = {}
+        sid = self._sids.get(part)
+        if sid is None:
+            n = len(self._sids)
+            sid = self._sids[part] = str(KEYS.first(n + 1)[n])
+        key_of, id_of = self._key_of, self._id_of
+        checked = self._part_facts.setdefault(part, []) if self.check is not None else None
         for f in facts:
-            if f["id"] in asserted:
+            fid = f["id"]
+            if fid in asserted:
                 continue
-            asserted.add(f["id"])
+            asserted.add(fid)
             targets = self.c.routing.get(f["type"])
             if not targets:
                 self.stats["not_routed"] += 1
                 continue
+            if checked is not None:
+                checked.append(f)
+            key = key_of.get(fid)
+            if key is None:
+                n = len(key_of)
+                if n >= len(self._keys):
+                    self._keys = KEYS.first(max(2 * n, n + len(facts), 1024))
+                key = key_of[fid] = self._keys[n]
+                id_of[key] = fid
             body = _project(f, self.c.fields_by_type.get(f["type"]))
-            body["sid"] = part
+            body["id"] = key
+            body["sid"] = sid
             for t in targets:
                 per_ruleset.setdefault(t, []).append(body)
         out = []
@@ -429,12 +483,13 @@ class _Run:
         seen: set[tuple[str, tuple[str, ...]]] = set()
         matches: list[tuple[int, str, tuple[str, ...], CompiledRule]] = []
         order = self._order
+        id_of = self._id_of
         for message in messages:
             for rule_key, bound in message.items():
                 if rule_key.startswith("_catch."):
                     continue
                 rule = self.c.rules[rule_key]
-                ids = tuple(bound[a]["id"] for a in rule.aliases)
+                ids = tuple(id_of[bound[a]["id"]] for a in rule.aliases)
                 key = (rule_key, ids)
                 if key in seen:
                     self.stats["duplicate_matches"] += 1
@@ -455,6 +510,29 @@ class _Run:
                 firing.conclusions.append(concluded.id)
                 conclusions.append(concluded)
                 pending.setdefault(stratum(concluded.kind), []).append(concluded)
+
+    def _verify(self, part: str, firings_before: int) -> None:
+        """The partition's firings against what its facts select (:mod:`.engine_check`)."""
+        assert self.check is not None
+        started = time.perf_counter()
+        made = {(f.rule_key, tuple(f.facts[a] for a in self.c.rules[f.rule_key].aliases))
+                for f in self.firings[firings_before:]}
+        expected = self.check.matches(self._part_facts.pop(part, []))
+        self.stats["verify_seconds"] = round(self.stats.get("verify_seconds", 0.0)
+                                             + time.perf_counter() - started, 4)
+        if made == expected:
+            return
+        lost, extra = expected - made, made - expected
+        parts = []
+        if lost:
+            parts.append(f"{len(lost)} match(es) the conditions select were not reported by "
+                         f"durable_rules: {describe(lost)}")
+        if extra:
+            parts.append(f"{len(extra)} firing(s) the conditions do not select: "
+                         f"{describe(extra)}")
+        raise EngineError(f"engine check failed in partition {part!r}: " + "; ".join(parts)
+                          + " — the run is refused rather than decided on wrong matches "
+                          "(docs/rule-engine.md)")
 
     # -- conclusions -----------------------------------------------------------------------
 
@@ -567,6 +645,14 @@ class _Run:
             out = self._deadlines[key] = (date.fromisoformat(base_text)
                                           + timedelta(days=key[1])).isoformat()
         return out
+
+
+def _check_for(compiled: CompiledRuleBase) -> MatchCheck:
+    """The rule base's match check, made once per compiled rule base."""
+    check = getattr(compiled, "_match_check", None)
+    if check is None:
+        check = compiled._match_check = MatchCheck(compiled)  # type: ignore[attr-defined]
+    return check
 
 
 def _definitions(compiled: CompiledRuleBase) -> list[str]:

@@ -2,7 +2,7 @@
 """Why durable_rules 2.0.28 loses matches in a large engine state — reproduced in seconds.
 
 durable_rules identifies a fact inside one engine state (one ruleset, one ``sid``) by the
-32-bit FNV-1 hash of its ``id`` text, and nothing else (``state.c`` ``storeMessage``: the
+32-bit FNV-1a hash of its ``id`` text, and nothing else (``state.c`` ``storeMessage``: the
 message index is looked up by hash, and a hit returns ``ERR_EVENT_OBSERVED``). Two facts
 whose different ids hash alike: the second is taken for the first asserted again and
 dropped — never matched. ``assert_facts`` reports one status for a whole batch (the last
@@ -10,13 +10,13 @@ non-zero one), so that code hides behind the "no rule matched" code of any other
 the batch. By the birthday bound a state of n facts holds about n²/2³³ such pairs: ~1 at
 90k facts, ~0.05 at 20k, ~116 at 1M.
 
-Partitions (``sid``) are found the same way (``getStateNode``: FNV-1 of the sid), so two
+Partitions (``sid``) are found the same way (``getStateNode``: FNV-1a of the sid), so two
 partition names that hash alike would share one state; and a ruleset holds at most 1,024
 states (``createStateNode``: error 101, "out of memory", for the 1,025th).
 
 This script, against the C binding directly (no ecobrain code):
 
-1. finds two ids of the form ``fact-<n>`` with the same FNV-1 hash (pure Python, ~0.5 s);
+1. finds two ids of the form ``fact-<n>`` with the same FNV-1a hash (pure Python, ~0.5 s);
 2. asserts both, one rule matching every fact: one match comes back, not two;
 3. asserts the pair into two different sids: both match (the hash is per state);
 3b. the same pair with a fact no rule reads: the batch says only "not handled";
@@ -35,9 +35,9 @@ FNV_OFFSET = 0x811C9DC5
 FNV_PRIME = 16777619
 
 
-def fnv1_32(text: str) -> int:
-    """durable_rules' ``fnv1Hash32``: FNV-1 over the UTF-8 bytes, each read as a signed
-    ``char`` (x86-64), so a byte ≥ 0x80 is XORed sign-extended."""
+def fnv1a_32(text: str) -> int:
+    """durable_rules' ``fnv1Hash32`` (despite its name FNV-1a: XOR, then multiply) over the
+    UTF-8 bytes, each read as a signed ``char`` (x86-64): a byte ≥ 0x80 is sign-extended."""
     h = FNV_OFFSET
     for b in text.encode("utf-8"):
         h ^= b if b < 0x80 else (b - 0x100) & 0xFFFFFFFF
@@ -50,7 +50,7 @@ def colliding_ids() -> tuple[str, str]:
     n = 0
     while True:
         fid = f"fact-{n}"
-        h = fnv1_32(fid)
+        h = fnv1a_32(fid)
         if h in seen:
             return seen[h], fid
         seen[h] = fid
@@ -76,7 +76,7 @@ def ruleset(name: str) -> int:
 
 def main() -> None:
     a, b = colliding_ids()
-    print(f"ids {a!r} and {b!r}: FNV-1 {fnv1_32(a):#010x} and {fnv1_32(b):#010x}")
+    print(f"ids {a!r} and {b!r}: FNV-1a {fnv1a_32(a):#010x} and {fnv1a_32(b):#010x}")
 
     h = ruleset("collide_one_state")
     batch = [{"id": a, "type": "fact"}, {"id": b, "type": "fact"}]
