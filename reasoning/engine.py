@@ -73,6 +73,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -92,6 +93,11 @@ _ERR_OBSERVED = 2
 # durable_rules refuses a ruleset's 1,025th state (engine sid): a run with more partitions
 # opens fresh rulesets after this many
 STATES_PER_RULESETS = 1000
+# facts per engine state when a ruleset's joins allow a partition to be spread over several
+# (compiler.split_keys): durable_rules slows as a state grows — its fact index has 512
+# buckets — from ~50k facts/CPU s at 2,500-5,000 facts a state to ~21k at 100,000
+# (measured, docs/rule-engine.md)
+STATE_FACTS = 5000
 VERIFY_ENV = "ECOBRAIN_ENGINE_VERIFY"
 
 
@@ -272,8 +278,8 @@ class _Run:
         self.facts: dict[str, dict[str, Any]] = {}
         self.stats: dict[str, Any] = {"facts_in": 0, "asserted": 0, "not_routed": 0,
                                       "firings": 0, "duplicate_matches": 0, "partitions": 0,
-                                      "rounds": 0, "conclusions": 0}
-        self._plans: dict[tuple[str, int], tuple[tuple[str, Any, bool, bool], ...]] = {}
+                                      "rounds": 0, "conclusions": 0, "states": 0}
+        self._plans: dict[int, tuple[tuple[str, Any, bool, bool], ...]] = {}
         self._region_cache: dict[str, RegionInfo | None] = {}
         self._deadlines: dict[tuple[str, int], str] = {}
         self._order = {k: -r.rule.priority for k, r in compiled.rules.items()}
@@ -285,7 +291,9 @@ class _Run:
         self._keys: list[int] = []
         self._key_of: dict[str, int] = {}
         self._id_of: dict[int, str] = {}
-        self._sids: dict[str, str] = {}  # partition -> its engine sid in the open rulesets
+        # (partition, state) -> its engine sid in the open rulesets; states per partition
+        self._sids: dict[tuple[str, int], str] = {}
+        self._states: dict[str, int] = {}
         self.check = check
         self._part_facts: dict[str, list[dict[str, Any]]] = {}  # asserted, when checking
 
@@ -293,6 +301,7 @@ class _Run:
         """Fresh rulesets in a worker (one from the pool, or a new one)."""
         self.worker = _WORKERS.acquire()
         self._sids = {}
+        self._states = {}
         try:
             self.handles = self.worker.call("open", _definitions(self.c))
         except BaseException:
@@ -353,7 +362,7 @@ class _Run:
         if not sent_ahead and self.worker is None:
             self._open()
         elif not sent_ahead and (self.worker.rss > _WorkerPool.RSS_LIMIT
-                                 or len(self._sids) >= STATES_PER_RULESETS):
+                                 or not self._room_for(facts)):
             # past the memory limit: retired, a fresh worker takes over; past the states a
             # ruleset holds: fresh rulesets (the worker is reused if it is under its limit)
             self.close()
@@ -362,6 +371,10 @@ class _Run:
         self._chain(part, facts, next_part, next_facts)
         if self.check is not None:
             self._verify(part, firings_before)
+
+    def _room_for(self, facts: list[dict[str, Any]]) -> bool:
+        """Whether the open rulesets can hold a partition's states (at most 1,024 each)."""
+        return len(self._sids) + _state_count(len(facts)) <= STATES_PER_RULESETS
 
     def _sent_ahead(self, part: str) -> bool:
         return self._ahead is not None and self._ahead[0] == part
@@ -387,12 +400,13 @@ class _Run:
         else:
             asserted = set()
             messages = self._step(self._batches(part, facts, asserted))
-        if next_part is not None and self.worker.rss <= _WorkerPool.RSS_LIMIT \
-                and len(self._sids) < STATES_PER_RULESETS:
-            ahead: set[str] = set()
-            self.worker.send("step", self._batches(next_part, next_facts(), ahead),
-                             self.handles)
-            self._ahead = (next_part, ahead)
+        if next_part is not None and self.worker.rss <= _WorkerPool.RSS_LIMIT:
+            upcoming = next_facts()
+            if self._room_for(upcoming):
+                ahead: set[str] = set()
+                self.worker.send("step", self._batches(next_part, upcoming, ahead),
+                                 self.handles)
+                self._ahead = (next_part, ahead)
         self._collect(part, rnd, pending, messages)
         while pending:
             rnd += 1
@@ -420,10 +434,12 @@ class _Run:
         :mod:`.engine_keys` says why: never the fact's own id).
         """
         per_ruleset: dict[int, list[dict[str, Any]]] = {}
-        sid = self._sids.get(part)
-        if sid is None:
-            n = len(self._sids)
-            sid = self._sids[part] = str(KEYS.first(n + 1)[n])
+        states = self._states.get(part)
+        if states is None:  # the partition's first round: its input facts
+            states = self._states[part] = _state_count(len(facts))
+        sids = self._sids
+        split = self.c.split_keys
+        sid = self._sid(part, 0)
         key_of, id_of = self._key_of, self._id_of
         checked = self._part_facts.setdefault(part, []) if self.check is not None else None
         for f in facts:
@@ -446,9 +462,22 @@ class _Run:
                 id_of[key] = fid
             body = _project(f, self.c.fields_by_type.get(f["type"]))
             body["id"] = key
-            body["sid"] = sid
-            for t in targets:
-                per_ruleset.setdefault(t, []).append(body)
+            if states == 1:
+                body["sid"] = sid
+                for t in targets:
+                    per_ruleset.setdefault(t, []).append(body)
+                continue
+            for t in targets:  # spread over the partition's states by the ruleset's key
+                keys = split[t]
+                state = 0
+                if keys is not None:
+                    field_name = keys.get(f["type"])
+                    value = f.get(field_name) if field_name is not None else fid
+                    if value is not None:
+                        state = zlib.crc32(str(value).encode("utf-8")) % states
+                b = dict(body)
+                b["sid"] = sids.get((part, state)) or self._sid(part, state)
+                per_ruleset.setdefault(t, []).append(b)
         out = []
         for idx, items in per_ruleset.items():
             h = self.handles[idx]
@@ -458,7 +487,16 @@ class _Run:
                 self.stats["asserted"] += len(chunk)
         return out
 
-    def _step(self, batches: list[tuple[int, str]]) -> list[dict[str, Any]]:
+    def _sid(self, part: str, state: int) -> str:
+        """The engine sid of one of a partition's states (a key: engine_keys says why)."""
+        sid = self._sids.get((part, state))
+        if sid is None:
+            n = len(self._sids)
+            sid = self._sids[(part, state)] = str(KEYS.first(n + 1)[n])
+            self.stats["states"] += 1
+        return sid
+
+    def _step(self, batches: list[tuple[int, str]]) -> list[tuple[str, tuple[int, ...]]]:
         """Assert the batches, then drain every match (one request to the worker)."""
         assert self.worker is not None
         if self._ahead is not None and self._ahead_reply is None:
@@ -466,36 +504,25 @@ class _Run:
         self.worker.send("step", batches, self.handles)
         return self._receive()
 
-    def _receive(self) -> list[dict[str, Any]]:
-        """The matches of the oldest step request not answered yet."""
+    def _receive(self) -> list[tuple[str, tuple[int, ...]]]:
+        """The matches of the oldest step request not answered yet: (rule, engine keys)."""
         assert self.worker is not None
-        codes, messages, rss = self.worker.receive()
+        codes, matches, repeats, rss = self.worker.receive()
         self.worker.rss = rss
+        self.stats["duplicate_matches"] += repeats
         for code in codes:
             if code not in (0, _ERR_NOT_HANDLED, _ERR_OBSERVED):  # pragma: no cover
                 raise EngineError(f"durable_rules refused facts (code {code})")
-        # one parse for the whole round (each match is a small JSON object: 83k calls of
-        # json.loads cost more in call overhead than in parsing)
-        return json.loads("[" + ",".join(messages) + "]") if messages else []
+        return matches
 
     def _collect(self, part: str, rnd: int, pending: dict[int, list[Concluded]],
-                 messages: list[dict[str, Any]]) -> None:
-        seen: set[tuple[str, tuple[str, ...]]] = set()
-        matches: list[tuple[int, str, tuple[str, ...], CompiledRule]] = []
+                 found: list[tuple[str, tuple[int, ...]]]) -> None:
+        """Render the round's matches (each combination once: the worker drops repeats)."""
+        rules = self.c.rules
         order = self._order
         id_of = self._id_of
-        for message in messages:
-            for rule_key, bound in message.items():
-                if rule_key.startswith("_catch."):
-                    continue
-                rule = self.c.rules[rule_key]
-                ids = tuple(id_of[bound[a]["id"]] for a in rule.aliases)
-                key = (rule_key, ids)
-                if key in seen:
-                    self.stats["duplicate_matches"] += 1
-                    continue
-                seen.add(key)
-                matches.append((order[rule_key], rule_key, ids, rule))
+        matches = [(order[rule_key], rule_key, tuple([id_of[k] for k in keys]), rules[rule_key])
+                   for rule_key, keys in found]
         matches.sort(key=lambda m: m[:3])  # priority, rule, facts: a stable order
         facts = self.facts
         firings = self.firings
@@ -571,10 +598,10 @@ class _Run:
                 return value.render(bindings, params, concepts, day)
             return value
 
-        plan = self._plans.get((rule.key, action.index))
+        plan = self._plans.get(id(action))  # actions live as long as the compiled rule base
         if plan is None:
             kind_fields = FACT_TYPES[action.kind].fields
-            plan = self._plans[(rule.key, action.index)] = tuple(
+            plan = self._plans[id(action)] = tuple(
                 (k, v, v.__class__ is Template, k in kind_fields)
                 for k, v in action.fields.items() if v is not None)
         fact: dict[str, Any] = {"type": action.kind, "rule_id": rule.rule.id}
@@ -620,7 +647,8 @@ class _Run:
         fact["id"] = f"{action.kind}.{_digest(firing.id, str(action.index))}"
         return Concluded(kind=action.kind,
                          fact={k: v for k, v in fact.items() if v is not None and v != ""},
-                         payload=payload, rule_key=rule.key, action_index=action.index,
+                         payload=payload, rule_key=firing.rule_key,
+                         action_index=action.index,
                          firing=firing)
 
     def _deadline(self, action: CompiledAction, r: Any) -> str | None:
@@ -645,6 +673,10 @@ class _Run:
             out = self._deadlines[key] = (date.fromisoformat(base_text)
                                           + timedelta(days=key[1])).isoformat()
         return out
+
+
+def _state_count(n_facts: int) -> int:
+    return max(1, -(-n_facts // STATE_FACTS))
 
 
 def _check_for(compiled: CompiledRuleBase) -> MatchCheck:

@@ -22,7 +22,7 @@ import pytest
 from ecobrain.reasoning import engine as engine_mod
 from ecobrain.reasoning.compiler import CompiledRuleBase, compile_rule_base
 from ecobrain.reasoning.concept_index import ConceptIndex
-from ecobrain.reasoning.engine import STATES_PER_RULESETS, Engine, EngineError
+from ecobrain.reasoning.engine import STATE_FACTS, STATES_PER_RULESETS, Engine, EngineError
 from ecobrain.reasoning.engine_check import MatchCheck, predicate
 from ecobrain.reasoning.engine_keys import (
     KEYS,
@@ -190,6 +190,16 @@ def test_the_check_finds_the_hand_worked_matches_of_a_small_partition(
     }
 
 
+def test_split_keys_follow_the_joins(compiled: CompiledRuleBase) -> None:
+    by_types = {tuple(sorted(t for t, r in compiled.routing.items() if i in r)): k
+                for i, k in enumerate(compiled.split_keys)}
+    assert by_types[("hotspot", "hotspot_enterprise")] == {
+        "hotspot": "hotspot_id", "hotspot_enterprise": "hotspot_id"}
+    assert by_types[("enterprise_in_region", "measure")] == {
+        "enterprise_in_region": "region_code", "measure": "region_code"}
+    assert by_types[("alert_assessment",)] == {}  # single-block rules only: any split
+
+
 # -- the engine with both ----------------------------------------------------------------------
 
 def test_one_partition_of_100k_facts_keeps_every_match(concepts: ConceptIndex,
@@ -202,6 +212,9 @@ def test_one_partition_of_100k_facts_keeps_every_match(concepts: ConceptIndex,
     assert len(np.unique(hashes)) < len(ids)
     result = Engine(compiled, verify=True).run(facts, decision_date=ON)
     assert result.stats["verified"] and result.stats["partitions"] == 1
+    # the hotspot rules join on hotspot_id only: the partition is spread over states of
+    # ≤ STATE_FACTS facts by it (100,000 / 5,000), and the check sees the partition whole
+    assert result.stats["states"] == 100_000 // STATE_FACTS
     assert len(result.firings) == 83_204  # as in 11 partitions (docs/benchmarks.md)
     got = made(result, compiled)
     lost_before = {  # the six firings issue 18 saw missing
