@@ -207,6 +207,7 @@ def main() -> None:
             "floor_s": round(fl["seconds"], 3), "floor_cpu_s": round(fl["cpu_s"], 3),
             "floor_matches": fl["matches"], "floor_facts_per_s": round(n / fl["seconds"]),
             "engine_to_floor": round((t2 - t1) / fl["seconds"], 2),
+            "cpu_engine_to_floor": round((c2 - c1 + w1 - w0) / fl["cpu_s"], 2),
         })
         del decision, result, factset
     report = {
@@ -235,7 +236,8 @@ def main() -> None:
               f"{r['cpu_decision_s']}, total {r['cpu_total_s']}")
         print(f"    floor (durable_rules direct, same facts): {r['floor_s']} s "
               f"({r['floor_cpu_s']} CPU s), {r['floor_facts_per_s']} facts/s, "
-              f"{r['floor_matches']} matches | engine / floor = {r['engine_to_floor']}"
+              f"{r['floor_matches']} matches | engine / floor: wall {r['engine_to_floor']}, "
+              f"CPU {r['cpu_engine_to_floor']} (engine + worker CPU / floor CPU)"
               + (f" | engine check {r['verify_s']} s" if r["verify_s"] is not None else ""))
 
 

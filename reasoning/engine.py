@@ -57,6 +57,16 @@ still handled partition by partition, in the same order).
 
 **Duplicates.** durable_rules fires a single-block rule once per satisfied ``$or`` branch; the
 engine keeps one firing per (rule, facts).
+
+**No lost match** (docs/rule-engine.md). durable_rules knows a fact only by a 32-bit hash of
+its id within a state and drops a second fact whose id hashes alike, silently; it finds
+states by a hash of their sid and holds at most 1,024 per ruleset; and it slows as a state
+grows. So facts and states enter it under engine keys (:mod:`.engine_keys`: numbers whose
+hashes all differ), a partition is spread over states of at most :data:`STATE_FACTS` facts
+where the rules' joins allow (``compiler.split_keys``), and a run with more states than a
+ruleset holds opens fresh rulesets. With ``verify`` (``ECOBRAIN_ENGINE_VERIFY``; on in the
+test suite) each partition's firings are compared with what the conditions select when
+evaluated directly over its facts (:mod:`.engine_check`); a difference is an EngineError.
 """
 
 from __future__ import annotations
