@@ -24,7 +24,7 @@ Measured in one process, twice (the second run reuses the engine worker, with fr
   nothing else: no conclusions rendered, no chaining (no rule reads this workload's
   conclusions), no check. It uses the facts' own ids, so with ``--one-partition`` it shows
   the matches durable_rules loses to id hash collisions (docs/rule-engine.md);
-* with ``--verify``, the engine check's time (:mod:`ecobrain.reasoning.engine_check`).
+* with ``--verify``, the engine check's time (:mod:`ecobrain.reasoning.engine.check`).
 
     .venv/bin/python benchmarks/bench_rules.py [--hotspots 10000] [--runs 2] [--json]
         [--one-partition] [--verify]
@@ -49,7 +49,7 @@ import psutil
 
 def generate(n_hotspots: int, seed: int = 42):
     """The benchmark's data: cells in order, no heavy days (see reasoning.synthetic_load)."""
-    from ecobrain.reasoning.synthetic_load import hotspot_load
+    from ecobrain.reasoning.engine.synthetic_load import hotspot_load
 
     try:
         return hotspot_load(n_hotspots, seed=seed, run_id="bench", id_prefix="B")
@@ -67,7 +67,7 @@ def peak_mb() -> float:
 
 def _engine_workers() -> list[psutil.Process]:
     return [p for p in psutil.Process().children()
-            if "ecobrain.reasoning.engine_worker" in " ".join(p.cmdline())]
+            if "ecobrain.reasoning.engine.worker" in " ".join(p.cmdline())]
 
 
 def worker_cpu() -> float:
@@ -138,7 +138,7 @@ def durable_direct(definitions: list[str], routing: dict[str, tuple[int, ...]],
 
 def floor(compiled: Any, facts: list[dict[str, Any]]) -> dict[str, Any]:
     """:func:`durable_direct` in a fresh process (its memory is not this process's)."""
-    from ecobrain.reasoning.engine import _definitions
+    from ecobrain.reasoning.engine.runner import _definitions
 
     ctx = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
@@ -156,12 +156,12 @@ def main() -> None:
     ap.add_argument("--verify", action="store_true", help="check every run's firings")
     args = ap.parse_args()
 
-    from ecobrain.reasoning.compiler import compile_rule_base
-    from ecobrain.reasoning.concept_index import ConceptIndex
-    from ecobrain.reasoning.conclusions import build_decision
-    from ecobrain.reasoning.engine import Engine
-    from ecobrain.reasoning.facts import assemble_facts
-    from ecobrain.reasoning.rulebase import load_rule_base
+    from ecobrain.reasoning.authoring.rulebase import load_rule_base
+    from ecobrain.reasoning.decisions.conclusions import build_decision
+    from ecobrain.reasoning.engine.facts import assemble_facts
+    from ecobrain.reasoning.engine.runner import Engine
+    from ecobrain.reasoning.language.compiler import compile_rule_base
+    from ecobrain.reasoning.language.concept_index import ConceptIndex
 
     t = time.perf_counter()
     findings, enterprises = generate(args.hotspots)

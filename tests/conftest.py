@@ -24,7 +24,7 @@ _SESSION_DIR = Path(tempfile.mkdtemp(prefix="ecobrain-tests-"))
 os.environ["ECOBRAIN_DATA_DIR"] = str(_SESSION_DIR / "data")
 os.environ.pop("ECOBRAIN_GRAPH_URI", None)
 # every rule-engine run of the suite checks its firings against the conditions evaluated
-# directly (reasoning/engine_check.py): a lost or spurious match fails the test
+# directly (reasoning/engine/check.py): a lost or spurious match fails the test
 os.environ.setdefault("ECOBRAIN_ENGINE_VERIFY", "1")
 
 import bolt_server  # noqa: E402
@@ -34,9 +34,9 @@ if bolt_server.on_bolt():
     os.environ["ECOBRAIN_GRAPH_USER"] = os.environ["ECOBRAIN_TEST_BOLT_USER"]
     os.environ["ECOBRAIN_GRAPH_PASSWORD"] = os.environ["ECOBRAIN_TEST_BOLT_PASSWORD"]
 
-from ecobrain.ontology.config import GraphSettings, settings_from_env  # noqa: E402
-from ecobrain.ontology.embedded import EmbeddedServer  # noqa: E402
-from ecobrain.ontology.store import GraphStore, open_store  # noqa: E402
+from ecobrain.ontology.graph.config import GraphSettings, settings_from_env  # noqa: E402
+from ecobrain.ontology.graph.embedded import EmbeddedServer  # noqa: E402
+from ecobrain.ontology.graph.store import GraphStore, open_store  # noqa: E402
 
 pytest_plugins = ["kb_fixture"]  # session-wide knowledge graph and decided sample run
 

@@ -19,22 +19,22 @@ import durable_rules_engine as dre
 import numpy as np
 import pytest
 
-from ecobrain.reasoning import engine as engine_mod
-from ecobrain.reasoning.compiler import CompiledRuleBase, compile_rule_base
-from ecobrain.reasoning.concept_index import ConceptIndex
-from ecobrain.reasoning.engine import STATE_FACTS, STATES_PER_RULESETS, Engine, EngineError
-from ecobrain.reasoning.engine_check import MatchCheck, predicate
-from ecobrain.reasoning.engine_keys import (
+from ecobrain.reasoning.authoring.rulebase import load_rule_base
+from ecobrain.reasoning.engine import runner as engine_mod
+from ecobrain.reasoning.engine.check import MatchCheck, predicate
+from ecobrain.reasoning.engine.facts import assemble_facts
+from ecobrain.reasoning.engine.keys import (
     KEYS,
     fnv1a_32,
     fnv1a_32_decimal,
     fnv1a_32_texts,
 )
-from ecobrain.reasoning.expressions import Context, compile_condition, evaluate
-from ecobrain.reasoning.fact_types import COMMON_FIELDS, FACT_TYPES
-from ecobrain.reasoning.facts import assemble_facts
-from ecobrain.reasoning.rulebase import load_rule_base
-from ecobrain.reasoning.synthetic_load import hotspot_load
+from ecobrain.reasoning.engine.runner import STATE_FACTS, STATES_PER_RULESETS, Engine, EngineError
+from ecobrain.reasoning.engine.synthetic_load import hotspot_load
+from ecobrain.reasoning.language.compiler import CompiledRuleBase, compile_rule_base
+from ecobrain.reasoning.language.concept_index import ConceptIndex
+from ecobrain.reasoning.language.expressions import Context, compile_condition, evaluate
+from ecobrain.reasoning.language.fact_types import COMMON_FIELDS, FACT_TYPES
 
 ON = dt.date(2026, 1, 15)
 VOCS_R56C17 = "hs.bench.VOCs.2026-01-15.ZJ3KM:r56c17"
