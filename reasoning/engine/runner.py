@@ -686,7 +686,8 @@ class _Run:
 
 
 def _state_count(n_facts: int) -> int:
-    return max(1, -(-n_facts // STATE_FACTS))
+    """A partition's engine states: ⌈n / STATE_FACTS⌉, no more than a ruleset holds."""
+    return max(1, min(STATES_PER_RULESETS, -(-n_facts // STATE_FACTS)))
 
 
 def _check_for(compiled: CompiledRuleBase) -> MatchCheck:
