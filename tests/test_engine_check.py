@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import durable_rules_engine as dre
@@ -285,3 +286,67 @@ def test_a_million_facts_checked(concepts: ConceptIndex, compiled: CompiledRuleB
     result = Engine(compiled, verify=True).run(facts, decision_date=ON)
     assert result.stats["verified"]
     assert len(result.firings) == 10 * 83_204
+
+
+RULES_TWO_KEYS = """\
+family: task.test
+title: 测试
+title_en: two rules joining on different fields
+rules:
+  - id: task.test.by-hotspot
+    version: 1
+    title: 按热点
+    title_en: by hotspot
+    effective_from: 2020-01-01
+    priority: 50
+    legal_basis: [cn.air-law.2018.art29]
+    when:
+      - fact: hotspot
+        as: h
+      - fact: hotspot_enterprise
+        as: e
+        if: hotspot_id == h.hotspot_id and emits_species
+    then:
+      - task:
+          subject: {kind: enterprise, id: "{e.enterprise_id}", name: "{e.enterprise_name}"}
+          region_code: "{e.county_code}"
+          measure_type: VOCsSupervision
+          action: "核查{e.enterprise_name}"
+  - id: task.test.by-county
+    version: 1
+    title: 按区县
+    title_en: by county
+    effective_from: 2020-01-01
+    priority: 40
+    legal_basis: [cn.air-law.2018.art29]
+    when:
+      - fact: hotspot
+        as: h
+        if: species == SO2
+      - fact: hotspot_enterprise
+        as: e
+        if: county_code == h.county_code and sector == Coating
+    then:
+      - task:
+          subject: {kind: enterprise, id: "{e.enterprise_id}", name: "{e.enterprise_name}"}
+          region_code: "{e.county_code}"
+          measure_type: VOCsSupervision
+          action: "巡查{e.enterprise_name}"
+"""
+
+
+def test_joins_on_different_keys_keep_a_partition_in_one_state(
+        tmp_path: Path, concepts: ConceptIndex) -> None:
+    # one rule joins on hotspot_id, the other on the county: no single key per type ties
+    # both, so the hotspot ruleset cannot be spread and each partition stays one state
+    (tmp_path / "two.yaml").write_text(RULES_TWO_KEYS, encoding="utf-8")
+    compiled = compile_rule_base(load_rule_base(tmp_path)[0], ON, concepts)
+    [keys] = compiled.split_keys
+    assert keys is None
+    facts = bench_facts(concepts, 1_000)  # 10,000 facts: 2 states if the rules allowed it
+    one = [dict(f, sid="330000") for f in facts]
+    result = Engine(compiled, verify=True).run(one, decision_date=ON)
+    assert result.stats["states"] == 1
+    expected = MatchCheck(compiled).matches(one)
+    assert made(result, compiled) == expected
+    assert {r for r, _ in expected} == {"task.test.by-hotspot@1", "task.test.by-county@1"}
