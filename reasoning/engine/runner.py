@@ -296,7 +296,7 @@ class _Run:
         # the next partition, whose first round was sent ahead, with its asserted ids; its
         # reply once read (a request of this partition came after it)
         self._ahead: tuple[str, set[str]] | None = None
-        self._ahead_reply: list[dict[str, Any]] | None = None
+        self._ahead_reply: list[tuple[str, tuple[int, ...]]] | None = None
         # engine keys (keys): the number durable_rules sees as each fact's id, and back
         self._keys: list[int] = []
         self._key_of: dict[str, int] = {}
