@@ -17,20 +17,32 @@ Measured in one process, twice (the second run reuses the engine worker, with fr
 * **decision**: merging into one task per subject, ids, evidence, legal grounds (none
   resolved: no graph), the trace;
 * peak RSS of the process (``ru_maxrss``), RSS after each run, and the engine workers' RSS
-  (they are retired past ``_WorkerPool.RSS_LIMIT``).
+  (they are retired past ``_WorkerPool.RSS_LIMIT``);
+* **the floor**, measured in the same run: durable_rules driven directly (its C binding, in a
+  fresh process of its own) with the same rulesets and the same facts, partitions and
+  projected fields — JSON batches written, asserted, every match drained and parsed — and
+  nothing else: no conclusions rendered, no chaining (no rule reads this workload's
+  conclusions), no check. It uses the facts' own ids, so with ``--one-partition`` it shows
+  the matches durable_rules loses to id hash collisions (docs/rule-engine.md);
+* with ``--verify``, the engine check's time (:mod:`ecobrain.reasoning.engine.check`).
 
     .venv/bin/python benchmarks/bench_rules.py [--hotspots 10000] [--runs 2] [--json]
+        [--one-partition] [--verify]
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import datetime as dt
 import json
+import multiprocessing
 import platform
 import resource
 import time
+import uuid
+from typing import Any
 
 import psutil
 
@@ -77,11 +89,71 @@ def worker_rss_mb() -> float:
     return total / 1e6
 
 
+def durable_direct(definitions: list[str], routing: dict[str, tuple[int, ...]],
+                   fields: dict[str, frozenset[str]], facts: list[dict[str, Any]],
+                   batch_size: int = 1000) -> dict[str, Any]:
+    """The floor: the same facts through durable_rules' C binding and nothing else."""
+    import durable_rules_engine as dre
+
+    c0, t0 = time.process_time(), time.perf_counter()
+    tag = uuid.uuid4().hex[:8]
+    handles = [dre.create_ruleset(f"floor_{tag}_{i}", d) for i, d in enumerate(definitions)]
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for f in facts:
+        parts.setdefault(str(f.get("sid") or "0"), []).append(f)
+    matches: set[tuple[str, tuple[Any, ...]]] = set()
+    for sid in sorted(parts):
+        per_ruleset: dict[int, list[dict[str, Any]]] = {}
+        for f in parts[sid]:
+            keep = fields.get(f["type"])
+            if keep is None:
+                continue
+            body = {k: f[k] for k in keep if k in f and f[k] is not None and f[k] != []
+                    and f[k] != ""}
+            body["sid"] = sid
+            for t in routing.get(f["type"], ()):
+                per_ruleset.setdefault(t, []).append(body)
+        for idx, items in per_ruleset.items():
+            for start in range(0, len(items), batch_size):
+                dre.assert_facts(handles[idx], json.dumps(items[start:start + batch_size],
+                                                          ensure_ascii=False))
+        messages: list[str] = []
+        for h in handles:
+            started = dre.start_action(h)
+            while started:
+                _, text, offset = started
+                while text:
+                    messages.append(text)
+                    text = dre.complete_and_start_action(h, offset)
+                started = dre.start_action(h)
+        for m in json.loads("[" + ",".join(messages) + "]") if messages else []:
+            for rule, bound in m.items():
+                matches.add((rule, tuple(sorted(v["id"] for v in bound.values()))))
+    seconds = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    for h in handles:
+        dre.delete_ruleset(h)
+    return {"seconds": seconds, "cpu_s": cpu, "matches": len(matches)}
+
+
+def floor(compiled: Any, facts: list[dict[str, Any]]) -> dict[str, Any]:
+    """:func:`durable_direct` in a fresh process (its memory is not this process's)."""
+    from ecobrain.reasoning.engine.runner import _definitions
+
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        return pool.submit(durable_direct, _definitions(compiled), dict(compiled.routing),
+                           dict(compiled.fields_by_type), facts).result()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--hotspots", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--one-partition", action="store_true",
+                    help="all facts in one partition (the case that lost matches)")
+    ap.add_argument("--verify", action="store_true", help="check every run's firings")
     args = ap.parse_args()
 
     from ecobrain.reasoning.authoring.rulebase import load_rule_base
@@ -106,8 +178,11 @@ def main() -> None:
         c0, t0 = time.process_time(), time.perf_counter()
         w0 = worker_cpu()
         factset = assemble_facts(findings, None, concepts, enterprises=enterprises)
+        if args.one_partition:
+            for f in factset.facts:
+                f["sid"] = "330000"
         c1, t1 = time.process_time(), time.perf_counter()
-        result = Engine(compiled).run(factset.facts, decision_date=on)
+        result = Engine(compiled, verify=args.verify).run(factset.facts, decision_date=on)
         c2, t2 = time.process_time(), time.perf_counter()
         w1 = worker_cpu()
         engine_rss = worker_rss_mb()
@@ -115,6 +190,7 @@ def main() -> None:
                                   grounds={}, run_id=findings.run_id, on=on)
         c3, t3 = time.process_time(), time.perf_counter()
         n = len(factset.facts)
+        fl = floor(compiled, factset.facts)
         runs.append({
             "run": i + 1, "facts": n, "facts_s": round(t1 - t0, 3),
             "engine_s": round(t2 - t1, 3), "cpu_engine_worker_s": round(w1 - w0, 3),
@@ -127,6 +203,11 @@ def main() -> None:
             "tasks": len(decision.tasks), "partitions": result.stats["partitions"],
             "rss_after_mb": round(rss_mb()), "peak_rss_mb": round(peak_mb()),
             "engine_worker_rss_mb": round(engine_rss),
+            "verify_s": result.stats.get("verify_seconds"),
+            "floor_s": round(fl["seconds"], 3), "floor_cpu_s": round(fl["cpu_s"], 3),
+            "floor_matches": fl["matches"], "floor_facts_per_s": round(n / fl["seconds"]),
+            "engine_to_floor": round((t2 - t1) / fl["seconds"], 2),
+            "cpu_engine_to_floor": round((c2 - c1 + w1 - w0) / fl["cpu_s"], 2),
         })
         del decision, result, factset
     report = {
@@ -135,7 +216,8 @@ def main() -> None:
         "hotspots": args.hotspots, "enterprises": len(enterprises),
         "rule_versions": len(compiled.rules), "rulesets": len(compiled.rulesets),
         "generate_s": round(gen_s, 3), "compile_s": round(compile_s, 3),
-        "rss_before_runs_mb": round(start_rss), "runs": runs,
+        "rss_before_runs_mb": round(start_rss), "one_partition": args.one_partition,
+        "runs": runs,
     }
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
@@ -152,6 +234,11 @@ def main() -> None:
               f"{r['engine_worker_rss_mb']} MB | CPU s: facts {r['cpu_facts_s']}, engine "
               f"{r['cpu_engine_s']} + worker {r['cpu_engine_worker_s']}, decision "
               f"{r['cpu_decision_s']}, total {r['cpu_total_s']}")
+        print(f"    floor (durable_rules direct, same facts): {r['floor_s']} s "
+              f"({r['floor_cpu_s']} CPU s), {r['floor_facts_per_s']} facts/s, "
+              f"{r['floor_matches']} matches | engine / floor: wall {r['engine_to_floor']}, "
+              f"CPU {r['cpu_engine_to_floor']} (engine + worker CPU / floor CPU)"
+              + (f" | engine check {r['verify_s']} s" if r["verify_s"] is not None else ""))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ import pytest
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="ecobrain-tests-"))
 os.environ["ECOBRAIN_DATA_DIR"] = str(_SESSION_DIR / "data")
 os.environ.pop("ECOBRAIN_GRAPH_URI", None)
+# every rule-engine run of the suite checks its firings against the conditions evaluated
+# directly (reasoning/engine/check.py): a lost or spurious match fails the test
+os.environ.setdefault("ECOBRAIN_ENGINE_VERIFY", "1")
 
 import bolt_server  # noqa: E402
 

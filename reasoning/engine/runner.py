@@ -57,6 +57,16 @@ still handled partition by partition, in the same order).
 
 **Duplicates.** durable_rules fires a single-block rule once per satisfied ``$or`` branch; the
 engine keeps one firing per (rule, facts).
+
+**No lost match** (docs/rule-engine.md). durable_rules knows a fact only by a 32-bit hash of
+its id within a state and drops a second fact whose id hashes alike, silently; it finds
+states by a hash of their sid and holds at most 1,024 per ruleset; and it slows as a state
+grows. So facts and states enter it under engine keys (:mod:`.keys`: numbers whose
+hashes all differ), a partition is spread over states of at most :data:`STATE_FACTS` facts
+where the rules' joins allow (``compiler.split_keys``), and a run with more states than a
+ruleset holds opens fresh rulesets. With ``verify`` (``ECOBRAIN_ENGINE_VERIFY``; on in the
+test suite) each partition's firings are compared with what the conditions select when
+evaluated directly over its facts (:mod:`.check`); a difference is an EngineError.
 """
 
 from __future__ import annotations
@@ -73,12 +83,15 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
 from ecobrain.reasoning.engine import worker as engine_worker
+from ecobrain.reasoning.engine.check import MatchCheck, describe
+from ecobrain.reasoning.engine.keys import KEYS
 from ecobrain.reasoning.language.compiler import CompiledAction, CompiledRule, CompiledRuleBase
 from ecobrain.reasoning.language.fact_types import FACT_TYPES, stratum
 from ecobrain.reasoning.language.templates import Template
@@ -87,6 +100,21 @@ ALL_PARTITIONS = "*"
 DEFAULT_PARTITION = "0"
 _ERR_NOT_HANDLED = 1
 _ERR_OBSERVED = 2
+# durable_rules refuses a ruleset's 1,025th state (engine sid): a run with more partitions
+# opens fresh rulesets after this many
+STATES_PER_RULESETS = 1000
+# facts per engine state when a ruleset's joins allow a partition to be spread over several
+# (compiler.split_keys): durable_rules slows as a state grows — its fact index has 512
+# buckets — from ~50k facts/CPU s at 2,500-5,000 facts a state to ~21k at 100,000
+# (measured, docs/rule-engine.md)
+STATE_FACTS = 5000
+VERIFY_ENV = "ECOBRAIN_ENGINE_VERIFY"
+
+
+def verify_default() -> bool:
+    """Whether runs check their firings (:mod:`.check`) unless told: the environment
+    variable ``ECOBRAIN_ENGINE_VERIFY`` (1/true/yes/on; the test suite sets it)."""
+    return os.environ.get(VERIFY_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 class EngineError(RuntimeError):
@@ -210,9 +238,13 @@ def _project(fact: Mapping[str, Any], fields: frozenset[str] | None) -> dict[str
 class Engine:
     """Runs one compiled rule base over facts. Create one per run (or reuse: runs are isolated)."""
 
-    def __init__(self, compiled: CompiledRuleBase, *, batch_size: int = 1000):
+    def __init__(self, compiled: CompiledRuleBase, *, batch_size: int = 1000,
+                 verify: bool | None = None):
+        """`verify`: check every partition's firings against the conditions evaluated
+        directly (:mod:`.check`); None: as ``ECOBRAIN_ENGINE_VERIFY`` says."""
         self.compiled = compiled
         self.batch_size = batch_size
+        self.verify = verify_default() if verify is None else verify
 
     def run(self, facts: Iterable[Mapping[str, Any]], *, decision_date: date,
             context: ContextProvider | None = None,
@@ -225,7 +257,8 @@ class Engine:
         alert must reach the enterprises of a city that has no other fact).
         """
         started = time.perf_counter()
-        run = _Run(self.compiled, decision_date, context, regions or {}, self.batch_size)
+        run = _Run(self.compiled, decision_date, context, regions or {}, self.batch_size,
+                   _check_for(self.compiled) if self.verify else None)
         try:
             with paused_gc():
                 run.execute(facts, partitions)
@@ -234,13 +267,14 @@ class Engine:
             raise
         run.close()
         run.stats["seconds"] = round(time.perf_counter() - started, 4)
+        run.stats["verified"] = self.verify
         return EngineResult(run.firings, run.conclusions, run.facts, run.stats)
 
 
 class _Run:
     def __init__(self, compiled: CompiledRuleBase, decision_date: date,
                  context: ContextProvider | None, regions: Mapping[str, RegionInfo],
-                 batch_size: int):
+                 batch_size: int, check: MatchCheck | None = None):
         self.c = compiled
         self.day = decision_date
         self._day_text = decision_date.isoformat()
@@ -254,19 +288,30 @@ class _Run:
         self.facts: dict[str, dict[str, Any]] = {}
         self.stats: dict[str, Any] = {"facts_in": 0, "asserted": 0, "not_routed": 0,
                                       "firings": 0, "duplicate_matches": 0, "partitions": 0,
-                                      "rounds": 0, "conclusions": 0}
-        self._plans: dict[tuple[str, int], tuple[tuple[str, Any, bool, bool], ...]] = {}
+                                      "rounds": 0, "conclusions": 0, "states": 0}
+        self._plans: dict[int, tuple[tuple[str, Any, bool, bool], ...]] = {}
         self._region_cache: dict[str, RegionInfo | None] = {}
         self._deadlines: dict[tuple[str, int], str] = {}
         self._order = {k: -r.rule.priority for k, r in compiled.rules.items()}
         # the next partition, whose first round was sent ahead, with its asserted ids; its
         # reply once read (a request of this partition came after it)
         self._ahead: tuple[str, set[str]] | None = None
-        self._ahead_reply: list[dict[str, Any]] | None = None
+        self._ahead_reply: list[tuple[str, tuple[int, ...]]] | None = None
+        # engine keys (keys): the number durable_rules sees as each fact's id, and back
+        self._keys: list[int] = []
+        self._key_of: dict[str, int] = {}
+        self._id_of: dict[int, str] = {}
+        # (partition, state) -> its engine sid in the open rulesets; states per partition
+        self._sids: dict[tuple[str, int], str] = {}
+        self._states: dict[str, int] = {}
+        self.check = check
+        self._part_facts: dict[str, list[dict[str, Any]]] = {}  # asserted, when checking
 
     def _open(self) -> None:
         """Fresh rulesets in a worker (one from the pool, or a new one)."""
         self.worker = _WORKERS.acquire()
+        self._sids = {}
+        self._states = {}
         try:
             self.handles = self.worker.call("open", _definitions(self.c))
         except BaseException:
@@ -326,10 +371,20 @@ class _Run:
         sent_ahead = self._sent_ahead(part)
         if not sent_ahead and self.worker is None:
             self._open()
-        elif not sent_ahead and self.worker.rss > _WorkerPool.RSS_LIMIT:
-            self.close()  # the worker is past its limit: retired, a fresh one takes over
+        elif not sent_ahead and (self.worker.rss > _WorkerPool.RSS_LIMIT
+                                 or not self._room_for(facts)):
+            # past the memory limit: retired, a fresh worker takes over; past the states a
+            # ruleset holds: fresh rulesets (the worker is reused if it is under its limit)
+            self.close()
             self._open()
+        firings_before = len(self.firings)
         self._chain(part, facts, next_part, next_facts)
+        if self.check is not None:
+            self._verify(part, firings_before)
+
+    def _room_for(self, facts: list[dict[str, Any]]) -> bool:
+        """Whether the open rulesets can hold a partition's states (at most 1,024 each)."""
+        return len(self._sids) + _state_count(len(facts)) <= STATES_PER_RULESETS
 
     def _sent_ahead(self, part: str) -> bool:
         return self._ahead is not None and self._ahead[0] == part
@@ -356,10 +411,12 @@ class _Run:
             asserted = set()
             messages = self._step(self._batches(part, facts, asserted))
         if next_part is not None and self.worker.rss <= _WorkerPool.RSS_LIMIT:
-            ahead: set[str] = set()
-            self.worker.send("step", self._batches(next_part, next_facts(), ahead),
-                             self.handles)
-            self._ahead = (next_part, ahead)
+            upcoming = next_facts()
+            if self._room_for(upcoming):
+                ahead: set[str] = set()
+                self.worker.send("step", self._batches(next_part, upcoming, ahead),
+                                 self.handles)
+                self._ahead = (next_part, ahead)
         self._collect(part, rnd, pending, messages)
         while pending:
             rnd += 1
@@ -381,20 +438,56 @@ class _Run:
 
     def _batches(self, part: str, facts: list[dict[str, Any]], asserted: set[str]
                  ) -> list[tuple[int, str]]:
-        """The facts not asserted yet, as JSON batches per ruleset that mentions their type."""
+        """The facts not asserted yet, as JSON batches per ruleset that mentions their type.
+
+        Each fact goes in under its engine key, in the partition's engine sid (the module
+        :mod:`.keys` says why: never the fact's own id).
+        """
         per_ruleset: dict[int, list[dict[str, Any]]] = {}
+        states = self._states.get(part)
+        if states is None:  # the partition's first round: its input facts
+            states = self._states[part] = _state_count(len(facts))
+        sids = self._sids
+        split = self.c.split_keys
+        sid = self._sid(part, 0)
+        key_of, id_of = self._key_of, self._id_of
+        checked = self._part_facts.setdefault(part, []) if self.check is not None else None
         for f in facts:
-            if f["id"] in asserted:
+            fid = f["id"]
+            if fid in asserted:
                 continue
-            asserted.add(f["id"])
+            asserted.add(fid)
             targets = self.c.routing.get(f["type"])
             if not targets:
                 self.stats["not_routed"] += 1
                 continue
+            if checked is not None:
+                checked.append(f)
+            key = key_of.get(fid)
+            if key is None:
+                n = len(key_of)
+                if n >= len(self._keys):
+                    self._keys = KEYS.first(max(2 * n, n + len(facts), 1024))
+                key = key_of[fid] = self._keys[n]
+                id_of[key] = fid
             body = _project(f, self.c.fields_by_type.get(f["type"]))
-            body["sid"] = part
-            for t in targets:
-                per_ruleset.setdefault(t, []).append(body)
+            body["id"] = key
+            if states == 1:
+                body["sid"] = sid
+                for t in targets:
+                    per_ruleset.setdefault(t, []).append(body)
+                continue
+            for t in targets:  # spread over the partition's states by the ruleset's key
+                keys = split[t]
+                state = 0
+                if keys is not None:
+                    field_name = keys.get(f["type"])
+                    value = f.get(field_name) if field_name is not None else fid
+                    if value is not None:
+                        state = zlib.crc32(str(value).encode("utf-8")) % states
+                b = dict(body)
+                b["sid"] = sids.get((part, state)) or self._sid(part, state)
+                per_ruleset.setdefault(t, []).append(b)
         out = []
         for idx, items in per_ruleset.items():
             h = self.handles[idx]
@@ -404,7 +497,16 @@ class _Run:
                 self.stats["asserted"] += len(chunk)
         return out
 
-    def _step(self, batches: list[tuple[int, str]]) -> list[dict[str, Any]]:
+    def _sid(self, part: str, state: int) -> str:
+        """The engine sid of one of a partition's states (a key: keys says why)."""
+        sid = self._sids.get((part, state))
+        if sid is None:
+            n = len(self._sids)
+            sid = self._sids[(part, state)] = str(KEYS.first(n + 1)[n])
+            self.stats["states"] += 1
+        return sid
+
+    def _step(self, batches: list[tuple[int, str]]) -> list[tuple[str, tuple[int, ...]]]:
         """Assert the batches, then drain every match (one request to the worker)."""
         assert self.worker is not None
         if self._ahead is not None and self._ahead_reply is None:
@@ -412,35 +514,25 @@ class _Run:
         self.worker.send("step", batches, self.handles)
         return self._receive()
 
-    def _receive(self) -> list[dict[str, Any]]:
-        """The matches of the oldest step request not answered yet."""
+    def _receive(self) -> list[tuple[str, tuple[int, ...]]]:
+        """The matches of the oldest step request not answered yet: (rule, engine keys)."""
         assert self.worker is not None
-        codes, messages, rss = self.worker.receive()
+        codes, matches, repeats, rss = self.worker.receive()
         self.worker.rss = rss
+        self.stats["duplicate_matches"] += repeats
         for code in codes:
             if code not in (0, _ERR_NOT_HANDLED, _ERR_OBSERVED):  # pragma: no cover
                 raise EngineError(f"durable_rules refused facts (code {code})")
-        # one parse for the whole round (each match is a small JSON object: 83k calls of
-        # json.loads cost more in call overhead than in parsing)
-        return json.loads("[" + ",".join(messages) + "]") if messages else []
+        return matches
 
     def _collect(self, part: str, rnd: int, pending: dict[int, list[Concluded]],
-                 messages: list[dict[str, Any]]) -> None:
-        seen: set[tuple[str, tuple[str, ...]]] = set()
-        matches: list[tuple[int, str, tuple[str, ...], CompiledRule]] = []
+                 found: list[tuple[str, tuple[int, ...]]]) -> None:
+        """Render the round's matches (each combination once: the worker drops repeats)."""
+        rules = self.c.rules
         order = self._order
-        for message in messages:
-            for rule_key, bound in message.items():
-                if rule_key.startswith("_catch."):
-                    continue
-                rule = self.c.rules[rule_key]
-                ids = tuple(bound[a]["id"] for a in rule.aliases)
-                key = (rule_key, ids)
-                if key in seen:
-                    self.stats["duplicate_matches"] += 1
-                    continue
-                seen.add(key)
-                matches.append((order[rule_key], rule_key, ids, rule))
+        id_of = self._id_of
+        matches = [(order[rule_key], rule_key, tuple([id_of[k] for k in keys]), rules[rule_key])
+                   for rule_key, keys in found]
         matches.sort(key=lambda m: m[:3])  # priority, rule, facts: a stable order
         facts = self.facts
         firings = self.firings
@@ -455,6 +547,29 @@ class _Run:
                 firing.conclusions.append(concluded.id)
                 conclusions.append(concluded)
                 pending.setdefault(stratum(concluded.kind), []).append(concluded)
+
+    def _verify(self, part: str, firings_before: int) -> None:
+        """The partition's firings against what its facts select (:mod:`.check`)."""
+        assert self.check is not None
+        started = time.perf_counter()
+        made = {(f.rule_key, tuple(f.facts[a] for a in self.c.rules[f.rule_key].aliases))
+                for f in self.firings[firings_before:]}
+        expected = self.check.matches(self._part_facts.pop(part, []))
+        self.stats["verify_seconds"] = round(self.stats.get("verify_seconds", 0.0)
+                                             + time.perf_counter() - started, 4)
+        if made == expected:
+            return
+        lost, extra = expected - made, made - expected
+        parts = []
+        if lost:
+            parts.append(f"{len(lost)} match(es) the conditions select were not reported by "
+                         f"durable_rules: {describe(lost)}")
+        if extra:
+            parts.append(f"{len(extra)} firing(s) the conditions do not select: "
+                         f"{describe(extra)}")
+        raise EngineError(f"engine check failed in partition {part!r}: " + "; ".join(parts)
+                          + " — the run is refused rather than decided on wrong matches "
+                          "(docs/rule-engine.md)")
 
     # -- conclusions -----------------------------------------------------------------------
 
@@ -493,10 +608,10 @@ class _Run:
                 return value.render(bindings, params, concepts, day)
             return value
 
-        plan = self._plans.get((rule.key, action.index))
+        plan = self._plans.get(id(action))  # actions live as long as the compiled rule base
         if plan is None:
             kind_fields = FACT_TYPES[action.kind].fields
-            plan = self._plans[(rule.key, action.index)] = tuple(
+            plan = self._plans[id(action)] = tuple(
                 (k, v, v.__class__ is Template, k in kind_fields)
                 for k, v in action.fields.items() if v is not None)
         fact: dict[str, Any] = {"type": action.kind, "rule_id": rule.rule.id}
@@ -542,7 +657,8 @@ class _Run:
         fact["id"] = f"{action.kind}.{_digest(firing.id, str(action.index))}"
         return Concluded(kind=action.kind,
                          fact={k: v for k, v in fact.items() if v is not None and v != ""},
-                         payload=payload, rule_key=rule.key, action_index=action.index,
+                         payload=payload, rule_key=firing.rule_key,
+                         action_index=action.index,
                          firing=firing)
 
     def _deadline(self, action: CompiledAction, r: Any) -> str | None:
@@ -567,6 +683,19 @@ class _Run:
             out = self._deadlines[key] = (date.fromisoformat(base_text)
                                           + timedelta(days=key[1])).isoformat()
         return out
+
+
+def _state_count(n_facts: int) -> int:
+    """A partition's engine states: ⌈n / STATE_FACTS⌉, no more than a ruleset holds."""
+    return max(1, min(STATES_PER_RULESETS, -(-n_facts // STATE_FACTS)))
+
+
+def _check_for(compiled: CompiledRuleBase) -> MatchCheck:
+    """The rule base's match check, made once per compiled rule base."""
+    check = getattr(compiled, "_match_check", None)
+    if check is None:
+        check = compiled._match_check = MatchCheck(compiled)  # type: ignore[attr-defined]
+    return check
 
 
 def _definitions(compiled: CompiledRuleBase) -> list[str]:

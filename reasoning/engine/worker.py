@@ -13,9 +13,14 @@ Protocol (stdin -> stdout of the worker, one request, one reply): an 8-byte litt
 length, then a pickled tuple. Requests:
 
 * ``("open", [definition_json, ...])`` -> the new rulesets' handles;
-* ``("step", [(handle, facts_json), ...], [handle, ...])`` -> ``(codes, messages, rss)``:
-  assert each batch, then drain every match of the handles listed (start_action /
-  complete_and_start_action until none is left), with the worker's resident memory in bytes;
+* ``("step", [(handle, facts_json), ...], [handle, ...])`` -> ``(codes, matches, duplicates,
+  rss)``: assert each batch, then drain every match of the handles listed (start_action /
+  complete_and_start_action until none is left) and reduce each to ``(rule, (engine key of
+  each block's fact, in the rule's block order))`` — once per combination (``duplicates``
+  counts the repeats: a single-block rule fires once per satisfied ``$or`` branch; catch-all
+  rules ``_catch.*`` are left out) — with the worker's resident memory in bytes. Parsing the
+  matches here, not in the deciding process, lets it run on the other core while that
+  process renders the previous partition's conclusions, and keeps the reply small;
 * ``("close", [handle, ...])`` -> rss: delete the rulesets (their states stay: see above).
 
 Replies are ``("ok", value)`` or ``("error", text)``. The worker ends when its stdin closes
@@ -26,6 +31,7 @@ Replies are ``("ok", value)`` or ``("error", text)``. The worker ends when its s
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import signal
@@ -73,6 +79,42 @@ def _rss() -> int:
         return 0
 
 
+# per ruleset handle: rule name -> the aliases of its blocks, in order
+_BLOCKS: dict[int, dict[str, tuple[str, ...]]] = {}
+
+
+def _blocks(definition: str) -> dict[str, tuple[str, ...]]:
+    rules = json.loads(definition)
+    return {name: tuple(next(iter(block)) for block in rule["all"])
+            for name, rule in rules.items() if not name.startswith("_catch.")}
+
+
+def _matches(handles: list[int], messages: list[str]
+             ) -> tuple[list[tuple[str, tuple[Any, ...]]], int]:
+    """The drained matches as (rule, keys), each combination once, and the repeats."""
+    if not messages:
+        return [], 0
+    blocks: dict[str, tuple[str, ...]] = {}
+    for h in handles:
+        blocks.update(_BLOCKS.get(h, {}))
+    seen: set[tuple[str, tuple[Any, ...]]] = set()
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    repeats = 0
+    # one parse for the whole round (each match is a small JSON object)
+    for message in json.loads("[" + ",".join(messages) + "]"):
+        for rule, bound in message.items():
+            aliases = blocks.get(rule)
+            if aliases is None:
+                continue  # a catch-all rule
+            match = (rule, tuple(bound[a]["id"] for a in aliases))
+            if match in seen:
+                repeats += 1
+                continue
+            seen.add(match)
+            out.append(match)
+    return out, repeats
+
+
 def _drain(dre: Any, handle: int, out: list[str]) -> None:
     while True:
         started = dre.start_action(handle)
@@ -88,17 +130,22 @@ def handle(dre: Any, request: tuple[Any, ...]) -> Any:
     op = request[0]
     if op == "open":
         tag = uuid.uuid4().hex[:12]
-        return [dre.create_ruleset(f"eb_{tag}_{i}", definition)
-                for i, definition in enumerate(request[1])]
+        handles = []
+        for i, definition in enumerate(request[1]):
+            h = dre.create_ruleset(f"eb_{tag}_{i}", definition)
+            _BLOCKS[h] = _blocks(definition)
+            handles.append(h)
+        return handles
     if op == "step":
         codes = [dre.assert_facts(h, text)[0] for h, text in request[1]]
         messages: list[str] = []
         for h in request[2]:
             _drain(dre, h, messages)
-        return codes, messages, _rss()
+        return (codes, *_matches(request[2], messages), _rss())
     if op == "close":
         for h in request[1]:
             dre.delete_ruleset(h)
+            _BLOCKS.pop(h, None)
         return _rss()
     raise ValueError(f"unknown request {op!r}")
 

@@ -21,6 +21,7 @@ compiles once per decision date.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,7 +32,12 @@ from ecobrain.reasoning.authoring.rulebase import RuleBase, RuleEntry
 from ecobrain.reasoning.language.concept_index import ConceptIndex
 from ecobrain.reasoning.language.dsl import Action, TaskAction
 from ecobrain.reasoning.language.errors import ExpressionError, RuleError, RuleProblem
-from ecobrain.reasoning.language.expressions import Condition, Context, compile_condition
+from ecobrain.reasoning.language.expressions import (
+    Condition,
+    Context,
+    compile_condition,
+    equality_joins,
+)
 from ecobrain.reasoning.language.fact_types import FACT_TYPES, stratum
 from ecobrain.reasoning.language.templates import Template, parse_template
 
@@ -106,6 +112,9 @@ class CompiledRuleBase:
     routing: dict[str, tuple[int, ...]]  # fact type -> ruleset indexes
     concepts: ConceptIndex
     fields_by_type: dict[str, frozenset[str]] = field(default_factory=dict)
+    # per ruleset: fact type -> the field its facts can be split into engine states by
+    # (None: the ruleset's joins do not allow a split); see split_keys
+    split_keys: list[dict[str, str] | None] = field(default_factory=list)
     fingerprint: str = ""
     warnings: list[RuleProblem] = field(default_factory=list)
 
@@ -326,7 +335,9 @@ def compile_rule_base(base: RuleBase, on: date, concepts: ConceptIndex, *,
     rulesets, routing = _group(compiled, catch_all)
     out = CompiledRuleBase(on=on, rules=compiled, rulesets=rulesets, routing=routing,
                            concepts=concepts, fingerprint="|".join(cache_key[:3]),
-                           warnings=warnings, fields_by_type=_fields_read(compiled))
+                           warnings=warnings, fields_by_type=_fields_read(compiled),
+                           split_keys=[split_keys([compiled[k] for k in d if k in compiled])
+                                       for d in rulesets])
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[cache_key] = out
@@ -348,6 +359,63 @@ def _fields_read(rules: Mapping[str, CompiledRule]) -> dict[str, frozenset[str]]
             for other, name in cond.join_reads:
                 out.setdefault(types[other], {"id", "type"}).add(name)
     return {t: frozenset(v) for t, v in out.items()}
+
+
+def split_keys(rules: list[CompiledRule]) -> dict[str, str] | None:
+    """A field per fact type by which a ruleset's facts can be spread over engine states
+    without losing a match, or None.
+
+    A partition's facts can go into several engine states (bounded in size: a big state is
+    slow in durable_rules, docs/rule-engine.md) if every match of every rule lies within one
+    of them: each fact type gets a key field, facts go to the state their key's value picks,
+    and every multi-block rule must tie each of its blocks to the others by equalities of
+    those key fields (``hotspot_id == h.hotspot_id``): then all facts of one match share a
+    key value, hence a state. Types only single-block rules read need no key (any state).
+    """
+    edges: list[list[tuple[str, str, str, str]]] = []  # per multi-block rule
+    for r in rules:
+        if len(r.aliases) < 2:
+            continue
+        types = dict(zip(r.aliases, r.fact_types, strict=True))
+        rule_edges = []
+        for alias, cond in zip(r.aliases, r.conditions, strict=True):
+            for own, other, ref in equality_joins(cond.tree):
+                rule_edges.append((types[alias], own, types[other], ref))
+        edges.append(rule_edges)
+    if not edges:
+        return {}
+    candidates: dict[str, set[str]] = {}
+    for rule_edges in edges:
+        for t1, f1, t2, f2 in rule_edges:
+            candidates.setdefault(t1, set()).add(f1)
+            candidates.setdefault(t2, set()).add(f2)
+    joined = {t for r in rules if len(r.aliases) > 1 for t in r.fact_types}
+    if not joined <= set(candidates):
+        return None  # a joined block with no equality: no split
+    names = sorted(candidates)
+    choices = [sorted(candidates[t]) for t in names]
+    for combo in itertools.islice(itertools.product(*choices), 256):
+        keys = dict(zip(names, combo, strict=True))
+        if all(_tied(r, keys) for r in rules if len(r.aliases) > 1):
+            return keys
+    return None
+
+
+def _tied(rule: CompiledRule, keys: Mapping[str, str]) -> bool:
+    """Every block of the rule reached from the first through equalities of key fields."""
+    types = dict(zip(rule.aliases, rule.fact_types, strict=True))
+    links: dict[str, set[str]] = {a: set() for a in rule.aliases}
+    for alias, cond in zip(rule.aliases, rule.conditions, strict=True):
+        for own, other, ref in equality_joins(cond.tree):
+            if keys.get(types[alias]) == own and keys.get(types[other]) == ref:
+                links[alias].add(other)
+                links[other].add(alias)
+    reached, todo = {rule.aliases[0]}, [rule.aliases[0]]
+    while todo:
+        for nxt in links[todo.pop()] - reached:
+            reached.add(nxt)
+            todo.append(nxt)
+    return reached == set(rule.aliases)
 
 
 def _group(rules: Mapping[str, CompiledRule], catch_all: bool

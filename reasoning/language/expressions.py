@@ -510,6 +510,17 @@ def compile_condition(text: str | None, ctx: Context) -> Condition:
                      join_reads=frozenset(resolver.join_reads))
 
 
+def equality_joins(tree: Any) -> tuple[tuple[str, str, str], ...]:
+    """The condition's top-level equalities with earlier blocks: (own field, block, its field).
+
+    Only conjuncts count (``a == h.a and ...``): each must hold for any match.
+    """
+    parts = tree.items if isinstance(tree, And) else (tree,)
+    return tuple((p.field, p.ref.alias, p.ref.name) for p in parts
+                 if isinstance(p, Compare) and p.op == "==" and p.ref is not None
+                 and p.ref.alias is not None)
+
+
 # -- to durable_rules JSON ---------------------------------------------------------------------
 
 def _rvalue(c: Compare) -> Any:
