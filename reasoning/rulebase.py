@@ -256,8 +256,31 @@ def rule_nodes(store: Any) -> list[dict[str, Any]]:
     return store.read(
         "MATCH (n:Rule) OPTIONAL MATCH (n)-[c:CITES]->(a:Article) "
         "RETURN n.id AS id, n.title AS title, n.effective_from AS effective_from, "
-        "n.effective_to AS effective_to, n.status AS status, n.priority AS priority, "
-        "collect(c.citation) AS cites ORDER BY id")
+        "n.effective_to AS effective_to, coalesce(n.status_override, n.status) AS status, "
+        "n.priority AS priority, collect(c.citation) AS cites ORDER BY id")
+
+
+def state_on(status: str, start: date | str | None, end: date | str | None, on: date) -> str:
+    """What a version is on a day: in force, expired, not yet in force, draft or retired.
+
+    The YAML's ``status: active`` only says the version may be used; whether it is used on a
+    day depends on its period (the 2017 grading is ``active`` and ended on 2024-01-22).
+    """
+    if status != "active":
+        return status
+    first = _day_or(start, date.min)
+    last = _day_or(end, date.max)
+    if on < first:
+        return "not yet in force"
+    if on > last:
+        return "expired"
+    return "in force"
+
+
+def _day_or(v: date | str | None, default: date) -> date:
+    if v is None or v == "":
+        return default
+    return v if isinstance(v, date) else date.fromisoformat(str(v))
 
 
 def as_of(value: date | str | None) -> date:
