@@ -33,6 +33,7 @@ from ecobrain.reasoning.dsl import LoadedFile
 from ecobrain.reasoning.errors import RuleProblem
 from ecobrain.reasoning.fact_types import CONCLUSION_KINDS, FACT_TYPES, field_spec
 from ecobrain.reasoning.rulebase import RuleBase, RuleEntry, load_rule_base
+from ecobrain.reasoning.table_check import verify_file_tables
 from ecobrain.reasoning.text_lint import hard_coded, output_texts
 
 CONCLUSION_MODELS = {"alert": Alert, "measure": Measure, "task": Task, "advice": Advice}
@@ -80,6 +81,9 @@ def check_rules(path: str | Path | None = None, store: Any = None, *,
         report.articles_checked = True
     for f in base.files:
         _check_tests(f, concepts, report)
+        for verdict in verify_file_tables(f, concepts):
+            for p in verdict.problems:
+                report.add(p)
     report.errors.sort(key=_order)
     report.warnings.sort(key=_order)
     return report

@@ -152,6 +152,14 @@ def compile_entry(entry: RuleEntry, concepts: ConceptIndex | None, on: date | No
         except ExpressionError as exc:
             problems.append(entry.problem(_expr_msg(exc, block.if_), "when", i, "if"))
             return None, problems
+        size = durable_size(cond.durable) + 2  # with the fact-type test and its "and"
+        if size >= ENGINE_EXPRESSION_LIMIT:
+            problems.append(entry.problem(
+                f"the condition of block '{alias}' is too large for the engine ({size} "
+                f"expressions; at most {ENGINE_EXPRESSION_LIMIT - 1} per block): split the "
+                "rule, or (a decision table) give rows with the same conclusion one id and "
+                "put rows that conclude nothing last", "when", i, "if"))
+            return None, problems
         if i > 0 and not cond.joins:
             problems.append(entry.problem(
                 f"block '{alias}' is not joined to an earlier block (no condition on "
@@ -193,6 +201,22 @@ def _expr_msg(exc: ExpressionError, text: str | None) -> str:
     if exc.column and text:
         msg += f" — at column {exc.column} of: {' '.join(str(text).split())}"
     return msg
+
+
+# durable_rules keeps one block's condition as a sequence of at most 32 expressions
+# (MAX_SEQUENCE_EXPRESSIONS); a longer one fails when the ruleset is created (error 113).
+ENGINE_EXPRESSION_LIMIT = 32
+
+
+def durable_size(cond: Any) -> int:
+    """How many expressions durable_rules makes of a condition (each and/or counts one)."""
+    if cond is None:
+        return 0
+    if isinstance(cond, dict) and len(cond) == 1:
+        (key, value), = cond.items()
+        if key in ("$and", "$or"):
+            return 1 + sum(durable_size(c) for c in value)
+    return 1
 
 
 class _ActionError(Exception):

@@ -42,7 +42,8 @@ import yaml
 
 from ecobrain import safe_yaml
 from ecobrain.reasoning.conclusions import short_hash
-from ecobrain.reasoning.dsl import LoadedFile, TestCase, checksum, parse_rule_file, validate_model
+from ecobrain.reasoning.decision_table import validate_file
+from ecobrain.reasoning.dsl import LoadedFile, TestCase, checksum, parse_rule_file
 from ecobrain.reasoning.errors import RuleError, RuleProblem
 from ecobrain.reasoning.rulebase import RuleBase, RuleEntry
 from ecobrain.yaml12 import Yaml12Loader
@@ -87,7 +88,7 @@ def _parsed(display: str, text: str) -> LoadedFile:
     key = (display, checksum(text))
     if key not in _PARSED:
         loaded = parse_rule_file(Path(display), text=text, display=f"graph:{display}")
-        problems = validate_model(loaded)
+        problems = validate_file(loaded)
         if problems:
             raise RuleError(problems)
         if len(_PARSED) > 64:
@@ -121,18 +122,20 @@ def graph_rule_base(store: Any) -> RuleBase | None:
         loaded = _parsed(k[0], texts[k])
         assert loaded.model is not None
         owned = by_text[k]
-        rules = []
-        for rule in loaded.model.rules:
-            node = owned.get(rule.key)
-            if node is None:
-                status = "retired"  # this text has it, but its node points elsewhere
-            else:
-                status = node["override"] or node["status"] or rule.status
-            rules.append(rule if status == rule.status else
-                         rule.model_copy(update={"status": status}))
+        rules = [_lifecycle(r, owned) for r in loaded.model.rules]
+        from_tables = [(_lifecycle(r, owned), t) for r, t in loaded.table_rules]
         base.files.append(dataclasses.replace(
-            loaded, model=loaded.model.model_copy(update={"rules": rules})))
+            loaded, model=loaded.model.model_copy(update={"rules": rules}),
+            table_rules=from_tables))
     return base
+
+
+def _lifecycle(rule: Any, owned: Mapping[str, Mapping[str, Any]]) -> Any:
+    """The version with the status its graph node gives it (an expert's (de)activation)."""
+    node = owned.get(rule.key)
+    # no node: this text has the version, but its node points elsewhere
+    status = "retired" if node is None else (node["override"] or node["status"] or rule.status)
+    return rule if status == rule.status else rule.model_copy(update={"status": status})
 
 
 # -- reading versions ------------------------------------------------------------------------------
@@ -327,14 +330,17 @@ def dry_run(store: Any, text: str, facts: Sequence[Mapping[str, Any]], *,
         if graph is not None:
             mine = {e.rule.id for e in base.entries}
             kept = []
+            def keep(r: Any) -> Any:
+                if r.id in mine or r.status != "active":
+                    return r.model_copy(update={"status": "retired"})
+                return r
+
             for f in graph.files:
                 assert f.model is not None
-                rules = [r if r.id not in mine else r.model_copy(update={"status": "retired"})
-                         for r in f.model.rules]
-                kept.append(dataclasses.replace(f, model=f.model.model_copy(
-                    update={"rules": [r if r.status == "active" else
-                                      r.model_copy(update={"status": "retired"})
-                                      for r in rules]})))
+                kept.append(dataclasses.replace(
+                    f, model=f.model.model_copy(update={"rules": [keep(r)
+                                                                  for r in f.model.rules]}),
+                    table_rules=[(keep(r), t) for r, t in f.table_rules]))
             base = RuleBase(files=[submitted, *kept], origin="graph+submitted")
         else:
             notes.append("the graph holds no rules: only the submitted ones ran")

@@ -20,13 +20,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ecobrain.reasoning.decision_table import validate_file
 from ecobrain.reasoning.dsl import (
     LoadedFile,
     Rule,
     checksum,
     display_name,
     parse_rule_file,
-    validate_model,
 )
 from ecobrain.reasoning.errors import RuleError, RuleProblem
 
@@ -50,11 +50,17 @@ class RuleEntry:
 
     @property
     def source(self) -> str:
-        srcs = self.file.rule_sources
-        return srcs[self.index] if self.index < len(srcs) else ""
+        return self.file.rule_source(self.index)
+
+    @property
+    def from_table(self) -> bool:
+        return self.file.rule_path(self.index)[0] == "tables"
 
     def path(self, *rest: str | int) -> tuple[str | int, ...]:
-        return ("rules", self.index, *rest)
+        where = self.file.rule_path(self.index)
+        # a rule made from a decision table is located at its table (its rows, when the
+        # problem is in a condition; the table's own field otherwise)
+        return (*where, *rest) if where[0] == "rules" else (*where, *_table_field(rest))
 
     def problem(self, message: str, *rest: str | int, severity: str = "error") -> RuleProblem:
         return self.file.problem(message, *self.path(*rest), severity=severity)
@@ -62,6 +68,14 @@ class RuleEntry:
     @property
     def params(self) -> dict[str, Any]:
         return dict(self.file.model.parameters) if self.file.model else {}
+
+
+def _table_field(rest: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    if rest[:1] == ("when",):
+        return ("rows",)
+    if rest[:1] == ("then",):
+        return ("then", *rest[1:2])
+    return rest
 
 
 @dataclass
@@ -131,7 +145,7 @@ def load_rule_base(path: str | Path | None = None, *, strict: bool = True
         except RuleError as exc:
             problems.extend(exc.problems)
             continue
-        errs = validate_model(loaded)
+        errs = validate_file(loaded)
         problems.extend(errs)
         if not errs:
             base.files.append(loaded)
@@ -245,7 +259,7 @@ def rules_from_graph(store: Any) -> RuleBase:
             continue
         seen.add(r["file"])
         loaded = parse_rule_file(Path(r["file"]), text=r["text"], display=f"graph:{r['file']}")
-        problems = validate_model(loaded)
+        problems = validate_file(loaded)
         if problems:
             raise RuleError(problems)
         base.files.append(loaded)
