@@ -29,6 +29,7 @@ from typing import Any
 
 from ecobrain.reasoning.concept_index import ConceptIndex
 from ecobrain.reasoning.dsl import Action, TaskAction
+from ecobrain.reasoning.engine_probe import engine_refusal
 from ecobrain.reasoning.errors import ExpressionError, RuleError, RuleProblem
 from ecobrain.reasoning.expressions import Condition, Context, compile_condition
 from ecobrain.reasoning.fact_types import FACT_TYPES, stratum
@@ -152,14 +153,6 @@ def compile_entry(entry: RuleEntry, concepts: ConceptIndex | None, on: date | No
         except ExpressionError as exc:
             problems.append(entry.problem(_expr_msg(exc, block.if_), "when", i, "if"))
             return None, problems
-        size = durable_size(cond.durable) + 2  # with the fact-type test and its "and"
-        if size >= ENGINE_EXPRESSION_LIMIT:
-            problems.append(entry.problem(
-                f"the condition of block '{alias}' is too large for the engine ({size} "
-                f"expressions; at most {ENGINE_EXPRESSION_LIMIT - 1} per block): split the "
-                "rule, or (a decision table) give rows with the same conclusion one id and "
-                "put rows that conclude nothing last", "when", i, "if"))
-            return None, problems
         if i > 0 and not cond.joins:
             problems.append(entry.problem(
                 f"block '{alias}' is not joined to an earlier block (no condition on "
@@ -189,6 +182,12 @@ def compile_entry(entry: RuleEntry, concepts: ConceptIndex | None, on: date | No
             problems.append(entry.problem(exc.msg, "then", j, action.kind, *exc.path))
     if any(p.severity == "error" for p in problems):
         return None, problems
+    refusal = engine_refusal(entry.key, {"all": patterns})
+    if refusal is not None:
+        problems.append(entry.problem(
+            f"{refusal}: split the rule, or (a decision table) give rows with the same "
+            "conclusion one id and put the rows that conclude nothing last", "when"))
+        return None, problems
     compiled = CompiledRule(entry=entry, aliases=tuple(aliases),
                             fact_types=tuple(types[a] for a in aliases),
                             conditions=tuple(conditions), definition={"all": patterns},
@@ -201,22 +200,6 @@ def _expr_msg(exc: ExpressionError, text: str | None) -> str:
     if exc.column and text:
         msg += f" — at column {exc.column} of: {' '.join(str(text).split())}"
     return msg
-
-
-# durable_rules keeps one block's condition as a sequence of at most 32 expressions
-# (MAX_SEQUENCE_EXPRESSIONS); a longer one fails when the ruleset is created (error 113).
-ENGINE_EXPRESSION_LIMIT = 32
-
-
-def durable_size(cond: Any) -> int:
-    """How many expressions durable_rules makes of a condition (each and/or counts one)."""
-    if cond is None:
-        return 0
-    if isinstance(cond, dict) and len(cond) == 1:
-        (key, value), = cond.items()
-        if key in ("$and", "$or"):
-            return 1 + sum(durable_size(c) for c in value)
-    return 1
 
 
 class _ActionError(Exception):

@@ -223,6 +223,7 @@ class ConceptIndex:
         pool = [c.id for c in self.concepts.values() if not wanted or c.kinds & wanted]
         close = difflib.get_close_matches(word, pool, n=3, cutoff=0.6)
         out = f"; did you mean {', '.join(close)}?" if close else ""
-        if wanted and len(pool) <= 40:  # a small enumeration: name every valid option
-            out += f" (valid {'/'.join(sorted(wanted))}: {', '.join(sorted(pool))})"
+        leaves = [c for c in pool if c not in wanted]  # AlertRed, not the EmergencyLevel class
+        if wanted and len(leaves) <= 40:  # a small enumeration: name every valid option
+            out += f" (valid {'/'.join(sorted(wanted))}: {', '.join(sorted(leaves))})"
         return out

@@ -56,6 +56,14 @@ class RuleEntry:
     def from_table(self) -> bool:
         return self.file.rule_path(self.index)[0] == "tables"
 
+    @property
+    def table_key(self) -> str | None:
+        """``<table id>@<version>`` of the decision table this version was made from."""
+        where = self.file.rule_path(self.index)
+        if where[0] != "tables" or self.file.model is None:
+            return None
+        return self.file.model.tables[int(where[1])].key
+
     def path(self, *rest: str | int) -> tuple[str | int, ...]:
         where = self.file.rule_path(self.index)
         # a rule made from a decision table is located at its table (its rows, when the
@@ -164,7 +172,7 @@ _MERGE_RULES = (
     "n.active = r.active, n.legal_basis = r.legal_basis, n.concerns = r.concerns, "
     "n.targets = r.targets, n.note = r.note, n.source_quality = r.source_quality, "
     "n.yaml = r.yaml, n.checksum = r.checksum, n.file = r.file, "
-    "n.file_yaml = r.file_yaml, n.loaded_at = r.loaded_at"
+    "n.file_yaml = r.file_yaml, n.loaded_at = r.loaded_at, n.table = r.table"
 )
 _DROP_EDGES = (
     "UNWIND $rows AS r MATCH (n:Rule {id: r.id})-[e]->() "
@@ -199,7 +207,7 @@ def rule_rows(base: RuleBase) -> list[dict[str, Any]]:
             "targets": list(r.targets), "note": r.note or "",
             "source_quality": r.source_quality or "", "yaml": e.source,
             "checksum": checksum(e.source), "file": e.file.display, "file_yaml": e.file.text,
-            "loaded_at": "",
+            "loaded_at": "", "table": e.table_key or "",
         })
     return rows
 

@@ -63,6 +63,15 @@ MAX_EXAMPLES = 3
 class Piece:
     value: Any  # a representative value (MISSING: the field is absent)
     text: str  # how a reader sees the piece: "= 2", "3..5", "> 4", "missing"
+    span: tuple[float | None, float | None] | None = None  # integers: lowest, highest held
+
+
+def _span_text(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"= {_fmt(lo)}" if lo == hi else f"{_fmt(lo)}..{_fmt(hi)}"
+    if lo is None and hi is None:
+        return "any value"
+    return f">= {_fmt(lo)}" if hi is None else f"<= {_fmt(hi)}"  # type: ignore[arg-type]
 
 
 @dataclass
@@ -120,21 +129,24 @@ def _number_pieces(points: list[float], integer: bool, lo: float | None,
     if not cuts:
         return [Piece(0, "any value")]
     first, last = cuts[0], cuts[-1]
+    def span(a: float | None, b: float | None) -> tuple[float | None, float | None] | None:
+        return (a, b) if integer else None
+
     if lo is None:
-        out.append(Piece(first - 1, f"< {_fmt(first)}"))
+        out.append(Piece(first - 1, f"< {_fmt(first)}", span(None, first - 1)))
     for a, b in itertools.pairwise(cuts):
         if ok(a):
-            out.append(Piece(a, f"= {_fmt(a)}"))
+            out.append(Piece(a, f"= {_fmt(a)}", span(a, a)))
         if integer:
             n0, n1 = int(a) + 1, int(-(-b // 1)) - 1  # integers strictly between a and b
             if n0 <= n1:
-                out.append(Piece(n0, f"= {n0}" if n0 == n1 else f"{n0}..{n1}"))
+                out.append(Piece(n0, _span_text(n0, n1), span(n0, n1)))
         else:
             out.append(Piece((a + b) / 2, f"between {_fmt(a)} and {_fmt(b)}"))
     if ok(last):
-        out.append(Piece(last, f"= {_fmt(last)}"))
+        out.append(Piece(last, f"= {_fmt(last)}", span(last, last)))
     if hi is None:
-        out.append(Piece(last + 1, f"> {_fmt(last)}"))
+        out.append(Piece(last + 1, f"> {_fmt(last)}", span(last + 1, None)))
     return [p for p in out if ok(p.value)]
 
 
@@ -167,14 +179,50 @@ def _row_label(table: DecisionTable, r: int) -> str:
     return f"row {r + 1}" + (f" ({rid})" if rid else " (no conclusion)")
 
 
-def _describe(cols: list[TableColumn], pieces: list[list[Piece]], combo: tuple[int, ...]
+@dataclass(frozen=True)
+class Group:
+    """Pieces of one column that every row treats alike (one input class per group)."""
+
+    pieces: tuple[Piece, ...]
+    mask: int  # the rows whose cell holds on these pieces
+
+    @property
+    def text(self) -> str:
+        words = [p.text for p in self.pieces]
+        if len(words) == 1:
+            return words[0]
+        if all(p.span is not None for p in self.pieces):  # integers: join adjacent stretches
+            merged: list[list[float | None]] = []
+            for p in self.pieces:
+                lo, hi = p.span  # type: ignore[misc]
+                if merged and merged[-1][1] is not None and lo is not None \
+                        and merged[-1][1] + 1 == lo:
+                    merged[-1][1] = hi
+                else:
+                    merged.append([lo, hi])
+            return " or ".join(_span_text(a, b) for a, b in merged)
+        if all(not (w[:1] in "=<>[" or w[:1].isdigit()) and w != "missing" for w in words):
+            shown = words[:6] + (["…"] if len(words) > 6 else [])
+            return f"in [{', '.join(shown)}]"
+        return " or ".join(words)
+
+
+def _groups(pieces: list[Piece], masks: list[int]) -> list[Group]:
+    by_mask: dict[int, list[Piece]] = {}
+    for piece, m in zip(pieces, masks, strict=True):
+        by_mask.setdefault(m, []).append(piece)
+    return [Group(tuple(ps), m) for m, ps in by_mask.items()]
+
+
+def _describe(cols: list[TableColumn], groups: list[list[Group]], combo: tuple[int, ...]
               ) -> str:
     parts = []
     for c, i in enumerate(combo):
-        if len(pieces[c]) > 1:
-            p = pieces[c][i]
-            text = p.text if p.text[:1] in "=<>[" or p.text[:1].isdigit() or p.text in (
-                "missing", "any other value", "true", "false") else f"= {p.text}"
+        if len(groups[c]) > 1:
+            text = groups[c][i].text
+            if not (text[:1] in "=<>[" or text[:1].isdigit() or text.startswith("in [")
+                    or text in ("missing", "any other value", "true", "false")):
+                text = f"= {text}"
             parts.append(f"{cols[c].field} {text}")
     return ", ".join(parts) or "every input"
 
@@ -221,18 +269,8 @@ def verify_table(table: DecisionTable, t: int, loaded: LoadedFile,
     pieces = [column_pieces(col, specs[c], [trees[r][c] for r in range(len(trees))
                                              if trees[r][c] is not None], concepts)
               for c, col in enumerate(cols)]
-    total = 1
-    for p in pieces:
-        total *= len(p)
-    verdict.classes = total
-    if total > MAX_CLASSES:
-        verdict.verified = False
-        verdict.problems.append(loaded.problem(
-            f"table {table.key} not verified: {total} input classes (more than {MAX_CLASSES}); "
-            "split it or give columns a range", *here, severity="warning"))
-        return verdict
-    # masks[c][i]: rows whose cell in column c holds on piece i
-    masks: list[list[int]] = []
+    # masks per piece: rows whose cell in the column holds on it; pieces alike are grouped
+    groups: list[list[Group]] = []
     for c, col in enumerate(cols):
         per_piece = []
         for piece in pieces[c]:
@@ -243,7 +281,17 @@ def verify_table(table: DecisionTable, t: int, loaded: LoadedFile,
                 if tree is None or evaluate(tree, fact):
                     m |= 1 << r
             per_piece.append(m)
-        masks.append(per_piece)
+        groups.append(_groups(pieces[c], per_piece))
+    total = 1
+    for g in groups:
+        total *= len(g)
+    verdict.classes = total
+    if total > MAX_CLASSES:
+        verdict.verified = False
+        verdict.problems.append(loaded.problem(
+            f"table {table.key} not verified: {total} input classes (more than {MAX_CLASSES}); "
+            "split it or give columns a range", *here, severity="warning"))
+        return verdict
     order = policy_order(table)
     rank = {r: k for k, r in enumerate(order)}
     everything = (1 << len(table.rows)) - 1
@@ -255,10 +303,10 @@ def verify_table(table: DecisionTable, t: int, loaded: LoadedFile,
     outs = [outputs_of(table, r) for r in range(len(table.rows))]
     shadow = [0] * len(table.rows)  # per row: the rows that take its inputs first
     acts = [row_actions(table, r) for r in range(len(table.rows))]
-    for combo in itertools.product(*(range(len(p)) for p in pieces)):
+    for combo in itertools.product(*(range(len(g)) for g in groups)):
         m = everything
         for c, i in enumerate(combo):
-            m &= masks[c][i]
+            m &= groups[c][i].mask
             if not m:
                 break
         if not m:
@@ -280,7 +328,7 @@ def verify_table(table: DecisionTable, t: int, loaded: LoadedFile,
                 if acts[a] != acts[b] or outs[a] != outs[b]:
                     overlaps.setdefault((a, b), combo)
     if gap_count and table.complete:
-        examples = "; ".join(_describe(cols, pieces, g) for g in gaps)
+        examples = "; ".join(_describe(cols, groups, g) for g in gaps)
         more = f" (and {gap_count - len(gaps)} more input classes)" if gap_count > len(gaps) \
             else ""
         verdict.problems.append(loaded.problem(
@@ -290,7 +338,7 @@ def verify_table(table: DecisionTable, t: int, loaded: LoadedFile,
     for (a, b), combo in sorted(overlaps.items()):
         verdict.problems.append(loaded.problem(
             f"overlap in table {table.key} (hit policy unique): {_row_label(table, a)} and "
-            f"{_row_label(table, b)} both match {_describe(cols, pieces, combo)} and conclude "
+            f"{_row_label(table, b)} both match {_describe(cols, groups, combo)} and conclude "
             "different things; narrow one of them, or choose hit policy first/priority/"
             "collect", *here, "rows", b))
     for r in range(len(table.rows)):

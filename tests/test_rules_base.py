@@ -78,9 +78,12 @@ def test_rules_load_into_the_graph_idempotently_and_answer_by_article(kb: GraphS
     assert {"measure.emergency.reduction@1", "measure.emergency.reduction@2",
             "task.emergency.grade-d@1"} <= on_96
     row = kb.read_one("MATCH (r:Rule {id: 'alert.heavy-pollution.red@1'}) RETURN r.yaml AS yaml, "
-                      "r.effective_to AS effective_to, r.checksum AS checksum")
+                      "r.effective_to AS effective_to, r.checksum AS checksum, "
+                      "r.table AS table")
     assert row["effective_to"] == "2024-01-22"
-    assert row["yaml"].startswith("id: alert.heavy-pollution.red\nversion: 1\n")
+    # a version made by a decision table row keeps the table's YAML (issue 16)
+    assert row["yaml"].startswith("id: alert.heavy-pollution.grading\nversion: 1\n")
+    assert row["table"] == "alert.heavy-pollution.grading@1"
     assert len(row["checksum"]) == 64
     escal = kb.read("MATCH (r:Rule {id: 'task.hotspot.nox@1'})-[c:CITES]->(a:Article) "
                     "RETURN c.citation AS citation, c.role AS role ORDER BY citation")
