@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from ecobrain.api import cli_rule_tables
 from ecobrain.api.cli_common import console, err_console, fail, graph_store, to_json
 from ecobrain.reasoning.errors import RuleError
 from ecobrain.reasoning.legal_coverage import CoverageReport, legal_coverage
@@ -28,6 +29,7 @@ Offline = Annotated[bool, typer.Option(
 
 
 def register(app: typer.Typer) -> None:
+    cli_rule_tables.register(rules_app)
     app.add_typer(rules_app, name="rules")
 
 
