@@ -22,6 +22,7 @@ from ecobrain.api import (
     cli_review,
     cli_rules,
     cli_serve,
+    cli_vocab,
 )
 from ecobrain.api.cli_common import fail, one_line
 from ecobrain.api.cli_graph import graph_app
@@ -69,6 +70,7 @@ cli_findings.register(app)
 cli_rules.register(app)
 cli_jobs.register(app)
 cli_serve.register(app)
+cli_vocab.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -46,6 +46,7 @@ ROUTER_MODULES = (
     "ecobrain.api.http_review",
     "ecobrain.api.http_tasks",
     "ecobrain.api.http_rules",
+    "ecobrain.api.http_rule_tables",
     "ecobrain.api.http_graph",
     "ecobrain.api.http_evidence",
     "ecobrain.api.http_jobs",

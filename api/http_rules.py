@@ -108,6 +108,8 @@ class RuleVersionOut(BaseModel):
     note: str | None = None
     source_quality: str | None = None
     file: str | None = None
+    table: str | None = Field(default=None, description="<table id>@<version> when the "
+                              "version is a row of a decision table (yaml is the table)")
     origin: Literal["bundle", "api"]
     yaml: str
     created_by: str | None = None

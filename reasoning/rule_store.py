@@ -148,7 +148,7 @@ _VERSION_COLUMNS = (
     "n.concerns AS concerns, n.targets AS targets, n.note AS note, "
     "n.source_quality AS source_quality, n.file AS file, n.yaml AS yaml, "
     "n.created_by AS created_by, n.created_at AS created_at, n.changed_by AS changed_by, "
-    "n.changed_at AS changed_at"
+    "n.changed_at AS changed_at, n.table AS table"
 )
 
 
@@ -225,10 +225,11 @@ def as_rule_file(text: str, store: Any = None) -> Submission:
         data = safe_yaml.load(text, Yaml12Loader, aliases=False)
     except yaml.YAMLError:
         data = None  # the checker reports the syntax error with its line
-    if not isinstance(data, dict) or "rules" in data or "id" not in data:
+    if not isinstance(data, dict) or "rules" in data or "tables" in data or "id" not in data:
         return Submission(text=text, line_offset=0, author_lines=lines, single_rule=False)
     body = textwrap.indent(text.rstrip("\n"), "    ")
-    wrapped = "rules:\n  - " + body[4:] + "\n"
+    key = "tables" if "rows" in data and "hit_policy" in data else "rules"  # one table
+    wrapped = f"{key}:\n  - " + body[4:] + "\n"
     inherited = None
     family = _family_file(store, str(data.get("id")))
     if family is not None:
@@ -293,7 +294,8 @@ def validate_rule_text(store: Any, text: str, *, run_tests: bool = True,
                                             for f in report.rule_base.files):
             for res in run_rule_tests(base=report.rule_base, store=store):
                 tests.append({"name": res.name, "on": res.on, "passed": res.passed,
-                              "failures": res.failures, "conclusions": res.conclusions})
+                              "failures": res.failures, "conclusions": res.conclusions,
+                              "texts": res.texts})
     if not keys and not errors:
         errors.append(RuleProblem("no rule in the submitted text", file=SUBMITTED))
     return Validation(ok=not errors, errors=errors, warnings=warnings, rules=keys, tests=tests,

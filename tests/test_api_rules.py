@@ -85,7 +85,8 @@ def test_read_rules_and_versions(api: ApiClient, module_rules_kb: GraphStore) ->
     assert [v["key"] for v in full["versions"]] == ["alert.heavy-pollution.red@1",
                                                     "alert.heavy-pollution.red@2"]
     v2 = api.get("/rules/alert.heavy-pollution.red/versions/2", "expert").json()
-    assert v2["yaml"].startswith("id: alert.heavy-pollution.red\nversion: 2")
+    assert v2["yaml"].startswith("id: alert.heavy-pollution.grading\nversion: 2")  # its table
+    assert v2["table"] == "alert.heavy-pollution.grading@2"
     assert "cn.air-law.2018.art95.p1" in v2["legal_basis"]
     assert api.get("/rules/no.such.rule", "expert").status_code == 404
     r = api.get("/rules/alert.heavy-pollution.red/versions/9", "expert")
