@@ -29,6 +29,7 @@ from typing import Any
 from ecobrain.reasoning.compiler import compile_entry
 from ecobrain.reasoning.concept_index import ConceptIndex
 from ecobrain.reasoning.conclusions import Advice, Alert, Measure, Task
+from ecobrain.reasoning.contradictions import find_contradictions
 from ecobrain.reasoning.dsl import LoadedFile
 from ecobrain.reasoning.errors import RuleProblem
 from ecobrain.reasoning.fact_types import CONCLUSION_KINDS, FACT_TYPES, field_spec
@@ -83,6 +84,8 @@ def check_rules(path: str | Path | None = None, store: Any = None, *,
     for e in base.entries:
         _check_entry(e, concepts, report, skip=bad_cells)
     _check_versions(base, report)
+    for p in find_contradictions(base, concepts):
+        report.add(p)
     if check_articles and store is not None:
         _check_articles(base, store, report)
         report.articles_checked = True

@@ -336,3 +336,52 @@ rules:
                       "(durable_rules allows 32 expressions per condition block, counting each "
                       "and/or): split the rule, or (a decision table) give rows with the same "
                       "conclusion one id and put the rows that conclude nothing last"]
+
+
+# -- across rules: contradicting conclusions for the same subject and day ------------------------
+
+CONTRA = """
+rules:
+  - id: task.local.stop-c-d
+    version: 1
+    title: 本地：C、D级企业停产
+    effective_from: 2025-01-01
+    legal_basis: [cn.air-law.2018.art96]
+    when:
+      - {fact: measure, as: m, if: measure_type == EmergencyEmissionReduction}
+      - {fact: enterprise_in_region, as: e, if: "region_code == m.region_code and GRADES"}
+    then:
+      - task:
+          subject: {kind: enterprise, id: "{e.enterprise_id}", name: "{e.enterprise_name}"}
+          region_code: "{e.county_code}"
+          measure_type: StopProduction
+          action: "{e.enterprise_name}：停产"
+"""
+
+
+def test_a_contradiction_across_rules_is_an_error(tmp_path: Path, concepts: ConceptIndex
+                                                  ) -> None:
+    """The bundled grade table orders StopPartialLines for grade C (task.emergency.grade-c);
+    a local rule ordering StopProduction for C and D contradicts it for a grade-C enterprise
+    (the ontology declares StopProduction, LimitProduction, StopPartialLines disjoint)."""
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "emergency_measures.yaml").write_text(
+        (bundled_rules_dir() / "emergency_measures.yaml").read_text(encoding="utf-8"),
+        encoding="utf-8")
+    local = folder / "local.yaml"
+    local.write_text(CONTRA.replace("GRADES", "grade in [GradeC, GradeD]"), encoding="utf-8")
+    errors, _ = problems(folder, concepts)
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("rules/local.yaml:") and "[rules[0].then[0]]" in errors[0]
+    assert ("contradiction: task.emergency.grade-c@1 orders StopPartialLines and "
+            "task.local.stop-c-d@1 orders StopProduction for the same enterprise (enterprise_id "
+            "of the enterprise_in_region fact) on the same day (both in force on 2025-01-01), e.g. "
+            "when grade = GradeC") in errors[0]
+    # D only: grade D's table row orders StopProduction too, the same measure: no contradiction
+    local.write_text(CONTRA.replace("GRADES", "grade == GradeD"), encoding="utf-8")
+    assert problems(folder, concepts) == ([], [])
+    # ungraded enterprises (grade missing) never meet a graded row: no contradiction
+    local.write_text(CONTRA.replace("GRADES", "grade == null"), encoding="utf-8")
+    errors, _ = problems(folder, concepts)
+    assert errors == []
