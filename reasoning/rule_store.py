@@ -45,7 +45,7 @@ from ecobrain.reasoning.conclusions import short_hash
 from ecobrain.reasoning.decision_table import validate_file
 from ecobrain.reasoning.dsl import LoadedFile, TestCase, checksum, parse_rule_file
 from ecobrain.reasoning.errors import RuleError, RuleProblem
-from ecobrain.reasoning.rulebase import RuleBase, RuleEntry
+from ecobrain.reasoning.rulebase import RuleBase, RuleEntry, state_on
 from ecobrain.yaml12 import Yaml12Loader
 
 API_FOLDER = "api"  # Rule nodes saved through the API have file "api/<rule_id>@<version>.yaml"
@@ -163,8 +163,9 @@ def _version_row(r: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def list_rules(store: Any) -> list[dict[str, Any]]:
-    """One entry per rule id: its versions (number, status, period) and the current title."""
+def list_rules(store: Any, on: dt.date | None = None) -> list[dict[str, Any]]:
+    """One entry per rule id: its versions (number, status, period, state on `on`), title."""
+    day = on or dt.date.today()
     rows = store.read(f"MATCH (n:Rule) WHERE n.yaml IS NOT NULL RETURN {_VERSION_COLUMNS} "
                       "ORDER BY rule_id, version")
     out: dict[str, dict[str, Any]] = {}
@@ -172,8 +173,10 @@ def list_rules(store: Any) -> list[dict[str, Any]]:
         e = out.setdefault(r["rule_id"], {"rule_id": r["rule_id"], "family": r["family"],
                                           "versions": []})
         e["title"] = r["title"]
-        e["versions"].append({k: r[k] for k in ("key", "version", "status", "effective_from",
-                                                "effective_to", "title", "origin")})
+        e["versions"].append({**{k: r[k] for k in ("key", "version", "status", "effective_from",
+                                                   "effective_to", "title", "origin", "table")},
+                              "state": state_on(r["status"] or "", r["effective_from"],
+                                                r["effective_to"], day)})
     return list(out.values())
 
 
