@@ -1,6 +1,7 @@
 """Decision tables as spreadsheets, and vocabulary as data, for domain experts.
 
 - ``POST /rules/tables/export``: one table of a submitted rule file as CSV or XLSX;
+- ``POST /rules/tables``: save a new table version (the rule versions of its rows, together);
 - ``POST /rules/tables/import``: a sheet's rows put back into the rule file's text, with the
   full check report (gaps, overlaps, rows that never match, cell types against the graph's
   concepts, cited articles). Nothing is saved: the expert saves the returned text as a new
@@ -22,9 +23,10 @@ from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal, require
 from ecobrain.api.http_common import ERROR_RESPONSES, Store, problem_dicts
+from ecobrain.api.http_rules import RuleVersionOut, SaveIn
 from ecobrain.ontology.vocabulary import KINDS, NewTerm, VocabularyError, add_term, terms
 from ecobrain.reasoning.errors import RuleError
-from ecobrain.reasoning.rule_store import RuleInvalid
+from ecobrain.reasoning.rule_store import RuleInvalid, save_table_version
 from ecobrain.reasoning.table_edit import import_rows, load_text
 from ecobrain.reasoning.table_io import find_table, to_csv, to_xlsx
 
@@ -133,6 +135,18 @@ def import_table(body: ImportIn, _: Expert, store: Store) -> dict[str, Any]:
     return {"ok": result.ok, "table": result.table, "rows": result.rows, "yaml": result.text,
             "errors": problem_dicts(result.report.errors),
             "warnings": problem_dicts(result.report.warnings)}
+
+
+@router.post("/rules/tables", response_model=list[RuleVersionOut],
+             status_code=status.HTTP_201_CREATED,
+             summary="Save a new decision-table version: the rule versions its rows make",
+             responses={409: {"description": "a version exists, or an active version of one "
+                              "of its rules would be in force on the same days"}})
+def save_table(body: SaveIn, principal: Expert, store: Store) -> list[dict[str, Any]]:
+    """One table (a rule file with one item of ``tables:``), validated and verified, its
+    test cases passing; the rows' versions are saved together with the table's lifecycle
+    (``activate``), each audited."""
+    return save_table_version(store, body.yaml, by=principal.name, activate=body.activate)
 
 
 KindPath = Annotated[str, Path(description=f"one of {', '.join(KINDS)}")]

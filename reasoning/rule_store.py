@@ -447,8 +447,51 @@ def save_rule_version(store: Any, text: str, *, by: str, activate: bool | None =
 
     ``activate``: None keeps the status written in the YAML; True/False sets the lifecycle.
     """
-    from ecobrain.reasoning.rulebase import load_rules_into_graph
+    check = _checked(store, text)
+    assert check.base is not None
+    entries = check.base.entries
+    if len(entries) != 1 or entries[0].from_table:
+        raise RuleInvalid([RuleProblem(f"save one rule version at a time ({len(entries)} "
+                                       "in the text; a decision table: POST /rules/tables)",
+                                       file=SUBMITTED)])
+    _save_entries(store, check, entries, by=by, activate=activate, action="rule.create")
+    rule = entries[0].rule
+    out = rule_version(store, rule.id, rule.version)
+    out["warnings"] = [str(w) for w in check.warnings]
+    return out
 
+
+def save_table_version(store: Any, text: str, *, by: str, activate: bool | None = None
+                       ) -> list[dict[str, Any]]:
+    """Validate and store a new version of one decision table: every rule its rows make.
+
+    The rows' versions are saved together (one write) and share the table's lifecycle; each
+    is refused like a single rule (an existing id@version, an active version of the same rule
+    in force on the same days).
+    """
+    check = _checked(store, text)
+    assert check.base is not None
+    files = check.base.files
+    tables = [t for f in files for t in (f.model.tables if f.model else [])]
+    entries = check.base.entries
+    if len(tables) != 1 or any(not e.from_table for e in entries):
+        raise RuleInvalid([RuleProblem("save one decision table (one item of tables:, no "
+                                       f"rules:) at a time ({len(tables)} table(s), "
+                                       f"{sum(not e.from_table for e in entries)} rule(s))",
+                                       file=SUBMITTED)])
+    if not entries:
+        raise RuleInvalid([RuleProblem("the table concludes nothing in any row",
+                                       file=SUBMITTED)])
+    _save_entries(store, check, entries, by=by, activate=activate, action="table.create")
+    out = []
+    for e in entries:
+        row = rule_version(store, e.rule.id, e.rule.version)
+        row["warnings"] = [str(w) for w in check.warnings]
+        out.append(row)
+    return out
+
+
+def _checked(store: Any, text: str) -> Validation:
     check = validate_rule_text(store, text, run_tests=True)
     if not check.ok:
         raise RuleInvalid(check.errors)
@@ -457,47 +500,54 @@ def save_rule_version(store: Any, text: str, *, by: str, activate: bool | None =
         raise RuleInvalid([RuleProblem(f"test case {t['name']!r} fails: "
                                        + "; ".join(t["failures"]), file=SUBMITTED)
                            for t in failed])
-    assert check.base is not None
-    entries = check.base.entries
-    if len(entries) != 1:
-        raise RuleInvalid([RuleProblem(f"save one rule version at a time ({len(entries)} "
-                                       "in the text)", file=SUBMITTED)])
-    entry: RuleEntry = entries[0]
-    rule = entry.rule
-    key = rule.key
-    if store.read_one("MATCH (n:Rule {id: $key}) WHERE n.yaml IS NOT NULL RETURN n.id AS id",
-                      {"key": key}) is not None:
-        raise RuleConflict(f"{key} exists; versions are immutable: save version "
-                           f"{_next_version(store, rule.id)} instead")
-    status = rule.status if activate is None else ("active" if activate else "draft")
-    start = rule.effective_from.isoformat() if rule.effective_from else None
-    end = rule.effective_to.isoformat() if rule.effective_to else None
-    if status == "active":
-        clash = _overlapping(store, rule.id, key, start, end)
-        if clash:
-            raise RuleConflict(
-                f"{key} would be in force on the same days as active {', '.join(clash)}: "
-                "deactivate that version first, or save this one inactive "
-                "(activate: false) and activate it when the other is retired")
+    return check
+
+
+def _save_entries(store: Any, check: Validation, entries: Sequence[RuleEntry], *, by: str,
+                  activate: bool | None, action: str) -> None:
+    from ecobrain.reasoning.rulebase import load_rules_into_graph
+
+    plans = []
+    for entry in entries:
+        rule = entry.rule
+        key = rule.key
+        if store.read_one("MATCH (n:Rule {id: $key}) WHERE n.yaml IS NOT NULL "
+                          "RETURN n.id AS id", {"key": key}) is not None:
+            raise RuleConflict(f"{key} exists; versions are immutable: save version "
+                               f"{_next_version(store, rule.id)} instead")
+        status = rule.status if activate is None else ("active" if activate else "draft")
+        start = rule.effective_from.isoformat() if rule.effective_from else None
+        end = rule.effective_to.isoformat() if rule.effective_to else None
+        if status == "active":
+            clash = _overlapping(store, rule.id, key, start, end)
+            if clash:
+                raise RuleConflict(
+                    f"{key} would be in force on the same days as active {', '.join(clash)}: "
+                    "deactivate that version first, or save this one inactive "
+                    "(activate: false) and activate it when the other is retired")
+        plans.append((entry, status, start, end))
+    name = entries[0].table_key or entries[0].key
     with tempfile.TemporaryDirectory(prefix="ecobrain-rule-") as tmp:
         folder = Path(tmp) / API_FOLDER
         folder.mkdir()
-        (folder / f"{key}.yaml").write_text(check.submission.text, encoding="utf-8")
+        (folder / f"{name}.yaml").write_text(check.submission.text, encoding="utf-8")
         load_rules_into_graph(store, folder)
     now = _now()
-    store.write_all([
-        ("MATCH (n:Rule {id: $key}) SET n.created_by = $by, n.created_at = $at, "
-         "n.status_override = $override, n.changed_by = $by, n.changed_at = $at",
-         {"key": key, "by": by, "at": now,
-          "override": status if status != rule.status else None}),
-        _audit_statement("rule.create", key, by, {
-            "status": status, "effective_from": start, "effective_to": end,
-            "checksum": checksum(entry.source), "inherited_parameters_from":
-                check.submission.inherited_from, "warnings": [str(w) for w in check.warnings]}),
-    ])
-    out = rule_version(store, rule.id, rule.version)
-    out["warnings"] = [str(w) for w in check.warnings]
-    return out
+    statements = []
+    for entry, status, start, end in plans:
+        key = entry.rule.key
+        statements += [
+            ("MATCH (n:Rule {id: $key}) SET n.created_by = $by, n.created_at = $at, "
+             "n.status_override = $override, n.changed_by = $by, n.changed_at = $at",
+             {"key": key, "by": by, "at": now,
+              "override": status if status != entry.rule.status else None}),
+            _audit_statement(action, key, by, {
+                "status": status, "effective_from": start, "effective_to": end,
+                "table": entry.table_key, "checksum": checksum(entry.source),
+                "inherited_parameters_from": check.submission.inherited_from,
+                "warnings": [str(w) for w in check.warnings]}),
+        ]
+    store.write_all(statements)
 
 
 def _next_version(store: Any, rule_id: str) -> int:

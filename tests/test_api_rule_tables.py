@@ -133,3 +133,28 @@ def test_a_measure_type_added_as_data_is_usable_by_rules(api: ApiClient,
     index = ConceptIndex.from_store(module_rules_kb)
     assert index.is_a("ShoreSidePower", "EmergencyMeasure")
     assert index.concepts["ShoreSidePower"].label_zh == "靠港船舶使用岸电"
+
+
+def test_save_a_new_table_version(api: ApiClient) -> None:
+    """Version 2 of the measure schedule from 2027, saved inactive: its three rules together."""
+    start = MEASURES.index("tables:")
+    end = MEASURES.index("\n  # ---------------------------------------------------------- per")
+    table = MEASURES[start:end].replace("    version: 1\n    title: 预警期间",
+                                        "    version: 2\n    title: 预警期间", 1)
+    table = table.replace("    effective_from: 2024-04-24\n", "    effective_from: 2027-01-01\n",
+                          1)
+    body = {"yaml": table, "activate": False}
+    assert api.post("/rules/tables", "investigator", json=body).status_code == 403
+    r = api.post("/rules/tables", "expert", json=body)
+    assert r.status_code == 201, r.text
+    saved = r.json()
+    assert [v["key"] for v in saved] == ["measure.public.yellow@2", "measure.public.orange@2",
+                                         "measure.public.red@2"]
+    assert {v["status"] for v in saved} == {"draft"} and {v["origin"] for v in saved} == {"api"}
+    assert {v["table"] for v in saved} == {"measure.public.schedule@2"}
+    audit = api.get("/rules/measure.public.red/audit", "expert").json()
+    assert audit[0]["action"] == "table.create" and audit[0]["by"]
+    again = api.post("/rules/tables", "expert", json=body)
+    assert again.status_code == 409 and "measure.public.yellow@2 exists" in again.text
+    one = api.post("/rules", "expert", json=body)  # a table is not one rule
+    assert one.status_code == 422 and "POST /rules/tables" in one.text
