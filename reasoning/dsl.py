@@ -467,7 +467,11 @@ def display_name(path: Path, root: Path | None = None) -> str:
 
 
 def read_rule_file(path: str | Path, *, display: str | None = None) -> LoadedFile:
-    """Parse and validate one rule file; raise RuleError with every problem located."""
+    """Parse and validate one rule file; raise RuleError with every problem located.
+
+    The format only: the rules of its decision tables are made by
+    ``decision_table.validate_file`` (which the rule base loaders use).
+    """
     loaded = parse_rule_file(path, display=display)
     problems = validate_model(loaded)
     if problems:
