@@ -15,9 +15,9 @@ is a graph node like the shipped ones, written through the API or ``ecobrain voc
 - marked ``origin: "expert"`` with who and when, and audited (``AuditEvent``).
 
 Reloading the ontology (``ecobrain kb load``) keeps these terms and their ``SUBCLASS_OF``
-edge (the loader prunes only edges it wrote, :mod:`ecobrain.kb_loaders.ontology_loader`).
+edge (the loader prunes only edges it wrote, :mod:`ecobrain.kb_loaders.semantics.ontology_loader`).
 Rules see the term at once: the checker's and the compiler's concept index is read from the
-graph (:mod:`ecobrain.reasoning.concept_index`), and a rule on the parent class matches it.
+graph (:mod:`ecobrain.reasoning.language.concept_index`), and a rule on the parent class matches it.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ecobrain.kb_loaders.ontology_loader import NODE_QUERIES
+from ecobrain.kb_loaders.semantics.ontology_loader import NODE_QUERIES
 from ecobrain.ontology.concepts import EB_NS
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 
 KINDS = ("Pollutant", "SourceCategory", "Sector", "EmergencyLevel", "MeasureType", "O3Regime",
          "PerformanceGrade")

@@ -12,10 +12,10 @@ import openpyxl
 import pytest
 from api_helpers import ApiClient, api_client
 
-from ecobrain.kb_loaders.ontology_loader import load_ontology
-from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning.concept_index import ConceptIndex
-from ecobrain.reasoning.rulebase import bundled_rules_dir
+from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
+from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.authoring.rulebase import bundled_rules_dir
+from ecobrain.reasoning.language.concept_index import ConceptIndex
 
 MEASURES = (bundled_rules_dir() / "emergency_measures.yaml").read_text(encoding="utf-8")
 

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 import yaml
 
-from ecobrain.kb_loaders.statutes import bundled_statutes_dir
+from ecobrain.kb_loaders.legal.statutes import bundled_statutes_dir
 from ecobrain.ontology.cn_numerals import parse_cn_int
-from ecobrain.reasoning.rulebase import load_rule_base
+from ecobrain.reasoning.authoring.rulebase import load_rule_base
 
 ROOT = Path(__file__).resolve().parent.parent
 STATUTES = bundled_statutes_dir()

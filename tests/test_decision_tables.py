@@ -14,15 +14,15 @@ import pytest
 from kb_fixture import Decided
 
 from ecobrain.model_adapters import collect_findings
-from ecobrain.reasoning.check import check_rules
-from ecobrain.reasoning.compiler import compile_rule_base
-from ecobrain.reasoning.concept_index import ConceptIndex
-from ecobrain.reasoning.conclusions import Decision, build_decision
-from ecobrain.reasoning.decision_table import cell_condition
-from ecobrain.reasoning.engine import Engine
-from ecobrain.reasoning.facts import FactSet
-from ecobrain.reasoning.pipeline import decide
-from ecobrain.reasoning.rulebase import RuleBase, bundled_rules_dir, load_rule_base
+from ecobrain.reasoning.authoring.check import check_rules
+from ecobrain.reasoning.authoring.rulebase import RuleBase, bundled_rules_dir, load_rule_base
+from ecobrain.reasoning.decisions.conclusions import Decision, build_decision
+from ecobrain.reasoning.decisions.pipeline import decide
+from ecobrain.reasoning.engine.facts import FactSet
+from ecobrain.reasoning.engine.runner import Engine
+from ecobrain.reasoning.language.compiler import compile_rule_base
+from ecobrain.reasoning.language.concept_index import ConceptIndex
+from ecobrain.reasoning.language.decision_table import cell_condition
 
 BEFORE = Path(__file__).parent / "data" / "rules_before_tables"
 

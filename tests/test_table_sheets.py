@@ -10,8 +10,8 @@ from pathlib import Path
 import openpyxl
 from typer.testing import CliRunner
 
-from ecobrain.api.cli import app
-from ecobrain.reasoning.rulebase import bundled_rules_dir, load_rule_base
+from ecobrain.api.cli.app import app
+from ecobrain.reasoning.authoring.rulebase import bundled_rules_dir, load_rule_base
 
 runner = CliRunner()
 
