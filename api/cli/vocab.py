@@ -1,8 +1,9 @@
 """`ecobrain vocab ...`: list and add terms (measure types, sectors, ...) as graph data.
 
 A new term is validated against the ontology's kinds and the parent's kind, gets what the
-graph's SHACL shapes require, and is audited (:mod:`ecobrain.ontology.vocabulary`); rules may
-use it at once. The OWL file is not touched.
+graph's SHACL shapes require, and is audited
+(:mod:`ecobrain.kb_loaders.semantics.vocabulary`); rules may use it at once. The OWL file is
+not touched.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ import typer
 from rich.markup import escape
 
 from ecobrain.api.cli.common import console, fail, graph_store
-from ecobrain.ontology.vocabulary import KINDS, NewTerm, VocabularyError, add_term, terms
+from ecobrain.kb_loaders.semantics.vocabulary import (
+    KINDS,
+    NewTerm,
+    VocabularyError,
+    add_term,
+    terms,
+)
 
 vocab_app = typer.Typer(help="Vocabulary as data: list and add terms (e.g. measure types).",
                         no_args_is_help=True)

@@ -24,7 +24,13 @@ from pydantic import BaseModel, Field
 from ecobrain.api.auth import Principal, require
 from ecobrain.api.http.common import ERROR_RESPONSES, Store, problem_dicts
 from ecobrain.api.http.rules import RuleVersionOut, SaveIn
-from ecobrain.ontology.vocabulary import KINDS, NewTerm, VocabularyError, add_term, terms
+from ecobrain.kb_loaders.semantics.vocabulary import (
+    KINDS,
+    NewTerm,
+    VocabularyError,
+    add_term,
+    terms,
+)
 from ecobrain.reasoning.authoring.rule_store import RuleInvalid, save_table_version
 from ecobrain.reasoning.authoring.table_edit import import_rows, load_text
 from ecobrain.reasoning.authoring.table_io import find_table, to_csv, to_xlsx

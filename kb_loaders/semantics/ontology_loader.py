@@ -77,7 +77,7 @@ def _edge_queries(rel: str) -> tuple[str, str]:
         "UNWIND $rows AS r MATCH (a:Concept {id: r.src}) MATCH (b:Concept {id: r.dst}) "
         f"MERGE (a)-[:{rel}]->(b)"
     )
-    prune = (  # an expert's term keeps its edge (ontology/vocabulary.py: e.expert)
+    prune = (  # an expert's term keeps its edge (kb_loaders/semantics/vocabulary.py: e.expert)
         f"MATCH (a:Concept)-[e:{rel}]->(b:Concept) "
         "WHERE NOT (a.id + '>' + b.id) IN $keys AND e.expert IS NULL DELETE e"
     )
@@ -91,7 +91,7 @@ EDGE_QUERIES: dict[str, tuple[str, str]] = {
                 "DEFAULT_MEASURE", "CONCERNS", "TARGETS")
 }
 
-# terms experts added as data (ontology/vocabulary.py) are not "stale": they were never in it
+# terms experts added as data (kb_loaders/semantics/vocabulary.py) are not "stale": never in it
 _EXISTING = ("MATCH (c:Concept) WHERE c.origin IS NULL OR c.origin <> 'expert' "
              "RETURN c.id AS id")
 
