@@ -385,3 +385,57 @@ def test_a_contradiction_across_rules_is_an_error(tmp_path: Path, concepts: Conc
     local.write_text(CONTRA.replace("GRADES", "grade == null"), encoding="utf-8")
     errors, _ = problems(folder, concepts)
     assert errors == []
+
+
+# -- hit policies through the engine -----------------------------------------------------------
+
+POLICY = """
+tables:
+  - id: test.policy
+    version: 1
+    title: 测试命中策略
+    effective_from: 2024-01-01
+    legal_basis: [cn.air-law.2018.art96]
+    hit_policy: {policy}
+    complete: false
+    fact: alert_assessment
+    as: a
+    inputs: [longest_run_over_200]
+    outputs: [level]
+    then:
+      - alert: {{level: "{{out.level}}", region_code: "{{a.region_code}}"}}
+    rows:
+      - {{id: test.policy.yellow, priority: 70, longest_run_over_200: ">= 1", level: AlertYellow}}
+      - {{id: test.policy.red, priority: 90, longest_run_over_200: ">= 3", level: AlertRed}}
+"""
+
+
+@pytest.mark.parametrize(("policy", "fired"), [
+    # priority: the matching row of highest priority (red before yellow, whatever the order)
+    ("priority", {0: set(), 1: {"test.policy.yellow"}, 2: {"test.policy.yellow"},
+                  3: {"test.policy.red"}, 5: {"test.policy.red"}}),
+    # first: from the top; yellow (>= 1) takes every input red (>= 3) covers
+    ("first", {0: set(), 1: {"test.policy.yellow"}, 3: {"test.policy.yellow"}}),
+    # collect: every matching row
+    ("collect", {1: {"test.policy.yellow"}, 3: {"test.policy.yellow", "test.policy.red"}}),
+])
+def test_hit_policies_in_the_engine(tmp_path: Path, concepts: ConceptIndex, policy: str,
+                                    fired: dict[int, set[str]]) -> None:
+    path = write(tmp_path, POLICY.format(policy=policy))
+    base, _ = load_rule_base(path)
+    on = dt.date(2025, 1, 1)
+    compiled = compile_rule_base(base, on, concepts)
+    facts = [{"type": "alert_assessment", "id": f"a{n}", "region_code": f"3301{n:02d}",
+              "longest_run_over_200": n} for n in fired]
+    result = Engine(compiled).run(facts, decision_date=on)
+    got: dict[int, set[str]] = {n: set() for n in fired}
+    for f in result.firings:
+        got[int(f.facts["a"][1:])].add(f.rule_key.split("@")[0])
+    assert got == fired
+    errors, _ = problems(path, concepts)
+    if policy == "first":  # and the check says so
+        assert errors == [f"{path}:18 [tables[0].rows[1]]: row 2 (test.policy.red) of table "
+                          "test.policy@1 can never match: every input it covers is taken "
+                          "first by row(s) 1 (hit policy first)"]
+    else:
+        assert errors == []
