@@ -158,3 +158,36 @@ def test_save_a_new_table_version(api: ApiClient) -> None:
     assert again.status_code == 409 and "measure.public.yellow@2 exists" in again.text
     one = api.post("/rules", "expert", json=body)  # a table is not one rule
     assert one.status_code == 422 and "POST /rules/tables" in one.text
+
+
+LOCAL_STOP = """id: task.local.stop-c-d
+version: 1
+title: 本地：C、D级企业停产
+effective_from: 2026-01-01
+legal_basis: [cn.air-law.2018.art96]
+when:
+  - {fact: measure, as: m, if: measure_type == EmergencyEmissionReduction}
+  - fact: enterprise_in_region
+    as: e
+    if: region_code == m.region_code and grade in [GradeC, GradeD]
+then:
+  - task:
+      subject: {kind: enterprise, id: "{e.enterprise_id}", name: "{e.enterprise_name}"}
+      region_code: "{e.county_code}"
+      measure_type: StopProduction
+      action: "{e.enterprise_name}：停产"
+"""
+
+
+def test_validate_finds_a_contradiction_with_the_graphs_rules(api: ApiClient) -> None:
+    """A submitted rule is checked against the active versions in the graph: grade C gets
+    StopPartialLines from the bundled grade table."""
+    r = api.post("/rules/validate", "expert", json={"yaml": LOCAL_STOP}).json()
+    assert r["ok"] is False
+    (err,) = r["errors"]
+    assert err["message"].startswith(
+        "contradiction: task.emergency.grade-c@1 orders StopPartialLines and "
+        "task.local.stop-c-d@1 orders StopProduction for the same enterprise")
+    assert err["field"] == "then[0]" and err["line"] == 12  # in the text sent
+    fine = LOCAL_STOP.replace("grade in [GradeC, GradeD]", "grade == GradeD")
+    assert api.post("/rules/validate", "expert", json={"yaml": fine}).json()["ok"] is True

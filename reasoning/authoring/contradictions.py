@@ -23,6 +23,7 @@ possibly true. A contradiction is an error: a task list must never order both.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -147,7 +148,10 @@ def _overlap(a: RuleEntry, b: RuleEntry) -> date | None:
 
 
 def find_contradictions(base: RuleBase, concepts: ConceptIndex,
-                        ontology: Ontology | None = None) -> list[RuleProblem]:
+                        ontology: Ontology | None = None, *,
+                        focus: Callable[[RuleEntry], bool] | None = None) -> list[RuleProblem]:
+    """Located at the later rule of each pair; with `focus`, only pairs with a focused rule
+    (a submitted one, checked against the graph's), located at it."""
     groups = _groups(concepts, ontology or Ontology())
     if not groups:
         return []
@@ -167,6 +171,11 @@ def find_contradictions(base: RuleBase, concepts: ConceptIndex,
     for x, y in itertools.combinations(orders, 2):
         if x.subject != y.subject or x.entry.key == y.entry.key:
             continue
+        if focus is not None:
+            if not (focus(x.entry) or focus(y.entry)):
+                continue
+            if not focus(y.entry):
+                x, y = y, x
         day = _overlap(x.entry, y.entry)
         if day is None:
             continue

@@ -41,8 +41,10 @@ from typing import Any
 import yaml
 
 from ecobrain import safe_yaml
+from ecobrain.reasoning.authoring.contradictions import find_contradictions
 from ecobrain.reasoning.authoring.rulebase import RuleBase, RuleEntry, state_on
 from ecobrain.reasoning.decisions.conclusions import short_hash
+from ecobrain.reasoning.language.concept_index import ConceptIndex
 from ecobrain.reasoning.language.decision_table import validate_file
 from ecobrain.reasoning.language.dsl import LoadedFile, TestCase, checksum, parse_rule_file
 from ecobrain.reasoning.language.errors import RuleError, RuleProblem
@@ -289,6 +291,9 @@ def validate_rule_text(store: Any, text: str, *, run_tests: bool = True,
         path = folder / SUBMITTED
         path.write_text(sub.text, encoding="utf-8")
         report = check_rules(path, store=store)
+        if store is not None and not report.errors:
+            for p in _contradictions_with_graph(store, report.rule_base):
+                report.add(p)
         errors = [_author_problem(p, sub) for p in report.errors]
         warnings = [_author_problem(p, sub) for p in report.warnings]
         keys = [e.key for e in report.rule_base.entries]
@@ -303,6 +308,26 @@ def validate_rule_text(store: Any, text: str, *, run_tests: bool = True,
         errors.append(RuleProblem("no rule in the submitted text", file=SUBMITTED))
     return Validation(ok=not errors, errors=errors, warnings=warnings, rules=keys, tests=tests,
                       submission=sub, base=report.rule_base)
+
+
+def _contradictions_with_graph(store: Any, submitted: RuleBase) -> list[RuleProblem]:
+    """Contradictions between the submitted versions and the graph's active ones (the graph's
+    versions of the same rule ids left out: the submission is their next version)."""
+    graph = graph_rule_base(store)
+    if graph is None:
+        return []
+    mine = {e.rule.id for e in submitted.entries}
+    kept = []
+    for f in graph.files:
+        assert f.model is not None
+        keep = [r for r in f.model.rules if r.id not in mine]
+        kept.append(dataclasses.replace(
+            f, model=f.model.model_copy(update={"rules": keep}),
+            table_rules=[(r, t) for r, t in f.table_rules if r.id not in mine]))
+    files = set(map(id, submitted.files))
+    combined = RuleBase(files=[*submitted.files, *kept], origin="graph+submitted")
+    return find_contradictions(combined, ConceptIndex.for_store(store),
+                               focus=lambda e: id(e.file) in files)
 
 
 # -- dry run ---------------------------------------------------------------------------------------
