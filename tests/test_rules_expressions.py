@@ -226,3 +226,14 @@ def test_ordering_on_an_unranked_enumeration_is_an_error(concepts: ConceptIndex)
     with pytest.raises(ExpressionError, match=r"unknown concept 'AlertPurple'.*valid "
                        r"EmergencyLevel: AlertBlue, AlertOrange, AlertRed, AlertYellow"):
         cond("level >= AlertPurple", concepts, fact="alert")
+
+
+def test_ordering_text_is_an_error(concepts: ConceptIndex) -> None:
+    """Ordering text compares letters ("county" < "province" < "city" is false by meaning)."""
+    with pytest.raises(ExpressionError, match=r"'region_level' is text: ordering it would "
+                       r"compare letters"):
+        cond('region_level >= "city"', concepts, fact="alert_assessment")
+    with pytest.raises(ExpressionError, match=r"'driver >= a.driver' would compare text"):
+        cond("driver >= a.driver", concepts, fact="alert_assessment", a="alert")
+    # dates are dates, numbers are numbers: ordering them is fine
+    assert cond('alert_start >= "2024-01-01"', concepts, fact="alert_assessment").durable

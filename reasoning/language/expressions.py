@@ -435,6 +435,11 @@ class _Resolver:
                                       f"'{_ref_text(rv)}' ({rs.type})", _col(node))
             if ls.is_list:
                 raise ExpressionError(f"'{lv.name}' is a list: use 'in' or has_a", _col(node))
+            if op not in ("==", "!=") and ("str" in (ls.type, rs.type)
+                                           or "concept" in (ls.type, rs.type)):
+                raise ExpressionError(
+                    f"'{lv.name} {op} {_ref_text(rv)}' would compare text (ids or names) "
+                    "letter by letter: use == or !=", _col(node))
             return Compare(lv.name, op, ref=rv)
         spec = self.spec(lv)
         if lv.alias is not None:
@@ -450,6 +455,10 @@ class _Resolver:
             return Exists(lv.name, present=(op == "!="))
         if spec.type == "concept" and op not in ("==", "!="):
             return self.ranked(spec, lv.name, rk, rv, op, right)
+        if spec.type == "str" and op not in ("==", "!="):
+            raise ExpressionError(
+                f"'{lv.name}' is text: ordering it would compare letters (\"county\" < "
+                "\"province\"), not meaning; use ==, != or in [..]", _col(node))
         value = self.check_value(spec, lv.name, rk, rv, right, op)
         return Compare(lv.name, op, value)
 
