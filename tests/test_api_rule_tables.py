@@ -33,7 +33,8 @@ def test_export_and_import_a_table(api: ApiClient) -> None:
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert 'filename="measure.public.schedule@1.csv"' in r.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert [x["level"] for x in rows] == ["AlertYellow", "AlertOrange", "AlertRed", "AlertBlue"]
+    assert [x["预警级别 (level)"] for x in rows] == [
+        "AlertYellow", "AlertOrange", "AlertRed", "AlertBlue"]
     assert rows[0]["vehicles"] == "" and "国四及以下" in rows[1]["vehicles"]
     x = api.post("/rules/tables/export", "expert", json={**body, "format": "xlsx"})
     sheet = openpyxl.load_workbook(io.BytesIO(x.content)).active

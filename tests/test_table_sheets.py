@@ -37,6 +37,10 @@ def test_csv_round_trip_keeps_every_rule(tmp_path: Path) -> None:
     raw = sheet.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs for Chinese text
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    # input columns headed by their Chinese label, the field in parentheses
+    assert list(rows[0])[-4:] == ["绩效分级 (grade)", "重点排污单位 (key_enterprise)",
+                                  "measure_type", "action"]
+    rows = [{k.split(" (")[-1].rstrip(")"): v for k, v in r.items()} for r in rows]
     assert [r["grade"] for r in rows] == ["GradeA, GradeLeading", "GradeB", "GradeC", "GradeD",
                                           "null", "null"]
     assert [r["key_enterprise"] for r in rows] == ["", "", "", "", "true", "not true"]
@@ -59,7 +63,8 @@ def test_an_xlsx_edit_comes_back_and_a_gap_is_refused(tmp_path: Path) -> None:
     book = openpyxl.load_workbook(sheet)
     ws = book.active
     header = [c.value for c in ws[1]]
-    col = {h: i + 1 for i, h in enumerate(header)}
+    col = {h.split(" (")[-1].rstrip(")"): i + 1 for i, h in enumerate(header)}
+    assert "预警级别 (level)" in header
     assert [ws.cell(r, col["level"]).value for r in range(2, 6)] == [
         "AlertYellow", "AlertOrange", "AlertRed", "AlertBlue"]
     # the expert adds the school measure to orange ...

@@ -2,8 +2,10 @@
 
 The sheet has one header row of column names and one row per table row, in order:
 
-    id | title | priority | note | <input fields...> | <output columns...>
+    id | title | priority | note | 绩效分级 (grade) ... | <output columns...>
 
+(an input column with a label shows it, the field in parentheses; a bare field name is read
+too)
 (plus ``title_en``, ``source_quality``, ``legal_basis``, ``targets`` when a row uses them;
 lists are written ``a, b``). A cell holds what the YAML row holds: empty or ``-`` for any
 value, ``>= 3``, ``1..3``, ``GradeA, GradeLeading``, ``not true`` (:mod:`.decision_table`).
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -66,22 +69,39 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def grid(table: DecisionTable) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the table as a sheet shows them."""
+def grid(table: DecisionTable, *, labels: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the table as a sheet shows them.
+
+    With `labels`, an input column with a label is headed ``label (field)``, e.g.
+    ``AQI>200最长连续天数 (longest_run_over_200)``: the reader sees the Chinese name, the import
+    reads the field in the parentheses.
+    """
     used = [m for m in META if m in ALWAYS or any(
         getattr(r, m) not in (None, [], "") for r in table.rows)]
-    header = used + [c.field for c in table.inputs] + list(table.outputs)
+    names = used + [c.field for c in table.inputs] + list(table.outputs)
     rows = []
     for row in table.rows:
         cells = row.cells
         line = [_text(getattr(row, m)) for m in used]
-        line += [_text(cells.get(name)) for name in header[len(used):]]
+        line += [_text(cells.get(name)) for name in names[len(used):]]
         rows.append(line)
-    return header, rows
+    if labels:
+        shown = {c.field: f"{c.label} ({c.field})" for c in table.inputs if c.label}
+        names = [shown.get(n, n) for n in names]
+    return names, rows
+
+
+_HEADING = re.compile(r"\(([A-Za-z_][A-Za-z0-9_]*)\)\s*$")
+
+
+def column_name(heading: str) -> str:
+    """The column a heading names: ``label (field)`` or the bare name."""
+    m = _HEADING.search(heading)
+    return m.group(1) if m else heading.strip()
 
 
 def to_csv(table: DecisionTable) -> str:
-    header, rows = grid(table)
+    header, rows = grid(table, labels=True)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
@@ -90,16 +110,15 @@ def to_csv(table: DecisionTable) -> str:
 
 
 def to_xlsx(table: DecisionTable) -> bytes:
-    header, rows = grid(table)
+    header, rows = grid(table, labels=True)
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = table.id[:31]
     sheet.append(header)
     for line in rows:
         sheet.append([_typed(v) for v in line])
-    labels = {c.field: c.label for c in table.inputs if c.label}
-    for j, name in enumerate(header, start=1):
-        sheet.column_dimensions[get_column_letter(j)].width = 14 if name in labels else 24
+    for j, _name in enumerate(header, start=1):
+        sheet.column_dimensions[get_column_letter(j)].width = 20
     sheet.freeze_panes = "A2"
     buf = io.BytesIO()
     book.save(buf)
@@ -125,7 +144,7 @@ def read_csv(data: str | bytes, name: str = "sheet.csv") -> tuple[list[str], lis
     lines = [r for r in reader]
     if not lines:
         raise RuleError(RuleProblem("the sheet is empty (no header row)", file=name))
-    header = [h.strip() for h in lines[0]]
+    header = [column_name(h) for h in lines[0]]
     rows: list[Cells] = []
     for n, line in enumerate(lines[1:], start=2):
         if not any(c.strip() for c in line):
@@ -146,7 +165,7 @@ def read_xlsx(data: bytes, name: str = "sheet.xlsx") -> tuple[list[str], list[Ce
     values = list(sheet.iter_rows(values_only=True))
     if not values:
         raise RuleError(RuleProblem("the sheet is empty (no header row)", file=name))
-    header = [_text(h).strip() for h in values[0]]
+    header = [column_name(_text(h)) for h in values[0]]
     while header and not header[-1]:
         header.pop()
     rows: list[Cells] = []
