@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from typing import Any
 
 import durable_rules_engine as dre
@@ -21,15 +22,18 @@ ENGINE_ERRORS = {
            "per condition block, counting each and/or)",
 }
 _names = itertools.count()
+# the binding keeps rulesets in one process-wide handle table: probes from API threads queue
+_LOCK = threading.Lock()
 
 
 def engine_refusal(rule_name: str, definition: dict[str, Any]) -> str | None:
     """None when the engine accepts the rule, else why it does not."""
     text = json.dumps({rule_name: definition}, ensure_ascii=False)
-    try:
-        handle = dre.create_ruleset(f"eb_probe_{next(_names)}", text)
-    except Exception as exc:  # the binding raises a plain Exception with the error code
-        code = str(exc).rsplit(":", 1)[-1].strip()
-        return ENGINE_ERRORS.get(code, f"the engine refuses the rule ({exc})")
-    dre.delete_ruleset(handle)
+    with _LOCK:
+        try:
+            handle = dre.create_ruleset(f"eb_probe_{next(_names)}", text)
+        except Exception as exc:  # the binding raises a plain Exception with the error code
+            code = str(exc).rsplit(":", 1)[-1].strip()
+            return ENGINE_ERRORS.get(code, f"the engine refuses the rule ({exc})")
+        dre.delete_ruleset(handle)
     return None
