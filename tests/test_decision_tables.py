@@ -439,3 +439,19 @@ def test_hit_policies_in_the_engine(tmp_path: Path, concepts: ConceptIndex, poli
                           "first by row(s) 1 (hit policy first)"]
     else:
         assert errors == []
+
+
+def test_equal_priorities_that_overlap_are_a_warning(tmp_path: Path,
+                                                     concepts: ConceptIndex) -> None:
+    text = POLICY.format(policy="priority").replace("priority: 90", "priority: 70")
+    path = write(tmp_path, text)
+    errors, warnings = problems(path, concepts)
+    # yellow (>= 1) is the upper row: with red's priority lowered to 70 red never wins
+    assert errors == [f"{path}:18 [tables[0].rows[1]]: row 2 (test.policy.red) of table "
+                      "test.policy@1 can never match: every input it covers is taken first by "
+                      "row(s) 1 (hit policy priority)"]
+    assert warnings == [
+        f"{path}:18 [tables[0].rows[1]]: row 1 (test.policy.yellow) and row 2 "
+        "(test.policy.red) of table test.policy@1 have the same priority 70 and both match "
+        "longest_run_over_200 >= 3: the upper row wins; give them different priorities to "
+        "say which"]

@@ -302,6 +302,10 @@ def verify_table(table: DecisionTable, t: int, loaded: LoadedFile,
     matched = 0
     outs = [outputs_of(table, r) for r in range(len(table.rows))]
     shadow = [0] * len(table.rows)  # per row: the rows that take its inputs first
+
+    def prio(r: int) -> int:
+        p = table.rows[r].priority
+        return table.priority if p is None else p
     acts = [row_actions(table, r) for r in range(len(table.rows))]
     for combo in itertools.product(*(range(len(g)) for g in groups)):
         m = everything
@@ -323,8 +327,10 @@ def verify_table(table: DecisionTable, t: int, loaded: LoadedFile,
                 shadow[r] |= 1 << winner
         else:
             won |= m
-        if table.hit_policy == "unique" and len(rows) > 1:
+        if table.hit_policy in ("unique", "priority") and len(rows) > 1:
             for a, b in itertools.combinations(rows, 2):
+                if table.hit_policy == "priority" and prio(a) != prio(b):
+                    continue  # the higher priority decides: intended
                 if acts[a] != acts[b] or outs[a] != outs[b]:
                     overlaps.setdefault((a, b), combo)
     if gap_count and table.complete:
@@ -336,6 +342,13 @@ def verify_table(table: DecisionTable, t: int, loaded: LoadedFile,
             "inputs (a row with empty conclusions says 'nothing'), or set complete: false",
             *here, "rows"))
     for (a, b), combo in sorted(overlaps.items()):
+        if table.hit_policy == "priority":  # decided by row order: say so, not an error
+            verdict.problems.append(loaded.problem(
+                f"{_row_label(table, a)} and {_row_label(table, b)} of table {table.key} have "
+                f"the same priority {prio(a)} and both match "
+                f"{_describe(cols, groups, combo)}: the upper row wins; give them different "
+                "priorities to say which", *here, "rows", b, severity="warning"))
+            continue
         verdict.problems.append(loaded.problem(
             f"overlap in table {table.key} (hit policy unique): {_row_label(table, a)} and "
             f"{_row_label(table, b)} both match {_describe(cols, groups, combo)} and conclude "
