@@ -115,3 +115,14 @@ def test_a_bad_sheet_names_the_column_and_the_cell(tmp_path: Path) -> None:
     assert res.exit_code == 1
     assert "row 1 (alert.heavy-pollution.red), column driver: 'driver' holds Pollutant " \
         "concepts, which have no order" in out
+
+
+def test_a_bad_rule_id_in_a_sheet_names_the_row(tmp_path: Path) -> None:
+    p = copy_rules(tmp_path, "alerts.yaml")
+    sheet = tmp_path / "g.csv"
+    sheet.write_text("id,driver,level\nRed Alert!,PM2_5,AlertRed\n,-,\n", encoding="utf-8")
+    res = runner.invoke(app, ["rules", "table", "import", str(p),
+                              "alert.heavy-pollution.grading", str(sheet), "--offline"])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 1
+    assert "g.csv:2 column id: String should match pattern" in out and "'Red Alert!'" in out

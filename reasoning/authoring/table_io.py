@@ -31,6 +31,7 @@ from typing import Any
 import openpyxl
 import yaml
 from openpyxl.utils import get_column_letter
+from pydantic import ValidationError
 
 from ecobrain import safe_yaml
 from ecobrain.reasoning.language.dsl import DecisionTable, LoadedFile, TableRow
@@ -227,9 +228,12 @@ def rows_from_sheet(table: DecisionTable, header: Sequence[str], rows: Sequence[
                 row[name] = value
         try:
             TableRow.model_validate(row)
-        except Exception as exc:  # pydantic: a bad id or priority, named with the sheet row
+        except ValidationError as exc:  # a bad id or priority, named with the sheet row
             where = cells[0][2] if cells else "?"
-            problems.append(RuleProblem(f"{where}: {str(exc).splitlines()[-1].strip()}"))
+            for err in exc.errors():
+                name = ".".join(str(x) for x in err["loc"])
+                problems.append(RuleProblem(f"{where} column {name}: {err['msg']} "
+                                            f"({err.get('input')!r})"))
         out.append(row)
     if problems:
         raise RuleError(problems)
