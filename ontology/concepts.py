@@ -673,6 +673,22 @@ class Ontology:
         """Every label and alias, both languages -> concept id (for the concept linker)."""
         return dict(self._m.terms)
 
+    def disjoint_groups(self) -> list[tuple[str, ...]]:
+        """The ``owl:AllDisjointClasses`` of the file, as groups of concept ids.
+
+        No individual is in two classes of a group: an enterprise cannot be ordered to stop
+        production and to limit it on the same day (used by the rule checker).
+        """
+        g = self._m.graph
+        out = []
+        for node in g.subjects(RDF.type, OWL.AllDisjointClasses):
+            members = g.value(node, OWL.members)
+            if members is None:
+                continue
+            ids = tuple(str(m).removeprefix(EB_NS) for m in Collection(g, members))
+            out.append(tuple(i for i in ids if i in self._m.concepts))
+        return [grp for grp in out if len(grp) > 1]
+
     # -- lookups ----------------------------------------------------------------------------
 
     def __contains__(self, concept_id: object) -> bool:

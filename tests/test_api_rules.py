@@ -81,11 +81,20 @@ def test_read_rules_and_versions(api: ApiClient, module_rules_kb: GraphStore) ->
     assert [v["version"] for v in red["versions"]] == [1, 2]
     assert red["versions"][0]["effective_to"] == "2024-01-22"
     assert all(v["origin"] == "bundle" and v["status"] == "active" for v in red["versions"])
+    # issue 16: "active" in the YAML, but the 2017 version is expired on a 2025 date
+    on = {r["rule_id"]: r for r in api.get("/rules?on=2025-06-01", "expert").json()}
+    assert [v["state"] for v in on["alert.heavy-pollution.red"]["versions"]] == [
+        "expired", "in force"]
+    old = {r["rule_id"]: r for r in api.get("/rules?on=2023-06-01", "expert").json()}
+    assert [v["state"] for v in old["alert.heavy-pollution.red"]["versions"]] == [
+        "in force", "not yet in force"]
+    assert red["versions"][1]["table"] == "alert.heavy-pollution.grading@2"
     full = api.get("/rules/alert.heavy-pollution.red", "expert").json()
     assert [v["key"] for v in full["versions"]] == ["alert.heavy-pollution.red@1",
                                                     "alert.heavy-pollution.red@2"]
     v2 = api.get("/rules/alert.heavy-pollution.red/versions/2", "expert").json()
-    assert v2["yaml"].startswith("id: alert.heavy-pollution.red\nversion: 2")
+    assert v2["yaml"].startswith("id: alert.heavy-pollution.grading\nversion: 2")  # its table
+    assert v2["table"] == "alert.heavy-pollution.grading@2"
     assert "cn.air-law.2018.art95.p1" in v2["legal_basis"]
     assert api.get("/rules/no.such.rule", "expert").status_code == 404
     r = api.get("/rules/alert.heavy-pollution.red/versions/9", "expert")

@@ -25,9 +25,9 @@ import yaml
 
 from ecobrain.kb_loaders.legal.statutes import bundled_statutes_dir
 from ecobrain.ontology.cn_numerals import parse_cn_int
+from ecobrain.reasoning.authoring.rulebase import load_rule_base
 
 ROOT = Path(__file__).resolve().parent.parent
-RULES = sorted((ROOT / "rules").glob("*.yaml"))
 STATUTES = bundled_statutes_dir()
 TEXT_FILES = {"cn.air-law.2018": "大气污染防治法-2018.md", "cn.ep-law.2014": "环境保护法-2014.md"}
 # plain-text statutes (one line per paragraph, 第X条 + full-width space), read line by line
@@ -348,11 +348,11 @@ def _walk(node: Any, on_citations, on_text, escalation: bool = False) -> None:
 
 
 def _rules() -> list[tuple[str, dict[str, Any]]]:
-    out = []
-    for path in RULES:
-        for rule in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]:
-            out.append((f"{path.name}:{rule['id']}@{rule['version']}", rule))
-    return out
+    """Every rule version as written, decision-table rows as the rules they become."""
+    base, _ = load_rule_base(ROOT / "rules")
+    return [(f"{e.file.path.name}:{e.key}",
+             e.rule.model_dump(mode="json", by_alias=True, exclude_none=True))
+            for e in base.entries]
 
 
 def _citations_of(rule: dict[str, Any]) -> set[str]:

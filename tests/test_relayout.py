@@ -14,18 +14,18 @@ sys.modules["relayout"] = relayout
 spec.loader.exec_module(relayout)
 
 OLD_STYLE = '''\
-from ecobrain.api.cli import app
-from ecobrain.api.cli import app as cli_app
+from ecobrain.api.cli.app import app
+from ecobrain.api.cli.app import app as cli_app
 from ecobrain.api import documents as D
 from ecobrain.reasoning import decision_store, task_status
-from ecobrain.reasoning.engine import Engine
-from ecobrain.ontology.store import GraphStore
-import ecobrain.reasoning.engine_worker
+from ecobrain.reasoning.engine.runner import Engine
+from ecobrain.ontology.graph.store import GraphStore
+import ecobrain.reasoning.engine.worker
 
 def f(monkeypatch):
     from ecobrain.api import http_cache, auth
-    monkeypatch.setattr("ecobrain.api.http_web.WEBUI_DIR", None)
-    return "python -m ecobrain.reasoning.schema; see api/cli_decide.py"
+    monkeypatch.setattr("ecobrain.api.web.pages.WEBUI_DIR", None)
+    return "python -m ecobrain.reasoning.language.schema; see api/cli/decide.py"
 '''
 
 NEW_STYLE = '''\

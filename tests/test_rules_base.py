@@ -78,9 +78,12 @@ def test_rules_load_into_the_graph_idempotently_and_answer_by_article(kb: GraphS
     assert {"measure.emergency.reduction@1", "measure.emergency.reduction@2",
             "task.emergency.grade-d@1"} <= on_96
     row = kb.read_one("MATCH (r:Rule {id: 'alert.heavy-pollution.red@1'}) RETURN r.yaml AS yaml, "
-                      "r.effective_to AS effective_to, r.checksum AS checksum")
+                      "r.effective_to AS effective_to, r.checksum AS checksum, "
+                      "r.table AS table")
     assert row["effective_to"] == "2024-01-22"
-    assert row["yaml"].startswith("id: alert.heavy-pollution.red\nversion: 1\n")
+    # a version made by a decision table row keeps the table's YAML (issue 16)
+    assert row["yaml"].startswith("id: alert.heavy-pollution.grading\nversion: 1\n")
+    assert row["table"] == "alert.heavy-pollution.grading@1"
     assert len(row["checksum"]) == 64
     escal = kb.read("MATCH (r:Rule {id: 'task.hotspot.nox@1'})-[c:CITES]->(a:Article) "
                     "RETURN c.citation AS citation, c.role AS role ORDER BY citation")
@@ -104,6 +107,10 @@ def _app() -> typer.Typer:
     return app
 
 
+def _rows_by_key(output: str) -> dict[str, str]:
+    return {ln.split()[0]: ln for ln in output.splitlines() if ln.split() and "@" in ln.split()[0]}
+
+
 def test_cli_check_test_load_list(kb: GraphStore, tmp_path: Path) -> None:
     runner = CliRunner()
     app = _app()
@@ -114,6 +121,13 @@ def test_cli_check_test_load_list(kb: GraphStore, tmp_path: Path) -> None:
     res = runner.invoke(app, ["rules", "test"])
     assert res.exit_code == 0, res.output
     assert " 0 failed" in res.output
+    # issue 16: -v shows the Chinese text a rule generates, under its conclusion
+    res = runner.invoke(app, ["rules", "test", "-v", str(bundled_rules_dir() / "alerts.yaml")])
+    assert res.exit_code == 0, res.output
+    out = "".join(res.output.split())
+    assert "alert330100AlertYellow" in out
+    assert "预测日AQI峰值215（2024-03-02），AQI>150最长持续1天，>200共1天" in out
+    assert "通过电视、广播、网络、短信等途径告知公众采取健康防护措施" in out
     # legal coverage on a date (issue 12): every rule in force has a ground in force
     res = runner.invoke(app, ["rules", "check", "--on", "2026-12-01", "--json"])
     assert res.exit_code == 0, res.output
@@ -129,8 +143,18 @@ def test_cli_check_test_load_list(kb: GraphStore, tmp_path: Path) -> None:
     assert res.exit_code != 0
     res = runner.invoke(app, ["rules", "list", "--on", "2023-12-01"])
     assert res.exit_code == 0 and "alert.heavy-pollution.blue" in res.output
-    res = runner.invoke(app, ["rules", "list", "--on", "2025-12-01"])
+    res = runner.invoke(app, ["rules", "list", "--on", "2025-12-01", "--in-force"])
     assert "alert.heavy-pollution.blue" not in res.output
+    # issue 16: the 2017 grading is `status: active` in the YAML but expired on 2024-01-22
+    res = runner.invoke(app, ["rules", "list", "--on", "2025-12-01"])
+    rows = _rows_by_key(res.output)
+    assert "expired" in rows["alert.heavy-pollution.red@1"]
+    assert "in force" in rows["alert.heavy-pollution.red@2"]
+    assert "active" not in rows["alert.heavy-pollution.red@1"]
+    res = runner.invoke(app, ["rules", "list", "--on", "2023-12-01"])
+    rows = _rows_by_key(res.output)
+    assert "not yet in force" in rows["alert.heavy-pollution.red@2"]
+    assert "in force" in rows["alert.heavy-pollution.red@1"]
     res = runner.invoke(app, ["rules", "load"])
     assert res.exit_code == 0 and "rule version(s)" in res.output
     bad = tmp_path / "bad.yaml"

@@ -171,3 +171,69 @@ def test_compiled_conditions_match_python_semantics(concepts: ConceptIndex) -> N
         expected = {f["id"] for f in facts if evaluate(tree, f)}
         assert fired[f"t.cond.c{i}@1"] == expected, text
     assert 0 < len(fired["t.cond.c0@1"]) < len(facts)
+
+
+# -- ordering on an enumeration: by the ontology's rank, never by the text of the id ----------
+
+def test_alert_level_ordering_uses_the_severity_rank(concepts: ConceptIndex) -> None:
+    """Issue 16: `level >= AlertOrange` compared ids as text and fired on a yellow alert.
+
+    By text, "AlertYellow" >= "AlertOrange" (Y > O) and "AlertBlue" < "AlertOrange"; by rank
+    (ontology severityRank blue 1, yellow 2, orange 3, red 4) only orange and red pass.
+    """
+    c = cond("level >= AlertOrange", concepts, fact="alert")
+    assert evaluate(c.tree, {"level": "AlertOrange"})
+    assert evaluate(c.tree, {"level": "AlertRed"})
+    assert not evaluate(c.tree, {"level": "AlertYellow"})  # fired by text comparison before
+    assert not evaluate(c.tree, {"level": "AlertBlue"})
+    assert c.durable == {"$or": [{"level": "AlertOrange"}, {"level": "AlertRed"}]}
+    below = cond("level < AlertOrange", concepts, fact="alert")
+    assert [lv for lv in ("AlertBlue", "AlertYellow", "AlertOrange", "AlertRed")
+            if evaluate(below.tree, {"level": lv})] == ["AlertBlue", "AlertYellow"]
+
+
+def test_alert_level_ordering_runs_in_the_engine(concepts: ConceptIndex) -> None:
+    """The same rule through durable_rules: a yellow alert does not fire `>= AlertOrange`."""
+    text = """
+rules:
+  - id: test.orange-up
+    version: 1
+    title: 橙色及以上
+    effective_from: 2024-01-01
+    legal_basis: [cn.air-law.2018.art96]
+    when: {fact: alert, as: a, if: level >= AlertOrange}
+    then:
+      - advice: {region_code: "{a.region_code}", measure_type: HealthAdvice, text: 测试}
+"""
+    from ecobrain.reasoning.language.dsl import parse_rule_file, validate_model
+
+    loaded = parse_rule_file("t.yaml", text=text)
+    assert validate_model(loaded) == []
+    compiled = compile_rule_base(RuleBase([loaded]), date(2025, 1, 1), concepts)
+    facts = [{"type": "alert", "id": f"al{i}", "region_code": f"33010{i}", "level": lv,
+              "start": "2025-01-02", "end": "2025-01-02"}
+             for i, lv in enumerate(("AlertYellow", "AlertOrange", "AlertRed", "AlertBlue"))]
+    result = Engine(compiled).run(facts, decision_date=date(2025, 1, 1))
+    fired = sorted(c.fact["region_code"] for c in result.conclusions if c.kind == "advice")
+    assert fired == ["330101", "330102"]
+
+
+def test_ordering_on_an_unranked_enumeration_is_an_error(concepts: ConceptIndex) -> None:
+    with pytest.raises(ExpressionError, match=r"'grade' holds PerformanceGrade concepts, "
+                       r"which have no order .*use ==, !=, in \[..\] or is_a — grade in "
+                       r"\[GradeA, GradeB, GradeC, GradeD, GradeLeading\]"):
+        cond("grade >= GradeB", concepts, fact="enterprise_in_region")
+    with pytest.raises(ExpressionError, match=r"unknown concept 'AlertPurple'.*valid "
+                       r"EmergencyLevel: AlertBlue, AlertOrange, AlertRed, AlertYellow"):
+        cond("level >= AlertPurple", concepts, fact="alert")
+
+
+def test_ordering_text_is_an_error(concepts: ConceptIndex) -> None:
+    """Ordering text compares letters ("county" < "province" < "city" is false by meaning)."""
+    with pytest.raises(ExpressionError, match=r"'region_level' is text: ordering it would "
+                       r"compare letters"):
+        cond('region_level >= "city"', concepts, fact="alert_assessment")
+    with pytest.raises(ExpressionError, match=r"'driver >= a.driver' would compare text"):
+        cond("driver >= a.driver", concepts, fact="alert_assessment", a="alert")
+    # dates are dates, numbers are numbers: ordering them is fine
+    assert cond('alert_start >= "2024-01-01"', concepts, fact="alert_assessment").durable

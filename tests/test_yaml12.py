@@ -23,7 +23,8 @@ BUNDLED = sorted(p for folder in ("knowledge", "rules", "hpc_jobs", "api")
                  for p in (ROOT / folder).rglob("*.y*ml"))
 # the only fields of the bundle that are yes/no
 FLAGS = {"colour_alert", "emits_species", "key_enterprise", "leading", "lower_bound",
-         "online_monitoring", "synthetic", "text_available"}
+         "online_monitoring", "synthetic", "text_available",
+         "missing", "complete"}  # decision tables: an input may be missing; gaps are errors
 
 
 def booleans(x: Any, path: tuple = ()) -> list[tuple[tuple, bool]]:

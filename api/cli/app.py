@@ -21,6 +21,7 @@ from ecobrain.api.cli import jobs as cli_jobs
 from ecobrain.api.cli import review as cli_review
 from ecobrain.api.cli import rules as cli_rules
 from ecobrain.api.cli import serve as cli_serve
+from ecobrain.api.cli import vocab as cli_vocab
 from ecobrain.api.cli.common import fail, one_line
 from ecobrain.api.cli.graph import graph_app
 from ecobrain.api.cli.kb import kb_app
@@ -67,6 +68,7 @@ cli_findings.register(app)
 cli_rules.register(app)
 cli_jobs.register(app)
 cli_serve.register(app)
+cli_vocab.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from ecobrain.api.cli import rule_tables as cli_rule_tables
 from ecobrain.api.cli.common import console, err_console, fail, graph_store, to_json
 from ecobrain.reasoning.authoring.legal_coverage import CoverageReport, legal_coverage
 from ecobrain.reasoning.language.errors import RuleError
@@ -28,6 +29,7 @@ Offline = Annotated[bool, typer.Option(
 
 
 def register(app: typer.Typer) -> None:
+    cli_rule_tables.register(rules_app)
     app.add_typer(rules_app, name="rules")
 
 
@@ -113,7 +115,8 @@ def check(path: PathArg = None, offline: Offline = False,
 @rules_app.command("test")
 def test(path: PathArg = None, offline: Offline = False,
          verbose: Annotated[bool, typer.Option("-v", "--verbose",
-                                               help="Show every case and its conclusions.")]
+                                               help="Show every case, its conclusions and the "
+                                               "Chinese text each generates.")]
          = False) -> None:
     """Run the test cases written in the rule files."""
     from ecobrain.reasoning.authoring.testing import run_rule_tests
@@ -134,8 +137,12 @@ def test(path: PathArg = None, offline: Offline = False,
             for f in r.failures:
                 console.print(f"    {escape(f)}", highlight=False)
             if verbose or not r.passed:
-                for c in r.conclusions:
+                for c, text in zip(r.conclusions, r.texts or [""] * len(r.conclusions),
+                                   strict=True):
                     console.print(f"    · {escape(c)}", highlight=False)
+                    for t in text.splitlines() if verbose else []:
+                        console.print(f"        {escape(t)}", highlight=False, soft_wrap=True,
+                                      style="cyan")
         console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
         if failed:
             raise typer.Exit(1)
@@ -165,18 +172,24 @@ def load(path: PathArg = None) -> None:
 @rules_app.command("list")
 def list_rules(
     path: PathArg = None,
-    on: Annotated[str | None, typer.Option(help="Only the versions in force on this date "
-                                                "(YYYY-MM-DD).")] = None,
+    on: Annotated[str | None, typer.Option(help="The date the status is shown on (YYYY-MM-DD; "
+                                                "default today).")] = None,
+    in_force: Annotated[bool, typer.Option("--in-force", help="Only the versions in force on "
+                                                               "that date.")] = False,
     graph: Annotated[bool, typer.Option("--graph", help="List the Rule nodes in the graph "
                                                         "instead of the files.")] = False,
 ) -> None:
-    """List rule versions (id@version, period in force, status, title, cited provisions)."""
-    from ecobrain.reasoning.authoring.rulebase import load_rule_base, rule_nodes
+    """List rule versions: id@version, period, status on the date, title, cited provisions."""
+    from ecobrain.reasoning.authoring.rulebase import load_rule_base, rule_nodes, state_on
+
+    day = _day(on) or date.today()
+    console.print(f"status on {day}", highlight=False, style="dim")
 
     def line(key: str, start: object, end: object, status: str, title: str,
              cites: list[str]) -> None:
         period = f"{start or '…'} – {end or '…'}"
-        console.print(f"{escape(key):<44} {period:<25} {status:<7} {escape(title)}",
+        state = state_on(status, start, end, day)  # type: ignore[arg-type]
+        console.print(f"{escape(key):<44} {period:<25} {state:<16} {escape(title)}",
                       soft_wrap=True, highlight=False)
         console.print(f"{'':<44} cites: {', '.join(cites)}", soft_wrap=True, highlight=False,
                       style="dim")
@@ -184,6 +197,9 @@ def list_rules(
     if graph:
         with graph_store() as store:
             for r in rule_nodes(store):
+                if in_force and state_on(r["status"] or "", r["effective_from"],
+                                         r["effective_to"], day) != "in force":
+                    continue
                 line(r["id"], r["effective_from"], r["effective_to"], r["status"] or "",
                      r["title"] or "", sorted(r["cites"]))
         return
@@ -191,8 +207,7 @@ def list_rules(
         base, _ = load_rule_base(path)
     except RuleError as exc:
         raise fail(str(exc)) from exc
-    day = _day(on)
-    entries = base.in_force(day, include_drafts=True) if day else base.entries
+    entries = base.in_force(day, include_drafts=True) if in_force else base.entries
     for e in sorted(entries, key=lambda e: (e.rule.id, e.rule.version)):
         r = e.rule
         line(r.key, r.effective_from, r.effective_to, r.status, r.title, list(r.legal_basis))

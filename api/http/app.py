@@ -46,6 +46,7 @@ ROUTER_MODULES = (
     "ecobrain.api.http.review",
     "ecobrain.api.http.tasks",
     "ecobrain.api.http.rules",
+    "ecobrain.api.http.rule_tables",
     "ecobrain.api.http.graph",
     "ecobrain.api.http.evidence",
     "ecobrain.api.http.jobs",

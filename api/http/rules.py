@@ -71,6 +71,9 @@ class VersionSummary(BaseModel):
     effective_to: str | None = None
     title: str
     origin: Literal["bundle", "api"]
+    state: str | None = Field(default=None, description="on the date asked (default today): "
+                              "in force, expired, not yet in force, draft or retired")
+    table: str | None = Field(default=None, description="decision table it is a row of")
 
 
 class RuleSummaryOut(BaseModel):
@@ -108,6 +111,8 @@ class RuleVersionOut(BaseModel):
     note: str | None = None
     source_quality: str | None = None
     file: str | None = None
+    table: str | None = Field(default=None, description="<table id>@<version> when the "
+                              "version is a row of a decision table (yaml is the table)")
     origin: Literal["bundle", "api"]
     yaml: str
     created_by: str | None = None
@@ -212,8 +217,11 @@ class AuditEventOut(BaseModel):
 
 
 @router.get("", response_model=list[RuleSummaryOut], summary="Every rule and its versions")
-def list_rules(_: Expert, store: Store) -> list[dict[str, Any]]:
-    return rule_store.list_rules(store)
+def list_rules(_: Expert, store: Store,
+               on: Annotated[dt.date | None, Query(description="the date each version's state "
+                                                   "is given for (default today)")] = None
+               ) -> list[dict[str, Any]]:
+    return rule_store.list_rules(store, on)
 
 
 @router.post("/validate", response_model=ValidationOut,

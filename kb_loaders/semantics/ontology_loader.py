@@ -77,9 +77,9 @@ def _edge_queries(rel: str) -> tuple[str, str]:
         "UNWIND $rows AS r MATCH (a:Concept {id: r.src}) MATCH (b:Concept {id: r.dst}) "
         f"MERGE (a)-[:{rel}]->(b)"
     )
-    prune = (
+    prune = (  # an expert's term keeps its edge (kb_loaders/semantics/vocabulary.py: e.expert)
         f"MATCH (a:Concept)-[e:{rel}]->(b:Concept) "
-        "WHERE NOT (a.id + '>' + b.id) IN $keys DELETE e"
+        "WHERE NOT (a.id + '>' + b.id) IN $keys AND e.expert IS NULL DELETE e"
     )
     return merge, prune
 
@@ -91,7 +91,9 @@ EDGE_QUERIES: dict[str, tuple[str, str]] = {
                 "DEFAULT_MEASURE", "CONCERNS", "TARGETS")
 }
 
-_EXISTING = "MATCH (c:Concept) RETURN c.id AS id"
+# terms experts added as data (kb_loaders/semantics/vocabulary.py) are not "stale": never in it
+_EXISTING = ("MATCH (c:Concept) WHERE c.origin IS NULL OR c.origin <> 'expert' "
+             "RETURN c.id AS id")
 
 
 def concept_props(c: Concept) -> dict[str, Any]:

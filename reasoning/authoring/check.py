@@ -26,7 +26,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from ecobrain.reasoning.authoring.contradictions import find_contradictions
 from ecobrain.reasoning.authoring.rulebase import RuleBase, RuleEntry, load_rule_base
+from ecobrain.reasoning.authoring.table_check import verify_file_tables
 from ecobrain.reasoning.authoring.text_lint import hard_coded, output_texts
 from ecobrain.reasoning.decisions.conclusions import Advice, Alert, Measure, Task
 from ecobrain.reasoning.language.compiler import compile_entry
@@ -72,9 +74,18 @@ def check_rules(path: str | Path | None = None, store: Any = None, *,
         report.add(p)
     concepts = concepts or ConceptIndex.for_store(store)
     report.concepts_source = concepts.source
+    bad_cells: set[tuple[str, str]] = set()  # (file, "tables[i].rows"): cells reported
+    for f in base.files:
+        for t, verdict in enumerate(verify_file_tables(f, concepts)):
+            for p in verdict.problems:
+                report.add(p)
+            if not verdict.verified:
+                bad_cells.add((f.display, f"tables[{t}].rows"))
     for e in base.entries:
-        _check_entry(e, concepts, report)
+        _check_entry(e, concepts, report, skip=bad_cells)
     _check_versions(base, report)
+    for p in find_contradictions(base, concepts):
+        report.add(p)
     if check_articles and store is not None:
         _check_articles(base, store, report)
         report.articles_checked = True
@@ -89,7 +100,8 @@ def _order(p: RuleProblem) -> tuple[str, int, str]:
     return (p.file or "", p.line or 0, p.message)
 
 
-def _check_entry(e: RuleEntry, concepts: ConceptIndex, report: CheckReport) -> None:
+def _check_entry(e: RuleEntry, concepts: ConceptIndex, report: CheckReport,
+                 skip: set[tuple[str, str]] = frozenset()) -> None:  # type: ignore[assignment]
     r = e.rule
     if r.effective_to is not None and r.effective_to < r.starts:
         report.add(e.problem(f"effective_to {r.effective_to} is before effective_from "
@@ -110,7 +122,8 @@ def _check_entry(e: RuleEntry, concepts: ConceptIndex, report: CheckReport) -> N
                     "provision in legal_basis instead", "then", j, a.kind, *path))
     _, probs = compile_entry(e, concepts, r.starts)
     for p in probs:
-        report.add(p)
+        if (p.file or "", p.field or "") not in skip:  # a table's cells: reported per cell
+            report.add(p)
     for name, param in e.params.items():
         used = f"param.{name}" in (e.source or "")
         if used and param.value_on(r.starts) is None:

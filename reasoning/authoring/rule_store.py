@@ -41,15 +41,12 @@ from typing import Any
 import yaml
 
 from ecobrain import safe_yaml
-from ecobrain.reasoning.authoring.rulebase import RuleBase, RuleEntry
+from ecobrain.reasoning.authoring.contradictions import find_contradictions
+from ecobrain.reasoning.authoring.rulebase import RuleBase, RuleEntry, state_on
 from ecobrain.reasoning.decisions.conclusions import short_hash
-from ecobrain.reasoning.language.dsl import (
-    LoadedFile,
-    TestCase,
-    checksum,
-    parse_rule_file,
-    validate_model,
-)
+from ecobrain.reasoning.language.concept_index import ConceptIndex
+from ecobrain.reasoning.language.decision_table import validate_file
+from ecobrain.reasoning.language.dsl import LoadedFile, TestCase, checksum, parse_rule_file
 from ecobrain.reasoning.language.errors import RuleError, RuleProblem
 from ecobrain.yaml12 import Yaml12Loader
 
@@ -93,7 +90,7 @@ def _parsed(display: str, text: str) -> LoadedFile:
     key = (display, checksum(text))
     if key not in _PARSED:
         loaded = parse_rule_file(Path(display), text=text, display=f"graph:{display}")
-        problems = validate_model(loaded)
+        problems = validate_file(loaded)
         if problems:
             raise RuleError(problems)
         if len(_PARSED) > 64:
@@ -127,18 +124,20 @@ def graph_rule_base(store: Any) -> RuleBase | None:
         loaded = _parsed(k[0], texts[k])
         assert loaded.model is not None
         owned = by_text[k]
-        rules = []
-        for rule in loaded.model.rules:
-            node = owned.get(rule.key)
-            if node is None:
-                status = "retired"  # this text has it, but its node points elsewhere
-            else:
-                status = node["override"] or node["status"] or rule.status
-            rules.append(rule if status == rule.status else
-                         rule.model_copy(update={"status": status}))
+        rules = [_lifecycle(r, owned) for r in loaded.model.rules]
+        from_tables = [(_lifecycle(r, owned), t) for r, t in loaded.table_rules]
         base.files.append(dataclasses.replace(
-            loaded, model=loaded.model.model_copy(update={"rules": rules})))
+            loaded, model=loaded.model.model_copy(update={"rules": rules}),
+            table_rules=from_tables))
     return base
+
+
+def _lifecycle(rule: Any, owned: Mapping[str, Mapping[str, Any]]) -> Any:
+    """The version with the status its graph node gives it (an expert's (de)activation)."""
+    node = owned.get(rule.key)
+    # no node: this text has the version, but its node points elsewhere
+    status = "retired" if node is None else (node["override"] or node["status"] or rule.status)
+    return rule if status == rule.status else rule.model_copy(update={"status": status})
 
 
 # -- reading versions ------------------------------------------------------------------------------
@@ -151,7 +150,7 @@ _VERSION_COLUMNS = (
     "n.concerns AS concerns, n.targets AS targets, n.note AS note, "
     "n.source_quality AS source_quality, n.file AS file, n.yaml AS yaml, "
     "n.created_by AS created_by, n.created_at AS created_at, n.changed_by AS changed_by, "
-    "n.changed_at AS changed_at"
+    "n.changed_at AS changed_at, n.table AS table"
 )
 
 
@@ -166,8 +165,9 @@ def _version_row(r: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def list_rules(store: Any) -> list[dict[str, Any]]:
-    """One entry per rule id: its versions (number, status, period) and the current title."""
+def list_rules(store: Any, on: dt.date | None = None) -> list[dict[str, Any]]:
+    """One entry per rule id: its versions (number, status, period, state on `on`), title."""
+    day = on or dt.date.today()
     rows = store.read(f"MATCH (n:Rule) WHERE n.yaml IS NOT NULL RETURN {_VERSION_COLUMNS} "
                       "ORDER BY rule_id, version")
     out: dict[str, dict[str, Any]] = {}
@@ -175,8 +175,10 @@ def list_rules(store: Any) -> list[dict[str, Any]]:
         e = out.setdefault(r["rule_id"], {"rule_id": r["rule_id"], "family": r["family"],
                                           "versions": []})
         e["title"] = r["title"]
-        e["versions"].append({k: r[k] for k in ("key", "version", "status", "effective_from",
-                                                "effective_to", "title", "origin")})
+        e["versions"].append({**{k: r[k] for k in ("key", "version", "status", "effective_from",
+                                                   "effective_to", "title", "origin", "table")},
+                              "state": state_on(r["status"] or "", r["effective_from"],
+                                                r["effective_to"], day)})
     return list(out.values())
 
 
@@ -228,10 +230,11 @@ def as_rule_file(text: str, store: Any = None) -> Submission:
         data = safe_yaml.load(text, Yaml12Loader, aliases=False)
     except yaml.YAMLError:
         data = None  # the checker reports the syntax error with its line
-    if not isinstance(data, dict) or "rules" in data or "id" not in data:
+    if not isinstance(data, dict) or "rules" in data or "tables" in data or "id" not in data:
         return Submission(text=text, line_offset=0, author_lines=lines, single_rule=False)
     body = textwrap.indent(text.rstrip("\n"), "    ")
-    wrapped = "rules:\n  - " + body[4:] + "\n"
+    key = "tables" if "rows" in data and "hit_policy" in data else "rules"  # one table
+    wrapped = f"{key}:\n  - " + body[4:] + "\n"
     inherited = None
     family = _family_file(store, str(data.get("id")))
     if family is not None:
@@ -288,6 +291,9 @@ def validate_rule_text(store: Any, text: str, *, run_tests: bool = True,
         path = folder / SUBMITTED
         path.write_text(sub.text, encoding="utf-8")
         report = check_rules(path, store=store)
+        if store is not None and not report.errors:
+            for p in _contradictions_with_graph(store, report.rule_base):
+                report.add(p)
         errors = [_author_problem(p, sub) for p in report.errors]
         warnings = [_author_problem(p, sub) for p in report.warnings]
         keys = [e.key for e in report.rule_base.entries]
@@ -296,11 +302,32 @@ def validate_rule_text(store: Any, text: str, *, run_tests: bool = True,
                                             for f in report.rule_base.files):
             for res in run_rule_tests(base=report.rule_base, store=store):
                 tests.append({"name": res.name, "on": res.on, "passed": res.passed,
-                              "failures": res.failures, "conclusions": res.conclusions})
+                              "failures": res.failures, "conclusions": res.conclusions,
+                              "texts": res.texts})
     if not keys and not errors:
         errors.append(RuleProblem("no rule in the submitted text", file=SUBMITTED))
     return Validation(ok=not errors, errors=errors, warnings=warnings, rules=keys, tests=tests,
                       submission=sub, base=report.rule_base)
+
+
+def _contradictions_with_graph(store: Any, submitted: RuleBase) -> list[RuleProblem]:
+    """Contradictions between the submitted versions and the graph's active ones (the graph's
+    versions of the same rule ids left out: the submission is their next version)."""
+    graph = graph_rule_base(store)
+    if graph is None:
+        return []
+    mine = {e.rule.id for e in submitted.entries}
+    kept = []
+    for f in graph.files:
+        assert f.model is not None
+        keep = [r for r in f.model.rules if r.id not in mine]
+        kept.append(dataclasses.replace(
+            f, model=f.model.model_copy(update={"rules": keep}),
+            table_rules=[(r, t) for r, t in f.table_rules if r.id not in mine]))
+    files = set(map(id, submitted.files))
+    combined = RuleBase(files=[*submitted.files, *kept], origin="graph+submitted")
+    return find_contradictions(combined, ConceptIndex.for_store(store),
+                               focus=lambda e: id(e.file) in files)
 
 
 # -- dry run ---------------------------------------------------------------------------------------
@@ -333,14 +360,17 @@ def dry_run(store: Any, text: str, facts: Sequence[Mapping[str, Any]], *,
         if graph is not None:
             mine = {e.rule.id for e in base.entries}
             kept = []
+            def keep(r: Any) -> Any:
+                if r.id in mine or r.status != "active":
+                    return r.model_copy(update={"status": "retired"})
+                return r
+
             for f in graph.files:
                 assert f.model is not None
-                rules = [r if r.id not in mine else r.model_copy(update={"status": "retired"})
-                         for r in f.model.rules]
-                kept.append(dataclasses.replace(f, model=f.model.model_copy(
-                    update={"rules": [r if r.status == "active" else
-                                      r.model_copy(update={"status": "retired"})
-                                      for r in rules]})))
+                kept.append(dataclasses.replace(
+                    f, model=f.model.model_copy(update={"rules": [keep(r)
+                                                                  for r in f.model.rules]}),
+                    table_rules=[(keep(r), t) for r, t in f.table_rules]))
             base = RuleBase(files=[submitted, *kept], origin="graph+submitted")
         else:
             notes.append("the graph holds no rules: only the submitted ones ran")
@@ -442,8 +472,51 @@ def save_rule_version(store: Any, text: str, *, by: str, activate: bool | None =
 
     ``activate``: None keeps the status written in the YAML; True/False sets the lifecycle.
     """
-    from ecobrain.reasoning.authoring.rulebase import load_rules_into_graph
+    check = _checked(store, text)
+    assert check.base is not None
+    entries = check.base.entries
+    if len(entries) != 1 or entries[0].from_table:
+        raise RuleInvalid([RuleProblem(f"save one rule version at a time ({len(entries)} "
+                                       "in the text; a decision table: POST /rules/tables)",
+                                       file=SUBMITTED)])
+    _save_entries(store, check, entries, by=by, activate=activate, action="rule.create")
+    rule = entries[0].rule
+    out = rule_version(store, rule.id, rule.version)
+    out["warnings"] = [str(w) for w in check.warnings]
+    return out
 
+
+def save_table_version(store: Any, text: str, *, by: str, activate: bool | None = None
+                       ) -> list[dict[str, Any]]:
+    """Validate and store a new version of one decision table: every rule its rows make.
+
+    The rows' versions are saved together (one write) and share the table's lifecycle; each
+    is refused like a single rule (an existing id@version, an active version of the same rule
+    in force on the same days).
+    """
+    check = _checked(store, text)
+    assert check.base is not None
+    files = check.base.files
+    tables = [t for f in files for t in (f.model.tables if f.model else [])]
+    entries = check.base.entries
+    if len(tables) != 1 or any(not e.from_table for e in entries):
+        raise RuleInvalid([RuleProblem("save one decision table (one item of tables:, no "
+                                       f"rules:) at a time ({len(tables)} table(s), "
+                                       f"{sum(not e.from_table for e in entries)} rule(s))",
+                                       file=SUBMITTED)])
+    if not entries:
+        raise RuleInvalid([RuleProblem("the table concludes nothing in any row",
+                                       file=SUBMITTED)])
+    _save_entries(store, check, entries, by=by, activate=activate, action="table.create")
+    out = []
+    for e in entries:
+        row = rule_version(store, e.rule.id, e.rule.version)
+        row["warnings"] = [str(w) for w in check.warnings]
+        out.append(row)
+    return out
+
+
+def _checked(store: Any, text: str) -> Validation:
     check = validate_rule_text(store, text, run_tests=True)
     if not check.ok:
         raise RuleInvalid(check.errors)
@@ -452,47 +525,54 @@ def save_rule_version(store: Any, text: str, *, by: str, activate: bool | None =
         raise RuleInvalid([RuleProblem(f"test case {t['name']!r} fails: "
                                        + "; ".join(t["failures"]), file=SUBMITTED)
                            for t in failed])
-    assert check.base is not None
-    entries = check.base.entries
-    if len(entries) != 1:
-        raise RuleInvalid([RuleProblem(f"save one rule version at a time ({len(entries)} "
-                                       "in the text)", file=SUBMITTED)])
-    entry: RuleEntry = entries[0]
-    rule = entry.rule
-    key = rule.key
-    if store.read_one("MATCH (n:Rule {id: $key}) WHERE n.yaml IS NOT NULL RETURN n.id AS id",
-                      {"key": key}) is not None:
-        raise RuleConflict(f"{key} exists; versions are immutable: save version "
-                           f"{_next_version(store, rule.id)} instead")
-    status = rule.status if activate is None else ("active" if activate else "draft")
-    start = rule.effective_from.isoformat() if rule.effective_from else None
-    end = rule.effective_to.isoformat() if rule.effective_to else None
-    if status == "active":
-        clash = _overlapping(store, rule.id, key, start, end)
-        if clash:
-            raise RuleConflict(
-                f"{key} would be in force on the same days as active {', '.join(clash)}: "
-                "deactivate that version first, or save this one inactive "
-                "(activate: false) and activate it when the other is retired")
+    return check
+
+
+def _save_entries(store: Any, check: Validation, entries: Sequence[RuleEntry], *, by: str,
+                  activate: bool | None, action: str) -> None:
+    from ecobrain.reasoning.authoring.rulebase import load_rules_into_graph
+
+    plans = []
+    for entry in entries:
+        rule = entry.rule
+        key = rule.key
+        if store.read_one("MATCH (n:Rule {id: $key}) WHERE n.yaml IS NOT NULL "
+                          "RETURN n.id AS id", {"key": key}) is not None:
+            raise RuleConflict(f"{key} exists; versions are immutable: save version "
+                               f"{_next_version(store, rule.id)} instead")
+        status = rule.status if activate is None else ("active" if activate else "draft")
+        start = rule.effective_from.isoformat() if rule.effective_from else None
+        end = rule.effective_to.isoformat() if rule.effective_to else None
+        if status == "active":
+            clash = _overlapping(store, rule.id, key, start, end)
+            if clash:
+                raise RuleConflict(
+                    f"{key} would be in force on the same days as active {', '.join(clash)}: "
+                    "deactivate that version first, or save this one inactive "
+                    "(activate: false) and activate it when the other is retired")
+        plans.append((entry, status, start, end))
+    name = entries[0].table_key or entries[0].key
     with tempfile.TemporaryDirectory(prefix="ecobrain-rule-") as tmp:
         folder = Path(tmp) / API_FOLDER
         folder.mkdir()
-        (folder / f"{key}.yaml").write_text(check.submission.text, encoding="utf-8")
+        (folder / f"{name}.yaml").write_text(check.submission.text, encoding="utf-8")
         load_rules_into_graph(store, folder)
     now = _now()
-    store.write_all([
-        ("MATCH (n:Rule {id: $key}) SET n.created_by = $by, n.created_at = $at, "
-         "n.status_override = $override, n.changed_by = $by, n.changed_at = $at",
-         {"key": key, "by": by, "at": now,
-          "override": status if status != rule.status else None}),
-        _audit_statement("rule.create", key, by, {
-            "status": status, "effective_from": start, "effective_to": end,
-            "checksum": checksum(entry.source), "inherited_parameters_from":
-                check.submission.inherited_from, "warnings": [str(w) for w in check.warnings]}),
-    ])
-    out = rule_version(store, rule.id, rule.version)
-    out["warnings"] = [str(w) for w in check.warnings]
-    return out
+    statements = []
+    for entry, status, start, end in plans:
+        key = entry.rule.key
+        statements += [
+            ("MATCH (n:Rule {id: $key}) SET n.created_by = $by, n.created_at = $at, "
+             "n.status_override = $override, n.changed_by = $by, n.changed_at = $at",
+             {"key": key, "by": by, "at": now,
+              "override": status if status != entry.rule.status else None}),
+            _audit_statement(action, key, by, {
+                "status": status, "effective_from": start, "effective_to": end,
+                "table": entry.table_key, "checksum": checksum(entry.source),
+                "inherited_parameters_from": check.submission.inherited_from,
+                "warnings": [str(w) for w in check.warnings]}),
+        ]
+    store.write_all(statements)
 
 
 def _next_version(store: Any, rule_id: str) -> int:

@@ -20,13 +20,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ecobrain.reasoning.language.decision_table import validate_file
 from ecobrain.reasoning.language.dsl import (
     LoadedFile,
     Rule,
     checksum,
     display_name,
     parse_rule_file,
-    validate_model,
 )
 from ecobrain.reasoning.language.errors import RuleError, RuleProblem
 
@@ -50,11 +50,25 @@ class RuleEntry:
 
     @property
     def source(self) -> str:
-        srcs = self.file.rule_sources
-        return srcs[self.index] if self.index < len(srcs) else ""
+        return self.file.rule_source(self.index)
+
+    @property
+    def from_table(self) -> bool:
+        return self.file.rule_path(self.index)[0] == "tables"
+
+    @property
+    def table_key(self) -> str | None:
+        """``<table id>@<version>`` of the decision table this version was made from."""
+        where = self.file.rule_path(self.index)
+        if where[0] != "tables" or self.file.model is None:
+            return None
+        return self.file.model.tables[int(where[1])].key
 
     def path(self, *rest: str | int) -> tuple[str | int, ...]:
-        return ("rules", self.index, *rest)
+        where = self.file.rule_path(self.index)
+        # a rule made from a decision table is located at its table (its rows, when the
+        # problem is in a condition; the table's own field otherwise)
+        return (*where, *rest) if where[0] == "rules" else (*where, *_table_field(rest))
 
     def problem(self, message: str, *rest: str | int, severity: str = "error") -> RuleProblem:
         return self.file.problem(message, *self.path(*rest), severity=severity)
@@ -62,6 +76,14 @@ class RuleEntry:
     @property
     def params(self) -> dict[str, Any]:
         return dict(self.file.model.parameters) if self.file.model else {}
+
+
+def _table_field(rest: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    if rest[:1] == ("when",):
+        return ("rows",)
+    if rest[:1] == ("then",):
+        return ("then", *rest[1:2])
+    return rest
 
 
 @dataclass
@@ -131,7 +153,7 @@ def load_rule_base(path: str | Path | None = None, *, strict: bool = True
         except RuleError as exc:
             problems.extend(exc.problems)
             continue
-        errs = validate_model(loaded)
+        errs = validate_file(loaded)
         problems.extend(errs)
         if not errs:
             base.files.append(loaded)
@@ -150,7 +172,7 @@ _MERGE_RULES = (
     "n.active = r.active, n.legal_basis = r.legal_basis, n.concerns = r.concerns, "
     "n.targets = r.targets, n.note = r.note, n.source_quality = r.source_quality, "
     "n.yaml = r.yaml, n.checksum = r.checksum, n.file = r.file, "
-    "n.file_yaml = r.file_yaml, n.loaded_at = r.loaded_at"
+    "n.file_yaml = r.file_yaml, n.loaded_at = r.loaded_at, n.table = r.table"
 )
 _DROP_EDGES = (
     "UNWIND $rows AS r MATCH (n:Rule {id: r.id})-[e]->() "
@@ -185,7 +207,7 @@ def rule_rows(base: RuleBase) -> list[dict[str, Any]]:
             "targets": list(r.targets), "note": r.note or "",
             "source_quality": r.source_quality or "", "yaml": e.source,
             "checksum": checksum(e.source), "file": e.file.display, "file_yaml": e.file.text,
-            "loaded_at": "",
+            "loaded_at": "", "table": e.table_key or "",
         })
     return rows
 
@@ -245,7 +267,7 @@ def rules_from_graph(store: Any) -> RuleBase:
             continue
         seen.add(r["file"])
         loaded = parse_rule_file(Path(r["file"]), text=r["text"], display=f"graph:{r['file']}")
-        problems = validate_model(loaded)
+        problems = validate_file(loaded)
         if problems:
             raise RuleError(problems)
         base.files.append(loaded)
@@ -256,8 +278,31 @@ def rule_nodes(store: Any) -> list[dict[str, Any]]:
     return store.read(
         "MATCH (n:Rule) OPTIONAL MATCH (n)-[c:CITES]->(a:Article) "
         "RETURN n.id AS id, n.title AS title, n.effective_from AS effective_from, "
-        "n.effective_to AS effective_to, n.status AS status, n.priority AS priority, "
-        "collect(c.citation) AS cites ORDER BY id")
+        "n.effective_to AS effective_to, coalesce(n.status_override, n.status) AS status, "
+        "n.priority AS priority, collect(c.citation) AS cites ORDER BY id")
+
+
+def state_on(status: str, start: date | str | None, end: date | str | None, on: date) -> str:
+    """What a version is on a day: in force, expired, not yet in force, draft or retired.
+
+    The YAML's ``status: active`` only says the version may be used; whether it is used on a
+    day depends on its period (the 2017 grading is ``active`` and ended on 2024-01-22).
+    """
+    if status != "active":
+        return status
+    first = _day_or(start, date.min)
+    last = _day_or(end, date.max)
+    if on < first:
+        return "not yet in force"
+    if on > last:
+        return "expired"
+    return "in force"
+
+
+def _day_or(v: date | str | None, default: date) -> date:
+    if v is None or v == "":
+        return default
+    return v if isinstance(v, date) else date.fromisoformat(str(v))
 
 
 def as_of(value: date | str | None) -> date:

@@ -45,6 +45,7 @@ class CaseResult:
     passed: bool
     failures: list[str] = field(default_factory=list)
     conclusions: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # the Chinese text of each conclusion
     decision: Decision | None = None
 
     @property
@@ -134,6 +135,7 @@ def run_case(base: RuleBase, file: LoadedFile, index: int, case: TestCase,
     conclusions = decision.conclusions()
     result.decision = decision
     result.conclusions = [describe(c) for c in conclusions]
+    result.texts = [_text_of(c) for c in conclusions]
     for exp in case.expect:
         kind, fields = next(iter(exp.items()))
         if not any(c.kind == kind and matches(c, fields) for c in conclusions):

@@ -31,6 +31,7 @@ from typing import Any
 from ecobrain.reasoning.authoring.rulebase import RuleBase, RuleEntry
 from ecobrain.reasoning.language.concept_index import ConceptIndex
 from ecobrain.reasoning.language.dsl import Action, TaskAction
+from ecobrain.reasoning.language.engine_probe import engine_refusal
 from ecobrain.reasoning.language.errors import ExpressionError, RuleError, RuleProblem
 from ecobrain.reasoning.language.expressions import (
     Condition,
@@ -189,6 +190,12 @@ def compile_entry(entry: RuleEntry, concepts: ConceptIndex | None, on: date | No
         except _ActionError as exc:
             problems.append(entry.problem(exc.msg, "then", j, action.kind, *exc.path))
     if any(p.severity == "error" for p in problems):
+        return None, problems
+    refusal = engine_refusal(entry.key, {"all": patterns})
+    if refusal is not None:
+        problems.append(entry.problem(
+            f"{refusal}: split the rule, or (a decision table) give rows with the same "
+            "conclusion one id and put the rows that conclude nothing last", "when"))
         return None, problems
     compiled = CompiledRule(entry=entry, aliases=tuple(aliases),
                             fact_types=tuple(types[a] for a in aliases),

@@ -222,4 +222,8 @@ class ConceptIndex:
         wanted = set(kinds or ())
         pool = [c.id for c in self.concepts.values() if not wanted or c.kinds & wanted]
         close = difflib.get_close_matches(word, pool, n=3, cutoff=0.6)
-        return f"; did you mean {', '.join(close)}?" if close else ""
+        out = f"; did you mean {', '.join(close)}?" if close else ""
+        leaves = [c for c in pool if c not in wanted]  # AlertRed, not the EmergencyLevel class
+        if wanted and len(leaves) <= 40:  # a small enumeration: name every valid option
+            out += f" (valid {'/'.join(sorted(wanted))}: {', '.join(sorted(leaves))})"
+        return out

@@ -231,14 +231,121 @@ class Rule(_Model):
         return [b.as_ or f"b{i + 1}" for i, b in enumerate(self.when)]
 
 
+# -- decision tables -------------------------------------------------------------------------
+
+HitPolicy = Literal["unique", "first", "priority", "collect"]
+TableCell = str | int | float | bool | list[str | int | float] | None
+
+
+class TableColumn(_Model):
+    """An input column: a field of the table's fact, tested by the cell of each row."""
+
+    field: str = Field(description="field of the table's fact type, e.g. longest_run_over_200")
+    label: str | None = Field(default=None, description="column heading shown to readers")
+    range: tuple[float | None, float | None] | None = Field(
+        default=None, description="[lowest, highest] value the input can take, for the gap "
+        "check (default: the field's own range, e.g. 0 for counts)")
+    missing: bool = Field(default=False, description="the input may lack this field (e.g. an "
+                          "ungraded enterprise has no grade): the gap check covers 'missing'")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, v: Any) -> Any:
+        return {"field": v} if isinstance(v, str) else v
+
+
+class TableRow(_Model):
+    """One row: a cell per input column (empty or ``-`` = any value) and its conclusions."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+
+    id: str | None = Field(default=None, pattern=RULE_ID, description="the rule id of the row's "
+                           "conclusion; rows with the same id are one rule (their conditions "
+                           "or-ed); a row concluding nothing needs none")
+    title: str | None = None
+    title_en: str | None = None
+    priority: int | None = Field(default=None, ge=0, le=100,
+                                 description="default: the table's (hit policy priority: "
+                                 "the highest matching row wins)")
+    legal_basis: list[str] = Field(default_factory=list,
+                                   description="provisions cited besides the table's")
+    targets: list[str] = Field(default_factory=list, description="targets besides the table's")
+    source_quality: SourceQuality | None = Field(default=None,
+                                                 description="default: the table's")
+    note: str | None = None
+
+    @property
+    def cells(self) -> dict[str, TableCell]:
+        return dict(self.model_extra or {})
+
+
+class DecisionTable(_Model):
+    """A decision table: rows of conditions over one fact's fields and the conclusions they give.
+
+    Versions, dates, status and legal basis are those of a rule; each row (or group of rows
+    sharing an ``id``) becomes one rule version ``<row id>@<table version>`` compiled to the
+    same engine (:mod:`.decision_table`).
+    """
+
+    id: str = Field(pattern=RULE_ID, description="table id, e.g. alert.heavy-pollution.grading")
+    version: int = Field(ge=1)
+    title: str = Field(min_length=1, description="Chinese title")
+    title_en: str | None = None
+    status: Literal["active", "draft", "retired"] = "active"
+    effective_from: date | None = Field(description="first day in force (null: not recorded)")
+    effective_to: date | None = None
+    priority: int = Field(default=50, ge=0, le=100)
+    legal_basis: list[str] = Field(default_factory=list)
+    concerns: list[str] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list)
+    source_quality: SourceQuality | None = None
+    note: str | None = None
+    hit_policy: HitPolicy = Field(description="unique: at most one row matches any input; "
+                                  "first: the first matching row from the top; priority: the "
+                                  "matching row of highest priority; collect: every matching row")
+    complete: bool = Field(default=True, description="every input is covered by some row (a row "
+                           "with empty conclusions says 'nothing'); a gap is an error")
+    given: list[Block] = Field(default_factory=list,
+                               description="earlier condition blocks the table joins to")
+    fact: str = Field(description="fact type whose fields the input columns test")
+    as_: str = Field(alias="as", pattern=ALIAS, description="name of the fact in templates")
+    if_: str | None = Field(default=None, alias="if",
+                            description="condition every row shares (joins, fixed tests)")
+    inputs: list[TableColumn] = Field(min_length=1)
+    outputs: list[str] = Field(default_factory=list,
+                               description="conclusion columns, used as {out.<name>} in then")
+    then: list[dict[str, Any]] = Field(min_length=1, description="actions, as in a rule, with "
+                                       "{out.<column>} for the row's cell; an action whose "
+                                       "output cell is empty in a row is left out")
+    rows: list[TableRow] = Field(min_length=1)
+
+    @property
+    def key(self) -> str:
+        return f"{self.id}@{self.version}"
+
+    @property
+    def starts(self) -> date:
+        return self.effective_from or date.min
+
+    def in_force(self, on: date) -> bool:
+        return self.starts <= on and (self.effective_to is None or on <= self.effective_to)
+
+
 class RuleFile(_Model):
     family: str | None = Field(default=None, description="family id, e.g. alert.heavy-pollution")
     title: str | None = None
     title_en: str | None = None
     description: str | None = None
     parameters: dict[str, Parameter] = Field(default_factory=dict)
-    rules: list[Rule] = Field(min_length=1)
+    rules: list[Rule] = Field(default_factory=list)
+    tables: list[DecisionTable] = Field(default_factory=list)
     tests: list[TestCase] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _something(self) -> RuleFile:
+        if not self.rules and not self.tables:
+            raise ValueError("a rule file has rules: or tables: (or both)")
+        return self
 
 
 # -- YAML with lines -----------------------------------------------------------------------------
@@ -260,6 +367,9 @@ class LoadedFile:
     lines: dict[YamlPath, int]
     model: RuleFile | None = None
     rule_sources: list[str] = field(default_factory=list)  # YAML text of each rule item
+    table_sources: list[str] = field(default_factory=list)  # YAML text of each table item
+    # the rules each decision table expands to (:mod:`.decision_table`), with its index
+    table_rules: list[tuple[Rule, int]] = field(default_factory=list)
     display: str = ""
 
     def line(self, *path: str | int) -> int | None:
@@ -294,7 +404,21 @@ class LoadedFile:
 
     @property
     def rules(self) -> list[Rule]:
-        return list(self.model.rules) if self.model else []
+        """The file's rules, then the rules its decision tables expand to."""
+        plain = list(self.model.rules) if self.model else []
+        return plain + [r for r, _ in self.table_rules]
+
+    def rule_path(self, index: int) -> YamlPath:
+        """Where rule `index` of :attr:`rules` is written: its item, or its table."""
+        n = len(self.model.rules) if self.model else 0
+        return ("rules", index) if index < n else ("tables", self.table_rules[index - n][1])
+
+    def rule_source(self, index: int) -> str:
+        n = len(self.model.rules) if self.model else 0
+        if index < n:
+            return self.rule_sources[index] if index < len(self.rule_sources) else ""
+        t = self.table_rules[index - n][1]
+        return self.table_sources[t] if t < len(self.table_sources) else ""
 
 
 def field_path(path: YamlPath | list[str | int]) -> str:
@@ -318,12 +442,12 @@ def _walk(node: yaml.Node, path: YamlPath, lines: dict[YamlPath, int], loader: _
     return loader.construct_object(node, deep=True)
 
 
-def _rule_sources(text: str, root: yaml.Node) -> list[str]:
+def _rule_sources(text: str, root: yaml.Node, key: str = "rules") -> list[str]:
     """The exact YAML text of each item of `rules:` (stored with the Rule node)."""
     if not isinstance(root, yaml.MappingNode):
         return []
     for key_node, value_node in root.value:
-        if key_node.value == "rules" and isinstance(value_node, yaml.SequenceNode):
+        if key_node.value == key and isinstance(value_node, yaml.SequenceNode):
             out = []
             for item in value_node.value:
                 start, end = item.start_mark, item.end_mark
@@ -343,7 +467,11 @@ def display_name(path: Path, root: Path | None = None) -> str:
 
 
 def read_rule_file(path: str | Path, *, display: str | None = None) -> LoadedFile:
-    """Parse and validate one rule file; raise RuleError with every problem located."""
+    """Parse and validate one rule file; raise RuleError with every problem located.
+
+    The format only: the rules of its decision tables are made by
+    ``decision_table.validate_file`` (which the rule base loaders use).
+    """
     loaded = parse_rule_file(path, display=display)
     problems = validate_model(loaded)
     if problems:
@@ -378,6 +506,7 @@ def parse_rule_file(path: str | Path, *, text: str | None = None,
     loaded = LoadedFile(path=p, text=text, data=data, lines=lines, display=shown)
     if root is not None:
         loaded.rule_sources = _rule_sources(text, root)
+        loaded.table_sources = _rule_sources(text, root, "tables")
     return loaded
 
 
@@ -429,6 +558,7 @@ _FIELDS_BY_CONTAINER: dict[str, type[BaseModel]] = {
     "rules": Rule, "when": Block, "tests": TestCase, "parameters": Parameter,
     "alert": AlertAction, "measure": MeasureAction, "task": TaskAction, "advice": AdviceAction,
     "subject": Subject, "escalation": Escalation, "values": DatedValue,
+    "tables": DecisionTable, "inputs": TableColumn, "given": Block,
 }
 
 

@@ -267,7 +267,8 @@ class _Resolver:
                         if spec.type in ("str", "str_list") else "")
                 raise ExpressionError(
                     f"unknown field '{value}' of {self.ctx.fact_type}"
-                    + (_suggest_field(self.ctx.fact_type, value) or hint), _col(node))
+                    + (_suggest_field(self.ctx.fact_type, value, list_all=not hint) or hint),
+                    _col(node))
             return self.concept(spec, value, node)
         if value is None:
             raise ExpressionError("null can only be tested with == or != (missing field)",
@@ -434,6 +435,11 @@ class _Resolver:
                                       f"'{_ref_text(rv)}' ({rs.type})", _col(node))
             if ls.is_list:
                 raise ExpressionError(f"'{lv.name}' is a list: use 'in' or has_a", _col(node))
+            if op not in ("==", "!=") and ("str" in (ls.type, rs.type)
+                                           or "concept" in (ls.type, rs.type)):
+                raise ExpressionError(
+                    f"'{lv.name} {op} {_ref_text(rv)}' would compare text (ids or names) "
+                    "letter by letter: use == or !=", _col(node))
             return Compare(lv.name, op, ref=rv)
         spec = self.spec(lv)
         if lv.alias is not None:
@@ -447,8 +453,45 @@ class _Resolver:
             if op not in ("==", "!="):
                 raise ExpressionError("null can only be tested with == or !=", _col(right))
             return Exists(lv.name, present=(op == "!="))
+        if spec.type == "concept" and op not in ("==", "!="):
+            return self.ranked(spec, lv.name, rk, rv, op, right)
+        if spec.type == "str" and op not in ("==", "!="):
+            raise ExpressionError(
+                f"'{lv.name}' is text: ordering it would compare letters (\"county\" < "
+                "\"province\"), not meaning; use ==, != or in [..]", _col(node))
         value = self.check_value(spec, lv.name, rk, rv, right, op)
         return Compare(lv.name, op, value)
+
+    def ranked(self, spec: FieldSpec, fname: str, kind: str, value: Any, op: str,
+               node: ast.AST) -> AnyOf:
+        """``level >= AlertOrange``: the concepts whose rank satisfies the test, never text.
+
+        Concept ids compared as text would put AlertOrange above AlertBlue and below
+        AlertYellow; the order of an enumeration is its concepts' rank in the ontology
+        (``severity_rank``), so the test becomes ``level in [AlertOrange, AlertRed]``.
+        """
+        if kind not in ("concept", "literal") or not isinstance(value, str):
+            raise ExpressionError(f"'{fname}' holds concepts: compare it with a concept id",
+                                  _col(node))
+        concepts = self.ctx.concepts
+        self.concept(spec, value, node)
+        if concepts is None:
+            raise ExpressionError(f"'{fname} {op} {value}' orders concepts by their rank, "
+                                  "which needs the ontology", _col(node))
+        members = enum_members(concepts, spec.kinds)
+        ranks = {c: concept_rank(concepts, c) for c in members}
+        unranked = sorted(c for c, r in ranks.items() if r is None)
+        if concept_rank(concepts, value) is None or unranked:
+            kinds = "/".join(spec.kinds) or "concept"
+            raise ExpressionError(
+                f"'{fname}' holds {kinds} concepts, which have no order (no rank in the "
+                f"ontology{': ' + ', '.join(unranked[:6]) if unranked else ''}): use ==, "
+                f"!=, in [..] or is_a — {fname} in [{', '.join(sorted(members))}]",
+                _col(node))
+        pivot = concept_rank(concepts, value)
+        chosen = tuple(sorted(c for c, r in ranks.items()
+                              if _cmp(op, r, pivot)))
+        return AnyOf(fname, chosen)
 
     def membership(self, left: ast.AST, right: ast.AST, node: ast.AST) -> Any:
         rk, rv = self.operand(right)
@@ -475,6 +518,29 @@ class _Resolver:
                               _col(right))
 
 
+RANK_PROPERTIES = ("severity_rank", "rank")
+
+
+def concept_rank(concepts: Any, cid: str) -> float | None:
+    """The order of a concept in its enumeration (ontology ``severityRank``), or None."""
+    for name in RANK_PROPERTIES:
+        v = concepts.prop(cid, name)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return v
+    return None
+
+
+def enum_members(concepts: Any, kinds: tuple[str, ...]) -> list[str]:
+    """The concrete concepts of a kind: the leaves (AlertBlue..AlertRed, not EmergencyLevel)."""
+    out = []
+    for c in concepts.concepts.values():
+        if kinds and not (c.kinds & set(kinds)):
+            continue
+        if len(concepts.descendants(c.id)) == 1:
+            out.append(c.id)
+    return sorted(out)
+
+
 def _ref_text(ref: FieldRef) -> str:
     return ref.name if ref.alias is None else f"{ref.alias}.{ref.name}"
 
@@ -488,14 +554,18 @@ def _comparable(a: FieldSpec, b: FieldSpec) -> bool:
     return a.type == b.type
 
 
-def _suggest_field(fact_type: str, name: str) -> str:
+def _suggest_field(fact_type: str, name: str, *, list_all: bool = True) -> str:
     import difflib
 
     ft = FACT_TYPES.get(fact_type)
     if ft is None:
         return ""
     close = difflib.get_close_matches(name, list(ft.fields), n=3, cutoff=0.6)
-    return f"; did you mean {', '.join(close)}?" if close else ""
+    if close:
+        return f"; did you mean {', '.join(close)}?"
+    if not list_all:
+        return ""
+    return f" (fields of {fact_type}: {', '.join(ft.fields)})"
 
 
 def compile_condition(text: str | None, ctx: Context) -> Condition:

@@ -38,6 +38,7 @@ class FieldSpec:
     description: str
     kinds: tuple[str, ...] = ()  # ontology kinds a concept value must have
     extra_values: tuple[str, ...] = ()  # non-concept values a concept field may hold
+    minimum: float | None = None  # lowest value a number can take (counts: 0), for table checks
 
     @property
     def is_list(self) -> bool:
@@ -57,9 +58,14 @@ class FactType:
     conclusion: bool = False
 
 
-def _f(t: FieldKind, d: str, kinds: tuple[str, ...] = (), extra: tuple[str, ...] = ()
-       ) -> FieldSpec:
-    return FieldSpec(t, d, kinds, extra)
+def _f(t: FieldKind, d: str, kinds: tuple[str, ...] = (), extra: tuple[str, ...] = (),
+       minimum: float | None = None) -> FieldSpec:
+    return FieldSpec(t, d, kinds, extra, minimum)
+
+
+def _count(d: str) -> FieldSpec:
+    """A number of days (or of anything): never negative."""
+    return FieldSpec("int", d, minimum=0)
 
 
 _POLLUTANT = ("Pollutant",)
@@ -106,20 +112,20 @@ _register(FactType(
         **REGION_FIELDS,
         "forecast_start": _f("date", "first complete forecast day"),
         "forecast_end": _f("date", "last complete forecast day"),
-        "forecast_days": _f("int", "number of forecast days"),
-        "peak_aqi": _f("int", "highest daily AQI of the forecast"),
+        "forecast_days": _count("number of forecast days"),
+        "peak_aqi": _count("highest daily AQI of the forecast"),
         "peak_date": _f("date", "day of the peak (the first, if several)"),
-        "days_over_150": _f("int", "forecast days with daily AQI > 150"),
-        "days_over_200": _f("int", "forecast days with daily AQI > 200"),
-        "days_over_300": _f("int", "forecast days with daily AQI > 300"),
-        "longest_run_over_150": _f("int", "longest run of consecutive days with AQI > 150 "
+        "days_over_150": _count("forecast days with daily AQI > 150"),
+        "days_over_200": _count("forecast days with daily AQI > 200"),
+        "days_over_300": _count("forecast days with daily AQI > 300"),
+        "longest_run_over_150": _count("longest run of consecutive days with AQI > 150 "
                                    "(2 = 48 hours)"),
-        "longest_run_over_200": _f("int", "longest run of consecutive days with AQI > 200"),
-        "longest_run_over_300": _f("int", "longest run of consecutive days with AQI > 300"),
+        "longest_run_over_200": _count("longest run of consecutive days with AQI > 200"),
+        "longest_run_over_300": _count("longest run of consecutive days with AQI > 300"),
         "driver": _f("concept", "pollutant primary on most days with AQI > 150 (on a tie: "
                      "the one primary on the peak day; 'mixed' if still tied); without such "
                      "days: the primary pollutant of the peak day", _POLLUTANT, ("mixed",)),
-        "driver_days": _f("int", "days on which the driver was (co-)primary"),
+        "driver_days": _count("days on which the driver was (co-)primary"),
         "primary_pollutants": _f("concept_list", "every pollutant primary on some day with "
                                  "AQI > 150", _POLLUTANT),
         "alert_start": _f("date", "first day of the heavy window: the run of days with "
