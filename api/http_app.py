@@ -51,6 +51,7 @@ ROUTER_MODULES = (
     "ecobrain.api.http_jobs",
     "ecobrain.api.http_system",
     "ecobrain.api.http_map",
+    "ecobrain.api.http_explorer",
     "ecobrain.api.http_web",
 )
 
