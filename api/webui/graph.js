@@ -106,7 +106,9 @@ let suggestTimer = null;
 
 const fill = (key, vars) => Object.entries(vars || {}).reduce(
   (s, [k, v]) => s.replace(`{${k}}`, v), t(key));
-const kindName = (kind) => (KIND_NAMES[kind] || [kind, kind])[lang === "en" ? 1 : 0];
+const serverKindNames = {};  // kind → its name as the API gave it (in the page's language)
+const kindName = (kind) => (KIND_NAMES[kind] ? KIND_NAMES[kind][lang === "en" ? 1 : 0]
+  : serverKindNames[kind] || kind);
 function showError(err) {
   $("error").textContent = err ? `${t("errorPrefix")}${err.message}` : "";
 }
@@ -152,6 +154,7 @@ function addToScene(graph, around, positions) {
   const centre = positions ? null
     : (around && cy.getElementById(around).nonempty() ? cy.getElementById(around).position()
       : { x: 0, y: 0 });
+  for (const n of graph.nodes) serverKindNames[n.kind] = n.kind_name;
   const fresh = graph.nodes.filter((n) => cy.getElementById(n.id).empty());
   const radius = 80 + 6 * fresh.length;
   cy.batch(() => {
@@ -243,6 +246,7 @@ async function evidenceChain(taskId) {
   const chain = await api(`/tasks/${encodeURIComponent(taskId)}/evidence-chain`);
   chainTask = taskId;
   await bring(chain.nodes.map((n) => n.id), taskId);
+  // one column per step present, in reading order (steps the chain lacks take no room)
   const columns = new Map();
   for (const n of chain.nodes) {
     const node = cy.getElementById(n.id);
@@ -253,10 +257,11 @@ async function evidenceChain(taskId) {
   }
   const origin = cy.getElementById(taskId).position();
   cy.batch(() => {
-    for (const [col, nodes] of columns) {
+    [...columns.keys()].sort((a, b) => a - b).forEach((col, x) => {
+      const nodes = columns.get(col);
       nodes.forEach((node, i) => node.position({
-        x: origin.x + 220 * col, y: origin.y + 60 * (i - (nodes.length - 1) / 2) }));
-    }
+        x: origin.x + 170 * x, y: origin.y + 50 * (i - (nodes.length - 1) / 2) }));
+    });
   });
   cy.fit(cy.collection(chain.nodes.map((n) => cy.getElementById(n.id))), 30);
   await renderChain(chain);
@@ -369,8 +374,9 @@ async function drawGeo() {
     : { type: "FeatureCollection", features: [], unplaced: [] };
   if (geoLayer) geoLayer.remove();
   geoLayer = L.geoJSON(placed, {
-    style: (f) => ({ color: COLOURS[f.properties.kind] || "#555", weight: 2,
-                     fillOpacity: f.properties.kind === "GridCell" ? 0.5 : 0.25 }),
+    style: (f) => (f.geometry.type === "Point" ? {}
+      : { color: COLOURS[f.properties.kind] || "#555", weight: 2,
+          fillOpacity: f.properties.kind === "GridCell" ? 0.5 : 0.25 }),
     pointToLayer: (f, latlng) => L.circleMarker(latlng, {
       radius: 6, color: "#fff", weight: 1, fillOpacity: 0.9,
       fillColor: COLOURS[f.properties.kind] || "#555" }),
@@ -383,7 +389,7 @@ async function drawGeo() {
                                          && f.properties.kind !== "City"
                                          && f.properties.kind !== "Province");
   if (points.length) geo.fitBounds(L.geoJSON({ type: "FeatureCollection", features: points })
-    .getBounds(), { maxZoom: 11, padding: [30, 30] });
+    .getBounds(), { maxZoom: 9, padding: [30, 30] });
   status(placed.unplaced.length ? fill("noPlace", { n: placed.unplaced.length }) : "");
   $("geo").dataset.features = String(placed.features.length);
 }
