@@ -378,7 +378,7 @@ async function drawGeo() {
       : { color: COLOURS[f.properties.kind] || "#555", weight: 2,
           fillOpacity: f.properties.kind === "GridCell" ? 0.5 : 0.25 }),
     pointToLayer: (f, latlng) => L.circleMarker(latlng, {
-      radius: 6, color: "#fff", weight: 1, fillOpacity: 0.9,
+      radius: 7, color: "#fff", weight: 1, fillOpacity: 1,
       fillColor: COLOURS[f.properties.kind] || "#555" }),
     onEachFeature: (f, layer) => {
       layer.bindTooltip(`${f.properties.kind_name}：${f.properties.caption}`);
