@@ -221,17 +221,3 @@ def test_evidence_chain_roles(api: ApiClient, decided: Decided) -> None:
     r = api.get(url, scoped_no)
     assert r.status_code == 403 and region in r.json()["message"]
     assert api.get("/tasks/task-unknown/evidence-chain", "investigator").status_code == 404
-
-
-def test_a_bureaus_key_lists_its_own_regions_tasks_only(api: ApiClient, decided: Decided) -> None:
-    did = decided.decision_id
-    own = api.get(f"/decisions/{did}/tasks?region={CITY}&limit=500", "hz-bureau").json()
-    assert own["total"] == len([t for t in decided.outcome.decision.tasks
-                                if CITY in (t.region_code, t.region_code[:4] + "00")])
-    county = api.get(f"/decisions/{did}/tasks?region={COUNTY}&limit=500", "hz-bureau")
-    assert county.status_code == 200  # a county inside the city
-    other = api.get(f"/decisions/{did}/tasks?region={CITY}", "jx-bureau")
-    assert other.status_code == 403 and CITY in other.json()["message"]
-    everything = api.get(f"/decisions/{did}/tasks", "jx-bureau")
-    assert everything.status_code == 403 and "region=" in everything.json()["message"]
-    assert api.get(f"/decisions/{did}/tasks", "commander").status_code == 200
