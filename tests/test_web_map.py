@@ -170,11 +170,21 @@ def test_a_commander_approves_the_draft_decision_from_the_map(
         page.get_by_role("button", name="使用此密钥").click()
         page.wait_for_selector("#approve-panel:not([hidden])", timeout=15000)
         assert "草稿" in page.locator("#review").inner_text()
+        # task progress by county: every task of 上城区 waits for the review
+        county = module_decided.outcome.decision.tasks
+        n = len([t for t in county if t.region_code == "330102"])
+        row = page.locator("#progress tr[data-region='330102'] td")
+        assert row.all_inner_texts() == [str(n), "0", "0", "0", "0"]
+        assert page.locator("#progress tbody tr").count() == len({t.region_code for t in county})
         page.get_by_role("button", name="批准下发").click()
         page.wait_for_function(
             "() => document.querySelector('#review').textContent.startsWith('已批准')",
             timeout=30000)
         assert page.locator("#approve-panel").is_hidden()
+        # issued now: the progress table follows without reloading the page
+        page.wait_for_function("() => document.querySelector(\"#progress tr[data-region="
+                               "'330102'] td:nth-child(3)\").textContent !== '0'")
+        assert row.all_inner_texts() == ["0", str(n), "0", "0", "0"]
     state = review.review_state(module_decided.store, module_decided.decision_id)
     assert state["review_status"] == review.APPROVED and state["approved_by"] == "test-commander"
     assert state["approval_note"] == "经会商同意下发"

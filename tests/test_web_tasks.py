@@ -128,3 +128,26 @@ def test_a_wrong_key_is_told_so_and_nothing_is_shown(server: LiveServer) -> None
         page.wait_for_function(
             "() => document.querySelector('#error').textContent.includes('401')", timeout=15000)
         assert page.locator("#board").is_hidden()
+
+
+def test_a_county_key_cannot_open_another_countys_task(server: LiveServer,
+                                                       module_decided: Decided) -> None:
+    other = next(t for t in module_decided.outcome.decision.tasks
+                 if t.region_code != COUNTY and not t.region_code.startswith("3301"))
+    own = next(t for t in module_decided.outcome.decision.tasks if t.region_code == COUNTY)
+    with browser_page(**PHONE) as page:
+        page.goto(f"{server.url}/ui/tasks?task={other.id}")
+        page.get_by_label("API 密钥").fill(server.keys["county"])
+        page.get_by_role("button", name="使用此密钥").click()
+        page.wait_for_function(
+            "() => document.querySelector('#error').textContent.includes('403')", timeout=15000)
+        assert other.region_code in page.locator("#error").inner_text()
+        assert page.locator("#detail-body").is_hidden()
+        shown = page.eval_on_selector_all("#tasks button[data-task]",
+                                          "bs => bs.map(b => b.dataset.task)")
+        assert other.id not in shown and own.id in shown
+        # its own task by the same kind of link opens
+        page.goto(f"{server.url}/ui/tasks?task={own.id}")
+        page.wait_for_function(f"() => document.querySelector('#d-id').textContent === "
+                               f"'{own.id}'", timeout=15000)
+        assert page.locator("#error").inner_text() == ""

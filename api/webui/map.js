@@ -143,6 +143,30 @@ function renderTasks(p) {
     : "本区县无任务。";
 }
 
+/** Live task progress of every county with tasks: received / in progress / done, the
+    counties furthest behind first (the most tasks not yet received). */
+function renderProgress() {
+  const names = new Map(mapData.counties.features.map((f) =>
+    [f.properties.code, `${f.properties.city_name || ""}${f.properties.name}`]));
+  const rows = (decision.regions || []).filter((r) => r.tasks > 0).map((r) => {
+    const s = r.tasks_by_status || {};
+    return { code: r.region_code, name: names.get(r.region_code) || r.region_name,
+             counts: [(s.draft || 0) + (s.held || 0), s.issued || 0, s.received || 0,
+                      s.in_progress || 0, s.done || 0] };
+  }).sort((a, b) => b.counts[1] - a.counts[1] || b.counts[0] - a.counts[0]
+    || a.code.localeCompare(b.code));
+  $("progress").tBodies[0].replaceChildren(...rows.map((r) => {
+    const tr = el("tr", null, { "data-region": r.code });
+    const th = el("th", r.name, { scope: "row" });
+    tr.append(th, ...r.counts.map((n) => el("td", String(n))));
+    return tr;
+  }));
+  const done = rows.reduce((n, r) => n + r.counts[4], 0);
+  const all = rows.reduce((n, r) => n + r.counts.reduce((a, b) => a + b, 0), 0);
+  $("progress-note").textContent = `${rows.length} 个辖区，共 ${all} 项任务，已办结 ${done} 项；`
+    + `更新于 ${new Date().toLocaleTimeString("zh-CN", { hour12: false })}`;
+}
+
 /** Documents need the key, which a plain link cannot send: fetch, then open the bytes. */
 async function openDocument(url, fmt, name) {
   const response = await fetch(url, { headers: { "X-API-Key": apiKey() } });
@@ -191,6 +215,7 @@ async function loadDecision() {
   $("county-body").hidden = true;
   shown = null;
   drawMap();
+  renderProgress();
   await Promise.all([loadReview(id), loadAlerts(id)]);
 }
 
@@ -221,6 +246,7 @@ async function approve(event) {
               { method: "POST", body: { note: $("approve-note").value.trim() } });
     await loadReview($("decision").value);
     decision = await api(`/decisions/${encodeURIComponent($("decision").value)}`);
+    renderProgress();
   } catch (err) { showError(err); } finally { button.disabled = false; }
 }
 
@@ -231,6 +257,7 @@ setInterval(async () => {
   if (!decision || document.hidden) return;
   try {
     decision = await api(`/decisions/${encodeURIComponent(decision.id)}`);
+    renderProgress();
     if (shown) renderTasks(shown);
   } catch (err) { showError(err); }
 }, POLL_MS);

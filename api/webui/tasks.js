@@ -43,6 +43,9 @@ async function start() {
     $("board").hidden = false;
     if (!page.items.length) { $("count").textContent = "尚无决策。"; return; }
     await loadTasks();
+    // a link to one task (?task=…): opened if the key may read it, else the API's refusal
+    const linked = new URLSearchParams(location.search).get("task");
+    if (linked) await openTask(linked);
   } catch (err) { showError(err); }
 }
 
@@ -83,6 +86,9 @@ function renderList() {
 
 async function openTask(id) {
   showError(null);
+  current = null;
+  $("detail-empty").hidden = false;
+  $("detail-body").hidden = true;
   try {
     const [task, history] = await Promise.all([
       api(`/tasks/${encodeURIComponent(id)}?explain=false`),
