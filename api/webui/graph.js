@@ -90,7 +90,7 @@ const KIND_NAMES = {
 // The evidence chain's steps, in the order an investigator reads them.
 const CHAIN = ["Task", "Rule", "Article", "Finding", "ModelRun", "GridCell", "Enterprise",
                "Decision", "County", "City"];
-const BIG = 400;  // above this many nodes: grid layout, no labels while moving
+const BIG = 400;  // above this many nodes a restored scene is laid out as a grid
 
 let lang = "zh";
 let t = (k) => k;
@@ -123,7 +123,7 @@ function makeCanvas() {
         "background-color": (n) => COLOURS[n.data("kind")] || "#95a5a6",
         label: "data(label)", "font-size": 11, color: "#1b1f24", "text-valign": "bottom",
         "text-margin-y": 3, "text-wrap": "ellipsis", "text-max-width": 140,
-        "min-zoomed-font-size": 7, width: 18, height: 18,
+        "min-zoomed-font-size": 8, width: 18, height: 18,
         "text-background-color": "#fff", "text-background-opacity": 0.7,
         "text-background-padding": 1 } },
       { selector: "node[kind = 'Task']", style: { shape: "diamond", width: 22, height: 22 } },
@@ -180,8 +180,6 @@ function addToScene(graph, around, positions) {
     showError(new Error(fill("missing", { n: graph.missing.length,
                                           ids: graph.missing.slice(0, 5).join("、") })));
   }
-  cy.style().selector("node").style("label", cy.nodes().length > BIG * 2 ? "" : "data(label)")
-    .update();
   return fresh.length;
 }
 
