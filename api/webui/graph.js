@@ -226,7 +226,9 @@ async function select(id) {
   $("props-empty").hidden = true;
   $("props-body").hidden = false;
   $("p-kind").textContent = p.kind_name;
-  $("p-kind").style.color = COLOURS[p.kind] || "#4a5360";
+  // the kind's colour marks the badge's border; its text stays ink (contrast)
+  $("p-kind").style.borderColor = COLOURS[p.kind] || "#4a5360";
+  $("p-kind").style.borderLeftWidth = "6px";
   $("p-caption").textContent = p.caption;
   $("p-text").hidden = !p.text;
   $("p-text").textContent = p.text || "";
