@@ -30,3 +30,8 @@ function applyLang(words, lang) {
 }
 
 function setUserLang(lang) { localStorage.setItem(LANG_ITEM, lang); }
+
+/** A word with {placeholders} filled in. */
+function fillWords(t, key, vars) {
+  return Object.entries(vars || {}).reduce((s, [k, v]) => s.split(`{${k}}`).join(v), t(key));
+}
