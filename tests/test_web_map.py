@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from kb_fixture import Decided
-from web_helpers import LiveServer, browser_page, live_server, skip_without_browser
+from web_helpers import LiveServer, browser_page, chromium, live_server, skip_without_browser
 
 from ecobrain.reasoning import review
 
@@ -188,3 +188,25 @@ def test_a_commander_approves_the_draft_decision_from_the_map(
     state = review.review_state(module_decided.store, module_decided.decision_id)
     assert state["review_status"] == review.APPROVED and state["approved_by"] == "test-commander"
     assert state["approval_note"] == "经会商同意下发"
+
+
+def test_the_map_in_english_when_the_browser_asks(server: LiveServer) -> None:
+    from playwright.sync_api import sync_playwright  # optional (dev extra): skipped without
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(),
+                                    args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_context(locale="en-GB").new_page()
+            page.goto(f"{server.url}/ui/map")
+            page.get_by_label("API key").fill(server.keys["commander"])
+            page.get_by_role("button", name="Use this key").click()
+            page.wait_for_selector("#map path[data-code]", timeout=15000)
+            page.wait_for_function("() => document.querySelector('#review').textContent",
+                                   timeout=15000)
+            assert page.locator("h1").inner_text() == "Command centre · county AQI forecast"
+            assert page.locator("#progress-title").inner_text() == "Task progress by county"
+            assert page.get_by_label("Forecast day", exact=False).count() == 1
+            assert page.evaluate("() => document.documentElement.lang") == "en"
+        finally:
+            browser.close()
