@@ -129,6 +129,17 @@ def test_placed_nodes_are_geojson_where_they_lie(api, decided) -> None:
     assert cell.contains(Point(float(e["lon"]), float(e["lat"])))  # the enterprise in its cell
     county = shape(features["330102"]["geometry"])
     assert county.area > 0 and features["330102"]["properties"]["caption"] == "上城区"
+    # a hotspot finding lies where the inversion put it; a station where it stands
+    hot = decided.store.read_one("MATCH (f:Finding {kind: 'emission_hotspot'}) "
+                                 "RETURN f.id AS id, f.json AS json LIMIT 1")
+    station = decided.store.read_one("MATCH (s:MonitoringStation) RETURN s.id AS id, "
+                                     "s.lon AS lon, s.lat AS lat LIMIT 1")
+    spot = json.loads(hot["json"])
+    more = api.post("/graph/placed", "investigator",
+                    json={"ids": [hot["id"], station["id"]]}).json()["features"]
+    assert [f["geometry"]["coordinates"] for f in more] == [
+        [spot["lon"], spot["lat"]], [float(station["lon"]), float(station["lat"])]]
+    assert [f["properties"]["kind"] for f in more] == ["Finding", "MonitoringStation"]
     outlines = api.get("/graph/counties", "investigator").json()
     assert len(outlines["features"]) == 90
     assert all(shape(f["geometry"]).is_valid or shape(f["geometry"]).buffer(0).area > 0
