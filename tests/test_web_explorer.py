@@ -113,7 +113,7 @@ def test_an_investigator_follows_hangzhou_to_a_tasks_evidence_chain_and_its_arti
         assert rules <= ids and {a["id"] for a in articles} <= ids
         kinds = set(page.evaluate("() => window.explorer.cy.nodes().map(n => n.data('kind'))"))
         assert {"Task", "Rule", "Article", "Decision"} <= kinds
-        page.screenshot(path=str(tmp_path / "explorer-chain.png"))
+        page.screenshot(path=str(tmp_path / "explorer-chain.png"), full_page=True)  # README
         assert "#" in page.url and "chain=" in page.url
     assert errors == []
 
