@@ -268,6 +268,7 @@ async function evidenceChain(taskId) {
   cy.fit(cy.collection(chain.nodes.map((n) => cy.getElementById(n.id))), 30);
   await renderChain(chain);
   writeLink();
+  $("chain-panel").scrollIntoView({ block: "nearest" });
 }
 
 async function renderChain(chain) {
