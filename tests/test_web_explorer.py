@@ -206,3 +206,29 @@ def test_english_when_asked(server: LiveServer) -> None:
         assert page.locator("#p-kind").inner_text() == "city"
         assert "Chinese name" in page.locator("#p-rows").inner_text()
         assert page.evaluate("() => document.documentElement.lang") == "en"
+
+
+def test_the_explorer_from_the_keyboard_alone_with_every_control_labelled(
+        server: LiveServer) -> None:
+    with browser_page() as page:
+        _sign_in(page, server)
+        unlabelled = page.eval_on_selector_all(
+            "input, select, textarea", "es => es.filter(e => !e.labels.length).map(e => e.id)")
+        assert unlabelled == []
+        page.focus("#search")
+        page.keyboard.type("杭州市")
+        page.wait_for_selector("#suggestions:not([hidden]) [role=option]", timeout=15000)
+        page.keyboard.press("ArrowDown")
+        assert page.get_attribute("#search", "aria-activedescendant") == "sugg-0"
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"() => window.explorer.cy.getElementById('{CITY}').nonempty()",
+                               timeout=15000)
+        page.focus("#expand-kind")
+        page.select_option("#expand-kind", "County")  # a native select: arrow keys work
+        page.focus("summary")
+        page.keyboard.press("Enter")
+        page.focus(f"#node-list button[data-node='{CITY}']")
+        page.keyboard.press("e")
+        # Hangzhou's 13: 上城 拱墅 西湖 滨江 萧山 余杭 临平 钱塘 富阳 临安 桐庐 淳安 建德
+        page.wait_for_function("() => window.explorer.cy.nodes('[kind = \"County\"]').length"
+                               " === 13", timeout=15000)
