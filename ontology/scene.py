@@ -18,9 +18,9 @@ from shapely import wkt as shapely_wkt
 from shapely.geometry import mapping
 
 from ecobrain.ontology import plain_words
+from ecobrain.ontology.graph.schema import ID_LABELS
+from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.ontology.graph_paths import id_label
-from ecobrain.ontology.schema import ID_LABELS
-from ecobrain.ontology.store import GraphStore
 
 MAX_IDS = 5_000
 SIMPLIFY_DEG = 0.01  # ~1 km: finer than a county map of the province can show

@@ -13,7 +13,7 @@ from api_helpers import api_client
 from kb_fixture import Decided
 from shapely.geometry import Point, shape
 
-from ecobrain.api.scenes import MAX_SCENE_BYTES
+from ecobrain.api.web.scenes import MAX_SCENE_BYTES
 from ecobrain.ontology import plain_words
 
 
