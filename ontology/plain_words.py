@@ -341,16 +341,53 @@ def tag_legend(tag: str, source_region: str | None, source_sector: str | None,
     return " · ".join(parts) or ("清单未说明" if lang == "zh" else "not described")
 
 
+# Properties whose values are ontology concept ids (StopOpenAirBarbecue, NOx, Catering).
+CONCEPT_KEYS = frozenset({"sector", "measure_type", "measure_types", "concerns", "targets",
+                          "pollutants", "pollutant", "driver", "subject_id", "level", "regime",
+                          "primary_pollutants", "exceeding_pollutants"})
+
+
+def concept_codes(props: Mapping[str, Any]) -> set[str]:
+    """The values of `props` (and of a finding's JSON) that may be concept ids."""
+    codes: set[str] = set()
+    for source in (props, _finding(props)):
+        for key in CONCEPT_KEYS & set(source):
+            value = source[key]
+            for v in value if isinstance(value, list | tuple) else [value]:
+                if isinstance(v, str) and v:
+                    codes.add(v)
+    return codes
+
+
+def _concept_rows(rows: list[dict[str, str]], props: Mapping[str, Any],
+                  concepts: Mapping[str, tuple[str, str]], lang: str) -> None:
+    """Concept ids in the rows said in words (停止露天烧烤, not StopOpenAirBarbecue)."""
+    for row in rows:
+        if row["key"] not in CONCEPT_KEYS or row["key"] not in props:
+            continue
+        value = props[row["key"]]
+        values = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(v, str) and v in concepts for v in values):
+            words = [_pick(concepts[v], lang) if v in concepts else pollutant(str(v))
+                     for v in values]
+            row["value"] = ("、" if lang == "zh" else ", ").join(words)
+
+
 def plain(labels: list[str], props: Mapping[str, Any], region_names: Mapping[str, str],
-          lang: str = "zh") -> dict[str, Any]:
-    """The panel: kind, caption, rows of name/value, the article's text, and legends."""
+          lang: str = "zh", concepts: Mapping[str, tuple[str, str]] | None = None
+          ) -> dict[str, Any]:
+    """The panel: kind, caption, rows of name/value, the article's text, and legends.
+    `concepts`: concept id → (Chinese, English) label, for the ids among the values."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}")
+    concepts = concepts or {}
     kind = kind_of(labels)
+    rows = _rows(props, lang)
+    _concept_rows(rows, props, concepts, lang)
     out: dict[str, Any] = {"id": props.get("id"), "labels": sorted(labels), "kind": kind,
                            "kind_name": kind_name(kind, lang),
                            "caption": caption(labels, props, lang),
-                           "rows": _rows(props, lang), "text": None, "legend": []}
+                           "rows": rows, "text": None, "legend": []}
     if kind == "Article" and props.get("text"):
         out["text"] = str(props["text"])
     finding = _finding(props) if kind == "Finding" else {}
@@ -364,8 +401,12 @@ def plain(labels: list[str], props: Mapping[str, Any], region_names: Mapping[str
              if k.endswith("_code") and isinstance(v, str)}
     for code in sorted(codes & set(region_names)):
         out["legend"].append({"code": code, "meaning": region_names[code]})
+    listed = {entry["code"] for entry in out["legend"]}
+    for code in sorted(concept_codes(props) & set(concepts) - listed):
+        out["legend"].append({"code": code, "meaning": _pick(concepts[code], lang)})
+        listed.add(code)
     for key in ("pollutant", "driver"):
         value = finding.get(key) or props.get(key)
-        if isinstance(value, str) and "_" in value:
+        if isinstance(value, str) and "_" in value and value not in listed:
             out["legend"].append({"code": value, "meaning": pollutant(value)})
     return out

@@ -30,6 +30,8 @@ CELL_HALF_DEG = 0.0135  # half a 3-km cell in latitude: a cell is drawn as its s
 _NODES = "MATCH (n:{label}) WHERE n.id IN $ids RETURN labels(n) AS labels, properties(n) AS p"
 _RELS = ("MATCH (a:{label})-[r]->(b) WHERE a.id IN $ids AND b.id IN $present "
          "RETURN a.id AS source, type(r) AS type, b.id AS target")
+_CONCEPTS = ("MATCH (c:Concept) WHERE c.id IN $ids RETURN c.id AS id, c.label_zh AS zh, "
+             "c.label_en AS en")
 _REGION_NAMES = "MATCH (g:AdminRegion) RETURN g.code AS code, g.name_zh AS name"
 
 
@@ -178,4 +180,7 @@ def plain_node(store: GraphStore, node_id: str, lang: str = "zh") -> dict[str, A
     if node_id not in found:
         return None
     labels, props = found[node_id]
-    return plain_words.plain(labels, props, region_names(store), lang)
+    codes = sorted(plain_words.concept_codes(props))
+    concepts = {r["id"]: (r["zh"] or r["id"], r["en"] or r["zh"] or r["id"])
+                for r in store.read(_CONCEPTS, {"ids": codes})} if codes else {}
+    return plain_words.plain(labels, props, region_names(store), lang, concepts)

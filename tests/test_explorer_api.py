@@ -179,3 +179,23 @@ def test_explorer_routes_need_an_investigator(api, method: str, url: str, body) 
     assert call(url, **kw).status_code == 401
     assert call(url, headers=api.headers("commander"), **kw).status_code == 403
     assert call(url, headers=api.headers("admin"), **kw).status_code == 200
+
+
+def test_concept_ids_among_the_values_are_said_in_words(api, decided) -> None:
+    row = decided.store.read_one(
+        "MATCH (t:Task)-[:ABOUT]->(e:Enterprise) WHERE size(t.measure_types) = 1 "
+        "MATCH (m:Concept {id: t.measure_types[0]}) "
+        "MATCH (e)-[:IN_SECTOR]->(s:Concept) WHERE 'NOx' IN e.pollutants "
+        "RETURN t.id AS t, m.id AS m, m.label_zh AS mzh, e.id AS e, s.id AS s, "
+        "s.label_zh AS szh LIMIT 1")
+    assert row
+    task = api.get(f"/graph/nodes/{row['t']}/plain", "investigator").json()
+    rows = {x["key"]: x["value"] for x in task["rows"]}
+    assert rows["measure_types"] == row["mzh"]
+    legend = {x["code"]: x["meaning"] for x in task["legend"]}
+    assert legend[row["m"]] == row["mzh"]
+    enterprise = api.get(f"/graph/nodes/{row['e']}/plain", "investigator").json()
+    rows = {x["key"]: x["value"] for x in enterprise["rows"]}
+    assert rows["sector"] == row["szh"]
+    nox = decided.store.read_one("MATCH (c:Concept {id: 'NOx'}) RETURN c.label_zh AS zh")
+    assert nox["zh"] in rows["pollutants"].split("、") and "NOx" not in rows["pollutants"]
