@@ -210,7 +210,8 @@ def caption(labels: list[str], props: Mapping[str, Any], lang: str = "zh") -> st
     p = props
     if kind == "Task":
         who = p.get("subject_name") or p.get("subject_id") or ""
-        return f"{_pick(KINDS['Task'], lang)}：{p.get('region_name') or ''} {who}".strip()
+        colon = ": " if lang == "en" else "："
+        return f"{_pick(KINDS['Task'], lang)}{colon}{p.get('region_name') or ''} {who}".strip()
     if kind in ("Alert", "Measure", "Advice"):
         what = p.get("level_label") or p.get("measure_label") or kind_name(kind, lang)
         return f"{p.get('region_name') or ''}{what}"
