@@ -232,3 +232,30 @@ def test_the_explorer_from_the_keyboard_alone_with_every_control_labelled(
         # Hangzhou's 13: 上城 拱墅 西湖 滨江 萧山 余杭 临平 钱塘 富阳 临安 桐庐 淳安 建德
         page.wait_for_function("() => window.explorer.cy.nodes('[kind = \"County\"]').length"
                                " === 13", timeout=15000)
+
+
+def test_a_hotspot_tasks_chain_reaches_the_run_the_cells_and_the_enterprises(
+        server: LiveServer, module_decided: Decided, tmp_path: Path) -> None:
+    row = module_decided.store.read_one(
+        "MATCH (t:Task)-[:EVIDENCED_BY]->(f:Finding {kind: 'emission_hotspot'})-[:IN_CELL]->"
+        "(c:GridCell) MATCH (t)-[:ABOUT]->(e:Enterprise) "
+        "MATCH (f)-[:FROM_RUN]->(m:ModelRun) "
+        "RETURN t.id AS t, f.id AS f, c.id AS c, e.id AS e, m.id AS m LIMIT 1")
+    assert row, "the sample run has hotspot inspections of registered enterprises"
+    with browser_page(1400, 1000) as page:
+        errors = _sign_in(page, server, f"#n={row['t']}&chain={row['t']}")
+        page.wait_for_selector("#chain-panel:not([hidden]) blockquote", timeout=30000)
+        ids = _scene_ids(page)
+        assert {row["t"], row["f"], row["c"], row["e"], row["m"]} <= ids
+        # reading order: each step's column lies right of the one before
+        xs = page.evaluate("""ids => ids.map(id => window.explorer.cy.getElementById(id)
+                              .position().x)""", [row["t"], row["f"], row["m"], row["c"]])
+        assert xs == sorted(xs) and len(set(xs)) == 4
+        steps = page.locator("#chain-steps > li > strong").all_inner_texts()
+        assert [s.split("（")[0] for s in steps][:3] == ["任务", "规则版本", "法规条文"]
+        assert {"模式发现", "模式运行", "网格", "企业"} <= {s.split("（")[0] for s in steps}
+        page.get_by_role("button", name="地图").click()
+        page.wait_for_function("() => Number(document.querySelector('#geo').dataset.features)"
+                               " >= 3", timeout=15000)
+        page.locator("#geo").screenshot(path=str(tmp_path / "chain-map.png"))
+    assert errors == []
