@@ -1,111 +1,22 @@
 /* The graph explorer for investigators: search with suggestions, a Cytoscape.js canvas of
    captioned nodes styled by kind, expansion with a kind filter, the shortest path between two
    picks, a node's properties in plain words, a task's evidence chain in one click, a map mode
-   (Leaflet, GeoJSON only: county outlines and the scene's placed nodes), deep links and saved
-   scenes. API: /graph/search, /graph/nodes/{id}/neighbourhood, /graph/paths, /graph/subgraph,
+   (graph-geo.js), deep links and saved scenes; its words and kinds are in graph-words.js. API: /graph/search, /graph/nodes/{id}/neighbourhood, /graph/paths, /graph/subgraph,
    /graph/nodes/{id}/plain, /graph/placed, /graph/counties, /tasks/{id}/evidence-chain,
    /scenes. */
 "use strict";
 const $ = (id) => document.getElementById(id);
 
-const WORDS = {
-  brand: { zh: "生态环境大脑", en: "ecobrain" },
-  title: { zh: "图谱探查", en: "Graph explorer" },
-  language: { zh: "界面语言", en: "Language" },
-  home: { zh: "工作台首页", en: "Workbench home" },
-  apiKey: { zh: "API 密钥", en: "API key" },
-  useKey: { zh: "使用此密钥", en: "Use this key" },
-  forgetKey: { zh: "清除密钥", en: "Forget the key" },
-  keyHelp: { zh: "密钥只保存在本浏览器标签页中（关闭即清除）。",
-             en: "The key is kept in this browser tab only (gone when it closes)." },
-  toolbar: { zh: "搜索与场景", en: "Search and scenes" },
-  search: { zh: "搜索（名称、编号、代码）", en: "Search (names, ids, codes)" },
-  searchHint: { zh: "如 杭州、330100、task-…", en: "e.g. 杭州, 330100, task-…" },
-  suggestions: { zh: "建议", en: "Suggestions" },
-  expandKind: { zh: "展开时只看", en: "Expand to" },
-  allKinds: { zh: "全部类型", en: "every kind" },
-  view: { zh: "视图", en: "View" },
-  graphMode: { zh: "关系图", en: "Graph" },
-  mapMode: { zh: "地图", en: "Map" },
-  sceneName: { zh: "场景名称", en: "Scene name" },
-  saveScene: { zh: "保存场景", en: "Save scene" },
-  savedScenes: { zh: "已保存的场景", en: "Saved scenes" },
-  openScene: { zh: "打开", en: "Open" },
-  copyLink: { zh: "复制链接", en: "Copy link" },
-  clear: { zh: "清空", en: "Clear" },
-  scene: { zh: "场景", en: "Scene" },
-  canvasLabel: { zh: "关系图", en: "Graph" },
-  mapLabel: { zh: "地图", en: "Map" },
-  kindLegend: { zh: "节点类型", en: "Node kinds" },
-  nodeList: { zh: "场景中的节点（键盘可选）", en: "Nodes in the scene (keyboard)" },
-  path: { zh: "最短路径", en: "Shortest path" },
-  from: { zh: "起点", en: "From" },
-  to: { zh: "终点", en: "To" },
-  findPath: { zh: "查找最短路径", en: "Find the shortest path" },
-  properties: { zh: "属性", en: "Properties" },
-  propsEmpty: { zh: "搜索并添加节点，或在图上点击节点查看其属性；双击节点展开。",
-                en: "Search and add a node, or click one to see its properties; double-click "
-                    + "to expand it." },
-  expand: { zh: "展开", en: "Expand" },
-  evidenceChain: { zh: "证据链", en: "Evidence chain" },
-  setFrom: { zh: "设为起点", en: "Path from here" },
-  setTo: { zh: "设为终点", en: "Path to here" },
-  legend: { zh: "代码说明", en: "Codes" },
-  status: { zh: "节点 {n} 个，关系 {r} 条", en: "{n} nodes, {r} relationships" },
-  truncated: { zh: "（邻居过多，只显示前 {n} 个；请按类型筛选）",
-               en: " (too many neighbours, first {n} shown; filter by kind)" },
-  noPath: { zh: "在 {d} 步内两者之间没有路径。", en: "No path within {d} steps." },
-  pathFound: { zh: "最短路径 {n} 步：", en: "Shortest path, {n} steps: " },
-  noPlace: { zh: "（{n} 个节点没有地理位置，未在地图上显示）",
-             en: " ({n} nodes have no place and are not on the map)" },
-  saved: { zh: "已保存场景“{name}”。", en: "Scene “{name}” saved." },
-  copied: { zh: "链接已复制。", en: "Link copied." },
-  noScenes: { zh: "（无）", en: "(none)" },
-  chainStep: { zh: "{kind}（{n}）", en: "{kind} ({n})" },
-  missing: { zh: "{n} 个编号在图谱中不存在：{ids}", en: "{n} ids are not in the graph: {ids}" },
-  errorPrefix: { zh: "出错了：", en: "Error: " },
-};
-
-// Kinds a user can expand to (the neighbourhood's label filter), and their colours.
-const KINDS = ["Task", "Enterprise", "MonitoringStation", "GridCell", "County", "City", "Province",
-               "Finding", "Alert", "Measure", "Advice", "Decision", "ModelRun", "Rule", "Article",
-               "Regulation", "RegionForecast", "Concept"];
-const COLOURS = {
-  Task: "#c0392b", Alert: "#d35400", Measure: "#e67e22", Advice: "#f39c12",
-  Decision: "#8e44ad", Finding: "#16a085", ModelRun: "#1abc9c", RegionForecast: "#48c9b0",
-  GridCell: "#7f8c8d", Enterprise: "#2c3e50", MonitoringStation: "#2980b9",
-  Province: "#1e8449", City: "#27ae60", County: "#58d68d", AdminRegion: "#58d68d",
-  Rule: "#6c3483", Article: "#b7950b", Regulation: "#9a7d0a", Concept: "#5d6d7e",
-};
-const KIND_NAMES = {
-  Task: ["任务", "task"], Enterprise: ["企业", "enterprise"],
-  MonitoringStation: ["监测站", "station"], GridCell: ["网格", "grid cell"],
-  County: ["区县", "county"], City: ["设区市", "city"], Province: ["省", "province"],
-  Finding: ["模式发现", "finding"], Alert: ["预警", "alert"], Measure: ["管控措施", "measure"],
-  Advice: ["建议", "advice"], Decision: ["决策", "decision"], ModelRun: ["模式运行", "model run"],
-  Rule: ["规则版本", "rule version"], Article: ["法规条文", "article"],
-  Regulation: ["法规", "regulation"], RegionForecast: ["区域预报", "forecast"],
-  Concept: ["概念", "concept"],
-};
-// The evidence chain's steps, in the order an investigator reads them.
-const CHAIN = ["Task", "Rule", "Article", "Finding", "ModelRun", "GridCell", "Enterprise",
-               "Decision", "County", "City"];
-const BIG = 400;  // above this many nodes a restored scene is laid out as a grid
-
 let lang = "zh";
 let t = (k) => k;
 let cy = null;
-let geo = null;          // the Leaflet map, made when map mode first opens
-let geoLayer = null;
-let countyLayer = null;
 let selected = null;
 let pathEnds = { from: null, to: null };
 let chainTask = null;
 let mode = "graph";
 let suggestTimer = null;
 
-const fill = (key, vars) => Object.entries(vars || {}).reduce(
-  (s, [k, v]) => s.replace(`{${k}}`, v), t(key));
+const fill = (key, vars) => fillWords(t, key, vars);
 const serverKindNames = {};  // kind → its name as the API gave it (in the page's language)
 const kindName = (kind) => (KIND_NAMES[kind] ? KIND_NAMES[kind][lang === "en" ? 1 : 0]
   : serverKindNames[kind] || kind);
@@ -361,42 +272,6 @@ function renderNodeList() {
   }));
 }
 
-// -- map mode -------------------------------------------------------------------------------
-
-async function drawGeo() {
-  if (!geo) {
-    geo = L.map($("geo"), { attributionControl: false, zoomSnap: 0.25, preferCanvas: false });
-    const outlines = await api("/graph/counties");
-    countyLayer = L.geoJSON(outlines, { style: { color: "#4a5360", weight: 0.8,
-                                                 fillColor: "#eef3f8", fillOpacity: 1 } })
-      .bindTooltip((layer) => layer.feature.properties.name).addTo(geo);
-    geo.fitBounds(countyLayer.getBounds());
-  }
-  const ids = cy.nodes().map((n) => n.id());
-  const placed = ids.length ? await api("/graph/placed", { method: "POST", body: { ids, lang } })
-    : { type: "FeatureCollection", features: [], unplaced: [] };
-  if (geoLayer) geoLayer.remove();
-  geoLayer = L.geoJSON(placed, {
-    style: (f) => (f.geometry.type === "Point" ? {}
-      : { color: COLOURS[f.properties.kind] || "#555", weight: 2,
-          fillOpacity: f.properties.kind === "GridCell" ? 0.5 : 0.25 }),
-    pointToLayer: (f, latlng) => L.circleMarker(latlng, {
-      radius: 7, color: "#fff", weight: 1, fillOpacity: 1,
-      fillColor: COLOURS[f.properties.kind] || "#555" }),
-    onEachFeature: (f, layer) => {
-      layer.bindTooltip(`${f.properties.kind_name}：${f.properties.caption}`);
-      layer.on("click", () => select(f.properties.id).catch(showError));
-    },
-  }).addTo(geo);
-  const points = placed.features.filter((f) => f.properties.kind !== "County"
-                                         && f.properties.kind !== "City"
-                                         && f.properties.kind !== "Province");
-  if (points.length) geo.fitBounds(L.geoJSON({ type: "FeatureCollection", features: points })
-    .getBounds(), { maxZoom: 9, padding: [30, 30] });
-  status(placed.unplaced.length ? fill("noPlace", { n: placed.unplaced.length }) : "");
-  $("geo").dataset.features = String(placed.features.length);
-}
-
 async function setMode(next) {
   mode = next;
   $("cy").hidden = mode !== "graph";
@@ -609,4 +484,5 @@ on("copy-link", "click", async () => {
   status(` · ${t("copied")}`);
 });
 keyForm(start);
+// for the browser tests and benchmarks/bench_workbench.py: the canvas and scene restoring
 window.explorer = { get cy() { return cy; }, get geo() { return geo; }, bring, layout, restore };
