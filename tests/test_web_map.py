@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from kb_fixture import Decided
-from web_helpers import LiveServer, browser_page, live_server, skip_without_browser
+from web_helpers import LiveServer, browser_page, chromium, live_server, skip_without_browser
 
 from ecobrain.reasoning.decisions import review
 
@@ -170,11 +170,43 @@ def test_a_commander_approves_the_draft_decision_from_the_map(
         page.get_by_role("button", name="使用此密钥").click()
         page.wait_for_selector("#approve-panel:not([hidden])", timeout=15000)
         assert "草稿" in page.locator("#review").inner_text()
+        # task progress by county: every task of 上城区 waits for the review
+        county = module_decided.outcome.decision.tasks
+        n = len([t for t in county if t.region_code == "330102"])
+        row = page.locator("#progress tr[data-region='330102'] td")
+        assert row.all_inner_texts() == [str(n), "0", "0", "0", "0"]
+        assert page.locator("#progress tbody tr").count() == len({t.region_code for t in county})
         page.get_by_role("button", name="批准下发").click()
         page.wait_for_function(
             "() => document.querySelector('#review').textContent.startsWith('已批准')",
             timeout=30000)
         assert page.locator("#approve-panel").is_hidden()
+        # issued now: the progress table follows without reloading the page
+        page.wait_for_function("() => document.querySelector(\"#progress tr[data-region="
+                               "'330102'] td:nth-child(3)\").textContent !== '0'")
+        assert row.all_inner_texts() == ["0", str(n), "0", "0", "0"]
     state = review.review_state(module_decided.store, module_decided.decision_id)
     assert state["review_status"] == review.APPROVED and state["approved_by"] == "test-commander"
     assert state["approval_note"] == "经会商同意下发"
+
+
+def test_the_map_in_english_when_the_browser_asks(server: LiveServer) -> None:
+    from playwright.sync_api import sync_playwright  # optional (dev extra): skipped without
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(),
+                                    args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_context(locale="en-GB").new_page()
+            page.goto(f"{server.url}/ui/map")
+            page.get_by_label("API key").fill(server.keys["commander"])
+            page.get_by_role("button", name="Use this key").click()
+            page.wait_for_selector("#map path[data-code]", timeout=15000)
+            page.wait_for_function("() => document.querySelector('#review').textContent",
+                                   timeout=15000)
+            assert page.locator("h1").inner_text() == "Command centre · county AQI forecast"
+            assert page.locator("#progress-title").inner_text() == "Task progress by county"
+            assert page.get_by_label("Forecast day", exact=False).count() == 1
+            assert page.evaluate("() => document.documentElement.lang") == "en"
+        finally:
+            browser.close()

@@ -128,3 +128,48 @@ def test_a_wrong_key_is_told_so_and_nothing_is_shown(server: LiveServer) -> None
         page.wait_for_function(
             "() => document.querySelector('#error').textContent.includes('401')", timeout=15000)
         assert page.locator("#board").is_hidden()
+
+
+def test_a_county_key_cannot_open_another_countys_task(server: LiveServer,
+                                                       module_decided: Decided) -> None:
+    other = next(t for t in module_decided.outcome.decision.tasks
+                 if t.region_code != COUNTY and not t.region_code.startswith("3301"))
+    own = next(t for t in module_decided.outcome.decision.tasks if t.region_code == COUNTY)
+    with browser_page(**PHONE) as page:
+        page.goto(f"{server.url}/ui/tasks?task={other.id}")
+        page.get_by_label("API 密钥").fill(server.keys["county"])
+        page.get_by_role("button", name="使用此密钥").click()
+        page.wait_for_function(
+            "() => document.querySelector('#error').textContent.includes('403')", timeout=15000)
+        assert other.region_code in page.locator("#error").inner_text()
+        assert page.locator("#detail-body").is_hidden()
+        shown = page.eval_on_selector_all("#tasks button[data-task]",
+                                          "bs => bs.map(b => b.dataset.task)")
+        assert other.id not in shown and own.id in shown
+        # its own task by the same kind of link opens
+        page.goto(f"{server.url}/ui/tasks?task={own.id}")
+        page.wait_for_function(f"() => document.querySelector('#d-id').textContent === "
+                               f"'{own.id}'", timeout=15000)
+        assert page.locator("#error").inner_text() == ""
+
+
+def test_the_board_in_english_when_asked(server: LiveServer) -> None:
+    with browser_page(**PHONE) as page:
+        page.goto(f"{server.url}/ui/tasks?lang=en")
+        page.get_by_label("API key").fill(server.keys["county"])
+        page.get_by_role("button", name="Use this key").click()
+        page.wait_for_selector("#tasks button[data-task]", timeout=15000)
+        assert page.locator("h1").inner_text() == "Task board"
+        assert "tasks" in page.locator("#count").inner_text()
+        page.locator("#tasks button[data-task]").first.click()
+        page.wait_for_selector("#detail-body:not([hidden])")
+        assert page.locator("#d-status").inner_text() in {"issued", "received", "in progress",
+                                                          "done"}
+        assert page.get_by_label("Note").count() == 1
+        assert page.locator("#detail-body h3").all_inner_texts()[:2] == ["What to do",
+                                                                         "Legal grounds"]
+        # back to Chinese from the page's own menu, kept for the next visit
+        page.get_by_label("Language").select_option("zh")
+        page.wait_for_function("() => document.querySelector('h1').textContent === '任务看板'")
+        page.goto(f"{server.url}/ui/tasks")
+        assert page.locator("h1").inner_text() == "任务看板"

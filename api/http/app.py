@@ -52,6 +52,7 @@ ROUTER_MODULES = (
     "ecobrain.api.http.jobs",
     "ecobrain.api.http.system",
     "ecobrain.api.web.map",
+    "ecobrain.api.web.explorer",
     "ecobrain.api.web.pages",
 )
 

@@ -2,8 +2,8 @@
 daily AQI forecast from the decision's model run, and the AQI colour bands (HJ 633).
 
 Outlines come from the graph's ``AdminRegion.boundary_wkt`` (the bundled GB/T 2260 boundaries,
-already simplified to ~100 m when loaded) and are simplified again here to ~1 km: a province
-of 90 counties is then a few hundred kB, drawn as SVG in the browser in well under a second.
+already simplified to ~100 m when loaded), simplified again to ~1 km by
+:func:`ecobrain.ontology.scene.outline`: a province of 90 counties is then a few hundred kB.
 """
 
 from __future__ import annotations
@@ -12,36 +12,16 @@ import datetime as dt
 import json
 from typing import Any
 
-from shapely import wkt as shapely_wkt
-from shapely.geometry import mapping
-
 from ecobrain.model_adapters.aqi import StandardSet
 from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.ontology.scene import outline
 from ecobrain.reasoning.decisions import store as decision_store
-
-SIMPLIFY_DEG = 0.01  # ~1 km: finer than a county map of the province can show
-DECIMALS = 3
 
 _COUNTIES = ("MATCH (g:AdminRegion) WHERE g.level = 'county' RETURN g.code AS code, "
              "g.name_zh AS name, g.parent_code AS city, g.boundary_wkt AS wkt")
 _CITIES = "MATCH (g:AdminRegion) WHERE g.level = 'city' RETURN g.code AS code, g.name_zh AS name"
 _FORECASTS = ("MATCH (f:RegionForecast) WHERE f.run_id = $run AND f.region_level = 'county' "
               "RETURN f.region_code AS code, f.days_json AS days")
-
-
-def _rounded(geometry: Any) -> Any:
-    """GeoJSON coordinates with DECIMALS places (a tenth of the simplification)."""
-    if isinstance(geometry, list | tuple):
-        if geometry and isinstance(geometry[0], float | int):
-            return [round(float(c), DECIMALS) for c in geometry]
-        return [_rounded(g) for g in geometry]
-    return geometry
-
-
-def _geometry(wkt: str) -> dict[str, Any]:
-    shape = shapely_wkt.loads(wkt).simplify(SIMPLIFY_DEG, preserve_topology=True)
-    geo = mapping(shape)
-    return {"type": geo["type"], "coordinates": _rounded(geo["coordinates"])}
 
 
 def decision_map(store: GraphStore, decision_id: str) -> dict[str, Any]:
@@ -57,7 +37,7 @@ def decision_map(store: GraphStore, decision_id: str) -> dict[str, Any]:
         days = [{"date": d["date"], "aqi": round(d["aqi"]), "colour": d["colour"],
                  "category_zh": d.get("category_zh"), "primary": d.get("primary", [])}
                 for d in forecasts.get(r["code"], [])]
-        features.append({"type": "Feature", "id": r["code"], "geometry": _geometry(r["wkt"]),
+        features.append({"type": "Feature", "id": r["code"], "geometry": outline(r["wkt"]),
                          "properties": {"code": r["code"], "name": r["name"],
                                         "city_code": r["city"],
                                         "city_name": cities.get(r["city"] or ""),

@@ -4,6 +4,8 @@
 const KEY_ITEM = "ecobrain.apiKey";
 const STATUS_ZH = { draft: "待审核", held: "暂缓下发", issued: "已下发", received: "已接收",
                     in_progress: "办理中", done: "已办结" };
+const STATUS_EN = { draft: "awaiting review", held: "held back", issued: "issued",
+                    received: "received", in_progress: "in progress", done: "done" };
 
 function apiKey() { return sessionStorage.getItem(KEY_ITEM) || ""; }
 function setApiKey(key) {

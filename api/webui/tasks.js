@@ -4,23 +4,81 @@
    /tasks/{id}/history, PATCH /tasks/{id}/status. */
 "use strict";
 const NEXT = { issued: "received", received: "in_progress", in_progress: "done" };
-const NEXT_VERB = { received: "确认接收", in_progress: "开始办理", done: "报告办结" };
-const SHOWN_AS = { in_force: "现行有效", history: "原依据（已失效，供参考）",
-                   missing: "无现行有效依据，需法务审查" };
+const WORDS = {
+  brand: { zh: "生态环境大脑", en: "ecobrain" },
+  title: { zh: "任务看板", en: "Task board" },
+  language: { zh: "界面语言", en: "Language" },
+  home: { zh: "工作台首页", en: "Workbench home" },
+  apiKey: { zh: "API 密钥", en: "API key" },
+  useKey: { zh: "使用此密钥", en: "Use this key" },
+  forgetKey: { zh: "清除密钥", en: "Forget the key" },
+  keyHelp: { zh: "密钥只保存在本浏览器标签页中（关闭即清除）。",
+             en: "The key is kept in this browser tab only (gone when it closes)." },
+  filters: { zh: "筛选", en: "Filters" },
+  decision: { zh: "决策", en: "Decision" },
+  status: { zh: "状态", en: "Status" },
+  all: { zh: "全部", en: "all" },
+  optIssued: { zh: "已下发（待接收）", en: "issued (to receive)" },
+  optReceived: { zh: "已接收", en: "received" },
+  optInProgress: { zh: "办理中", en: "in progress" },
+  optDone: { zh: "已办结", en: "done" },
+  optHeld: { zh: "暂缓下发", en: "held back" },
+  optDraft: { zh: "待审核", en: "awaiting review" },
+  listTitle: { zh: "本辖区任务", en: "Tasks of your regions" },
+  detailTitle: { zh: "任务详情", en: "Task" },
+  detailEmpty: { zh: "在左侧选择一项任务。", en: "Choose a task from the list." },
+  region: { zh: "辖区", en: "Region" },
+  deadline: { zh: "完成时限", en: "Deadline" },
+  priority: { zh: "优先级", en: "Priority" },
+  taskId: { zh: "任务编号", en: "Task id" },
+  actions: { zh: "工作要求", en: "What to do" },
+  legal: { zh: "法律依据", en: "Legal grounds" },
+  report: { zh: "办理反馈", en: "Report" },
+  note: { zh: "情况说明", en: "Note" },
+  history: { zh: "办理记录", en: "History" },
+  verb_received: { zh: "确认接收", en: "Confirm receipt" },
+  verb_in_progress: { zh: "开始办理", en: "Start work" },
+  verb_done: { zh: "报告办结", en: "Report done" },
+  shown_in_force: { zh: "现行有效", en: "in force" },
+  shown_history: { zh: "原依据（已失效，供参考）", en: "former ground (no longer in force)" },
+  shown_missing: { zh: "无现行有效依据，需法务审查", en: "no ground in force: legal review" },
+  errorPrefix: { zh: "出错了：", en: "Error: " },
+  notSet: { zh: "未规定", en: "none" },
+  overdue: { zh: "{d}（已逾期）", en: "{d} (overdue)" },
+  scope: { zh: "辖区 {r}", en: "regions {r}" },
+  province: { zh: "全省", en: "whole province" },
+  decisionOption: { zh: "{date} · {run}（{n} 项任务）", en: "{date} · {run} ({n} tasks)" },
+  noDecision: { zh: "尚无决策。", en: "No decision yet." },
+  countSome: { zh: "共 {total} 项，显示前 {n} 项", en: "{total} tasks, first {n} shown" },
+  countAll: { zh: "共 {n} 项", en: "{n} tasks" },
+  line: { zh: "{region} · 时限 {deadline} · 优先级 {p}",
+          en: "{region} · deadline {deadline} · priority {p}" },
+  noTasks: { zh: "没有符合条件的任务。", en: "No task matches." },
+  unnamed: { zh: "（未注明）", en: "(not named)" },
+  noText: { zh: "（条文内容缺失）", en: "(text missing)" },
+  none: { zh: "无", en: "none" },
+  isDone: { zh: "任务已办结。", en: "The task is done." },
+  notIssued: { zh: "该任务尚未下发（待审核或暂缓下发），暂不能反馈。",
+               en: "The task is not issued yet (awaiting review or held back)." },
+};
+let lang = "zh";
+let t = (k) => k;
+const fill = (key, vars) => fillWords(t, key, vars);
+const statusName = (s) => ((lang === "en" ? STATUS_EN : STATUS_ZH)[s] || s);
 const PAGE = 500;  // the API's largest page; a county has far fewer tasks per decision
 const $ = (id) => document.getElementById(id);
 let me = null;
 let tasks = [];
 let current = null;
 
-function showError(err) { $("error").textContent = err ? `出错了：${err.message}` : ""; }
+function showError(err) { $("error").textContent = err ? `${t("errorPrefix")}${err.message}` : ""; }
 
 function today() { return new Date().toISOString().slice(0, 10); }
 
 function deadlineText(task) {
-  if (!task.deadline) return "未规定";
+  if (!task.deadline) return t("notSet");
   const late = task.status !== "done" && task.deadline < today();
-  return late ? `${task.deadline}（已逾期）` : task.deadline;
+  return late ? fill("overdue", { d: task.deadline }) : task.deadline;
 }
 
 async function start() {
@@ -31,18 +89,22 @@ async function start() {
   if (!apiKey()) return;
   try {
     me = await api("/me");
-    const scope = me.regions.length ? `辖区 ${me.regions.join("、")}` : "全省";
+    const scope = me.regions.length ? fill("scope", { r: me.regions.join("、") }) : t("province");
     $("who").textContent = `${me.name}（${scope}）`;
     const page = await api("/decisions?limit=20");
     const select = $("decision");
     select.replaceChildren(...page.items.map((d) => el("option",
-      `${d.decision_date} · ${d.run_id}（${d.tasks} 项任务）`, { value: d.id })));
+      fill("decisionOption", { date: d.decision_date, run: d.run_id, n: d.tasks }),
+      { value: d.id })));
     const wanted = new URLSearchParams(location.search).get("decision");
     if (wanted && page.items.some((d) => d.id === wanted)) select.value = wanted;
     $("filters").hidden = false;
     $("board").hidden = false;
-    if (!page.items.length) { $("count").textContent = "尚无决策。"; return; }
+    if (!page.items.length) { $("count").textContent = t("noDecision"); return; }
     await loadTasks();
+    // a link to one task (?task=…): opened if the key may read it, else the API's refusal
+    const linked = new URLSearchParams(location.search).get("task");
+    if (linked) await openTask(linked);
   } catch (err) { showError(err); }
 }
 
@@ -62,7 +124,7 @@ async function loadTasks() {
     || (a.deadline || "").localeCompare(b.deadline || "") || a.id.localeCompare(b.id));
   const total = pages.reduce((n, p) => n + p.total, 0);
   $("count").textContent = total > tasks.length
-    ? `共 ${total} 项，显示前 ${tasks.length} 项` : `共 ${tasks.length} 项`;
+    ? fill("countSome", { total, n: tasks.length }) : fill("countAll", { n: tasks.length });
   renderList();
 }
 
@@ -70,19 +132,23 @@ function renderList() {
   const items = tasks.map((t) => {
     const button = el("button", null, { type: "button", "data-task": t.id });
     if (current && current.id === t.id) button.setAttribute("aria-current", "true");
-    button.append(el("span", STATUS_ZH[t.status] || t.status, { class: `badge s-${t.status}` }),
+    button.append(el("span", statusName(t.status), { class: `badge s-${t.status}` }),
                   el("strong", t.subject.name || t.subject.id), el("br"),
-                  el("span", `${t.region_name || t.region_code} · 时限 ${deadlineText(t)}`
-                    + ` · 优先级 ${t.priority}`, { class: "muted" }));
+                  el("span", fill("line", { region: t.region_name || t.region_code,
+                                            deadline: deadlineText(t), p: t.priority }),
+                     { class: "muted" }));
     button.addEventListener("click", () => openTask(t.id));
     return el("li").appendChild(button).parentNode;
   });
   $("tasks").replaceChildren(...items);
-  if (!items.length) $("tasks").append(el("li", "没有符合条件的任务。", { class: "muted" }));
+  if (!items.length) $("tasks").append(el("li", t("noTasks"), { class: "muted" }));
 }
 
 async function openTask(id) {
   showError(null);
+  current = null;
+  $("detail-empty").hidden = false;
+  $("detail-body").hidden = true;
   try {
     const [task, history] = await Promise.all([
       api(`/tasks/${encodeURIComponent(id)}?explain=false`),
@@ -98,35 +164,39 @@ function renderDetail(task, history) {
   $("detail-empty").hidden = true;
   $("detail-body").hidden = false;
   const badge = $("d-status");
-  badge.textContent = STATUS_ZH[task.status] || task.status;
+  badge.textContent = statusName(task.status);
   badge.className = `badge s-${task.status}`;
   $("d-subject").textContent = task.subject.name || task.subject.id;
   $("d-region").textContent = `${task.region_name || ""}（${task.region_code}）`;
   $("d-deadline").textContent = deadlineText(task);
-  $("d-deadline").className = deadlineText(task).includes("逾期") ? "overdue" : "";
+  $("d-deadline").className = task.deadline && task.status !== "done"
+    && task.deadline < today() ? "overdue" : "";
   $("d-priority").textContent = String(task.priority);
   $("d-id").textContent = task.id;
   $("d-actions").replaceChildren(...task.actions.map((a) => el("li", a)));
   const legal = task.legal_texts.map((g) => {
     const block = el("div");
-    block.append(el("strong", g.citation || g.citation_id || "（未注明）"),
-                 el("span", ` ${SHOWN_AS[g.shown_as] || ""}`, { class: "muted" }),
-                 el("blockquote", g.text || "（条文内容缺失）"));
+    block.append(el("strong", g.citation || g.citation_id || t("unnamed")),
+                 el("span", g.shown_as ? ` ${t(`shown_${g.shown_as}`)}` : "",
+                    { class: "muted" }),
+                 el("blockquote", g.text || t("noText")));
     return block;
   });
-  $("d-legal").replaceChildren(...(legal.length ? legal : [el("p", "无", { class: "muted" })]));
+  $("d-legal").replaceChildren(...(legal.length ? legal
+    : [el("p", t("none"), { class: "muted" })]));
   const next = NEXT[task.status];
   $("step-fields").hidden = !next;
   $("step-none").hidden = !!next;
-  $("step-none").textContent = task.status === "done" ? "任务已办结。"
-    : "该任务尚未下发（待审核或暂缓下发），暂不能反馈。";
+  $("step-none").textContent = task.status === "done" ? t("isDone") : t("notIssued");
   if (next) {
-    $("step").textContent = `${NEXT_VERB[next]}（→ ${STATUS_ZH[next]}）`;
+    $("step").textContent = lang === "en" ? `${t(`verb_${next}`)} (→ ${statusName(next)})`
+      : `${t(`verb_${next}`)}（→ ${statusName(next)}）`;
     $("step").dataset.next = next;
   }
   $("d-history").replaceChildren(...history.map((h) => el("li",
-    `${new Date(h.at).toLocaleString("zh-CN", { hour12: false })} ${h.by}：${STATUS_ZH[h.from] || h.from} → `
-    + `${STATUS_ZH[h.to] || h.to}${h.note ? `；${h.note}` : ""}`)));
+    `${new Date(h.at).toLocaleString(lang === "en" ? "en-GB" : "zh-CN", { hour12: false })} `
+    + `${h.by}${lang === "en" ? ": " : "："}${statusName(h.from)} → ${statusName(h.to)}`
+    + `${h.note ? (lang === "en" ? `; ${h.note}` : `；${h.note}`) : ""}`)));
 }
 
 async function reportStep(event) {
@@ -148,5 +218,17 @@ async function reportStep(event) {
 $("decision").addEventListener("change", () => loadTasks().catch(showError));
 $("status").addEventListener("change", () => loadTasks().catch(showError));
 $("step-form").addEventListener("submit", reportStep);
+function setLang(next) {
+  lang = next;
+  t = applyLang(WORDS, lang);
+  $("lang").value = lang;
+}
+
+setLang(userLang());
+$("lang").addEventListener("change", () => {
+  setUserLang($("lang").value);
+  setLang($("lang").value);
+  if (apiKey()) start();
+});
 keyForm(() => { current = null; $("detail-empty").hidden = false; $("detail-body").hidden = true;
                 return start(); });
