@@ -85,6 +85,15 @@ def memory_statement(payload: Mapping[str, Any]) -> Statement:
              "n": len(payload["facts"]), "data": data})
 
 
+def memory_from_payload(raw: Mapping[str, Any]) -> Memory:
+    return Memory(
+        decision_id=raw["decision_id"], decision_date=raw["decision_date"],
+        facts={f["id"]: dict(f) for f in raw["facts"]}, inputs=list(raw["inputs"]),
+        regions={c: RegionInfo(c, v[0], v[1], v[2]) for c, v in raw["regions"].items()},
+        partitions=list(raw["partitions"]),
+        implicated={c: set(days) for c, days in raw["implicated"].items()})
+
+
 def load_memory(store: Any, decision_id: str) -> Memory:
     """The decision's working memory (cached per process by its checksum)."""
     row = store.read_one(
@@ -101,13 +110,7 @@ def load_memory(store: Any, decision_id: str) -> Memory:
             return _CACHE[row["sha"]]
     data = store.read_one("MATCH (m:DecisionMemory {id: $id}) RETURN m.data AS data",
                           {"id": f"memory-{decision_id}"})
-    raw = json.loads(gzip.decompress(base64.b64decode(data["data"])))
-    memory = Memory(
-        decision_id=raw["decision_id"], decision_date=raw["decision_date"],
-        facts={f["id"]: f for f in raw["facts"]}, inputs=list(raw["inputs"]),
-        regions={c: RegionInfo(c, v[0], v[1], v[2]) for c, v in raw["regions"].items()},
-        partitions=list(raw["partitions"]),
-        implicated={c: set(days) for c, days in raw["implicated"].items()})
+    memory = memory_from_payload(json.loads(gzip.decompress(base64.b64decode(data["data"]))))
     with _LOCK:
         _CACHE[row["sha"]] = memory
         while len(_CACHE) > _CACHE_MAX:

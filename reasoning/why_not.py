@@ -230,6 +230,20 @@ def first_failure(tree: Any, fact: Mapping[str, Any],
                       saw=fact.get(field) if field else None, against=against)
 
 
+def _passed_before_failing(tree: Any, fact: Mapping[str, Any],
+                           bindings: Mapping[str, Mapping[str, Any]]) -> int:
+    """How many leading tests of an `and` hold: the fact that got furthest is the one
+    shown (a grade-B enterprise in the right region, not one in another region)."""
+    if not isinstance(tree, And):
+        return 0
+    n = 0
+    for item in tree.items:
+        if not evaluate(item, fact, bindings):
+            break
+        n += 1
+    return n
+
+
 def _field_of(tree: Any) -> str | None:
     return getattr(tree, "field", None)
 
@@ -296,6 +310,7 @@ class _Search:
         self.by_type = by_type
         self.matches: list[dict[str, str]] = []
         self.best: BlockFailure | None = None
+        self.best_rank: tuple[int, int] = (-1, -1)
         self.tries = 0
         # the first block that can be about the subject takes only facts about it
         self.filtered: int | None = None
@@ -319,9 +334,10 @@ class _Search:
     def run(self) -> None:
         self._block(0, {}, [])
 
-    def _fail(self, failure: BlockFailure) -> None:
-        if self.best is None or failure.block > self.best.block:
-            self.best = failure
+    def _fail(self, failure: BlockFailure, score: int = 0) -> None:
+        rank = (failure.block, score)
+        if self.best is None or rank > self.best_rank:
+            self.best, self.best_rank = failure, rank
 
     def _block(self, i: int, bound: dict[str, str], facts: list[dict[str, Any]]) -> None:
         rule = self.rule
@@ -338,7 +354,7 @@ class _Search:
             self._fail(failure)
             return
         bindings = {a: f for a, f in zip(rule.aliases, facts, strict=False)}
-        first_miss: tuple[dict[str, Any], FailedTest] | None = None
+        closest: tuple[int, dict[str, Any], FailedTest] | None = None
         for fact in candidates:
             if len(self.matches) >= 20 or self.tries >= _MAX_TRIES:
                 return
@@ -350,11 +366,13 @@ class _Search:
                 bound[alias] = fact["id"]
                 self._block(i + 1, bound, [*facts, fact])
                 bound.pop(alias, None)
-            elif first_miss is None:
-                first_miss = (fact, missed)
-        if first_miss is not None:
-            failure.fact_id, failure.failed = first_miss[0]["id"], first_miss[1]
-            self._fail(failure)
+            else:
+                score = _passed_before_failing(cond.tree, fact, bindings)
+                if closest is None or score > closest[0]:
+                    closest = (score, fact, missed)
+        if closest is not None:
+            failure.fact_id, failure.failed = closest[1]["id"], closest[2]
+            self._fail(failure, closest[0])
 
     def _no_fact_reason(self, i: int) -> str:
         ftype = self.rule.fact_types[i]
