@@ -43,6 +43,7 @@ OPENAPI_TAGS = [
 ROUTER_MODULES = (
     "ecobrain.api.http_runs",
     "ecobrain.api.http_decisions",
+    "ecobrain.api.http_why_not",
     "ecobrain.api.http_review",
     "ecobrain.api.http_tasks",
     "ecobrain.api.http_rules",
