@@ -380,7 +380,10 @@ def latest_impact(rule_id: RuleId, version: Version, _: Expert, store: Store
                  "impact report named is stale")},
                  428: {"model": Message, "description": "no impact report named"}})
 def activate(rule_id: RuleId, version: Version, principal: Expert, store: Store,
-             body: Annotated[ActivateIn | None, Body()] = None) -> dict[str, Any]:
+             body: Annotated[ActivateIn | None, Body(openapi_examples={"seen": {
+                 "summary": "the version's latest impact report",
+                 "value": {"impact_report": "impact-1a2b3c4d5e6f7a8b"}}})] = None
+             ) -> dict[str, Any]:
     """Decisions use the version on the days it is in force. The body names the version's
     latest impact report; an older one, or one made before rule versions or decisions changed,
     is refused (409) with what to do. The active versions of the rule the report said it
