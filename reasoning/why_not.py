@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 
 from ecobrain.reasoning.compiler import CompiledRule, compile_entry
 from ecobrain.reasoning.concept_index import ConceptIndex
-from ecobrain.reasoning.decision_memory import Memory, load_memory
+from ecobrain.reasoning.decision_memory import Memory, NoMemory, load_memory
 from ecobrain.reasoning.decision_trace import saved_trace
 from ecobrain.reasoning.engine import ALL_PARTITIONS
 from ecobrain.reasoning.expressions import (
@@ -387,7 +387,8 @@ class _Search:
 
 def why_not_in_memory(memory: Memory, base: RuleBase, concepts: ConceptIndex, subject: str, *,
                       kind: SubjectKind | None = None,
-                      firings: Sequence[Any] = (), rule_id: str | None = None) -> WhyNot:
+                      firings: Sequence[Any] = (), rule_id: str | None = None,
+                      rule_prefix: str | None = None, in_force_only: bool = False) -> WhyNot:
     """The why-not answer from a working memory, a rule base and the decision's firings."""
     on = date.fromisoformat(memory.decision_date)
     kind = kind or subject_kind_of(subject, memory)
@@ -404,9 +405,12 @@ def why_not_in_memory(memory: Memory, base: RuleBase, concepts: ConceptIndex, su
     entries = sorted(base.entries, key=lambda e: (e.rule.id, e.rule.version))
     for entry in entries:
         r = entry.rule
-        if rule_id is not None and r.id != rule_id:
+        if (rule_id is not None and r.id != rule_id) or \
+                (rule_prefix is not None and not r.id.startswith(rule_prefix)):
             continue
         active, standing = _standing(entry, in_force, on)
+        if in_force_only and not active:
+            continue
         common = {"key": r.key, "rule_id": r.id, "version": r.version, "title": r.title,
                   "status": r.status, "in_force": active, "on_date": standing,
                   "effective_from": r.effective_from.isoformat() if r.effective_from else None,
@@ -460,3 +464,31 @@ def why_not(store: Any, decision_id: str, subject: str, *, kind: SubjectKind | N
     return why_not_in_memory(memory, base, ConceptIndex.for_store(store), subject, kind=kind,
                              firings=trace.firings if trace is not None else (),
                              rule_id=rule_id)
+
+
+def alert_grading_notes(store: Any, decision_id: str, regions: Sequence[tuple[str, str]]
+                        ) -> list[str]:
+    """For a document's explanation: per region (code, name), each alert grading in force on
+    the decision date that did not fire, and the first test that failed with its value.
+    Empty for a decision saved without its working memory."""
+    try:
+        memory = load_memory(store, decision_id)
+    except NoMemory:
+        return []
+    base, _ = rule_base_for(store)
+    concepts = ConceptIndex.for_store(store)
+    trace = saved_trace(store, decision_id)
+    firings = trace.firings if trace is not None else ()
+    out = []
+    for code, name in regions:
+        answer = why_not_in_memory(memory, base, concepts, code, kind="region",
+                                   firings=firings, rule_prefix="alert.", in_force_only=True)
+        missed = []
+        for v in answer.verdicts:
+            if v.outcome == "failed" and v.failure is not None and v.failure.failed is not None:
+                missed.append(f"{v.title}：{v.failure.failed.text()}")
+            elif v.outcome == "no_fact":
+                missed.append(f"{v.title}：无预警研判事实")
+        if missed:
+            out.append(f"预警研判（{name}，为何未达以下级别）：" + "；".join(missed) + "。")
+    return out
