@@ -28,8 +28,11 @@ from ecobrain.api.http_common import (
     register_errors,
 )
 from ecobrain.reasoning import change_impact, rule_store
+from ecobrain.reasoning.concept_index import ConceptIndex
+from ecobrain.reasoning.fact_types import FACT_TYPES
 from ecobrain.reasoning.legal_coverage import legal_coverage
 from ecobrain.reasoning.run_decision import rule_base_for
+from ecobrain.reasoning.schema import rule_file_schema
 
 router = APIRouter(prefix="/rules", tags=["rule authoring"], responses=ERROR_RESPONSES)
 Expert = Annotated[Principal, Depends(require("expert"))]
@@ -291,6 +294,28 @@ def coverage(_: Expert, store: Store,
     version without a ground in force province-wide on that date."""
     base, _ = rule_base_for(store)
     return legal_coverage(base, store, on).as_dict()
+
+
+class VocabularyOut(BaseModel):
+    schema_: dict[str, Any] = Field(alias="schema", description="JSON schema of a rule file")
+    fact_types: dict[str, dict[str, str]] = Field(description="fact type -> field -> meaning")
+    concepts: dict[str, list[str]] = Field(description="concept id -> its kinds (ontology)")
+
+    model_config = {"populate_by_name": True, "json_schema_extra": {"examples": [{
+        "schema": {"title": "ecobrain rule file"},
+        "fact_types": {"alert_assessment": {"peak_aqi": "highest daily AQI of the forecast"}},
+        "concepts": {"PM2_5": ["Pollutant"]}}]}}
+
+
+@router.get("/vocabulary", response_model=VocabularyOut, response_model_by_alias=True,
+            summary="What a rule may name: the file schema, fact types and fields, concepts")
+def vocabulary(_: Expert, store: Store) -> dict[str, Any]:
+    """For editors (the workbench's rule editor completes and checks with it)."""
+    concepts = ConceptIndex.for_store(store)
+    return {"schema": rule_file_schema(),
+            "fact_types": {name: {f: spec.description for f, spec in ft.fields.items()}
+                           for name, ft in FACT_TYPES.items()},
+            "concepts": {cid: sorted(c.kinds) for cid, c in sorted(concepts.concepts.items())}}
 
 
 @router.get("/{rule_id}", response_model=RuleOut, summary="A rule with all its versions",

@@ -290,11 +290,32 @@ def validate_rule_text(store: Any, text: str, *, run_tests: bool = True,
                                             for f in report.rule_base.files):
             for res in run_rule_tests(base=report.rule_base, store=store):
                 tests.append({"name": res.name, "on": res.on, "passed": res.passed,
-                              "failures": res.failures, "conclusions": res.conclusions})
+                              "failures": res.failures, "conclusions": res.conclusions,
+                              "texts": conclusion_texts(res.decision)})
     if not keys and not errors:
         errors.append(RuleProblem("no rule in the submitted text", file=SUBMITTED))
     return Validation(ok=not errors, errors=errors, warnings=warnings, rules=keys, tests=tests,
                       submission=sub, base=report.rule_base)
+
+
+def conclusion_texts(decision: Any) -> list[str]:
+    """The Chinese text each conclusion of a decision shows its reader (what an expert checks
+    a rule's wording against)."""
+    if decision is None:
+        return []
+    out: list[str] = []
+    for c in decision.conclusions():
+        d = c.model_dump()
+        if c.kind == "alert":
+            out.append(f"{d.get('region_name') or d['region_code']} {d['level_label']}："
+                       f"{d.get('note') or ''}")
+        elif c.kind == "measure":
+            out += d.get("descriptions") or [d["measure_label"]]
+        elif c.kind == "task":
+            out += [i["text"] for i in d["items"]]
+        else:
+            out += d.get("texts") or []
+    return out
 
 
 # -- dry run ---------------------------------------------------------------------------------------
