@@ -16,7 +16,7 @@ from ecobrain.ontology.store import GraphStore
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
 
 
-@pytest.mark.parametrize("page", ["/docs", "/redoc", "/ui", "/ui/tasks"])
+@pytest.mark.parametrize("page", ["/docs", "/redoc", "/ui", "/ui/tasks", "/ui/rules"])
 def test_pages_reference_no_external_host(store: GraphStore, tmp_path: Path, page: str) -> None:
     with api_client(store, tmp_path) as api:
         r = api.get(page)

@@ -7,6 +7,8 @@ change. An investigator's key gets no editor."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,10 +16,12 @@ import pytest
 from kb_fixture import Decided
 from web_helpers import LiveServer, browser_page, live_server, skip_without_browser
 
+from ecobrain.api.http_web import WEBUI_DIR
 from ecobrain.reasoning import rule_store
 from ecobrain.reasoning.decision_store import region_forecast
 
 RULE = "alert.heavy-pollution.yellow"
+ROOT = Path(__file__).resolve().parents[1]
 DRAFT = """\
 family: alert.heavy-pollution
 rules:
@@ -166,3 +170,15 @@ def test_an_investigator_key_gets_no_editor(server: LiveServer) -> None:
         page.wait_for_function("() => document.querySelector('#error').textContent", timeout=15000)
         assert "403" in page.locator("#error").inner_text()
         assert page.locator("#board").is_hidden()
+
+
+def test_the_vendored_editor_bundle_is_the_one_its_script_built() -> None:
+    folder = WEBUI_DIR / "vendor" / "codemirror"
+    digest = hashlib.sha256((folder / "codemirror.bundle.js").read_bytes()).hexdigest()
+    assert (folder / "SHA256SUMS").read_text().split() == [digest, "codemirror.bundle.js"]
+    licence = (folder / "LICENSE").read_text(encoding="utf-8")
+    for package in ("@codemirror/view", "@codemirror/lang-yaml", "@lezer/yaml", "crelt"):
+        assert f"== {package} " in licence
+    lock = json.loads((ROOT / "scripts" / "webui-codemirror" / "package-lock.json"
+                       ).read_text(encoding="utf-8"))
+    assert lock["packages"]["node_modules/@codemirror/view"]["version"] in licence

@@ -10,13 +10,13 @@ mkdir -p "$out"
 npx esbuild entry.js --bundle --minify --format=iife --global-name=EcoCM \
   --legal-comments=eof --outfile="$out/codemirror.bundle.js"
 # licences of everything in the bundle
-: > "$out/LICENSES.txt"
+: > "$out/LICENSE"
 for d in node_modules/@codemirror/* node_modules/@lezer/* node_modules/crelt node_modules/style-mod node_modules/w3c-keyname node_modules/@marijn/*; do
   [ -d "$d" ] || continue
   v=$(node -p "require('./$d/package.json').version")
   l=$(node -p "require('./$d/package.json').license")
-  printf '== %s %s (%s)\n' "${d#node_modules/}" "$v" "$l" >> "$out/LICENSES.txt"
-  cat "$d"/LICENSE* >> "$out/LICENSES.txt" 2>/dev/null || true
-  printf '\n' >> "$out/LICENSES.txt"
+  printf '== %s %s (%s)\n' "${d#node_modules/}" "$v" "$l" >> "$out/LICENSE"
+  cat "$d"/LICENSE* >> "$out/LICENSE" 2>/dev/null || true
+  printf '\n' >> "$out/LICENSE"
 done
 sha256sum "$out/codemirror.bundle.js" | sed 's#  .*/#  #' > "$out/SHA256SUMS"
