@@ -118,6 +118,9 @@ function showCounty(feature) {
     : "本区县无预警。";
   shown = p;
   renderTasks(p);
+  loadWhyNot(p.code).catch((err) => {
+    $("county-whynot").replaceChildren(el("li", `无法查询：${err.message}`, { class: "muted" }));
+  });
   const docs = documents.filter((d) => d.region_code === p.code || d.region_code === p.city_code);
   $("county-docs").replaceChildren(...(docs.length ? docs.map((d) => {
     const li = el("li", `${d.region_name}（${d.tasks} 项任务）：`);
@@ -131,6 +134,29 @@ function showCounty(feature) {
     return li;
   }) : [el("li", "无任务清单。", { class: "muted" })]));
   $("county").focus();
+}
+
+/** The alert gradings in force that did not fire for the county, with the first failed test
+    and the value it saw (GET /decisions/{id}/why-not). */
+async function loadWhyNot(code) {
+  const list = $("county-whynot");
+  list.replaceChildren(el("li", "查询中…", { class: "muted" }));
+  const q = new URLSearchParams({ subject: code, kind: "region" });
+  const answer = await api(`/decisions/${encodeURIComponent($("decision").value)}/why-not?${q}`);
+  if (shown === null || shown.code !== code) return;  // another county was opened meanwhile
+  const missed = answer.verdicts.filter((v) => v.rule_id.startsWith("alert.") && v.in_force
+                                        && (v.outcome === "failed" || v.outcome === "no_fact"));
+  list.replaceChildren(...(missed.length ? missed.map((v) => {
+    const f = v.failure;
+    const why = f.failed ? failedText(f.failed) : f.reason;
+    return el("li", `${v.title}：${why}`, { "data-rule": v.key });
+  }) : [el("li", "所有在用的预警分级均已触发或不适用。", { class: "muted" })]));
+}
+
+function failedText(t) {
+  if (t.alternatives && t.alternatives.length) return t.alternatives.map(failedText).join("；且 ");
+  const saw = t.saw === null || t.saw === undefined ? "缺失" : String(t.saw);
+  return `${t.test} 不成立（实际 ${t.field} = ${saw}）`;
 }
 
 function renderTasks(p) {
