@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from ecobrain.api import documents
 from ecobrain.api.auth import KeyStore
 from ecobrain.api.cli import app
+from ecobrain.reasoning.decision_memory import load_memory
 from ecobrain.reasoning.decision_store import region_forecast
 
 QUIET_COUNTY = "331181"  # in Lishui, no alert in the county nor in its city
@@ -132,3 +133,19 @@ def test_the_document_explains_why_a_yellow_county_is_not_orange(decided: Decide
     assert f"longest_run_over_200 = {_longest_run(aqis, 200)}" in line
     assert f"longest_run_over_150 = {_longest_run(aqis, 150)}" in line
     assert "黄色预警（PM2.5主导" not in line  # yellow fired: not among the missed levels
+
+
+def test_a_hotspot_is_recognised_and_its_rules_answered(api: ApiClient, decided: Decided
+                                                        ) -> None:
+    memory = load_memory(decided.store, decided.decision_id)
+    hotspot = next(f for f in memory.of_type("hotspot") if f.get("species") == "NOx")
+    body = api.get(f"/decisions/{decided.decision_id}/why-not", "commander",
+                   params={"subject": hotspot["hotspot_id"]}).json()
+    assert body["subject_kind"] == "hotspot" and body["subject_facts"] >= 1
+    v = {x["key"]: x for x in body["verdicts"]}
+    # a NOx hotspot: the NOx rule's hotspot block holds; the SO2 rule's fails on the species
+    nox = v["task.hotspot.nox@1"]
+    assert nox["outcome"] == "fired" or nox["failure"]["block"] > 0  # got past the hotspot
+    so2 = v["task.hotspot.so2@1"]
+    assert so2["outcome"] == "failed" and so2["failure"]["alias"] == "h"
+    assert so2["failure"]["failed"]["saw"] == "NOx"
