@@ -148,3 +148,36 @@ def test_an_enterprise_without_a_task(kb: GraphStore) -> None:
     assert (failed.test, failed.saw) == ("grade == GradeD", "GradeB")
     assert b["task.emergency.grade-b@1"].outcome == "fired"
     assert b["task.emergency.grade-b@1"].matched["e"] == f"eir.{SC}.E-B"
+
+
+def test_each_versions_standing_on_the_date(kb: GraphStore, tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    rule = """\
+  - id: advice.test.standing
+    version: {v}
+    title: 测试版本{v}
+    effective_from: {start}
+    effective_to: {end}
+    legal_basis: [cn.air-law.2018.art95.p1]
+    when: {{fact: daily_aqi, as: d, if: aqi > {limit}}}
+    then:
+      - advice: {{region_code: "{{d.region_code}}", measure_type: HealthAdvice, pollutant: PM2_5,
+                  text: "{{d.region_name}}日AQI {{d.aqi}}"}}
+"""
+    (folder / "standing.yaml").write_text(
+        "family: advice.test-standing\ntitle: 测试\nrules:\n"
+        + rule.format(v=1, start="2025-01-01", end="2025-05-31", limit=100)
+        + rule.format(v=2, start="2025-06-01", end="null", limit=150)
+        + rule.format(v=3, start="2027-01-01", end="null", limit=140), encoding="utf-8")
+    base = load_rule_base(folder, strict=False)[0]
+    v = {x.version: x for x in _answer(kb, XH, base=base, rule_id="advice.test.standing"
+                                       ).verdicts}
+    assert v[2].in_force and v[2].on_date == "在决策日有效"
+    assert not v[1].in_force and "已失效（2025-05-31 止，由 advice.test.standing@2 取代）" in \
+        v[1].on_date
+    assert not v[3].in_force and "尚未生效（2027-01-01 起）" in v[3].on_date
+    # Xihu 149: v1 (aqi > 100) would have matched, v2 (> 150) fails with 149, v3 (> 140)
+    # matches but is not in force yet
+    assert v[1].outcome == "matched" and v[3].outcome == "matched"
+    assert (v[2].outcome, v[2].failure.failed.saw) == ("failed", 149)
