@@ -155,6 +155,15 @@ def test_an_expert_edits_checks_tests_sees_the_impact_and_activates(
         page.wait_for_function("() => document.querySelector('#status').textContent"
                                f".includes('已启用 {RULE}@3')", timeout=20000)
         assert page.locator("#error").inner_text() == ""
+        # the rule's audit trail: who saved, activated and retired what
+        activated = f"#audit li[data-action='rule.activate'][data-target='{RULE}@3']"
+        page.wait_for_selector(activated, timeout=15000)
+        assert "test-expert" in page.locator(activated).inner_text()
+        assert "影响评估 impact-" in page.locator(activated).inner_text()
+        assert page.locator(f"#audit li[data-action='rule.deactivate'][data-target='{RULE}@2']"
+                            ).count() == 1
+        assert page.locator(f"#audit li[data-action='rule.create'][data-target='{RULE}@3']"
+                            ).count() == 1
     assert rule_store.rule_version(module_decided.store, RULE, 3)["status"] == "active"
     assert rule_store.rule_version(module_decided.store, RULE, 2)["status"] == "retired"
     audit = rule_store.audit_events(module_decided.store, RULE)

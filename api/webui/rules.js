@@ -87,9 +87,23 @@ async function openVersion(ruleId, version) {
   } catch (err) { showError(err); }
 }
 
+const ACTION_ZH = { "rule.create": "保存新版本", "rule.activate": "启用", "rule.deactivate": "停用" };
+
+/** Who changed the rule's versions, and when (GET /rules/{id}/audit). */
+async function loadAudit(ruleId) {
+  const events = await api(`/rules/${encodeURIComponent(ruleId)}/audit`);
+  $("audit").replaceChildren(...(events.length ? events.map((a) => el("li",
+    `${a.at} ${a.by}：${ACTION_ZH[a.action] || a.action} ${a.target}`
+    + (a.detail.impact_report ? `（影响评估 ${a.detail.impact_report}）` : "")
+    + (a.detail.superseded_by ? `（由 ${a.detail.superseded_by} 取代）` : ""),
+    { "data-action": a.action, "data-target": a.target }))
+    : [el("li", "此规则（随规则库导入）尚无变更记录。", { class: "muted" })]));
+}
+
 function setSelected(sel) {
   selected = sel;
   impactId = null;
+  if (sel) loadAudit(sel.rule_id).catch(showError);
   $("impact").disabled = !sel || sel.status === "active";
   $("activate").disabled = true;
   $("impact-report").replaceChildren(el("p", "保存草稿后，点击“影响评估”，在最近的决策上重新运行。",
