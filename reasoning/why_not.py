@@ -385,6 +385,22 @@ class _Search:
         return f"本决策没有 {ftype} 事实"
 
 
+_COMPILED: dict[tuple[str, str, str, str], tuple[CompiledRule | None, list[Any]]] = {}
+_COMPILED_MAX = 2000
+
+
+def _compiled(base: RuleBase, entry: RuleEntry, concepts: ConceptIndex, on: date
+              ) -> tuple[CompiledRule | None, list[Any]]:
+    """compile_entry, kept per (rule base, concepts, date, version): a document asks for each
+    of its regions, the map for each county opened."""
+    key = (base.fingerprint, concepts.fingerprint, on.isoformat(), entry.key)
+    if key not in _COMPILED:
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[key] = compile_entry(entry, concepts, on)
+    return _COMPILED[key]
+
+
 def why_not_in_memory(memory: Memory, base: RuleBase, concepts: ConceptIndex, subject: str, *,
                       kind: SubjectKind | None = None,
                       firings: Sequence[Any] = (), rule_id: str | None = None,
@@ -415,7 +431,7 @@ def why_not_in_memory(memory: Memory, base: RuleBase, concepts: ConceptIndex, su
                   "status": r.status, "in_force": active, "on_date": standing,
                   "effective_from": r.effective_from.isoformat() if r.effective_from else None,
                   "effective_to": r.effective_to.isoformat() if r.effective_to else None}
-        compiled, problems = compile_entry(entry, concepts, on)
+        compiled, problems = _compiled(base, entry, concepts, on)
         if compiled is None:
             errors = [p.message for p in problems if p.severity == "error"]
             verdicts.append(VersionVerdict(**common, outcome="not_compiled",
