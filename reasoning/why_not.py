@@ -303,7 +303,7 @@ def _partition_ok(fact: Mapping[str, Any], bound: Sequence[Mapping[str, Any]]) -
 class _Search:
     """Depth-first matching of one rule version's blocks; keeps the deepest failure."""
 
-    def __init__(self, rule: CompiledRule, memory: Memory, subject: str, kind: SubjectKind,
+    def __init__(self, rule: CompiledRule, subject: str, kind: SubjectKind,
                  by_type: Mapping[str, list[dict[str, Any]]]):
         self.rule = rule
         self.subject = subject
@@ -437,7 +437,7 @@ def why_not_in_memory(memory: Memory, base: RuleBase, concepts: ConceptIndex, su
             verdicts.append(VersionVerdict(**common, outcome="not_compiled",
                                            problem="; ".join(errors) or "does not compile"))
             continue
-        search = _Search(compiled, memory, subject, kind, by_type)
+        search = _Search(compiled, subject, kind, by_type)
         if not search.relevant:
             skipped += 1
             continue
