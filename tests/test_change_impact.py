@@ -13,12 +13,12 @@ from api_helpers import ApiClient, api_client
 from kb_fixture import Decided
 from typer.testing import CliRunner
 
-from ecobrain.api.cli import app
-from ecobrain.reasoning.change_impact import diff, rerun
-from ecobrain.reasoning.concept_index import ConceptIndex
-from ecobrain.reasoning.decision_memory import load_memory
-from ecobrain.reasoning.decision_store import region_forecast
-from ecobrain.reasoning.run_decision import rule_base_for
+from ecobrain.api.cli.app import app
+from ecobrain.reasoning.authoring.impact import diff, rerun
+from ecobrain.reasoning.decisions.memory import load_memory
+from ecobrain.reasoning.decisions.run_decision import rule_base_for
+from ecobrain.reasoning.decisions.store import region_forecast
+from ecobrain.reasoning.language.concept_index import ConceptIndex
 
 RULE = "alert.heavy-pollution.yellow"
 STRICT = "days_over_200 >= 1 and peak_aqi > 210 and driver == PM2_5"  # a stricter yellow

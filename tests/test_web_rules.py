@@ -16,9 +16,9 @@ import pytest
 from kb_fixture import Decided
 from web_helpers import LiveServer, browser_page, live_server, skip_without_browser
 
-from ecobrain.api.http_web import WEBUI_DIR
-from ecobrain.reasoning import rule_store
-from ecobrain.reasoning.decision_store import region_forecast
+from ecobrain.api.web.pages import WEBUI_DIR
+from ecobrain.reasoning.authoring import rule_store
+from ecobrain.reasoning.decisions.store import region_forecast
 
 RULE = "alert.heavy-pollution.yellow"
 ROOT = Path(__file__).resolve().parents[1]

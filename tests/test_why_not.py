@@ -16,12 +16,12 @@ from reasoning_fixtures import (
     write_regions,
 )
 
-from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning.concept_index import ConceptIndex
-from ecobrain.reasoning.decision_memory import memory_from_payload
-from ecobrain.reasoning.pipeline import decide, decision_memories
-from ecobrain.reasoning.rulebase import bundled_rules_dir, load_rule_base
-from ecobrain.reasoning.why_not import WhyNot, why_not_in_memory
+from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.authoring.rulebase import bundled_rules_dir, load_rule_base
+from ecobrain.reasoning.decisions.memory import memory_from_payload
+from ecobrain.reasoning.decisions.pipeline import decide, decision_memories
+from ecobrain.reasoning.decisions.why_not import WhyNot, why_not_in_memory
+from ecobrain.reasoning.language.concept_index import ConceptIndex
 
 D0 = dt.date(2026, 1, 10)
 HZ, SC, XH, NB = "330100", "330102", "330106", "330200"

@@ -13,11 +13,11 @@ from api_helpers import ApiClient, api_client
 from kb_fixture import Decided
 from typer.testing import CliRunner
 
-from ecobrain.api import documents
 from ecobrain.api.auth import KeyStore
-from ecobrain.api.cli import app
-from ecobrain.reasoning.decision_memory import load_memory
-from ecobrain.reasoning.decision_store import region_forecast
+from ecobrain.api.cli.app import app
+from ecobrain.api.documents import task_list as documents
+from ecobrain.reasoning.decisions.memory import load_memory
+from ecobrain.reasoning.decisions.store import region_forecast
 
 QUIET_COUNTY = "331181"  # in Lishui, no alert in the county nor in its city
 QUIET_ENTERPRISE = "SYN-E-331181-0015"
