@@ -70,6 +70,7 @@ def test_the_rerun_reproduces_the_stored_decision(module_decided: Decided) -> No
     again = rerun(store, load_memory(store, d.id), rule_base_for(store)[0],
                   ConceptIndex.for_store(store), d.run_id)
     assert len(again.tasks) == len(d.tasks) and diff(d, again) == []
+    assert again.id == d.id  # same inputs, same rule versions, same knowledge: the same id
 
 
 def test_a_draft_is_saved_inactive_and_activation_needs_its_impact(

@@ -73,7 +73,9 @@ def memory_payload(decision_id: str, decision_date: str, facts: Mapping[str, Map
 
 
 def memory_statement(payload: Mapping[str, Any]) -> Statement:
-    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+    # fields keep the order the engine had them in (a fact set's digest, part of the decision id,
+    # depends on it: a re-run on the stored inputs gets the same id)
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"),
                       default=str).encode("utf-8")
     digest = hashlib.sha256(body).hexdigest()
     data = base64.b64encode(gzip.compress(body, 6, mtime=0)).decode("ascii")
