@@ -135,6 +135,8 @@ def test_activation_takes_only_the_latest_current_report(api: ApiClient,
     assert r.exit_code == 0, r.output
     assert "影响评估" in r.output and "取消 " in r.output
     second = api.get(f"/rules/{RULE}/versions/3/impact", "expert").json()["id"]
+    r = runner.invoke(app, ["rules", "impact", "no.such.rule", "1"])
+    assert r.exit_code == 1 and "no version 1 of rule 'no.such.rule'" in r.output
     assert second != first
     url = f"/rules/{RULE}/versions/3/activate"
     r = api.post(url, "expert", json={"impact_report": first})
