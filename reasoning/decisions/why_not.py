@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Literal
@@ -387,6 +388,7 @@ class _Search:
 
 _COMPILED: dict[tuple[str, str, str, str], tuple[CompiledRule | None, list[Any]]] = {}
 _COMPILED_MAX = 2000
+_COMPILED_LOCK = threading.Lock()
 
 
 def _compiled(base: RuleBase, entry: RuleEntry, concepts: ConceptIndex, on: date
@@ -394,11 +396,15 @@ def _compiled(base: RuleBase, entry: RuleEntry, concepts: ConceptIndex, on: date
     """compile_entry, kept per (rule base, concepts, date, version): a document asks for each
     of its regions, the map for each county opened."""
     key = (base.fingerprint, concepts.fingerprint, on.isoformat(), entry.key)
-    if key not in _COMPILED:
+    with _COMPILED_LOCK:
+        if key in _COMPILED:
+            return _COMPILED[key]
+    out = compile_entry(entry, concepts, on)
+    with _COMPILED_LOCK:  # the API answers in threads
         if len(_COMPILED) >= _COMPILED_MAX:
             _COMPILED.pop(next(iter(_COMPILED)))
-        _COMPILED[key] = compile_entry(entry, concepts, on)
-    return _COMPILED[key]
+        _COMPILED[key] = out
+    return out
 
 
 def why_not_in_memory(memory: Memory, base: RuleBase, concepts: ConceptIndex, subject: str, *,
