@@ -201,3 +201,20 @@ def test_saving_refuses_bad_rules_and_active_overlaps(api: ApiClient) -> None:
     assert r.status_code == 422 and "one rule version at a time" in r.json()["message"]
     assert api.get("/rules/task.hotspot.vocs-ldar/audit", "expert").json() == []
     assert api.post("/rules/no.such/versions/1/activate", "expert").status_code == 404
+
+
+def test_the_rule_list_by_standing_on_a_date(api: ApiClient) -> None:
+    """The 2017 grading is active but expired after 2024-01-22; the 2024 one not yet in force
+    before 2024-01-23: the list says which version decisions use on the date."""
+    def yellow(on: str) -> dict[int, tuple[str, str]]:
+        rules = api.get("/rules", "expert", params={"on": on}).json()
+        r = next(r for r in rules if r["rule_id"] == "alert.heavy-pollution.yellow")
+        return {v["version"]: (v["standing"], v["standing_note"]) for v in r["versions"]}
+
+    assert yellow("2026-12-01") == {1: ("not_in_force", "2024-01-22 止，已失效，由 v2 取代"),
+                                    2: ("in_force", "当日生效")}
+    assert yellow("2023-06-01") == {1: ("in_force", "当日生效"),
+                                    2: ("not_in_force", "2024-01-23 起生效，尚未生效")}
+    plain = api.get("/rules", "expert").json()
+    assert all(v["standing"] is None for r in plain for v in r["versions"])
+    assert api.get("/rules", "expert", params={"on": "soon"}).status_code == 422

@@ -30,6 +30,7 @@ from ecobrain.api.http.common import (
 from ecobrain.reasoning.authoring import impact as change_impact
 from ecobrain.reasoning.authoring import rule_store
 from ecobrain.reasoning.authoring.legal_coverage import legal_coverage
+from ecobrain.reasoning.authoring.standing import standings
 from ecobrain.reasoning.decisions.run_decision import rule_base_for
 from ecobrain.reasoning.language.concept_index import ConceptIndex
 from ecobrain.reasoning.language.fact_types import FACT_TYPES
@@ -75,6 +76,9 @@ class VersionSummary(BaseModel):
     effective_to: str | None = None
     title: str
     origin: Literal["bundle", "api"]
+    standing: Literal["in_force", "draft", "not_in_force", "retired"] | None = Field(
+        default=None, description="with ?on=: whether decisions on that date use it")
+    standing_note: str | None = Field(default=None, description="why, in Chinese")
 
 
 class RuleSummaryOut(BaseModel):
@@ -217,8 +221,18 @@ class AuditEventOut(BaseModel):
 
 
 @router.get("", response_model=list[RuleSummaryOut], summary="Every rule and its versions")
-def list_rules(_: Expert, store: Store) -> list[dict[str, Any]]:
-    return rule_store.list_rules(store)
+def list_rules(_: Expert, store: Store,
+               on: Annotated[dt.date | None, Query(description=(
+                   "a date: each version's standing on it (in force, draft, not in force — "
+                   "expired, not yet, superseded — or retired)"), examples=["2026-12-01"])]
+               = None) -> list[dict[str, Any]]:
+    rules = rule_store.list_rules(store)
+    if on is not None:
+        for r in rules:
+            for v, (standing, note) in zip(r["versions"], standings(r["versions"], on),
+                                           strict=True):
+                v["standing"], v["standing_note"] = standing, note
+    return rules
 
 
 @router.post("/validate", response_model=ValidationOut,

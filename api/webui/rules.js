@@ -24,33 +24,12 @@ function showError(err) { $("error").textContent = err ? `出错了：${err.mess
 function say(text) { $("status").textContent = text; }
 function today() { return new Date().toISOString().slice(0, 10); }
 
-/** A version's standing on `day` (rule: the highest active version in force is used). */
-function standings(rules, day) {
-  const out = [];
-  for (const rule of rules) {
-    const inForce = rule.versions.filter((v) => v.status === "active"
-      && (!v.effective_from || v.effective_from <= day)
-      && (!v.effective_to || day <= v.effective_to));
-    const used = inForce.length ? Math.max(...inForce.map((v) => v.version)) : null;
-    for (const v of rule.versions) {
-      let standing = v.status;
-      if (v.status === "active") standing = v.version === used ? "in_force" : "not_in_force";
-      let why = "";
-      if (standing === "not_in_force") {
-        if (v.effective_to && v.effective_to < day) why = `${v.effective_to} 已失效`;
-        else if (v.effective_from && v.effective_from > day) why = `${v.effective_from} 起生效`;
-        else why = `被 v${used} 取代`;
-      }
-      out.push({ rule, v, standing, why });
-    }
-  }
-  return out;
-}
-
+/** The rule list by standing on the chosen date (the API says which version decisions use). */
 async function loadList() {
-  const rules = await api("/rules");
   const day = $("on").value || today();
-  const rows = standings(rules, day);
+  const rules = await api(`/rules?on=${encodeURIComponent(day)}`);
+  const rows = rules.flatMap((rule) => rule.versions.map((v) => ({
+    rule, v, standing: v.standing, why: v.standing === "not_in_force" ? v.standing_note : "" })));
   const groups = $("groups");
   groups.replaceChildren();
   for (const [key, title] of STANDING) {
