@@ -43,7 +43,7 @@ class WhyNotOut(WhyNot):
             "key": "alert.heavy-pollution.orange@2", "rule_id": "alert.heavy-pollution.orange",
             "version": 2, "title": "橙色预警（PM2.5主导，2024年分级）", "status": "active",
             "effective_from": "2024-01-23", "effective_to": None, "in_force": True,
-            "on_date": "在决策日有效", "outcome": "failed", "matched": {}, "conclusions": [],
+            "on_date": "当日生效", "outcome": "failed", "matched": {}, "conclusions": [],
             "failure": {"block": 0, "alias": "a", "fact_type": "alert_assessment",
                         "condition": "(longest_run_over_200 >= 2 or longest_run_over_150 >= 3)"
                                      " and driver == PM2_5",

@@ -34,6 +34,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ecobrain.reasoning.authoring.rulebase import RuleBase, RuleEntry
+from ecobrain.reasoning.authoring.standing import standings
 from ecobrain.reasoning.decisions.memory import Memory, NoMemory, load_memory
 from ecobrain.reasoning.decisions.run_decision import rule_base_for
 from ecobrain.reasoning.decisions.trace import saved_trace
@@ -119,7 +120,7 @@ class VersionVerdict(BaseModel):
         if self.outcome == "fired":
             return f"{head}：已触发 → {', '.join(self.conclusions) or '（结论被更高级别取代）'}"
         if self.outcome == "matched":
-            return f"{head}：条件成立，但{self.on_date}，未执行"
+            return f"{head}：条件成立，但未执行（{self.on_date}）"
         if self.outcome == "not_compiled":
             return f"{head}：无法编译：{self.problem}"
         f = self.failure
@@ -272,24 +273,21 @@ def _subject_fields(fact_type: str, kind: SubjectKind) -> tuple[str, ...]:
 
 # -- one rule version --------------------------------------------------------------------------
 
-def _standing(entry: RuleEntry, base_in_force: Mapping[str, RuleEntry], on: date
-              ) -> tuple[bool, str]:
-    r = entry.rule
-    chosen = base_in_force.get(r.id)
-    if chosen is not None and chosen.key == entry.key:
-        return True, "在决策日有效"
-    if r.status == "draft":
-        return False, "为草稿，未启用"
-    if r.status == "retired":
-        return False, "已停用"
-    if r.effective_from and on < r.effective_from:
-        return False, f"决策日尚未生效（{r.effective_from.isoformat()} 起）"
-    if r.effective_to and on > r.effective_to:
-        later = f"，由 {chosen.key} 取代" if chosen is not None else ""
-        return False, f"决策日已失效（{r.effective_to.isoformat()} 止{later}）"
-    if chosen is not None:
-        return False, f"被较新版本 {chosen.key} 取代"
-    return False, "决策日未使用"
+def _standings(base: RuleBase, on: date) -> dict[str, tuple[bool, str]]:
+    """key -> (decisions on `on` use it, its standing in words), one rule as the editor's list
+    (:mod:`ecobrain.reasoning.authoring.standing`)."""
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for e in base.entries:
+        r = e.rule
+        by_rule.setdefault(r.id, []).append({
+            "key": r.key, "version": r.version, "status": r.status,
+            "effective_from": r.effective_from.isoformat() if r.effective_from else None,
+            "effective_to": r.effective_to.isoformat() if r.effective_to else None})
+    out = {}
+    for versions in by_rule.values():
+        for v, (standing, note) in zip(versions, standings(versions, on), strict=True):
+            out[v["key"]] = (standing == "in_force", note)
+    return out
 
 
 def _partition_ok(fact: Mapping[str, Any], bound: Sequence[Mapping[str, Any]]) -> bool:
@@ -418,7 +416,7 @@ def why_not_in_memory(memory: Memory, base: RuleBase, concepts: ConceptIndex, su
     for fid in sorted(memory.facts):
         f = memory.facts[fid]
         by_type.setdefault(str(f.get("type")), []).append(f)
-    in_force = {e.rule.id: e for e in base.in_force(on)}
+    standing_of = _standings(base, on)
     fired: dict[tuple[str, frozenset[str]], list[str]] = {}
     for f in firings:
         fired.setdefault((f.rule_key, frozenset(f.facts.values())), []).extend(f.conclusions)
@@ -430,7 +428,7 @@ def why_not_in_memory(memory: Memory, base: RuleBase, concepts: ConceptIndex, su
         if (rule_id is not None and r.id != rule_id) or \
                 (rule_prefix is not None and not r.id.startswith(rule_prefix)):
             continue
-        active, standing = _standing(entry, in_force, on)
+        active, standing = standing_of[r.key]
         if in_force_only and not active:
             continue
         common = {"key": r.key, "rule_id": r.id, "version": r.version, "title": r.title,
