@@ -56,7 +56,17 @@ from ecobrain.reasoning.language.fact_types import FACT_TYPES
 SubjectKind = Literal["region", "enterprise", "hotspot"]
 Outcome = Literal["fired", "matched", "failed", "no_fact", "not_compiled"]
 _REGION_CODE = re.compile(r"^\d{6}$")
-_MAX_TRIES = 200_000  # condition evaluations per rule version (a guard, not a limit met)
+_MAX_TRIES = 200_000
+_OPS_ZH = {"==": "为", "!=": "不为", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+# The Chinese names of the alert assessment's fields, for the documents' explanation: the
+# fields the alert gradings test (reasoning.language.fact_types describes them in English).
+ASSESSMENT_LABELS_ZH = {
+    "days_over_150": "日AQI>150的天数", "days_over_200": "日AQI>200的天数",
+    "days_over_300": "日AQI>300的天数", "longest_run_over_150": "日AQI>150最长连续天数",
+    "longest_run_over_200": "日AQI>200最长连续天数",
+    "longest_run_over_300": "日AQI>300最长连续天数", "peak_aqi": "预测日AQI峰值",
+    "driver": "首要污染物", "forecast_days": "预报天数",
+}  # condition evaluations per rule version (a guard, not a limit met)
 _SUBJECT_FIELDS: dict[str, tuple[str, ...]] = {
     "region": ("region_code", "county_code"),
     "enterprise": ("enterprise_id", "subject_id"),
@@ -73,6 +83,31 @@ class FailedTest(BaseModel):
     against: Any = Field(default=None, description="for a join: the other fact's value")
     alternatives: list[FailedTest] = Field(
         default_factory=list, description="for an `or`: each branch, each failed")
+    op: str | None = Field(default=None, description="a comparison's operator")
+    value: Any = Field(default=None, description="the value it was compared with")
+
+    def reader_text(self, labels: Mapping[str, str], concepts: Any = None) -> str:
+        """For a document's reader: the field's Chinese name, the operator as a sign and the
+        value held (a test on a field without a name keeps the condition language)."""
+        if self.alternatives:
+            parts = [a._reader_part(labels, concepts) for a in self.alternatives]
+            if all(p is not None for p in parts):
+                return "、".join(p for p in parts if p) + "均不满足"
+            return self.text()
+        part = self._reader_part(labels, concepts)
+        return self.text() if part is None else part + "不满足"
+
+    def _reader_part(self, labels: Mapping[str, str], concepts: Any) -> str | None:
+        label = labels.get(self.field or "")
+        if label is None or self.op is None or self.alternatives:
+            return None
+
+        def shown(v: Any) -> str:
+            if isinstance(v, str) and concepts is not None and v in concepts:
+                return str(concepts.label(v))
+            return "缺失" if v is None else _show(v)
+
+        return f"{label}{_OPS_ZH[self.op]}{shown(self.value)}（实际为{shown(self.saw)}）"
 
     def text(self) -> str:
         if self.alternatives:
@@ -228,7 +263,9 @@ def first_failure(tree: Any, fact: Mapping[str, Any],
     if isinstance(tree, Compare) and tree.ref is not None:
         against = (fact.get(tree.ref.name) if tree.ref.alias is None
                    else b.get(tree.ref.alias, {}).get(tree.ref.name))
-    return FailedTest(test=tree_text(tree), field=field,
+    op, value = (tree.op, tree.value) if isinstance(tree, Compare) and tree.ref is None \
+        else (None, None)
+    return FailedTest(test=tree_text(tree), field=field, op=op, value=value,
                       saw=fact.get(field) if field else None, against=against)
 
 
@@ -506,7 +543,8 @@ def alert_grading_notes(store: Any, decision_id: str, regions: Sequence[tuple[st
         missed = []
         for v in answer.verdicts:
             if v.outcome == "failed" and v.failure is not None and v.failure.failed is not None:
-                missed.append(f"{v.title}：{v.failure.failed.text()}")
+                why = v.failure.failed.reader_text(ASSESSMENT_LABELS_ZH, concepts)
+                missed.append(f"{v.title}：{why}")
             elif v.outcome == "no_fact":
                 missed.append(f"{v.title}：无预警研判事实")
         if missed:
