@@ -163,11 +163,15 @@ def test_save_activate_deactivate_with_overlap_checks_and_audit(api: ApiClient,
     assert v2["origin"] == "api" and v2["created_by"] == "test-expert"
     again = api.post("/rules", "expert", json={"yaml": EXAMPLE_RULE})
     assert again.status_code == 409 and "version 3" in again.json()["message"]
-    clash = api.post("/rules/task.hotspot.vocs/versions/2/activate", "expert")
-    assert clash.status_code == 409 and "task.hotspot.vocs@1" in clash.json()["message"]
+    unseen = api.post("/rules/task.hotspot.vocs/versions/2/activate", "expert")
+    assert unseen.status_code == 428 and "impact report" in unseen.json()["message"]
     off = api.post("/rules/task.hotspot.vocs/versions/1/deactivate", "expert").json()
     assert off["status"] == "retired" and off["changed"]
-    on = api.post("/rules/task.hotspot.vocs/versions/2/activate", "admin").json()
+    # the impact report (no decision in this graph: nothing to compare, said so)
+    report = api.post("/rules/task.hotspot.vocs/versions/2/impact", "expert").json()
+    assert report["decisions"] == [] and report["retires"] == [] and report["notes"]
+    on = api.post("/rules/task.hotspot.vocs/versions/2/activate", "admin",
+                  json={"impact_report": report["id"]}).json()
     assert on["status"] == "active" and on["changed_by"] == "test-admin"
     same = api.post("/rules/task.hotspot.vocs/versions/2/activate", "expert").json()
     assert same["changed"] is False
@@ -176,7 +180,8 @@ def test_save_activate_deactivate_with_overlap_checks_and_audit(api: ApiClient,
         ("rule.activate", "task.hotspot.vocs@2", "test-admin"),
         ("rule.deactivate", "task.hotspot.vocs@1", "test-expert"),
         ("rule.create", "task.hotspot.vocs@2", "test-expert")]
-    assert audit[0]["detail"] == {"from": "draft", "to": "active"}
+    assert audit[0]["detail"] == {"from": "draft", "to": "active",
+                                  "impact_report": report["id"]}
     # decisions use the graph's versions: v2 from its first day, v1 nowhere
     base, source = rule_base_for(module_rules_kb)
     assert source.startswith("graph")
@@ -196,7 +201,7 @@ def test_saving_refuses_bad_rules_and_active_overlaps(api: ApiClient) -> None:
     r = api.post("/rules", "expert", json={"yaml": ldar.replace("VOCs\n", "VOC\n", 1)})
     assert r.status_code == 422 and r.json()["problems"]
     r = api.post("/rules", "expert", json={"yaml": ldar, "activate": True})
-    assert r.status_code == 409 and "in force on the same days" in r.json()["message"]
+    assert r.status_code == 428 and "saved as a draft" in r.json()["message"]
     rule = ldar.replace("{param.inspection_days}", "3")  # a whole file: no inheritance
     two = "rules:\n  - " + rule.replace("\n", "\n    ").rstrip() + "\n  - " + \
         rule.replace("version: 2", "version: 3\nstatus: draft").replace("\n", "\n    "
@@ -205,3 +210,20 @@ def test_saving_refuses_bad_rules_and_active_overlaps(api: ApiClient) -> None:
     assert r.status_code == 422 and "one rule version at a time" in r.json()["message"]
     assert api.get("/rules/task.hotspot.vocs-ldar/audit", "expert").json() == []
     assert api.post("/rules/no.such/versions/1/activate", "expert").status_code == 404
+
+
+def test_the_rule_list_by_standing_on_a_date(api: ApiClient) -> None:
+    """The 2017 grading is active but expired after 2024-01-22; the 2024 one not yet in force
+    before 2024-01-23: the list says which version decisions use on the date."""
+    def yellow(on: str) -> dict[int, tuple[str, str]]:
+        rules = api.get("/rules", "expert", params={"on": on}).json()
+        r = next(r for r in rules if r["rule_id"] == "alert.heavy-pollution.yellow")
+        return {v["version"]: (v["standing"], v["standing_note"]) for v in r["versions"]}
+
+    assert yellow("2026-12-01") == {1: ("not_in_force", "2024-01-22 止，已失效，由 v2 取代"),
+                                    2: ("in_force", "当日生效")}
+    assert yellow("2023-06-01") == {1: ("in_force", "当日生效"),
+                                    2: ("not_in_force", "2024-01-23 起生效，尚未生效")}
+    plain = api.get("/rules", "expert").json()
+    assert all(v["standing"] is None for r in plain for v in r["versions"])
+    assert api.get("/rules", "expert", params={"on": "soon"}).status_code == 422

@@ -17,7 +17,7 @@ EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc", "/ui", "/ui/tasks", "/ui/map",
-                                  "/ui/graph"])
+                                  "/ui/graph", "/ui/rules"])
 def test_pages_reference_no_external_host(store: GraphStore, tmp_path: Path, page: str) -> None:
     with api_client(store, tmp_path) as api:
         r = api.get(page)

@@ -210,3 +210,30 @@ def test_the_map_in_english_when_the_browser_asks(server: LiveServer) -> None:
             assert page.evaluate("() => document.documentElement.lang") == "en"
         finally:
             browser.close()
+
+
+def test_a_county_panel_says_why_no_higher_alert(server: LiveServer,
+                                                 module_decided: Decided) -> None:
+    county = "330102"  # Shangcheng: orange; red needs > 200 for three days running
+    data = _get(server, f"/decisions/{module_decided.decision_id}/map")
+    feature = next(f for f in data["counties"]["features"] if f["id"] == county)
+    aqis = [d["aqi"] for d in feature["properties"]["days"]]
+    run = longest = 0
+    for a in aqis:
+        run = run + 1 if a > 200 else 0
+        longest = max(longest, run)
+    with browser_page() as page:
+        page.goto(f"{server.url}/ui/map")
+        page.get_by_label("API 密钥").fill(server.keys["commander"])
+        page.get_by_role("button", name="使用此密钥").click()
+        page.wait_for_selector(f"#map path[data-code='{county}']", timeout=15000)
+        page.locator(f"#map path[data-code='{county}']").focus()
+        page.keyboard.press("Enter")
+        red = "#county-whynot li[data-rule='alert.heavy-pollution.red@2']"
+        page.wait_for_selector(red, timeout=20000)
+        text = page.locator(red).inner_text()
+        assert text.startswith("红色预警（PM2.5主导，2024年分级）：")
+        assert f"longest_run_over_200 >= 3 不成立（实际 longest_run_over_200 = {longest}）" in text
+        # orange fired here: it is not among the levels not reached
+        assert page.locator(
+            "#county-whynot li[data-rule='alert.heavy-pollution.orange@2']").count() == 0

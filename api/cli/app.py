@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from ecobrain.api.cli import decide as cli_decide
 from ecobrain.api.cli import demo as cli_demo
+from ecobrain.api.cli import explain as cli_explain
 from ecobrain.api.cli import findings as cli_findings
 from ecobrain.api.cli import jobs as cli_jobs
 from ecobrain.api.cli import review as cli_review
@@ -64,6 +65,7 @@ app.add_typer(kb_app, name="kb")
 cli_demo.register(app)
 cli_decide.register(app)
 cli_review.register(app)
+cli_explain.register(app)
 cli_findings.register(app)
 cli_rules.register(app)
 cli_jobs.register(app)

@@ -6,6 +6,7 @@ the bundled ``rules/`` folder unless given a folder or one file.
 
 from __future__ import annotations
 
+import getpass
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,9 @@ from rich.markup import escape
 
 from ecobrain.api.cli import rule_tables as cli_rule_tables
 from ecobrain.api.cli.common import console, err_console, fail, graph_store, to_json
+from ecobrain.reasoning.authoring import impact as change_impact
 from ecobrain.reasoning.authoring.legal_coverage import CoverageReport, legal_coverage
+from ecobrain.reasoning.authoring.rule_store import RuleNotFound
 from ecobrain.reasoning.language.errors import RuleError
 
 rules_app = typer.Typer(help="Rules: check, test, load into the graph, list versions.",
@@ -211,3 +214,28 @@ def list_rules(
     for e in sorted(entries, key=lambda e: (e.rule.id, e.rule.version)):
         r = e.rule
         line(r.key, r.effective_from, r.effective_to, r.status, r.title, list(r.legal_basis))
+
+
+@rules_app.command("impact")
+def impact(
+    rule_id: Annotated[str, typer.Argument(help="the rule id, e.g. alert.heavy-pollution.orange")],
+    version: Annotated[int, typer.Argument(help="the version to assess (a draft)")],
+    last: Annotated[int, typer.Option(help="how many recent decisions to re-run")]
+    = change_impact.DEFAULT_LAST,
+    by: Annotated[str, typer.Option(help="who asks (recorded with the report)")] = "",
+    json_out: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """What activating a rule version would change: alerts, measures, tasks and advice added,
+    removed or changed, by region, on the last decisions' stored facts. The report is stored;
+    activation through the API names its id."""
+    with graph_store() as store:
+        try:
+            report = change_impact.impact_report(store, rule_id, version,
+                                                 by=by or getpass.getuser(), last=last)
+        except (RuleNotFound, ValueError) as exc:
+            raise fail(str(exc).strip("'\"")) from exc
+    if json_out:
+        console.print(to_json(report), highlight=False, soft_wrap=True)
+        return
+    for line in change_impact.summary_lines(report):
+        console.print(escape(line), highlight=False, soft_wrap=True)

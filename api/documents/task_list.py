@@ -63,6 +63,7 @@ from ecobrain.api.documents.text import reader_context, reader_text
 from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.reasoning.decisions.store import region_prefix
 from ecobrain.reasoning.decisions.task_status import INITIAL, LABELS_ZH
+from ecobrain.reasoning.decisions.why_not import alert_grading_notes
 
 FORMATS = ("html", "md", "docx")
 MEDIA_TYPES = {
@@ -571,6 +572,7 @@ def region_context(store: GraphStore, data: DecisionData, code: str) -> dict[str
                  "PATCH /tasks/{任务编号}/status 报送。")
     notes.append("生成时间不属于决策内容：同一模型运行、规则版本与知识得到同一决策编号。")
     notes += data.decision.get("notes", [])
+    notes += alert_grading_notes(store, data.decision["id"], [(c, names[c]) for c in scope])
     city = data.regions.get(region.parent_code or "") if region.level == "county" else None
     label = f"{city.name}{region.name}" if city else region.name
     ctx: dict[str, Any] = reader_context({

@@ -32,7 +32,10 @@ DEFAULT_API_GRAPH_TIMEOUT_S = 10.0
 
 OPENAPI_TAGS = [
     {"name": "command centre", "description": "Runs, decisions, alerts, tasks, advice, documents."},
-    {"name": "rule authoring", "description": "Rules: read, validate, dry-run, version, activate."},
+    {"name": "rule authoring", "description": "Rules: read, validate, dry-run, version, "
+     "change impact, activate."},
+    {"name": "explanations", "description": "Why a rule did not fire for a region, "
+     "enterprise or hotspot."},
     {"name": "graph exploration", "description": "Read-only search, nodes, neighbourhoods, paths."},
     {"name": "bureaus", "description": "Task status updates from city and county bureaus."},
     {"name": "jobs", "description": "Model-run jobs on the HPC cluster (or locally)."},
@@ -43,6 +46,7 @@ OPENAPI_TAGS = [
 ROUTER_MODULES = (
     "ecobrain.api.http.runs",
     "ecobrain.api.http.decisions",
+    "ecobrain.api.http.why_not",
     "ecobrain.api.http.review",
     "ecobrain.api.http.tasks",
     "ecobrain.api.http.rules",

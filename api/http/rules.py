@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, status
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal, require
@@ -27,9 +27,14 @@ from ecobrain.api.http.common import (
     problem_dicts,
     register_errors,
 )
+from ecobrain.reasoning.authoring import impact as change_impact
 from ecobrain.reasoning.authoring import rule_store
 from ecobrain.reasoning.authoring.legal_coverage import legal_coverage
+from ecobrain.reasoning.authoring.standing import standings
 from ecobrain.reasoning.decisions.run_decision import rule_base_for
+from ecobrain.reasoning.language.concept_index import ConceptIndex
+from ecobrain.reasoning.language.fact_types import FACT_TYPES
+from ecobrain.reasoning.language.schema import rule_file_schema
 
 router = APIRouter(prefix="/rules", tags=["rule authoring"], responses=ERROR_RESPONSES)
 Expert = Annotated[Principal, Depends(require("expert"))]
@@ -74,6 +79,9 @@ class VersionSummary(BaseModel):
     state: str | None = Field(default=None, description="on the date asked (default today): "
                               "in force, expired, not yet in force, draft or retired")
     table: str | None = Field(default=None, description="decision table it is a row of")
+    standing: Literal["in_force", "draft", "not_in_force", "retired"] | None = Field(
+        default=None, description="with ?on=: whether decisions on that date use it")
+    standing_note: str | None = Field(default=None, description="why, in Chinese")
 
 
 class RuleSummaryOut(BaseModel):
@@ -195,8 +203,9 @@ class DryRunOut(BaseModel):
 
 class SaveIn(YamlIn):
     activate: bool | None = Field(
-        default=None, description="true: active now; false: saved inactive (draft); "
-        "default: the status written in the YAML")
+        default=None, description="false or default: saved as a draft. A version is "
+        "activated only after its impact report was seen (POST …/impact, then …/activate "
+        "with the report's id); true is refused with 428 saying so")
 
     model_config = {"json_schema_extra": {"examples": [{"yaml": EXAMPLE_RULE,
                                                         "activate": False}]}}
@@ -218,10 +227,17 @@ class AuditEventOut(BaseModel):
 
 @router.get("", response_model=list[RuleSummaryOut], summary="Every rule and its versions")
 def list_rules(_: Expert, store: Store,
-               on: Annotated[dt.date | None, Query(description="the date each version's state "
-                                                   "is given for (default today)")] = None
-               ) -> list[dict[str, Any]]:
-    return rule_store.list_rules(store, on)
+               on: Annotated[dt.date | None, Query(description=(
+                   "a date: each version's state and standing on it (in force, draft, not in "
+                   "force — expired, not yet, superseded — or retired; default today)"),
+                   examples=["2026-12-01"])] = None) -> list[dict[str, Any]]:
+    rules = rule_store.list_rules(store, on)
+    if on is not None:
+        for r in rules:
+            for v, (standing, note) in zip(r["versions"], standings(r["versions"], on),
+                                           strict=True):
+                v["standing"], v["standing_note"] = standing, note
+    return rules
 
 
 @router.post("/validate", response_model=ValidationOut,
@@ -249,8 +265,16 @@ def dry_run(body: DryRunIn, _: Expert, store: Store) -> dict[str, Any]:
                               "active version of the rule is in force on the same days"},
                         422: {"model": Message, "description": "the rule has problems"}})
 def save_rule(body: SaveIn, principal: Expert, store: Store) -> dict[str, Any]:
-    return rule_store.save_rule_version(store, body.yaml, by=principal.name,
-                                        activate=body.activate)
+    if body.activate:
+        raise HTTPException(status.HTTP_428_PRECONDITION_REQUIRED, (
+            "a new version is saved as a draft and activated after its impact report: save "
+            "it (activate: false), POST /rules/{rule_id}/versions/{version}/impact, review "
+            "the report, then POST …/activate with {\"impact_report\": \"<its id>\"}"))
+    out = rule_store.save_rule_version(store, body.yaml, by=principal.name, activate=False)
+    out.setdefault("warnings", []).append(
+        "saved as a draft: activate it after reviewing its impact report "
+        f"(POST /rules/{out['rule_id']}/versions/{out['version']}/impact)")
+    return out
 
 
 class CoverageGroundOut(BaseModel):
@@ -292,6 +316,28 @@ def coverage(_: Expert, store: Store,
     return legal_coverage(base, store, on).as_dict()
 
 
+class VocabularyOut(BaseModel):
+    schema_: dict[str, Any] = Field(alias="schema", description="JSON schema of a rule file")
+    fact_types: dict[str, dict[str, str]] = Field(description="fact type -> field -> meaning")
+    concepts: dict[str, list[str]] = Field(description="concept id -> its kinds (ontology)")
+
+    model_config = {"populate_by_name": True, "json_schema_extra": {"examples": [{
+        "schema": {"title": "ecobrain rule file"},
+        "fact_types": {"alert_assessment": {"peak_aqi": "highest daily AQI of the forecast"}},
+        "concepts": {"PM2_5": ["Pollutant"]}}]}}
+
+
+@router.get("/vocabulary", response_model=VocabularyOut, response_model_by_alias=True,
+            summary="What a rule may name: the file schema, fact types and fields, concepts")
+def vocabulary(_: Expert, store: Store) -> dict[str, Any]:
+    """For editors (the workbench's rule editor completes and checks with it)."""
+    concepts = ConceptIndex.for_store(store)
+    return {"schema": rule_file_schema(),
+            "fact_types": {name: {f: spec.description for f, spec in ft.fields.items()}
+                           for name, ft in FACT_TYPES.items()},
+            "concepts": {cid: sorted(c.kinds) for cid, c in sorted(concepts.concepts.items())}}
+
+
 @router.get("/{rule_id}", response_model=RuleOut, summary="A rule with all its versions",
             responses=NOT_FOUND)
 def get_rule(rule_id: RuleId, _: Expert, store: Store) -> dict[str, Any]:
@@ -304,13 +350,100 @@ def get_version(rule_id: RuleId, version: Version, _: Expert, store: Store) -> d
     return rule_store.rule_version(store, rule_id, version)
 
 
+class ActivateIn(BaseModel):
+    impact_report: str | None = Field(
+        default=None, pattern=r"^impact-[0-9a-f]{16}$",
+        description="id of the version's latest impact report (POST …/impact): activation "
+        "is refused without it (428) or with an older one (409)")
+
+    model_config = {"json_schema_extra": {"examples": [
+        {"impact_report": "impact-1a2b3c4d5e6f7a8b"}]}}
+
+
+class ImpactChangeOut(BaseModel):
+    kind: Literal["alert", "measure", "task", "advice"]
+    change: Literal["added", "removed", "changed"]
+    key: list[str]
+    region_code: str
+    region_name: str | None = None
+    label: str
+    decision_id: str
+    fields: list[str] | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class ImpactOut(BaseModel):
+    id: str = Field(description="send it with the activation")
+    rule_key: str
+    rule_id: str
+    version: int
+    by: str
+    at: str
+    status_before: str
+    retires: list[str] = Field(description="active versions of the rule that overlap it: "
+                               "activation needs them deactivated, the report assumes so")
+    last: int
+    basis: str
+    decisions: list[dict[str, Any]] = Field(description="per decision: conclusions before "
+                                            "and after, and the counts of changes")
+    counts: dict[str, dict[str, int]] = Field(description="kind -> added/removed/changed")
+    by_region: list[dict[str, Any]]
+    changes: list[ImpactChangeOut]
+    notes: list[str]
+    seconds: float
+
+
+@router.post("/{rule_id}/versions/{version}/impact", response_model=ImpactOut,
+             status_code=status.HTTP_201_CREATED,
+             summary="Change impact: the version re-run on the last decisions' stored facts",
+             responses=NOT_FOUND)
+def impact(rule_id: RuleId, version: Version, principal: Expert, store: Store,
+           last: Annotated[int, Query(ge=1, le=change_impact.MAX_LAST, description=(
+               "how many recent decisions"))] = change_impact.DEFAULT_LAST) -> dict[str, Any]:
+    """Alerts, measures, tasks and advice added, removed or changed (by region) if the
+    version were active, from the same inputs as each decision; stored, and required (the
+    latest one) for activation."""
+    return change_impact.impact_report(store, rule_id, version, by=principal.name, last=last)
+
+
+@router.get("/{rule_id}/versions/{version}/impact", response_model=ImpactOut,
+            summary="The version's latest impact report", responses=NOT_FOUND)
+def latest_impact(rule_id: RuleId, version: Version, _: Expert, store: Store
+                  ) -> dict[str, Any]:
+    rule_store.rule_version(store, rule_id, version)
+    report = change_impact.latest_report(store, rule_id, version)
+    if report is None:
+        raise HTTPException(404, f"{rule_id}@{version} has no impact report yet")
+    return report
+
+
 @router.post("/{rule_id}/versions/{version}/activate", response_model=RuleVersionOut,
-             summary="Activate a version (decisions use it on the days it is in force)",
+             summary="Activate a version after its impact report was seen",
              responses={**NOT_FOUND, 409: {"model": Message, "description": (
-                 "another active version of the rule is in force on the same days")}})
-def activate(rule_id: RuleId, version: Version, principal: Expert, store: Store
+                 "another active version of the rule is in force on the same days, or the "
+                 "impact report named is stale")},
+                 428: {"model": Message, "description": "no impact report named"}})
+def activate(rule_id: RuleId, version: Version, principal: Expert, store: Store,
+             body: Annotated[ActivateIn | None, Body(openapi_examples={"seen": {
+                 "summary": "the version's latest impact report",
+                 "value": {"impact_report": "impact-1a2b3c4d5e6f7a8b"}}})] = None
              ) -> dict[str, Any]:
-    return rule_store.set_rule_status(store, rule_id, version, True, by=principal.name)
+    """Decisions use the version on the days it is in force. The body names the version's
+    latest impact report; an older one, or one made before rule versions or decisions changed,
+    is refused (409) with what to do. The active versions of the rule the report said it
+    would retire (overlapping days) are deactivated in the same step."""
+    current = rule_store.rule_version(store, rule_id, version)
+    report_id = body.impact_report if body else None
+    retires: list[str] = []
+    if current["status"] != "active":
+        try:
+            report = change_impact.check_seen(store, rule_id, version, report_id)
+        except change_impact.ImpactRequired as exc:
+            raise HTTPException(status.HTTP_428_PRECONDITION_REQUIRED, str(exc)) from None
+        retires = list(report["retires"])
+    return rule_store.set_rule_status(store, rule_id, version, True, by=principal.name,
+                                      impact_report=report_id, supersede=retires)
 
 
 @router.post("/{rule_id}/versions/{version}/deactivate", response_model=RuleVersionOut,

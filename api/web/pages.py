@@ -34,7 +34,8 @@ VENDOR = f"{STATIC}/vendor"
 DOCS_URL, REDOC_URL, OAUTH2_REDIRECT_URL = "/docs", "/redoc", "/docs/oauth2-redirect"
 # The workbench's pages: URL path → file in webui/.
 PAGES = {"/ui": "index.html", "/ui/tasks": "tasks.html", "/ui/map": "map.html",
-         "/ui/graph": "graph.html"}
+         "/ui/graph": "graph.html",
+         "/ui/rules": "rules.html"}
 
 # Pages may load from this server only: ReDoc's "API docs by Redocly" badge links its logo from
 # cdn.redoc.ly (not configurable), and no page should ever reach out. Inline scripts and styles

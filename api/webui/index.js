@@ -17,6 +17,10 @@ const WORDS = {
   tasks: { zh: "任务看板", en: "Task board" },
   tasksFor: { zh: "（区县、设区市生态环境局：查看本辖区任务，逐步反馈办理情况）",
               en: " (city and county bureaus: their tasks, reporting progress step by step)" },
+  rules: { zh: "规则编辑", en: "Rule editor" },
+  rulesFor: { zh: "（领域专家：按日期查看规则版本状态，编辑、校验、运行测试，查看影响评估后启用）",
+              en: " (domain experts: rule versions by standing on a date, edit, check, run tests, "
+                  + "view the change impact, then activate)" },
   docs: { zh: "接口文档（Swagger UI）", en: "API documentation (Swagger UI)" },
   redoc: { zh: "接口文档（ReDoc）", en: "API documentation (ReDoc)" },
   keys: { zh: "页面与接口由本服务提供，不依赖外网。数据请求使用您的 API 密钥（由管理员用 ecobrain "

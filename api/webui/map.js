@@ -33,6 +33,7 @@ const WORDS = {
   date: { zh: "日期", en: "Date" },
   category: { zh: "类别", en: "Category" },
   taskProgress: { zh: "任务进度", en: "Task progress" },
+  whyNot: { zh: "预警研判：为何未达以下级别", en: "Alert levels not reached, and why" },
   taskDocs: { zh: "任务清单文件", en: "Task lists" },
   progressTitle: { zh: "各区县任务进度", en: "Task progress by county" },
   colCounty: { zh: "区县", en: "County" },
@@ -184,6 +185,9 @@ function showCounty(feature) {
     : t("noAlertCounty");
   shown = p;
   renderTasks(p);
+  loadWhyNot(p.code).catch((err) => {
+    $("county-whynot").replaceChildren(el("li", `无法查询：${err.message}`, { class: "muted" }));
+  });
   const docs = documents.filter((d) => d.region_code === p.code || d.region_code === p.city_code);
   $("county-docs").replaceChildren(...(docs.length ? docs.map((d) => {
     const li = el("li", fill("docLine", { region: d.region_name, n: d.tasks }));
@@ -197,6 +201,29 @@ function showCounty(feature) {
     return li;
   }) : [el("li", t("noDocs"), { class: "muted" })]));
   $("county").focus();
+}
+
+/** The alert gradings in force that did not fire for the county, with the first failed test
+    and the value it saw (GET /decisions/{id}/why-not). */
+async function loadWhyNot(code) {
+  const list = $("county-whynot");
+  list.replaceChildren(el("li", "查询中…", { class: "muted" }));
+  const q = new URLSearchParams({ subject: code, kind: "region" });
+  const answer = await api(`/decisions/${encodeURIComponent($("decision").value)}/why-not?${q}`);
+  if (shown === null || shown.code !== code) return;  // another county was opened meanwhile
+  const missed = answer.verdicts.filter((v) => v.rule_id.startsWith("alert.") && v.in_force
+                                        && (v.outcome === "failed" || v.outcome === "no_fact"));
+  list.replaceChildren(...(missed.length ? missed.map((v) => {
+    const f = v.failure;
+    const why = f.failed ? failedText(f.failed) : f.reason;
+    return el("li", `${v.title}：${why}`, { "data-rule": v.key });
+  }) : [el("li", "所有在用的预警分级均已触发或不适用。", { class: "muted" })]));
+}
+
+function failedText(t) {
+  if (t.alternatives && t.alternatives.length) return t.alternatives.map(failedText).join("；且 ");
+  const saw = t.saw === null || t.saw === undefined ? "缺失" : String(t.saw);
+  return `${t.test} 不成立（实际 ${t.field} = ${saw}）`;
 }
 
 function renderTasks(p) {

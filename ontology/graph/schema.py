@@ -49,6 +49,8 @@ ID_LABELS: tuple[str, ...] = (
     "Task",
     "Advice",
     "DecisionTrace",  # a decision's rules, facts and firings, to explain it later
+    "DecisionMemory",  # every fact the engine saw: why-not answers, change impact
+    "ImpactReport",  # a draft rule version re-run over recent decisions (seen before activation)
     "TaskStatusChange",
     "AuditEvent",
     "Job",

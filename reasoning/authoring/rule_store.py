@@ -581,28 +581,45 @@ def _next_version(store: Any, rule_id: str) -> int:
     return int((row or {}).get("v") or 0) + 1
 
 
-def set_rule_status(store: Any, rule_id: str, version: int, active: bool, *, by: str
+def set_rule_status(store: Any, rule_id: str, version: int, active: bool, *, by: str,
+                    impact_report: str | None = None, supersede: Sequence[str] = ()
                     ) -> dict[str, Any]:
-    """Activate or deactivate a stored version (idempotent); RuleConflict on an overlap."""
+    """Activate or deactivate a stored version (idempotent); RuleConflict on an overlap.
+
+    ``supersede``: active versions of the same rule this activation retires in the same write
+    (those an impact report named); any other overlap is still a conflict.
+    """
     current = rule_version(store, rule_id, version)
     key = current["key"]
     want = "active" if active else "retired"
     if current["status"] == want:
         current["changed"] = False
         return current
+    retire: list[dict[str, Any]] = []
     if active:
-        clash = _overlapping(store, rule_id, key, current["effective_from"],
-                             current["effective_to"])
+        overlaps = _overlapping(store, rule_id, key, current["effective_from"],
+                                current["effective_to"])  # "<key> (<from> to <to>)"
+        clash = [c for c in overlaps if c.split(" ", 1)[0] not in supersede]
         if clash:
             raise RuleConflict(f"{key} would be in force on the same days as active "
                                f"{', '.join(clash)}: deactivate that version first")
+        for other in overlaps:
+            rid, v = other.split(" ", 1)[0].rsplit("@", 1)
+            retire.append(rule_version(store, rid, int(v)))
     now = _now()
     override = None if want == current["declared_status"] else want
     store.write_all([
+        *[s for old in retire for s in (
+            ("MATCH (n:Rule {id: $key}) SET n.status_override = $override, n.changed_by = $by, "
+             "n.changed_at = $at", {"key": old["key"], "by": by, "at": now, "override": (
+                 None if old["declared_status"] == "retired" else "retired")}),
+            _audit_statement("rule.deactivate", old["key"], by,
+                             {"from": "active", "to": "retired", "superseded_by": key}))],
         ("MATCH (n:Rule {id: $key}) SET n.status_override = $override, n.changed_by = $by, "
          "n.changed_at = $at", {"key": key, "override": override, "by": by, "at": now}),
         _audit_statement("rule.activate" if active else "rule.deactivate", key, by,
-                         {"from": current["status"], "to": want}),
+                         {"from": current["status"], "to": want,
+                          **({"impact_report": impact_report} if impact_report else {})}),
     ])
     out = rule_version(store, rule_id, version)
     out["changed"] = True

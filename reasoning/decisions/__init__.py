@@ -1,1 +1,2 @@
-"""Decisions: conclusions, legal grounds, saving, review and task status."""
+"""Decisions: conclusions, legal grounds, saving, review, task status, explanations and
+"why not" over their stored working memory."""

@@ -32,6 +32,7 @@ from ecobrain.reasoning.authoring.rulebase import RuleBase, load_rule_base
 from ecobrain.reasoning.decisions.conclusions import Decision, build_decision
 from ecobrain.reasoning.decisions.horizon import warn_horizon
 from ecobrain.reasoning.decisions.legal_grounds import resolve_grounds
+from ecobrain.reasoning.decisions.memory import memory_payload
 from ecobrain.reasoning.engine.facts import GraphContext, assemble_facts, implicated_days
 from ecobrain.reasoning.engine.runner import Engine
 from ecobrain.reasoning.language.compiler import compile_rule_base
@@ -64,8 +65,8 @@ def decide(findings: RunFindings, store: GraphStore | None, on: date | None = No
     t1 = time.perf_counter()
     factset = assemble_facts(findings, store, concepts, enterprises=enterprises, on=day)
     t2 = time.perf_counter()
-    context = GraphContext(store, concepts, enterprises,
-                           implicated=implicated_days(findings.daily_aqi))
+    implicated = implicated_days(findings.daily_aqi)
+    context = GraphContext(store, concepts, enterprises, implicated=implicated)
     partitions = list(factset.partitions)
     if enterprises is not None and any(f["sid"] == "*" for f in factset.facts):
         partitions += sorted({e["city_code"] for e in enterprises if e.get("city_code")})
@@ -98,9 +99,19 @@ def decide(findings: RunFindings, store: GraphStore | None, on: date | None = No
                                      "decision_s": round(t4 - t3, 4)}
     while len(decision_timings) > _TIMINGS_KEPT:
         decision_timings.pop(next(iter(decision_timings)))
+    # the engine's working memory, for "why not" and change impact (.memory); kept
+    # until the caller that saves the decision takes it
+    decision_memories[decision.id] = memory_payload(
+        decision.id, decision.decision_date, result.facts, [f["id"] for f in factset.facts],
+        factset.regions, partitions, implicated)
+    while len(decision_memories) > _MEMORIES_KEPT:
+        decision_memories.pop(next(iter(decision_memories)))
     return decision
 
 
 # Timings of the last decisions made in this process, by decision id (for CLIs and benchmarks).
 decision_timings: dict[str, dict[str, float]] = {}
 _TIMINGS_KEPT = 64
+# Working memories of the last decisions made here, by decision id, until saved.
+decision_memories: dict[str, dict[str, Any]] = {}
+_MEMORIES_KEPT = 4

@@ -211,8 +211,9 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     compile; nothing is written to the graph before the findings are read.
     """
     from ecobrain.model_adapters import collect_findings
+    from ecobrain.reasoning.decisions.memory import memory_statement
     from ecobrain.reasoning.decisions.persist import revision_statement, save_decision
-    from ecobrain.reasoning.decisions.pipeline import decide, decision_timings
+    from ecobrain.reasoning.decisions.pipeline import decide, decision_memories, decision_timings
     from ecobrain.reasoning.decisions.trace import trace_statement
 
     def step(i: int) -> None:
@@ -236,6 +237,7 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     t3 = time.perf_counter()
     timings["decide_s"] = round(t3 - t2, 3)
     timings.update({k: v for k, v in decision_timings.pop(decision.id, {}).items()})
+    memory = decision_memories.pop(decision.id, None)
     step(2)
     existed = store.read_one("MATCH (d:Decision {id: $id}) RETURN d.id AS id",
                              {"id": decision.id}) is not None
@@ -246,7 +248,9 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
         timings["register_s"] = round(time.perf_counter() - t3, 3)
         written = save_decision(store, decision)  # statuses on existing tasks stay (persist.py)
         written.add(store.write_all([
-            trace_statement(decision), *provenance_statements(decision),
+            trace_statement(decision),
+            *([memory_statement(memory)] if memory is not None else []),
+            *provenance_statements(decision),
             *action_statements(decision), revision_statement(decision.id)]))
     t4 = time.perf_counter()
     timings["save_s"] = round(t4 - t3, 3)

@@ -186,3 +186,12 @@ def _explained(store: Any, conclusion_id: str) -> _Explained:
         while len(_EXPLAINED) > _EXPLAINED_MAX:
             _EXPLAINED.popitem(last=False)
     return out
+
+
+def saved_trace(store: Any, decision_id: str) -> Decision | None:
+    """The stored trace of a decision (rules, facts read, every firing), or None."""
+    row = store.read_one("MATCH (t:DecisionTrace {id: $id}) RETURN t.sha256 AS sha",
+                         {"id": f"trace-{decision_id}"})
+    if row is None or not row["sha"]:
+        return None
+    return _base_decision(store, decision_id, row["sha"]).base
