@@ -53,6 +53,9 @@ ID_LABELS: tuple[str, ...] = (
     "AuditEvent",
     "Job",
     "ScenarioComparison",  # baseline vs scenario run: the expected effect of a measure
+    "Evaluation",  # a decision judged on a later run's inversion (reasoning/evaluation)
+    "TaskEvaluation",
+    "RegionEvaluation",
 )
 
 # Other properties looked up often enough to index: (label, property).
