@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 from ecobrain.api import (
     cli_decide,
     cli_demo,
+    cli_evaluate,
     cli_findings,
     cli_jobs,
     cli_review,
@@ -65,6 +66,7 @@ app.add_typer(kb_app, name="kb")
 cli_demo.register(app)
 cli_decide.register(app)
 cli_review.register(app)
+cli_evaluate.register(app)
 cli_findings.register(app)
 cli_rules.register(app)
 cli_jobs.register(app)

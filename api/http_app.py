@@ -44,6 +44,7 @@ ROUTER_MODULES = (
     "ecobrain.api.http_runs",
     "ecobrain.api.http_decisions",
     "ecobrain.api.http_review",
+    "ecobrain.api.http_evaluations",
     "ecobrain.api.http_tasks",
     "ecobrain.api.http_rules",
     "ecobrain.api.http_graph",

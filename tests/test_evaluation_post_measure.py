@@ -224,3 +224,82 @@ def test_daily_fields_read_back_as_written(setup):
     assert days.days == DAYS
     base = base_field(scale=SPECIES_SCALE["SO2"])
     np.testing.assert_allclose(days.species["SO2"].prior[0], base, rtol=1e-5)
+
+
+def test_city_report_names_who_did_and_did_not_reduce(setup, tmp_path):
+    from ecobrain.api.documents_evaluation import render_report, write_reports
+
+    ev = setup["ev"]
+    huzhou = render_report(ev, "330500", "html")
+    assert "湖州市重污染天气应急措施实施效果评估" in huzhou
+    rows = {r.split('"')[0]: r for r in huzhou.split('data-county="')[1:]}
+    assert "达到计划减排" in rows[COUNTY_CUT] and "减25%（计划20%，达标）" in rows[COUNTY_CUT]
+    assert "未见下降" in rows[COUNTY_KEEP] and "减0%（计划20%，未下降）" in rows[COUNTY_KEEP]
+    for (t, e, _cell), verdict in zip(setup["picked"], ("达到计划减排", "部分减排，未达计划",
+                                                        "未见下降"), strict=True):
+        city = next(x.city_code or x.region_code for x in ev.tasks if x.task_id == t["id"])
+        md = render_report(ev, city, "md")
+        section = md.split(f"### {verdict}")[1].split("###")[0].split("## 四")[0]
+        assert e["name"] in section and t["id"] in section
+    c_task, c_ent = setup["picked"][2][0], setup["picked"][2][1]
+    city = next(x.city_code or x.region_code for x in ev.tasks if x.task_id == c_task["id"])
+    md = render_report(ev, city, "md")
+    first = md.split("## 一、上报与模型不一致")[1].split("## 二")[0]
+    assert c_ent["name"] in first and "已报办结，排放未见下降" in first
+    files = write_reports(ev, tmp_path / "reports")
+    assert "330500" in files and set(files["330500"]) == {"html", "md"}
+    assert render_report(ev, "330500", "html") == render_report(ev, "330500", "html")
+
+
+def test_api_and_cli(setup, tmp_path):
+    from api_helpers import api_client
+    from typer.testing import CliRunner
+
+    from ecobrain.api.cli import app
+
+    d, ev = setup["d"], setup["ev"]
+    with api_client(d.store, tmp_path) as api:
+        r = api.get(f"/decisions/{d.decision_id}/evaluations", "commander")
+        assert r.status_code == 200, r.text
+        assert [e["id"] for e in r.json()] == [ev.id]
+        assert r.json()[0]["summary"]["disagreements"] == 2
+        r = api.get(f"/evaluations/{ev.id}", "commander")
+        assert r.status_code == 200 and r.json()["summary"] == ev.summary.model_dump()
+        r = api.get(f"/evaluations/{ev.id}/documents/330500?format=md", "commander")
+        assert r.status_code == 200 and "湖州市" in r.text
+        assert api.get(f"/evaluations/{ev.id}", "investigator").status_code == 403
+        assert api.get("/evaluations/eval-0000000000000000", "commander").status_code == 404
+        r = api.post(f"/decisions/{d.decision_id}/evaluations", "commander",
+                     json={"run_dir": str(setup["run"])})
+        assert r.status_code == 200, r.text
+        assert r.json()["id"] == ev.id
+        r = api.post(f"/decisions/{d.decision_id}/evaluations", "commander",
+                     json={"run_dir": str(tmp_path / "nothing")})
+        assert r.status_code == 404
+    out = CliRunner().invoke(app, ["decisions", "evaluate", d.decision_id, str(setup["run"]),
+                                   "--out", str(tmp_path / "cli")])
+    assert out.exit_code == 0, out.output
+    assert f"{COUNTY_CUT}" in out.output and "已报办结，排放未见下降" in out.output
+    assert (tmp_path / "cli").is_dir() and any((tmp_path / "cli").glob("*_330500_效果评估.md"))
+    out = CliRunner().invoke(app, ["decisions", "evaluation", ev.id, "--city", "330500"])
+    assert out.exit_code == 0 and "湖州市" in out.output
+
+
+def test_a_run_without_inversion_is_refused_by_name(setup, tmp_path):
+    """A forecast-only run: a clear error naming its run.json, nothing saved."""
+    import shutil
+
+    from ecobrain.model_adapters.errors import ManifestError
+
+    run = tmp_path / "fc"
+    run.mkdir()
+    shutil.copy(setup["run"] / "emis_prior.nc", run / "CCTM_ACONC.nc")
+    (run / "run.json").write_text('{"id": "fc-only", "outputs": [{"kind": "forecast", '
+                                  '"format": "ioapi", "path": "CCTM_ACONC.nc"}]}',
+                                  encoding="utf-8")
+    with pytest.raises(ManifestError, match=r"fc/run.json.*no inversion output"):
+        read_emission_days(run)
+    n = setup["d"].store.read_one("MATCH (e:Evaluation) RETURN count(e) AS n")
+    with pytest.raises(ManifestError):
+        evaluate_decision(setup["d"].store, setup["d"].decision_id, run)
+    assert setup["d"].store.read_one("MATCH (e:Evaluation) RETURN count(e) AS n") == n

@@ -54,6 +54,7 @@ class PlanTask:
     subject_id: str
     subject_name: str
     measure_types: list[str]
+    measure_labels: list[str]
     schedule: list[ScheduleDay]
     hotspots: list[dict[str, Any]] = field(default_factory=list)
 
@@ -119,7 +120,10 @@ def read_plan(store: GraphStore, decision_id: str, plan_measure: str) -> Plan:
             city_code=j.get("city_code"), status=r["status"],
             subject_kind=j["subject"]["kind"], subject_id=j["subject"]["id"],
             subject_name=j["subject"].get("name") or j["subject"]["id"],
-            measure_types=list(j.get("measure_types") or []), schedule=schedule,
+            measure_types=list(j.get("measure_types") or []),
+            measure_labels=list(dict.fromkeys(i["measure_label"]
+                                              for i in j.get("items") or [])),
+            schedule=schedule,
             hotspots=[{"id": h} for h in hs]))
     findings = {r["id"]: json.loads(r["json"]) for r in store.read(
         "MATCH (f:Finding) WHERE f.id IN $ids RETURN f.id AS id, f.json AS json",

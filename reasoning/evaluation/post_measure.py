@@ -126,6 +126,7 @@ class TaskEvaluation(BaseModel):
     subject_id: str
     subject_name: str
     measure_types: list[str]
+    measure_labels: list[str] = Field(default_factory=list)
     status: str
     reported_done: bool
     cell: str | None = None
@@ -372,7 +373,8 @@ def evaluate(plan: Plan, days: EmissionDays, cfg: EvaluationConfig | None = None
             id="teval-" + short_hash(eval_id, t.id), task_id=t.id, region_code=t.region_code,
             region_name=t.region_name, city_code=t.city_code, subject_kind=t.subject_kind,
             subject_id=t.subject_id, subject_name=t.subject_name,
-            measure_types=t.measure_types, status=t.status, reported_done=done,
+            measure_types=t.measure_types, measure_labels=t.measure_labels,
+            status=t.status, reported_done=done,
             cell=days.grid.cell_id(*cell) if cell else None,
             shares_cell_with=sorted(e for e in by_cell.get(cell, []) if e != t.subject_id)
             if cell else [],
