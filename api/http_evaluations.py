@@ -35,7 +35,7 @@ from ecobrain.reasoning.evaluation.evaluation_store import (
 from ecobrain.reasoning.evaluation.plan import NotApproved
 from ecobrain.reasoning.evaluation.post_measure import Evaluation, EvaluationSummary
 
-router = APIRouter(tags=["evaluation"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["command centre"], responses=ERROR_RESPONSES)
 Commander = Annotated[Principal, Depends(require("commander"))]
 EvaluationId = Annotated[str, PathParam(pattern=r"^eval-[0-9a-f]{16}$",
                                         examples=["eval-3f9a0c1d2b4e5f60"])]
@@ -110,7 +110,8 @@ def get_evaluation(evaluation_id: EvaluationId, principal: Commander, store: Sto
 
 
 @router.get("/evaluations/{evaluation_id}/documents/{city_code}", responses={
-    **ERRORS, 200: {"content": {"text/html": {}, "text/markdown": {}}}},
+    **ERRORS, 200: {"content": {"text/html": {"schema": {"type": "string"}},
+                                "text/markdown": {"schema": {"type": "string"}}}}},
     response_class=Response, summary="A city's evaluation report (HTML or Markdown)")
 def get_report(evaluation_id: EvaluationId, city_code: CityCode, principal: Commander,
                store: Store, fmt: Annotated[Literal["html", "md"], Query(alias="format")]
