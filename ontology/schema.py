@@ -56,6 +56,7 @@ ID_LABELS: tuple[str, ...] = (
     "Evaluation",  # a decision judged on a later run's inversion (reasoning/evaluation)
     "TaskEvaluation",
     "RegionEvaluation",
+    "PollutionEpisode",  # a decided episode's signature: the analogue library
 )
 
 # Other properties looked up often enough to index: (label, property).
