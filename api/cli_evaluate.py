@@ -1,4 +1,5 @@
-"""`ecobrain decisions evaluate | evaluation`: did an approved decision's measures work?
+"""`ecobrain decisions evaluate | evaluation`, `ecobrain episodes list | analogues`: did an
+approved decision's measures work, and what worked before?
 
 ``evaluate DECISION RUN_DIR`` reads the later run's inversion, compares it with the decision's
 plan (:mod:`ecobrain.reasoning.evaluation.post_measure`), saves the evaluation in the graph and
@@ -14,11 +15,13 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ecobrain.api.cli_common import console, fail, graph_store
+from ecobrain.api.cli_common import console, fail, graph_store, to_json
 from ecobrain.api.cli_review import decisions_app
 from ecobrain.api.documents_evaluation import VERDICT_ZH, render_report, write_reports
 from ecobrain.model_adapters import AdapterError
 from ecobrain.reasoning.decision_store import NotFound
+from ecobrain.reasoning.evaluation.analogues import find_analogues
+from ecobrain.reasoning.evaluation.episodes import episode, episodes_of
 from ecobrain.reasoning.evaluation.evaluation_store import evaluate_decision, load_evaluation
 from ecobrain.reasoning.evaluation.plan import NotApproved
 from ecobrain.reasoning.evaluation.post_measure import Evaluation
@@ -89,7 +92,53 @@ def show(
     _print(ev)
 
 
+episodes_app = typer.Typer(help="The episode library: a decision's episodes, analogues.",
+                           no_args_is_help=True)
+
+
+@episodes_app.command("list")
+def list_episodes(decision_id: str) -> None:
+    """The decision's episodes with their signatures."""
+    with graph_store() as store:
+        eps = episodes_of(store, decision_id)
+    if not eps:
+        console.print(f"decision {decision_id}: no episode")
+    for e in eps:
+        console.print(f"{e.id} {e.pollutant} {e.start}–{e.end} ({e.duration_days} d), peak AQI "
+                      f"{e.peak_aqi}, {len(e.counties)} counties in {', '.join(e.cities)}")
+
+
+@episodes_app.command("analogues")
+def show_analogues(
+    episode_id: str,
+    k: Annotated[int, typer.Option(help="how many", min=1, max=50)] = 5,
+    json_out: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """The most similar past episodes, what was done then and how it evaluated."""
+    with graph_store() as store:
+        ep = episode(store, episode_id)
+        if ep is None:
+            raise fail(f"no episode {episode_id!r}")
+        found = find_analogues(store, ep, k)
+    if json_out:
+        console.print_json(to_json([a.model_dump(mode="json") for a in found]))
+        return
+    for a in found:
+        e = a.episode
+        console.print(f"{a.distance:.3f}  {e.id} {e.pollutant} {e.start}–{e.end}, peak AQI "
+                      f"{e.peak_aqi}, {len(e.counties)} counties")
+        if a.done:
+            top = ", ".join(f"{m} {n}" for m, n in list(a.done["tasks_by_measure"].items())[:4])
+            console.print(f"        done: decision {a.done['decision_id']} "
+                          f"({a.done['review_status']}): {escape(top)}")
+        for ev in a.evaluations:
+            s = ev["summary"]
+            console.print(f"        evaluated {ev['id']} on {ev['run_id']}: counties "
+                          f"{s['counties']}, enterprises {s['enterprises']}")
+
+
 def register(app: typer.Typer) -> None:
     """The commands join the `decisions` group (which cli_review adds to the app)."""
     decisions_app.command("evaluate")(evaluate)
     decisions_app.command("evaluation")(show)
+    app.add_typer(episodes_app, name="episodes")

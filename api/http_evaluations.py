@@ -1,5 +1,5 @@
-"""Evaluations of approved decisions: run one on a later inversion, list, read, and the report
-of a city.
+"""Evaluations of approved decisions (run one on a later inversion, list, read, the report of
+a city) and the episode library (a decision's episodes, the analogues of one).
 
 Evaluating takes an unscoped commander key (a decision covers the province); reading takes a
 commander key, and a key scoped to regions sees only the tasks and counties of its regions.
@@ -27,6 +27,8 @@ from ecobrain.api.http_common import (
 )
 from ecobrain.api.http_runs import run_directory
 from ecobrain.model_adapters import AdapterError
+from ecobrain.reasoning.evaluation.analogues import Analogue, find_analogues
+from ecobrain.reasoning.evaluation.episodes import EpisodeSignature, episode, episodes_of
 from ecobrain.reasoning.evaluation.evaluation_store import (
     evaluate_decision,
     evaluations_of,
@@ -123,6 +125,28 @@ def get_report(evaluation_id: EvaluationId, city_code: CityCode, principal: Comm
     if fmt == "html":
         return HTMLResponse(text)
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
+
+
+EpisodeId = Annotated[str, PathParam(pattern=r"^ep-[0-9a-z-]{1,40}$",
+                                     examples=["ep-b44b28cb21dfa558"])]
+
+
+@router.get("/decisions/{decision_id}/episodes", response_model=list[EpisodeSignature],
+            responses=ERRORS, summary="The decision's pollution episodes with their signatures")
+def decision_episodes(decision_id: DecisionId, _: Commander, store: Store
+                      ) -> list[EpisodeSignature]:
+    return episodes_of(store, decision_id)
+
+
+@router.get("/episodes/{episode_id}/analogues", response_model=list[Analogue],
+            responses=ERRORS, summary="The most similar past episodes: what was done then and "
+                                      "how it evaluated")
+def analogues(episode_id: EpisodeId, _: Commander, store: Store,
+              k: Annotated[int, Query(ge=1, le=50)] = 5) -> list[Analogue]:
+    ep = episode(store, episode_id)
+    if ep is None:
+        raise HTTPException(404, f"no episode {episode_id!r}")
+    return find_analogues(store, ep, k)
 
 
 def include(app: FastAPI) -> None:

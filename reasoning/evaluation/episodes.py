@@ -155,3 +155,9 @@ def episodes_of(store: GraphStore, decision_id: str) -> list[EpisodeSignature]:
     rows = store.read("MATCH (:Decision {id: $id})-[:HAS_EPISODE]->(e:PollutionEpisode) "
                       "RETURN e.json AS json ORDER BY e.id", {"id": decision_id})
     return [EpisodeSignature.model_validate_json(r["json"]) for r in rows]
+
+
+def episode(store: GraphStore, episode_id: str) -> EpisodeSignature | None:
+    row = store.read_one("MATCH (e:PollutionEpisode {id: $id}) RETURN e.json AS json",
+                         {"id": episode_id})
+    return EpisodeSignature.model_validate_json(row["json"]) if row else None
