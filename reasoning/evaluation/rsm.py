@@ -232,9 +232,9 @@ def least_cost(surface: ResponseSurface, city: str, target: float,
     feasible = best is not None
     x = best if feasible else hi.copy()
     steps = [PlanStep(region=c.region, sector=c.sector, species=c.species,
-                      reduction=round(float(xi), 4),
-                      t_per_day=round(float(xi * c.base_t_per_day), 3),
-                      cost=round(float(xi * c.base_t_per_day * c.cost_per_t), 1))
+                      reduction=float(xi),
+                      t_per_day=round(float(xi * c.base_t_per_day), 4),
+                      cost=float(xi * c.base_t_per_day * c.cost_per_t))
              for c, xi in zip(ctl, x, strict=True)]
     err = surface.fit_error.by_city.get(city) if surface.fit_error else None
     predicted = round(float(surface.predict(city, x)), 2)
@@ -242,7 +242,7 @@ def least_cost(surface: ResponseSurface, city: str, target: float,
     zh, en = advice_texts(surface.pollutant, city, target, steps, predicted, err, feasible)
     return LeastCostPlan(pollutant=surface.pollutant, city=city, target=target,
                          baseline=baseline, predicted=predicted, feasible=feasible,
-                         cost=round(float(unit @ x), 1), steps=steps, error=err,
+                         cost=float(unit @ x), steps=steps, error=err,
                          advice_zh=zh, advice_en=en)
 
 
