@@ -139,9 +139,18 @@ def test_surface_from_standin_runs_and_its_plan(standin_runs):
     plan = least_cost(s, "330100", target)
     assert plan.feasible and plan.predicted <= target + 1e-6
     # O3 responds to both equally in the stand-in (half NOx, half VOCs): the cheaper cut per
-    # fraction (NOx: 30 t/d x 15000 < VOCs: 45 t/d x 20000) goes first
+    # fraction (NOx: 30 t/d x 15000 < VOCs: 45 t/d x 20000) goes first, to its bound, and VOCs
+    # make up the rest: the constraint is active
     voc, nox = plan.steps
-    assert nox.reduction > voc.reduction
+    assert nox.reduction == pytest.approx(0.6, abs=1e-4)
+    assert plan.predicted == pytest.approx(target, abs=1e-3)
+    assert voc.t_per_day == pytest.approx(voc.reduction * 45.0, abs=1e-4)
+    assert plan.cost == pytest.approx(nox.reduction * 30.0 * 15000 + voc.reduction * 45.0 * 20000,
+                                      rel=1e-3)
+    grid = np.linspace(0, 0.6, 121)
+    best = min(v * 45.0 * 20000 + n * 30.0 * 15000 for v in grid for n in grid
+               if s.predict("330100", [v, n]) <= target)
+    assert best - 0.005 * 45.0 * 20000 <= plan.cost <= best + 1e-6
     assert "RSM error ±" in plan.advice_en and "响应面误差±" in plan.advice_zh
     assert "cut NOx of sector IndustrialSource in 杭州市 by" in plan.advice_en
     # the world's answer: run the plan through the stand-in

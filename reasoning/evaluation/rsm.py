@@ -222,9 +222,12 @@ def least_cost(surface: ResponseSurface, city: str, target: float,
     x0s = [hi.copy(), (lo + hi) / 2, lo.copy(), *(lo + (hi - lo) * rng.random(len(ctl))
                                                   for _ in range(max(0, starts - 3)))]
     best = None
+    # SLSQP stalls on costs of 1e5-1e6 per unit cut ("positive directional derivative"): it
+    # works on the cost in units of the dearest control's full cut
+    scaled = unit / max(float(np.abs(unit).max()), 1e-300)
     for x0 in x0s:
-        r = minimize(lambda x: float(unit @ x), x0, jac=lambda _x: unit, bounds=bounds,
-                     constraints=cons, method="SLSQP", options={"ftol": 1e-10, "maxiter": 500})
+        r = minimize(lambda x: float(scaled @ x), x0, jac=lambda _x: scaled, bounds=bounds,
+                     constraints=cons, method="SLSQP", options={"ftol": 1e-12, "maxiter": 500})
         x = np.clip(r.x, lo, hi)
         ok = surface.predict(city, x) <= target + 1e-6
         if ok and (best is None or unit @ x < unit @ best - 1e-12):
