@@ -21,6 +21,7 @@ from ecobrain.api import (
     cli_findings,
     cli_jobs,
     cli_review,
+    cli_rsm,
     cli_rules,
     cli_serve,
 )
@@ -69,6 +70,7 @@ cli_review.register(app)
 cli_evaluate.register(app)
 cli_findings.register(app)
 cli_rules.register(app)
+cli_rsm.register(app)
 cli_jobs.register(app)
 cli_serve.register(app)
 

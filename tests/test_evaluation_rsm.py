@@ -158,3 +158,36 @@ def test_surface_from_standin_runs_and_its_plan(standin_runs):
                                  np.array([[st.reduction for st in plan.steps]]),
                                  r["root"] / "check", "plan")
     assert r["metric"](check)["330100"] <= target + err.by_city["330100"]
+
+
+def test_cli_plan_from_runs_made(standin_runs, tmp_path):
+    """`ecobrain rsm plan` on the scenario runs already made (as a CMAQ site would list its
+    jobs' outputs), and a spec error named by file and field."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from ecobrain.api.cli import app
+
+    r = standin_runs
+    runs = sorted((r["root"] / "scn").glob("rsm-*"))
+    runs = [p for p in runs if p.is_dir()]
+    xs = [*r["train"].tolist(), *r["test"].tolist()]
+    spec = {"pollutant": "O3", "city": "330100", "target": 134.0, "degree": 2,
+            "controls": [{"region": "330100", "sector": "IndustrialSource", "species": "VOCs",
+                          "base_t_per_day": 45.0, "max_reduction": 0.6},
+                         {"region": "330100", "sector": "IndustrialSource", "species": "NOx",
+                          "base_t_per_day": 30.0, "max_reduction": 0.6}],
+            "scenarios": [{"run_dir": str(p), "reductions": x} for p, x in
+                          zip(runs[:9], xs[:9], strict=True)],
+            "held_out_scenarios": [{"run_dir": str(p), "reductions": x} for p, x in
+                                   zip(runs[9:], xs[9:], strict=True)]}
+    f = tmp_path / "study.yaml"
+    f.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    out = CliRunner().invoke(app, ["rsm", "plan", str(f)])
+    assert out.exit_code == 0, out.output
+    assert "held-out (3)" in out.output and "RSM error ±" in out.output
+    assert "ILLUSTRATIVE" in out.output
+    spec["controls"][0]["base_t_per_day"] = -1
+    f.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    out = CliRunner().invoke(app, ["rsm", "plan", str(f)])
+    assert out.exit_code == 1 and "study.yaml: controls.0.base_t_per_day" in out.output

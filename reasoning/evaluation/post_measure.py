@@ -193,7 +193,7 @@ def _species_outcome(sid: str, before: float, during: float, target: float | Non
     achieved = None if before <= 0 else 1.0 - during / before
     if target is None:
         status: SpeciesStatus = "no_target"
-    elif achieved is not None and achieved >= target - 1e-9:
+    elif achieved is not None and _r(achieved) >= _r(target):  # as reported (4 decimals)
         status = "met"
     elif achieved is None or achieved < unchanged_below:
         status = "unchanged"
