@@ -303,3 +303,27 @@ def test_a_run_without_inversion_is_refused_by_name(setup, tmp_path):
     with pytest.raises(ManifestError):
         evaluate_decision(setup["d"].store, setup["d"].decision_id, run)
     assert setup["d"].store.read_one("MATCH (e:Evaluation) RETURN count(e) AS n") == n
+
+
+def test_without_days_before_the_inventory_is_the_reference(setup, tmp_path):
+    """A later run covering only the measure days: compared with its prior, and saying so."""
+    from ecobrain.reasoning.evaluation.post_measure import evaluate, load_evaluation_config
+
+    d = setup["d"]
+    prior, post = {}, {}
+    for sp, scale in SPECIES_SCALE.items():
+        base = base_field(scale=scale)
+        prior[sp] = np.stack([base] * 2)
+        post[sp] = np.stack([base * 0.85] * 2)
+    run = write_inversion_run(tmp_path / "run", "inv-measure-days-only", DAYS[2], prior, post)
+    cfg = load_evaluation_config()
+    ev = evaluate(read_plan(d.store, d.decision_id, cfg.plan_measure), read_emission_days(run),
+                  cfg)
+    a = next(t for t in ev.tasks if t.task_id == setup["picked"][0][0]["id"])
+    assert a.emissions.reference == "prior" and a.emissions.before_days == []
+    assert all(s.achieved == pytest.approx(0.15, abs=1e-3) and s.status == "short"
+               for s in a.emissions.species)
+    c = next(c for c in ev.counties if c.county_code == COUNTY_CUT)
+    assert c.emissions.reference == "prior" and c.emissions.verdict == "partly"
+    # hotspots found on 11-25 are looked for on the later days 11-26/27: none is left
+    assert ev.summary.hotspots_persisting == 0 and ev.summary.hotspots_gone > 0
