@@ -116,10 +116,10 @@ def signatures(findings: RunFindings, decision_id: str | None = None,
 
 # --------------------------------------------------------------------------- graph
 
-_EPISODES = (
-    "UNWIND $rows AS r MERGE (e:PollutionEpisode {id: r.id}) SET e += r.props "
-    "WITH e, r OPTIONAL MATCH (d:Decision {id: r.decision_id}) "
-    "FOREACH (x IN CASE WHEN d IS NULL THEN [] ELSE [d] END | MERGE (x)-[:HAS_EPISODE]->(e))"
+_EPISODES = "UNWIND $rows AS r MERGE (e:PollutionEpisode {id: r.id}) SET e += r.props"
+_HAS_EPISODE = (
+    "UNWIND $rows AS r MATCH (e:PollutionEpisode {id: r.id}) "
+    "MATCH (d:Decision {id: r.decision_id}) MERGE (d)-[:HAS_EPISODE]->(e)"
 )
 _AFFECTS = (
     "UNWIND $rows AS r MATCH (e:PollutionEpisode {id: r.id}) "
@@ -137,7 +137,9 @@ def episode_statements(sigs: list[EpisodeSignature]) -> list[Statement]:
     aff = [{"id": s.id, "code": c} for s in sigs for c in s.counties]
     if not rows:
         return []
-    return [(_EPISODES, {"rows": rows}), (_AFFECTS, {"rows": aff})]
+    return [(_EPISODES, {"rows": rows}),
+            (_HAS_EPISODE, {"rows": [r for r in rows if r["decision_id"]]}),
+            (_AFFECTS, {"rows": aff})]
 
 
 def save_episodes(store: GraphStore, sigs: list[EpisodeSignature]) -> None:
