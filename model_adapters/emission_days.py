@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from ecobrain.model_adapters.errors import ManifestError
-from ecobrain.model_adapters.gridfile import GriddedFile
+from ecobrain.model_adapters.files.gridfile import GriddedFile
+from ecobrain.model_adapters.files.manifest import ModelRun, load_run
+from ecobrain.model_adapters.files.registry import open_gridded
 from ecobrain.model_adapters.inversion import (
     HotspotConfig,
     SpeciesConfig,
@@ -27,9 +29,7 @@ from ecobrain.model_adapters.inversion import (
     periods,
     species_rates,
 )
-from ecobrain.model_adapters.manifest import ModelRun, load_run
 from ecobrain.model_adapters.regions import RegionMapper, build_mapper
-from ecobrain.model_adapters.registry import open_gridded
 from ecobrain.ontology.grid import GridSpec
 
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecobrain.model_adapters.gridfile import GriddedFile
-from ecobrain.model_adapters.manifest import ModelRun
-from ecobrain.model_adapters.registry import open_gridded
+from ecobrain.model_adapters.files.gridfile import GriddedFile
+from ecobrain.model_adapters.files.manifest import ModelRun
+from ecobrain.model_adapters.files.registry import open_gridded
 from ecobrain.ontology.geography import RegionIndex
 
 QUANTITIES = ("pbl_m", "wind_m_s", "temp_k")

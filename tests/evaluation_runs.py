@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ecobrain.model_adapters.daily import BEIJING
-from ecobrain.model_adapters.ioapi_writer import IOAPIWriter, VarSpec
-from ecobrain.model_adapters.units import MOLAR_MASS
+from ecobrain.model_adapters.files.ioapi_writer import IOAPIWriter, VarSpec
+from ecobrain.model_adapters.files.units import MOLAR_MASS
 from ecobrain.ontology.grid import ZJ3KM, GridSpec
 
 SPECIES = {  # ecobrain species -> (variable, units, t/day -> file unit)

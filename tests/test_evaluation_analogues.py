@@ -19,10 +19,10 @@ from evaluation_runs import base_field, write_inversion_run
 from kb_fixture import issue_all
 
 from ecobrain.model_adapters.daily import BEIJING
-from ecobrain.model_adapters.ioapi_writer import IOAPIWriter, VarSpec
-from ecobrain.model_adapters.manifest import load_run
+from ecobrain.model_adapters.files.ioapi_writer import IOAPIWriter, VarSpec
+from ecobrain.model_adapters.files.manifest import load_run
+from ecobrain.model_adapters.files.registry import open_gridded
 from ecobrain.model_adapters.meteorology import file_meteorology, run_meteorology
-from ecobrain.model_adapters.registry import open_gridded
 from ecobrain.ontology.geography import RegionIndex, zhejiang_regions
 from ecobrain.ontology.grid import ZJ3KM
 from ecobrain.reasoning.evaluation.analogues import (
@@ -171,7 +171,7 @@ def test_analogues_api_and_cli(decided_library, tmp_path):
     from api_helpers import api_client
     from typer.testing import CliRunner
 
-    from ecobrain.api.cli import app
+    from ecobrain.api.cli.app import app
 
     d, past, _ev = decided_library
     with api_client(d.store, tmp_path) as api:

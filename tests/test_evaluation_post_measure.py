@@ -22,13 +22,13 @@ from kb_fixture import issue_all
 from ecobrain.model_adapters.emission_days import read_emission_days
 from ecobrain.ontology.geography import RegionIndex
 from ecobrain.ontology.grid import ZJ3KM
+from ecobrain.reasoning.decisions.task_status import update_status
 from ecobrain.reasoning.evaluation.evaluation_store import (
     evaluate_decision,
     evaluations_of,
     load_evaluation,
 )
 from ecobrain.reasoning.evaluation.plan import NotApproved, read_plan
-from ecobrain.reasoning.task_status import update_status
 
 LEVEL_RATIO = {"AlertYellow": 0.1, "AlertOrange": 0.2, "AlertRed": 0.3}
 SPECIES_SCALE = {"NOx": 1.0, "SO2": 0.5, "VOCs": 2.0, "PM2_5": 0.3}
@@ -227,7 +227,7 @@ def test_daily_fields_read_back_as_written(setup):
 
 
 def test_city_report_names_who_did_and_did_not_reduce(setup, tmp_path):
-    from ecobrain.api.documents_evaluation import render_report, write_reports
+    from ecobrain.api.documents.evaluation import render_report, write_reports
 
     ev = setup["ev"]
     huzhou = render_report(ev, "330500", "html")
@@ -255,7 +255,7 @@ def test_api_and_cli(setup, tmp_path):
     from api_helpers import api_client
     from typer.testing import CliRunner
 
-    from ecobrain.api.cli import app
+    from ecobrain.api.cli.app import app
 
     d, ev = setup["d"], setup["ev"]
     with api_client(d.store, tmp_path) as api:

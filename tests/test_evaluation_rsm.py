@@ -166,7 +166,7 @@ def test_cli_plan_from_runs_made(standin_runs, tmp_path):
     import yaml
     from typer.testing import CliRunner
 
-    from ecobrain.api.cli import app
+    from ecobrain.api.cli.app import app
 
     r = standin_runs
     runs = sorted((r["root"] / "scn").glob("rsm-*"))

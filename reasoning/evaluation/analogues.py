@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.reasoning.evaluation.episodes import EpisodeSignature, library
 from ecobrain.reasoning.evaluation.post_measure import EvaluationSummary
 from ecobrain.yaml12 import load_yaml

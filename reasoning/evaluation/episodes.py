@@ -28,8 +28,8 @@ from pydantic import BaseModel, Field
 from ecobrain.model_adapters.findings import DailyConcentrations, RunFindings
 from ecobrain.model_adapters.meteorology import Meteorology
 from ecobrain.ontology.geography import city_of
-from ecobrain.ontology.store import GraphStore, Statement
-from ecobrain.reasoning.conclusions import short_hash
+from ecobrain.ontology.graph.store import GraphStore, Statement
+from ecobrain.reasoning.decisions.conclusions import short_hash
 
 POLLUTANTS = ("PM2_5", "O3")
 MeteorologyOf = Callable[[list[dt.date], list[str]], Meteorology | None]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ecobrain.model_adapters.emission_days import read_emission_days
-from ecobrain.ontology.store import GraphStore, Statement
+from ecobrain.ontology.graph.store import GraphStore, Statement
 from ecobrain.reasoning.evaluation.plan import read_plan
 from ecobrain.reasoning.evaluation.post_measure import (
     Evaluation,

@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning.decision_store import NotFound
-from ecobrain.reasoning.review import APPROVED, review_state
-from ecobrain.reasoning.task_status import INITIAL
+from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.decisions.review import APPROVED, review_state
+from ecobrain.reasoning.decisions.store import NotFound
+from ecobrain.reasoning.decisions.task_status import INITIAL
 
 
 class NotApproved(RuntimeError):

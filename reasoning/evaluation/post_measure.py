@@ -39,7 +39,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ecobrain.model_adapters.emission_days import EmissionDays
-from ecobrain.reasoning.conclusions import short_hash
+from ecobrain.reasoning.decisions.conclusions import short_hash
 from ecobrain.reasoning.evaluation.plan import Plan, PlanTask
 from ecobrain.yaml12 import load_yaml
 
