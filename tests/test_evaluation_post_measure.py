@@ -125,7 +125,8 @@ def setup(module_decided, county_of_cell, tmp_path_factory):
     # the bureaus' reports: C says done (it did nothing), the lasting hotspot's patrol says done
     for tid in (picked[2][0]["id"], stay_task["id"]):
         for to in ("received", "in_progress", "done"):
-            update_status(store, tid, to, by="county-bureau", note="已办结")
+            update_status(store, tid, to, by="county-bureau",
+                          note="企业已按要求落实" if to == "done" else "")
     ev = evaluate_decision(store, d.decision_id, run)
     return {"d": d, "ev": ev, "picked": picked, "cut": cut, "stay": stay_task,
             "gone": gone_task, "run": run, "county_of_cell": county_of_cell}
@@ -159,6 +160,7 @@ def test_enterprises_that_did_and_did_not_reduce(setup):
         assert out.verdict == verdicts[name], name
     a, c = by_task[setup["picked"][0][0]["id"]], by_task[setup["picked"][2][0]["id"]]
     assert c.reported_done and c.disagreement == "已报办结，排放未见下降"
+    assert c.status_note == "企业已按要求落实"  # the bureau's words beside the model's
     assert c.disagreement_en == "reported done, emissions unchanged"
     assert not a.reported_done and a.disagreement is None and a.remark == "未报办结，排放已下降"
 
@@ -246,6 +248,9 @@ def test_city_report_names_who_did_and_did_not_reduce(setup, tmp_path):
     md = render_report(ev, city, "md")
     first = md.split("## 一、上报与模型不一致")[1].split("## 二")[0]
     assert c_ent["name"] in first and "已报办结，排放未见下降" in first
+    section = md.split("### 未见下降")[1].split("## 四")[0]
+    row = next(line for line in section.splitlines() if c_task["id"] in line)
+    assert "已办结：企业已按要求落实" in row and "已报办结，排放未见下降" in row
     files = write_reports(ev, tmp_path / "reports")
     assert "330500" in files and set(files["330500"]) == {"html", "md"}
     assert render_report(ev, "330500", "html") == render_report(ev, "330500", "html")
@@ -268,6 +273,22 @@ def test_api_and_cli(setup, tmp_path):
         r = api.get(f"/evaluations/{ev.id}/documents/330500?format=md", "commander")
         assert r.status_code == 200 and "湖州市" in r.text
         assert api.get(f"/evaluations/{ev.id}", "investigator").status_code == 403
+        # a city's commander key sees its own tasks and counties only
+        city = next(t.city_code for t in ev.tasks if t.task_id == setup["picked"][2][0]["id"])
+        from ecobrain.api.auth import KeyStore
+
+        key = KeyStore(tmp_path / "keys.json").create("city-commander", ["commander"],
+                                                      regions=[city])
+        r = api.client.get(f"/evaluations/{ev.id}", headers={"X-API-Key": key})
+        assert r.status_code == 200, r.text
+        got = r.json()
+        assert got["tasks"] and all((t["city_code"] or t["region_code"]) == city
+                                    or t["region_code"] == city for t in got["tasks"])
+        assert all(c["city_code"] == city for c in got["counties"])
+        other = "330500" if city != "330500" else "330100"
+        r = api.client.get(f"/evaluations/{ev.id}/documents/{other}",
+                           headers={"X-API-Key": key})
+        assert r.status_code == 403
         assert api.get("/evaluations/eval-0000000000000000", "commander").status_code == 404
         r = api.post(f"/decisions/{d.decision_id}/evaluations", "commander",
                      json={"run_dir": str(setup["run"])})

@@ -63,8 +63,8 @@ def report_context(ev: Evaluation, city_code: str) -> dict[str, Any]:
             "task_id": t.task_id, "measures": "、".join(t.measure_labels),
             "cell": t.cell or "", "shares": "、".join(t.shares_cell_with),
             "species": [_species_text(s) for s in t.emissions.species],  # type: ignore[union-attr]
-            "status": LABELS_ZH.get(t.status, t.status), "disagreement": t.disagreement or "",
-            "remark": t.remark or "",
+            "status": LABELS_ZH.get(t.status, t.status), "note": t.status_note,
+            "disagreement": t.disagreement or "", "remark": t.remark or "",
         } for t in ent if t.emissions and t.emissions.verdict == verdict]
         if rows:
             groups.append({"verdict": verdict, "title": VERDICT_ZH[verdict], "rows": rows})

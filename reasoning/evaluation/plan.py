@@ -50,6 +50,7 @@ class PlanTask:
     region_name: str
     city_code: str | None
     status: str
+    status_note: str
     subject_kind: str
     subject_id: str
     subject_name: str
@@ -107,6 +108,7 @@ def read_plan(store: GraphStore, decision_id: str, plan_measure: str) -> Plan:
         "MATCH (:Decision {id: $id})-[:HAS_TASK]->(t:Task) "
         "OPTIONAL MATCH (t)-[:EVIDENCED_BY]->(f:Finding {kind: 'emission_hotspot'}) "
         "RETURN t.id AS id, t.json AS json, coalesce(t.status, $initial) AS status, "
+        "coalesce(t.status_note, '') AS note, "
         "collect(f.id) AS hotspots ORDER BY id", {"id": decision_id, "initial": INITIAL})
     for r in rows:
         j = json.loads(r["json"])
@@ -117,7 +119,7 @@ def read_plan(store: GraphStore, decision_id: str, plan_measure: str) -> Plan:
         hotspot_ids.update(hs)
         tasks.append(PlanTask(
             id=r["id"], region_code=j["region_code"], region_name=j.get("region_name") or "",
-            city_code=j.get("city_code"), status=r["status"],
+            city_code=j.get("city_code"), status=r["status"], status_note=r["note"],
             subject_kind=j["subject"]["kind"], subject_id=j["subject"]["id"],
             subject_name=j["subject"].get("name") or j["subject"]["id"],
             measure_types=list(j.get("measure_types") or []),

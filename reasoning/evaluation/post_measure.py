@@ -128,6 +128,7 @@ class TaskEvaluation(BaseModel):
     measure_types: list[str]
     measure_labels: list[str] = Field(default_factory=list)
     status: str
+    status_note: str = Field(default="", description="the bureau's last report")
     reported_done: bool
     cell: str | None = None
     shares_cell_with: list[str] = Field(default_factory=list)
@@ -374,7 +375,7 @@ def evaluate(plan: Plan, days: EmissionDays, cfg: EvaluationConfig | None = None
             region_name=t.region_name, city_code=t.city_code, subject_kind=t.subject_kind,
             subject_id=t.subject_id, subject_name=t.subject_name,
             measure_types=t.measure_types, measure_labels=t.measure_labels,
-            status=t.status, reported_done=done,
+            status=t.status, status_note=t.status_note, reported_done=done,
             cell=days.grid.cell_id(*cell) if cell else None,
             shares_cell_with=sorted(e for e in by_cell.get(cell, []) if e != t.subject_id)
             if cell else [],
