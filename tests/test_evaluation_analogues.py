@@ -15,9 +15,12 @@ import datetime as dt
 import netCDF4
 import numpy as np
 import pytest
+from api_helpers import api_client
 from evaluation_runs import base_field, write_inversion_run
 from kb_fixture import issue_all
+from typer.testing import CliRunner
 
+from ecobrain.api.cli.app import app
 from ecobrain.model_adapters.daily import BEIJING
 from ecobrain.model_adapters.files.ioapi_writer import IOAPIWriter, VarSpec
 from ecobrain.model_adapters.files.manifest import load_run
@@ -168,11 +171,6 @@ def test_planted_past_episode_comes_first_of_50(decided_library):
 
 
 def test_analogues_api_and_cli(decided_library, tmp_path):
-    from api_helpers import api_client
-    from typer.testing import CliRunner
-
-    from ecobrain.api.cli.app import app
-
     d, past, _ev = decided_library
     with api_client(d.store, tmp_path) as api:
         r = api.get(f"/decisions/{d.decision_id}/episodes", "commander")

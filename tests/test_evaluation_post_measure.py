@@ -13,13 +13,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 
 import numpy as np
 import pytest
+from api_helpers import api_client
 from evaluation_runs import base_field, write_inversion_run
 from kb_fixture import issue_all
+from typer.testing import CliRunner
 
+from ecobrain.api.auth import KeyStore
+from ecobrain.api.cli.app import app
+from ecobrain.api.documents.evaluation import render_report, write_reports
 from ecobrain.model_adapters.emission_days import read_emission_days
+from ecobrain.model_adapters.errors import ManifestError
 from ecobrain.ontology.geography import RegionIndex
 from ecobrain.ontology.grid import ZJ3KM
 from ecobrain.reasoning.decisions.task_status import update_status
@@ -29,6 +36,7 @@ from ecobrain.reasoning.evaluation.evaluation_store import (
     load_evaluation,
 )
 from ecobrain.reasoning.evaluation.plan import NotApproved, read_plan
+from ecobrain.reasoning.evaluation.post_measure import evaluate, load_evaluation_config
 
 LEVEL_RATIO = {"AlertYellow": 0.1, "AlertOrange": 0.2, "AlertRed": 0.3}
 SPECIES_SCALE = {"NOx": 1.0, "SO2": 0.5, "VOCs": 2.0, "PM2_5": 0.3}
@@ -229,8 +237,6 @@ def test_daily_fields_read_back_as_written(setup):
 
 
 def test_city_report_names_who_did_and_did_not_reduce(setup, tmp_path):
-    from ecobrain.api.documents.evaluation import render_report, write_reports
-
     ev = setup["ev"]
     huzhou = render_report(ev, "330500", "html")
     assert "湖州市重污染天气应急措施实施效果评估" in huzhou
@@ -257,11 +263,6 @@ def test_city_report_names_who_did_and_did_not_reduce(setup, tmp_path):
 
 
 def test_api_and_cli(setup, tmp_path):
-    from api_helpers import api_client
-    from typer.testing import CliRunner
-
-    from ecobrain.api.cli.app import app
-
     d, ev = setup["d"], setup["ev"]
     with api_client(d.store, tmp_path) as api:
         r = api.get(f"/decisions/{d.decision_id}/evaluations", "commander")
@@ -275,8 +276,6 @@ def test_api_and_cli(setup, tmp_path):
         assert api.get(f"/evaluations/{ev.id}", "investigator").status_code == 403
         # a city's commander key sees its own tasks and counties only
         city = next(t.city_code for t in ev.tasks if t.task_id == setup["picked"][2][0]["id"])
-        from ecobrain.api.auth import KeyStore
-
         key = KeyStore(tmp_path / "keys.json").create("city-commander", ["commander"],
                                                       regions=[city])
         r = api.client.get(f"/evaluations/{ev.id}", headers={"X-API-Key": key})
@@ -308,10 +307,6 @@ def test_api_and_cli(setup, tmp_path):
 
 def test_a_run_without_inversion_is_refused_by_name(setup, tmp_path):
     """A forecast-only run: a clear error naming its run.json, nothing saved."""
-    import shutil
-
-    from ecobrain.model_adapters.errors import ManifestError
-
     run = tmp_path / "fc"
     run.mkdir()
     shutil.copy(setup["run"] / "emis_prior.nc", run / "CCTM_ACONC.nc")
@@ -328,8 +323,6 @@ def test_a_run_without_inversion_is_refused_by_name(setup, tmp_path):
 
 def test_without_days_before_the_inventory_is_the_reference(setup, tmp_path):
     """A later run covering only the measure days: compared with its prior, and saying so."""
-    from ecobrain.reasoning.evaluation.post_measure import evaluate, load_evaluation_config
-
     d = setup["d"]
     prior, post = {}, {}
     for sp, scale in SPECIES_SCALE.items():

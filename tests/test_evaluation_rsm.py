@@ -19,19 +19,21 @@ import math
 
 import numpy as np
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from ecobrain.api.cli.app import app
 from ecobrain.hpc_jobs.rsm_scenarios import standin_scenarios
 from ecobrain.model_adapters import collect_findings
 from ecobrain.model_adapters.sample_run import write_sample_run
+from ecobrain.reasoning.evaluation.least_cost import least_cost, load_costs
 from ecobrain.reasoning.evaluation.rsm import (
     Control,
     city_metric,
     factorial_design,
     fit_surface,
     held_out_error,
-    least_cost,
     lhs_design,
-    load_costs,
 )
 
 
@@ -163,11 +165,6 @@ def test_surface_from_standin_runs_and_its_plan(standin_runs):
 def test_cli_plan_from_runs_made(standin_runs, tmp_path):
     """`ecobrain rsm plan` on the scenario runs already made (as a CMAQ site would list its
     jobs' outputs), and a spec error named by file and field."""
-    import yaml
-    from typer.testing import CliRunner
-
-    from ecobrain.api.cli.app import app
-
     r = standin_runs
     runs = sorted((r["root"] / "scn").glob("rsm-*"))
     runs = [p for p in runs if p.is_dir()]

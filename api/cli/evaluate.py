@@ -23,8 +23,8 @@ from ecobrain.reasoning.decisions.store import NotFound
 from ecobrain.reasoning.evaluation.analogues import find_analogues
 from ecobrain.reasoning.evaluation.episodes import episode, episodes_of
 from ecobrain.reasoning.evaluation.evaluation_store import evaluate_decision, load_evaluation
+from ecobrain.reasoning.evaluation.outcomes import Evaluation
 from ecobrain.reasoning.evaluation.plan import NotApproved
-from ecobrain.reasoning.evaluation.post_measure import Evaluation
 
 
 def _print(ev: Evaluation) -> None:

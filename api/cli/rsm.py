@@ -21,14 +21,9 @@ from ecobrain.api.cli.common import console, fail
 from ecobrain.hpc_jobs.rsm_scenarios import standin_scenarios
 from ecobrain.hpc_jobs.standin_model import StandinError
 from ecobrain.model_adapters import AdapterError
-from ecobrain.reasoning.evaluation.rsm import (
-    controls_of,
-    factorial_design,
-    lhs_design,
-    load_costs,
-    load_spec,
-    run_study,
-)
+from ecobrain.reasoning.evaluation.least_cost import load_costs
+from ecobrain.reasoning.evaluation.rsm import factorial_design, lhs_design
+from ecobrain.reasoning.evaluation.rsm_study import controls_of, load_spec, run_study
 
 rsm_app = typer.Typer(help="Least-cost reductions from a response surface (pf-RSM).",
                       no_args_is_help=True)

@@ -16,7 +16,7 @@ from typing import Any
 from ecobrain.api.documents.task_list import safe_filename, template_env
 from ecobrain.ontology.geography import regions_by_code
 from ecobrain.reasoning.decisions.task_status import LABELS_ZH
-from ecobrain.reasoning.evaluation.post_measure import Evaluation, SpeciesOutcome
+from ecobrain.reasoning.evaluation.outcomes import Evaluation, SpeciesOutcome
 
 VERDICT_ZH = {"reduced": "达到计划减排", "partly": "部分减排，未达计划", "unchanged": "未见下降",
               "no_target": "无比例要求"}

@@ -34,8 +34,8 @@ from ecobrain.reasoning.evaluation.evaluation_store import (
     evaluations_of,
     load_evaluation,
 )
+from ecobrain.reasoning.evaluation.outcomes import Evaluation, EvaluationSummary
 from ecobrain.reasoning.evaluation.plan import NotApproved
-from ecobrain.reasoning.evaluation.post_measure import Evaluation, EvaluationSummary
 
 router = APIRouter(tags=["command centre"], responses=ERROR_RESPONSES)
 Commander = Annotated[Principal, Depends(require("commander"))]

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.reasoning.evaluation.episodes import EpisodeSignature, library
-from ecobrain.reasoning.evaluation.post_measure import EvaluationSummary
+from ecobrain.reasoning.evaluation.outcomes import EvaluationSummary
 from ecobrain.yaml12 import load_yaml
 
 

@@ -19,12 +19,9 @@ from typing import Any
 
 from ecobrain.model_adapters.emission_days import read_emission_days
 from ecobrain.ontology.graph.store import GraphStore, Statement
+from ecobrain.reasoning.evaluation.outcomes import Evaluation
 from ecobrain.reasoning.evaluation.plan import read_plan
-from ecobrain.reasoning.evaluation.post_measure import (
-    Evaluation,
-    evaluate,
-    load_evaluation_config,
-)
+from ecobrain.reasoning.evaluation.post_measure import evaluate, load_evaluation_config
 
 BATCH = 2000
 
