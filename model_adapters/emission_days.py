@@ -121,9 +121,9 @@ def read_emission_days(run: ModelRun | str | Path,
         if not per:
             raise ManifestError(manifest, f"inversion {out.prior} covers no whole Beijing day: "
                                 "an evaluation compares days")
-        left = len(periods(prior)) - len(per)
+        left = max(prior.ntimes, 1) - sum(len(p.records) for p in per)
         if left:
-            notes.append(f"{out.prior}: {left} period(s) not a whole Beijing day left out")
+            notes.append(f"{out.prior}: {left} record(s) outside a whole Beijing day left out")
         species = {}
         for sr in rates:
             species[sr.species] = SpeciesDays(

@@ -35,14 +35,15 @@ def base_field(grid: GridSpec = ZJ3KM, scale: float = 1.0) -> np.ndarray:
 
 def write_inversion_run(out: Path, run_id: str, first_day: dt.date,
                         prior: dict[str, np.ndarray], posterior: dict[str, np.ndarray],
-                        grid: GridSpec = ZJ3KM) -> Path:
-    """prior/posterior: species -> (ndays, nrows, ncols) t/day. Returns the run directory."""
+                        grid: GridSpec = ZJ3KM, start_hour: int = 0) -> Path:
+    """prior/posterior: species -> (ndays, nrows, ncols) t/day, 24 hourly records each from
+    `start_hour` (Beijing) of `first_day` on. Returns the run directory."""
     out.mkdir(parents=True, exist_ok=True)
     ndays = next(iter(prior.values())).shape[0]
     h = np.arange(24, dtype=float)
     profile = 1.0 + 0.3 * np.sin(2 * np.pi * (h - 9) / 24)
     profile = profile / profile.mean()
-    start = dt.datetime.combine(first_day, dt.time(0), BEIJING)
+    start = dt.datetime.combine(first_day, dt.time(start_hour), BEIJING)
     specs = [VarSpec(SPECIES[s][0], SPECIES[s][1], f"{s} emission rate") for s in SPECIES]
     for name, fields in (("emis_prior.nc", prior), ("emis_post.nc", posterior)):
         with IOAPIWriter(out / name, grid, specs, start, 3600, upnam="OPEMIS",
@@ -57,4 +58,22 @@ def write_inversion_run(out: Path, run_id: str, first_day: dt.date,
                 "outputs": [{"kind": "inversion", "format": "ioapi", "prior": "emis_prior.nc",
                              "posterior": "emis_post.nc"}]}
     (out / "run.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return out
+
+
+def write_daily_inversion_run(out: Path, run_id: str, first_day: dt.date,
+                              prior: dict[str, np.ndarray], posterior: dict[str, np.ndarray],
+                              grid: GridSpec = ZJ3KM) -> Path:
+    """The same, with one record per Beijing day (TSTEP 240000), as daily inversions write."""
+    out.mkdir(parents=True, exist_ok=True)
+    start = dt.datetime.combine(first_day, dt.time(0), BEIJING)
+    specs = [VarSpec(SPECIES[s][0], SPECIES[s][1], f"{s} emission rate") for s in SPECIES]
+    for name, fields in (("prior_daily.nc", prior), ("post_daily.nc", posterior)):
+        with IOAPIWriter(out / name, grid, specs, start, 86400, upnam="DAILYINV",
+                         filedesc=["daily inversion for the evaluation tests"]) as w:
+            w.write(0, {SPECIES[s][0]: fields[s] * SPECIES[s][2] for s in SPECIES})
+    (out / "run.json").write_text(json.dumps({
+        "id": run_id, "outputs": [{"kind": "inversion", "format": "ioapi",
+                                   "prior": "prior_daily.nc", "posterior": "post_daily.nc"}]}),
+        encoding="utf-8")
     return out

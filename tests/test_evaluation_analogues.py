@@ -42,6 +42,7 @@ from ecobrain.reasoning.evaluation.episodes import (
     save_episodes,
 )
 from ecobrain.reasoning.evaluation.evaluation_store import evaluate_decision
+from ecobrain.reasoning.evaluation.post_measure import load_evaluation_config
 
 REAL = "/work/shared/data/real/mcip/openmethane_METCRO3D_220701_aust-test"
 
@@ -225,3 +226,14 @@ def test_meteorology_over_the_episode_counties(tmp_path):
     assert m.values["pbl_m"] == pytest.approx(300 + 10 * np.mean(np.arange(8, 32)))
     assert m.values["wind_m_s"] == pytest.approx(2.0)
     assert m.values["temp_k"] == pytest.approx(280.0)
+
+
+def test_a_bad_configuration_names_its_file(tmp_path):
+    bad = tmp_path / "analogues.yaml"
+    bad.write_text("weights: {duration: one}\nmeteorology_scales: {}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"analogues.yaml: ValueError"):
+        load_analogue_config(str(bad))
+    bad = tmp_path / "evaluation.yaml"
+    bad.write_text("unchanged_below: 0.05\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"evaluation.yaml: KeyError: 'species_of_pollutant'"):
+        load_evaluation_config(str(bad))

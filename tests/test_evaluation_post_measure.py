@@ -18,7 +18,7 @@ import shutil
 import numpy as np
 import pytest
 from api_helpers import api_client
-from evaluation_runs import base_field, write_inversion_run
+from evaluation_runs import base_field, write_daily_inversion_run, write_inversion_run
 from kb_fixture import issue_all
 from typer.testing import CliRunner
 
@@ -341,3 +341,19 @@ def test_without_days_before_the_inventory_is_the_reference(setup, tmp_path):
     assert c.emissions.reference == "prior" and c.emissions.verdict == "partly"
     # hotspots found on 11-25 are looked for on the later days 11-26/27: none is left
     assert ev.summary.hotspots_persisting == 0 and ev.summary.hotspots_gone > 0
+
+
+def test_daily_records_and_a_partial_first_day(tmp_path):
+    """Inversions written one record per day read as those days; an hourly file starting at
+    noon loses its half day (named in the notes), never averaging it in as a whole one."""
+    base = base_field()
+    prior = {sp: np.stack([base] * 3) for sp in SPECIES_SCALE}
+    post = {sp: np.stack([base, base * 0.9, base * 0.8]) for sp in SPECIES_SCALE}
+    days = read_emission_days(write_daily_inversion_run(tmp_path / "daily", "d", DAYS[1], prior,
+                                                        post))
+    assert days.days == DAYS[1:4]
+    np.testing.assert_allclose(days.species["NOx"].posterior[2], base * 0.8, rtol=1e-5)
+    run = write_inversion_run(tmp_path / "noon", "n", DAYS[0], prior, post, start_hour=12)
+    days = read_emission_days(run)
+    assert days.days == DAYS[1:3]  # 24 noon .. 27 noon: the whole days 25 and 26
+    assert "emis_prior.nc: 24 record(s) outside a whole Beijing day left out" in days.notes
