@@ -208,26 +208,40 @@ def _choose(species: SpeciesConfig, prior: GriddedFile,
     return None
 
 
-def inversion_findings(
+@dataclass(frozen=True)
+class SpeciesRates:
+    """One species' emissions of an inversion, t/day per cell and record (nt, nrows, ncols)."""
+
+    species: str
+    config: SpeciesConfig
+    prior: np.ndarray
+    posterior: np.ndarray
+    posterior_label: str
+    posterior_variables: list[str]
+    lower_bound: bool
+
+
+def species_rates(
     prior: GriddedFile,
     posterior: GriddedFile | None,
-    run_id: str,
-    mapper: RegionMapper,
     config: HotspotConfig,
     *,
     multipliers: tuple[Path, str, str | None] | None = None,
     overrides: Mapping[str, str | list[str]] | None = None,
     layer: int = 0,
     warnings: WarningLog | None = None,
-) -> tuple[list[EmissionHotspot], list[RegionEmission], list[str]]:
-    """Hotspots and region totals of every configured species the files carry.
+    notes: list[str] | None = None,
+) -> list[SpeciesRates]:
+    """Prior and posterior of every configured species the files carry, in t/day per cell.
 
-    ``multipliers``: (path, label, group) of a scaling-factor posterior instead of ``posterior``.
-    ``warnings``: where lower bounds (NOx from NO2 only) are reported.
+    The one place an inversion's files become emission masses: the hotspot adapter and the
+    post-measure evaluation read the same numbers. ``multipliers``: (path, label, group) of a
+    scaling-factor posterior instead of ``posterior``; ``warnings``: where lower bounds (NOx
+    from NO2 only) are reported; ``notes``: where skipped species are listed.
     """
     warnings = warnings if warnings is not None else WarningLog()
+    notes = notes if notes is not None else []
     overrides = overrides or {}
-    notes: list[str] = []
     grid = prior.grid
     mult = None
     if multipliers is not None:
@@ -276,13 +290,7 @@ def inversion_findings(
                 f"match ({default_hotspot_path().name}, or the manifest's 'variables'): {wanted}")
         nt = max(prior.ntimes, 1)
         area = None
-        lon, lat = grid.cell_centers_lonlat()
-        per = periods(prior)
-        hotspots: list[EmissionHotspot] = []
-        totals: list[RegionEmission] = []
-        region_idx = [i for i in range(mapper.nregions)
-                      if mapper.levels[i] in ("province", "city", "county")
-                      and mapper.methods[i] == "cell-centres"]
+        out: list[SpeciesRates] = []
         for sid, (vs, members) in chosen.items():
             sc = config.species[sid]
             alt = [n for n, _ in members]
@@ -310,32 +318,68 @@ def inversion_findings(
                 post_vars = [mname]
             else:
                 post_vars = list(alt)
-            for period in per:
-                recs = period.records
-                pr = prior_t[recs].mean(axis=0)
-                po = post_t[recs].mean(axis=0)
-                trange = (int(recs.min()), int(recs.max())) if prior.times is not None else None
-                hotspots.extend(_hotspots(run_id, sid, sc, config, period, pr, po, grid,
-                                          lon, lat, post_label, post_vars, trange,
-                                          vs.lower_bound))
-                agg_p = mapper.aggregate(pr[None])[0] * mapper.cell_counts
-                agg_q = mapper.aggregate(po[None])[0] * mapper.cell_counts
-                for i in region_idx:
-                    totals.append(RegionEmission(
-                        run_id=run_id, region_code=mapper.codes[i],
-                        region_level=mapper.levels[i], species=sid, date=period.date,
-                        period_start=period.start, period_end=period.end,
-                        prior=round(float(agg_p[i]), 4), posterior=round(float(agg_q[i]), 4),
-                        units="t/day",
-                        provenance=Provenance(
-                            run_id=run_id, file=post_label, variables=post_vars,
-                            time_index=trange, region_cell_count=int(mapper.cell_counts[i]),
-                            region_method=mapper.methods[i]),
-                    ))
-        return hotspots, totals, notes
+            out.append(SpeciesRates(sid, sc, prior_t, post_t, post_label, post_vars,
+                                    vs.lower_bound))
+        return out
     finally:
         if mult is not None:
             mult.close()
+
+
+def inversion_findings(
+    prior: GriddedFile,
+    posterior: GriddedFile | None,
+    run_id: str,
+    mapper: RegionMapper,
+    config: HotspotConfig,
+    *,
+    multipliers: tuple[Path, str, str | None] | None = None,
+    overrides: Mapping[str, str | list[str]] | None = None,
+    layer: int = 0,
+    warnings: WarningLog | None = None,
+) -> tuple[list[EmissionHotspot], list[RegionEmission], list[str]]:
+    """Hotspots and region totals of every configured species the files carry.
+
+    ``multipliers``: (path, label, group) of a scaling-factor posterior instead of ``posterior``.
+    ``warnings``: where lower bounds (NOx from NO2 only) are reported.
+    """
+    notes: list[str] = []
+    rates = species_rates(prior, posterior, config, multipliers=multipliers,
+                          overrides=overrides, layer=layer, warnings=warnings, notes=notes)
+    grid = prior.grid
+    lon, lat = grid.cell_centers_lonlat()
+    per = periods(prior)
+    hotspots: list[EmissionHotspot] = []
+    totals: list[RegionEmission] = []
+    region_idx = [i for i in range(mapper.nregions)
+                  if mapper.levels[i] in ("province", "city", "county")
+                  and mapper.methods[i] == "cell-centres"]
+    for sr in rates:
+        sid, sc = sr.species, sr.config
+        for period in per:
+            recs = period.records
+            pr = sr.prior[recs].mean(axis=0)
+            po = sr.posterior[recs].mean(axis=0)
+            trange = (int(recs.min()), int(recs.max())) if prior.times is not None else None
+            hotspots.extend(_hotspots(run_id, sid, sc, config, period, pr, po, grid,
+                                      lon, lat, sr.posterior_label, sr.posterior_variables,
+                                      trange, sr.lower_bound))
+            agg_p = mapper.aggregate(pr[None])[0] * mapper.cell_counts
+            agg_q = mapper.aggregate(po[None])[0] * mapper.cell_counts
+            for i in region_idx:
+                totals.append(RegionEmission(
+                    run_id=run_id, region_code=mapper.codes[i],
+                    region_level=mapper.levels[i], species=sid, date=period.date,
+                    period_start=period.start, period_end=period.end,
+                    prior=round(float(agg_p[i]), 4), posterior=round(float(agg_q[i]), 4),
+                    units="t/day",
+                    provenance=Provenance(
+                        run_id=run_id, file=sr.posterior_label,
+                        variables=sr.posterior_variables, time_index=trange,
+                        region_cell_count=int(mapper.cell_counts[i]),
+                        region_method=mapper.methods[i]),
+                ))
+    return hotspots, totals, notes
 
 
 def _hotspots(run_id: str, sid: str, sc: SpeciesConfig, config: HotspotConfig,

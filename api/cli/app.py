@@ -16,10 +16,12 @@ from typer.core import TyperGroup
 
 from ecobrain.api.cli import decide as cli_decide
 from ecobrain.api.cli import demo as cli_demo
+from ecobrain.api.cli import evaluate as cli_evaluate
 from ecobrain.api.cli import explain as cli_explain
 from ecobrain.api.cli import findings as cli_findings
 from ecobrain.api.cli import jobs as cli_jobs
 from ecobrain.api.cli import review as cli_review
+from ecobrain.api.cli import rsm as cli_rsm
 from ecobrain.api.cli import rules as cli_rules
 from ecobrain.api.cli import serve as cli_serve
 from ecobrain.api.cli import vocab as cli_vocab
@@ -65,9 +67,11 @@ app.add_typer(kb_app, name="kb")
 cli_demo.register(app)
 cli_decide.register(app)
 cli_review.register(app)
+cli_evaluate.register(app)
 cli_explain.register(app)
 cli_findings.register(app)
 cli_rules.register(app)
+cli_rsm.register(app)
 cli_jobs.register(app)
 cli_serve.register(app)
 cli_vocab.register(app)

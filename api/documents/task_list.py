@@ -121,6 +121,9 @@ def _env(autoescape: bool) -> Environment:
     return env
 
 
+template_env = _env  # the documents' Jinja2 environment, for other document kinds
+
+
 def safe_filename(text: str) -> str:
     return re.sub(r"[\\/:*?\"<>|\s]+", "_", text).strip("_") or "region"
 

@@ -48,6 +48,7 @@ ROUTER_MODULES = (
     "ecobrain.api.http.decisions",
     "ecobrain.api.http.why_not",
     "ecobrain.api.http.review",
+    "ecobrain.api.http.evaluations",
     "ecobrain.api.http.tasks",
     "ecobrain.api.http.rules",
     "ecobrain.api.http.rule_tables",

@@ -47,7 +47,7 @@ class OutputSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["forecast", "attribution", "inversion"]
+    kind: Literal["forecast", "attribution", "inversion", "meteorology"]
     format: str
     path: str | None = None
     prior: str | None = None
@@ -73,7 +73,7 @@ class OutputSpec(BaseModel):
 
     @model_validator(mode="after")
     def _files_for_kind(self) -> OutputSpec:
-        if self.kind in ("forecast", "attribution") and not self.path:
+        if self.kind in ("forecast", "attribution", "meteorology") and not self.path:
             raise ValueError(f"a {self.kind} output needs 'path'")
         if self.kind == "inversion" and (not self.prior or not self.posterior):
             raise ValueError("an inversion output needs 'prior' and 'posterior'")

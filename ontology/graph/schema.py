@@ -55,6 +55,10 @@ ID_LABELS: tuple[str, ...] = (
     "AuditEvent",
     "Job",
     "ScenarioComparison",  # baseline vs scenario run: the expected effect of a measure
+    "Evaluation",  # a decision judged on a later run's inversion (reasoning/evaluation)
+    "TaskEvaluation",
+    "RegionEvaluation",
+    "PollutionEpisode",  # a decided episode's signature: the analogue library
 )
 
 # Other properties looked up often enough to index: (label, property).

@@ -17,7 +17,10 @@ HPC jobs' follow-up all call.
 4. **saving** — :func:`ecobrain.reasoning.decisions.persist.save_decision`, the decision's trace
    (:mod:`.decision_trace`) and the provenance of the evidence: ``(:Finding)-[:FROM_RUN]->
    (:ModelRun)``, ``-[:IN_CELL]->(:GridCell)`` for hotspots, ``-[:FOR_REGION]->(:AdminRegion)``
-   for region findings — the evidence chain task → findings → run → cells → enterprises.
+   for region findings — the evidence chain task → findings → run → cells → enterprises —
+   and the run's pollution episodes with their signatures (the analogue library,
+   :mod:`ecobrain.reasoning.evaluation.episodes`; with the run's meteorology when it names
+   MCIP files).
 
 Idempotent: the same run with the same rule versions and knowledge gives the same decision id
 and the same nodes; saving it again creates nothing, and the bureaus' task statuses survive
@@ -40,10 +43,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ecobrain.model_adapters.files.manifest import load_run
 from ecobrain.model_adapters.findings import RunFindings
+from ecobrain.model_adapters.meteorology import run_meteorology
 from ecobrain.ontology.graph.store import GraphStore, Statement
 from ecobrain.reasoning.authoring.rulebase import RuleBase
 from ecobrain.reasoning.decisions.conclusions import Decision
+from ecobrain.reasoning.evaluation.episodes import (
+    MeteorologyOf,
+    episode_statements,
+    signatures,
+)
 
 Progress = Callable[[str, int, int], None]  # (step, number of the step from 1, steps)
 
@@ -201,6 +211,12 @@ def rule_base_for(store: GraphStore | None) -> tuple[RuleBase, str]:
 
 # -- the whole run ---------------------------------------------------------------------------------
 
+def _meteorology_of(run_dir: str | Path) -> MeteorologyOf:
+    """The run's weather over an episode's days and counties (None without MCIP files)."""
+    run = load_run(run_dir)
+    return lambda days, counties: run_meteorology(run, days, counties)
+
+
 def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None,
                progress: Progress | None = None, rules: RuleBase | None = None
                ) -> RunOutcome:
@@ -238,6 +254,7 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     timings["decide_s"] = round(t3 - t2, 3)
     timings.update({k: v for k, v in decision_timings.pop(decision.id, {}).items()})
     memory = decision_memories.pop(decision.id, None)
+    episodes = signatures(findings, decision.id, meteorology=_meteorology_of(run_dir))
     step(2)
     existed = store.read_one("MATCH (d:Decision {id: $id}) RETURN d.id AS id",
                              {"id": decision.id}) is not None
@@ -251,7 +268,8 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
             trace_statement(decision),
             *([memory_statement(memory)] if memory is not None else []),
             *provenance_statements(decision),
-            *action_statements(decision), revision_statement(decision.id)]))
+            *action_statements(decision), *episode_statements(episodes),
+            revision_statement(decision.id)]))
     t4 = time.perf_counter()
     timings["save_s"] = round(t4 - t3, 3)
     timings["total_s"] = round(t4 - t0, 3)

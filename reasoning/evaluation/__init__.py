@@ -1,0 +1,1 @@
+"""Closing the loop: post-measure evaluation, the episode library, least-cost reductions."""
