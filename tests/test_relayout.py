@@ -74,3 +74,11 @@ def test_a_module_added_to_a_new_package_after_the_move_is_kept(tmp_path: Path) 
     # (its __init__) stands for one a branch added after the move
     f.write_text("from ecobrain.api.cli import __init__\n", encoding="utf-8")
     assert not relayout.rewrite_text(f)
+
+
+def test_a_dotted_name_of_a_module_added_after_the_move_is_kept(tmp_path: Path) -> None:
+    f = tmp_path / "mod.py"
+    # reasoning/engine/ is the package the old reasoning/engine.py became; a module it has that
+    # is not in the map (its __init__ here) must not be read as an attribute of the old module
+    f.write_text("import ecobrain.reasoning.engine.__init__\n", encoding="utf-8")
+    assert not relayout.rewrite_text(f)
