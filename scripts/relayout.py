@@ -178,7 +178,7 @@ def _module_file(name: str) -> bool:
 
 def _is_new(name: str) -> bool:
     parts = name.split(".")
-    heads = [".".join(parts[:i]) for i in range(2, len(parts) + 1)]
+    heads = [".".join(parts[:i]) for i in range(3, len(parts) + 1)]
     return any(h in NEW_NAMES - AMBIGUOUS or (h not in OLD and _module_file(h)) for h in heads)
 
 
