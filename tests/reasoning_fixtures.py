@@ -158,3 +158,27 @@ def regime(county: str, day: dt.date, regime_id: str, ratio: float) -> O3Regime:
                     hcho_ppb=ratio, no2_ppb=1.0, ratio=ratio, regime=regime_id,
                     thresholds={"voc_limited_below": 2.3, "nox_limited_above": 4.2},
                     threshold_source="Wang2021", hours=(10, 16), provenance=_prov(("HCHO",)))
+
+
+HZ, SC, XH, NB = "330100", "330102", "330106", "330200"
+
+
+def two_cities(store: GraphStore, *, xihu_chemicals: bool = True) -> GraphStore:
+    """The real knowledge with Hangzhou (上城区, 西湖区) and Ningbo (海曙区) and a few
+    enterprises of known grades in known cells: the small province the reasoning tests work out
+    by hand."""
+    load_knowledge(store)
+    write_regions(store, [("330000", "浙江省", "province", None), (HZ, "杭州市", "city", "330000"),
+                          (SC, "上城区", "county", HZ), (XH, "西湖区", "county", HZ),
+                          (NB, "宁波市", "city", "330000"), ("330203", "海曙区", "county", NB)])
+    write_enterprises(store, [
+        enterprise("E-B", SC, "ZJ3KM:r80c95", "IndustrialBoiler", ["NOx", "SO2"], "B",
+                   online=True, name="上城热电"),
+        enterprise("E-D", SC, "ZJ3KM:r80c96", "Coating", ["VOCs", "Toluene"], "D",
+                   name="上城涂装"),
+        *([enterprise("E-C", XH, "ZJ3KM:r85c90", "Chemicals", ["VOCs", "Benzene"], "C",
+                      name="西湖化工")] if xihu_chemicals else []),
+        enterprise("E-N", "330203", "ZJ3KM:r40c140", "Printing", ["VOCs"], "D",
+                   name="海曙印刷"),
+    ])
+    return store

@@ -8,15 +8,16 @@ import random
 
 import pytest
 from reasoning_fixtures import (
+    HZ,
+    NB,
     RUN,
+    SC,
+    XH,
     attribution,
-    enterprise,
     forecast_findings,
     hotspot,
-    load_knowledge,
     regime,
-    write_enterprises,
-    write_regions,
+    two_cities,
 )
 
 from ecobrain.model_adapters.findings import RunFindings
@@ -26,26 +27,11 @@ from ecobrain.reasoning.decisions.persist import load_decision_conclusions, save
 from ecobrain.reasoning.decisions.pipeline import decide
 
 D0 = dt.date(2026, 1, 10)
-HZ, SC, XH, NB = "330100", "330102", "330106", "330200"
 
 
 @pytest.fixture
 def kb(store: GraphStore) -> GraphStore:
-    load_knowledge(store)
-    write_regions(store, [("330000", "浙江省", "province", None), (HZ, "杭州市", "city", "330000"),
-                          (SC, "上城区", "county", HZ), (XH, "西湖区", "county", HZ),
-                          (NB, "宁波市", "city", "330000"), ("330203", "海曙区", "county", NB)])
-    write_enterprises(store, [
-        enterprise("E-B", SC, "ZJ3KM:r80c95", "IndustrialBoiler", ["NOx", "SO2"], "B",
-                   online=True, name="上城热电"),
-        enterprise("E-D", SC, "ZJ3KM:r80c96", "Coating", ["VOCs", "Toluene"], "D",
-                   name="上城涂装"),
-        enterprise("E-C", XH, "ZJ3KM:r85c90", "Chemicals", ["VOCs", "Benzene"], "C",
-                   name="西湖化工"),
-        enterprise("E-N", "330203", "ZJ3KM:r40c140", "Printing", ["VOCs"], "D",
-                   name="海曙印刷"),
-    ])
-    return store
+    return two_cities(store)
 
 
 def heavy_pm(start: dt.date = D0) -> RunFindings:
