@@ -20,6 +20,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ecobrain.api.auth import Principal, require
+from ecobrain.api.document_cache import document_file
+from ecobrain.api.documents import MEDIA_TYPES
 from ecobrain.api.http_cache import cached_json
 from ecobrain.api.http_common import (
     ERROR_RESPONSES,
@@ -356,9 +358,9 @@ def get_document(decision_id: DecisionId, region_code: Annotated[str, PathParam(
                  fresh: Annotated[bool, Query(description=(
                      "render again (e.g. to show task statuses updated since)"))] = False
                  ) -> FileResponse:
-    """Served from the documents folder (where `ecobrain decide` writes), rendered on demand
-    when missing or when `fresh` is set."""
-    from ecobrain.api.documents import MEDIA_TYPES, document_file
+    """Rendered on the first request and kept (``ecobrain.api.document_cache``): served from
+    the documents folder while the decision's review state and task statuses are those it was
+    rendered with, rendered again after they change or when `fresh` is set."""
 
     forbid_outside(principal, region_code, f"the task list of {region_code}")
     path = document_file(store, decision_id, region_code, format, documents_root(request),

@@ -18,6 +18,7 @@ from kb_fixture import Decided
 
 from ecobrain.api import documents as D
 from ecobrain.api.charts import FontChoice, cjk_font
+from ecobrain.api.document_cache import document_file
 from ecobrain.api.documents_text import SOURCE_QUALITY_ZH, reader_text
 from ecobrain.ontology.store import GraphStore
 
@@ -243,11 +244,11 @@ def test_expected_effect_is_shown_when_a_scenario_tested_the_decision(
 
 def test_unknown_decisions_and_regions_without_tasks(decided: Decided, tmp_path: Path) -> None:
     with pytest.raises(D.DocumentError):
-        D.document_file(decided.store, "dec-unknown", COUNTY, "html", tmp_path)
+        document_file(decided.store, "dec-unknown", COUNTY, "html", tmp_path)
     with pytest.raises(D.DocumentError, match="no tasks"):
-        D.document_file(decided.store, decided.decision_id, "330902", "html", tmp_path)
+        document_file(decided.store, decided.decision_id, "330902", "html", tmp_path)
     with pytest.raises(ValueError, match="format"):
-        D.document_file(decided.store, decided.decision_id, COUNTY, "pdf", tmp_path)
+        document_file(decided.store, decided.decision_id, COUNTY, "pdf", tmp_path)
     with pytest.raises(D.DocumentError):
         D.render_documents(decided.store, decided.decision_id, tmp_path, regions=["330902"])
 
