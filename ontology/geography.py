@@ -12,7 +12,6 @@ grid spacing this moves only cells that straddle a boundary, and is documented i
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import shapely
-from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 PROVINCE_CODE = "330000"
@@ -81,7 +79,9 @@ def zhejiang_regions() -> tuple[Region, ...]:
             parent = PROVINCE_CODE
         elif level == "county":
             parent = code[:4] + "00"
-        geom = shape(json.loads((root / "datasets" / path).read_text(encoding="utf-8")))
+        # GEOS parses the GeoJSON itself: the same geometry as shape(json.loads(...)), without
+        # a Python object per coordinate
+        geom = shapely.from_geojson((root / "datasets" / path).read_text(encoding="utf-8"))
         if not geom.is_valid:
             geom = shapely.make_valid(geom)
         regions.append(Region(code, name, level, parent, geom))
