@@ -14,10 +14,12 @@ node, relationship and byte.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from ecobrain.ontology.store import GraphStore, open_store
 
@@ -70,3 +72,39 @@ def bulk_floor(nodes: int, relationships: int, payload_bytes: int = 0, *,
             store.drop_graph()
             store.close()
     return Floor(nodes, relationships, per * nodes, seconds)
+
+
+class PayloadMeter:
+    """The parameter bytes a store is sent (as JSON) while the meter is on: what the floor
+    must carry too. Wraps the store's write methods for the benchmark only."""
+
+    def __init__(self, store: GraphStore):
+        self.store = store
+        self.bytes = 0
+        self._depth = 0
+
+    def _wrap(self, name: str) -> None:
+        inner = getattr(self.store, name)
+
+        def metered(first: Any, *args: Any, **kwargs: Any) -> Any:
+            if self._depth == 0:
+                statements = first if name == "write_all" else [(first, args[0] if args
+                                                                 else kwargs.get("params"))]
+                self.bytes += sum(len(json.dumps(p or {}, ensure_ascii=False, default=str)
+                                      .encode()) for _, p in statements)
+            self._depth += 1
+            try:
+                return inner(first, *args, **kwargs)
+            finally:
+                self._depth -= 1
+
+        setattr(self.store, name, metered)
+
+    def __enter__(self) -> PayloadMeter:
+        for name in ("write", "write_all"):
+            self._wrap(name)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in ("write", "write_all"):
+            delattr(self.store, name)
