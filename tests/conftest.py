@@ -22,6 +22,7 @@ import pytest
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="ecobrain-tests-"))
 os.environ["ECOBRAIN_DATA_DIR"] = str(_SESSION_DIR / "data")
+os.environ["ECOBRAIN_CACHE_DIR"] = str(_SESSION_DIR / "cache")  # prepared rows (ontology.prepared)
 os.environ.pop("ECOBRAIN_GRAPH_URI", None)
 
 import bolt_server  # noqa: E402
