@@ -154,13 +154,14 @@ def _publish(rendered: Sequence[RenderedRegion], scratch: Path, folder: Path,
 
 def _render(store: GraphStore, decision_id: str, folder: Path, codes: Sequence[str],
             formats: Sequence[str], stamp: str, *, prefix: str | None = None,
-            workers: int | None = None, progress: Callable[[str, int, int], None] | None = None
-            ) -> tuple[list[RenderedRegion], int]:
+            workers: int | None = None, progress: Callable[[str, int, int], None] | None = None,
+            start_method: str = "fork") -> tuple[list[RenderedRegion], int]:
     data = gather(store, decision_id, prefix=prefix)
     jobs = prepare_regions(store, data, codes)
     scratch = Path(tempfile.mkdtemp(prefix="render-", dir=folder / CACHE))
     try:
-        out, n = write_regions(jobs, scratch, formats, workers=workers, progress=progress)
+        out, n = write_regions(jobs, scratch, formats, workers=workers, progress=progress,
+                               start_method=start_method)
         _publish(out, scratch, folder, formats, stamp)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -201,10 +202,12 @@ def document_file(store: GraphStore, decision_id: str, region_code: str, fmt: st
 def ensure_documents(store: GraphStore, decision_id: str, out_root: str | Path, *,
                      regions: Sequence[str] | None = None, formats: Sequence[str] = FORMATS,
                      fresh: bool = False, workers: int | None = None,
-                     progress: Callable[[str, int, int], None] | None = None) -> DocumentSet:
+                     progress: Callable[[str, int, int], None] | None = None,
+                     start_method: str = "fork") -> DocumentSet:
     """The documents of `regions` (None: every city and county with tasks) in `formats`:
-    kept ones served, the others rendered in parallel; ``index.html`` lists every document
-    of the decision rendered so far. ``DocumentSet.documents`` are the asked regions."""
+    kept ones served, the others rendered in parallel (`start_method`: see
+    :func:`ecobrain.api.documents.write_regions`); ``index.html`` lists every document of the
+    decision rendered so far. ``DocumentSet.documents`` are the asked regions."""
     started = time.perf_counter()
     check_formats(formats)
     formats = list(dict.fromkeys(formats))
@@ -219,7 +222,7 @@ def ensure_documents(store: GraphStore, decision_id: str, out_root: str | Path, 
                 if fresh or any(_current(folder, c, f, stamp) is None for f in formats)]
         if todo:
             _, n = _render(store, decision_id, folder, todo, formats, stamp, workers=workers,
-                           progress=progress)
+                           progress=progress, start_method=start_method)
         docs = [r for c in codes if (r := _merged(folder, c, formats, stamp)) is not None]
     everything = [r for c in regions_with_documents(data)
                   if (r := _merged(folder, c, FORMATS, stamp, partial=True)) is not None]

@@ -762,11 +762,12 @@ def prepare_regions(store: GraphStore, data: DecisionData, codes: Sequence[str]
 
 def write_regions(jobs: Sequence[RegionJob], folder: Path, formats: Sequence[str], *,
                   workers: int | None = None,
-                  progress: Callable[[str, int, int], None] | None = None
-                  ) -> tuple[list[RenderedRegion], int]:
+                  progress: Callable[[str, int, int], None] | None = None,
+                  start_method: str = "fork") -> tuple[list[RenderedRegion], int]:
     """Draw and write the regions' documents (matplotlib, docxtpl: CPU-bound) in a pool of
     processes, one per core up to 4, when there are enough of them; sorted by code, with the
-    number of processes used."""
+    number of processes used. `start_method` "forkserver" for a process with other threads
+    running (the API): a forked child could inherit a lock one of them held."""
     from ecobrain.api.charts import cjk_font
 
     cjk_font()  # resolved once here; forked workers inherit it
@@ -782,7 +783,7 @@ def write_regions(jobs: Sequence[RegionJob], folder: Path, formats: Sequence[str
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        with ProcessPoolExecutor(n, mp_context=mp.get_context("fork")) as pool:
+        with ProcessPoolExecutor(n, mp_context=mp.get_context(start_method)) as pool:
             futures = [pool.submit(write_region, j, folder, list(formats)) for j in jobs]
             for i, f in enumerate(as_completed(futures)):
                 done(i, f.result())

@@ -10,11 +10,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from api_helpers import api_client
 from docx import Document
 from kb_fixture import Decided
 from typer.testing import CliRunner
 
 from ecobrain.api import documents as D
+from ecobrain.api.auth import KeyStore
 from ecobrain.api.cli import app
 from ecobrain.api.document_cache import document_file, ensure_documents, region_document
 from ecobrain.reasoning import review
@@ -150,6 +152,44 @@ def test_cli_renders_the_regions_asked_for(module_decided: Decided, tmp_path: Pa
     bad = CliRunner().invoke(app, ["decisions", "documents", did, "--regions", "330902",
                                    "--out", str(tmp_path)])
     assert bad.exit_code == 1 and "no tasks for 330902" in bad.output
+
+
+def test_the_api_renders_many_regions_at_once_and_serves_them_kept(
+        module_decided: Decided, tmp_path: Path) -> None:
+    did = module_decided.decision_id
+    with api_client(module_decided.store, tmp_path) as api:
+        api.client.app.state.documents_dir = tmp_path / "documents"  # type: ignore[attr-defined]
+        keys = KeyStore(tmp_path / "keys.json")
+        api.keys["hz-bureau"] = keys.create("hz-bureau", ["commander"], [CITY])
+        r = api.post(f"/decisions/{did}/documents", "commander",
+                     json={"regions": [CITY, COUNTY], "formats": ["md", "docx"]})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert [d["region_code"] for d in body] == [CITY, COUNTY]
+        assert set(body[1]["urls"]) == {"md", "docx"}
+        folder = tmp_path / "documents" / did
+        word = next(folder.glob(f"{COUNTY}-*.docx"))
+        before = word.stat().st_mtime_ns
+        got = api.get(body[1]["urls"]["docx"], "commander")
+        assert got.status_code == 200 and got.content == word.read_bytes()
+        assert word.stat().st_mtime_ns == before  # served as kept
+        # every region at once: rendered in worker processes started by a fork server
+        every = D.regions_with_documents(D.gather(module_decided.store, did))
+        assert len(every) >= 8  # enough for more than one worker
+        r = api.post(f"/decisions/{did}/documents", "commander", json={"formats": ["md"]})
+        assert r.status_code == 200, r.text
+        assert [d["region_code"] for d in r.json()] == every
+        assert all(next(folder.glob(f"{c}-*.md"), None) for c in every)
+        # a city's key renders its own regions, not the province's whole set or another city
+        assert api.post(f"/decisions/{did}/documents", "hz-bureau",
+                        json={"regions": [COUNTY]}).status_code == 200
+        assert api.post(f"/decisions/{did}/documents", "hz-bureau", json={}).status_code == 403
+        assert api.post(f"/decisions/{did}/documents", "hz-bureau",
+                        json={"regions": ["330200"]}).status_code == 403
+        assert api.post(f"/decisions/{did}/documents", "commander",
+                        json={"regions": ["330902"]}).status_code == 404
+        assert api.post(f"/decisions/{did}/documents", "commander",
+                        json={"formats": ["pdf"]}).status_code == 422
 
 
 def test_approval_and_status_changes_render_the_document_again(
