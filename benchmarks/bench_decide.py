@@ -138,6 +138,11 @@ def _decide(args: argparse.Namespace) -> int:
         print(f"\n## same run again: {time.perf_counter() - t:.2f} s "
               f"(save {again_outcome.timings['save_s']:.2f} s), existed={again_outcome.existed}, "
               f"nodes created {again_outcome.written['nodes_created']}")
+        t = time.perf_counter()
+        copy = store._dump()  # type: ignore[attr-defined]
+        print(f"the all-or-nothing unit's copy of the graph (DUMP, FalkorDB): "
+              f"{time.perf_counter() - t:.2f} s, {len(copy or b'') / 1e6:.0f} MB — taken at the "
+              "start of every save; it grows with the graph, not with the decision")
         mem = store._db.connection.info("memory")  # type: ignore[attr-defined]
         print(f"\npeak RSS: this process {_peak_rss_mb():.0f} MB, document workers "
               f"{_peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB (largest); graph server "
