@@ -34,6 +34,9 @@ def _fingerprint(store: GraphStore) -> str:
 
 
 def _forget_in_process() -> None:
+    geography.zhejiang_regions.cache_clear()
+    geography.regions_by_code.cache_clear()
+    geography.RegionIndex.counties.__func__.cache_clear()  # type: ignore[attr-defined]
     regions.region_rows.cache_clear()
     regions.county_codes.cache_clear()
     grid_cells._cell_rows.cache_clear()
@@ -57,7 +60,7 @@ def test_a_load_from_kept_rows_is_the_same_graph(cache: Path, store: GraphStore)
     assert not cache.exists()
     prepared_now = _load(store)  # rows prepared (and kept)
     kept = sorted(p.name for p in cache.glob("*.json"))
-    assert [k.split("-")[0] for k in kept] == ["grid", "regions"]
+    assert [k.split("-")[0] for k in kept] == ["boundaries", "grid", "regions"]
     _forget_in_process()
     store.write("MATCH (n) DETACH DELETE n")
     assert _load(store) == prepared_now  # rows read from the kept files
@@ -100,8 +103,9 @@ def test_an_unwritable_cache_still_gives_the_rows(tmp_path: Path,
     assert rows == [{"a": 1.5, "b": None, "c": "区"}]
 
 
-def test_boundaries_parsed_by_geos_are_those_of_the_geojson_reader() -> None:
-    """The boundaries were read with shape(json.loads(...)) before: same geometries."""
+def test_boundaries_parsed_by_geos_are_those_of_the_geojson_reader(cache: Path) -> None:
+    """The boundaries were read with shape(json.loads(...)) before: the same geometries,
+    parsed now and read back from the kept WKB."""
     root = geography._cnmaps_root()
     db = sqlite3.connect(f"file:{root / 'index' / 'administrative.db'}?mode=ro", uri=True)
     try:
@@ -111,7 +115,14 @@ def test_boundaries_parsed_by_geos_are_those_of_the_geojson_reader() -> None:
     finally:
         db.close()
     checked = 0
-    for region in geography.zhejiang_regions():
+    parsed = geography.zhejiang_regions()
+    _forget_in_process()
+    kept = geography.zhejiang_regions()
+    assert [r.code for r in kept] == [r.code for r in parsed]
+    for region, again in zip(parsed, kept, strict=True):
+        assert shapely.to_wkb(region.geometry) == shapely.to_wkb(again.geometry)
+        assert (region.name_zh, region.level, region.parent_code) == (
+            again.name_zh, again.level, again.parent_code)
         text = (root / "datasets" / paths[region.code]).read_text(encoding="utf-8")
         before = shape(json.loads(text))
         if not before.is_valid:
