@@ -140,9 +140,10 @@ def _decide(args: argparse.Namespace) -> int:
               f"nodes created {again_outcome.written['nodes_created']}")
         t = time.perf_counter()
         copy = store._dump()  # type: ignore[attr-defined]
-        print(f"the all-or-nothing unit's copy of the graph (DUMP, FalkorDB): "
-              f"{time.perf_counter() - t:.2f} s, {len(copy or b'') / 1e6:.0f} MB — taken at the "
-              "start of every save; it grows with the graph, not with the decision")
+        print(f"a unit's copy of the graph (DUMP, FalkorDB): {time.perf_counter() - t:.2f} s, "
+              f"{len(copy or b'') / 1e6:.0f} MB — grows with the graph; taken by a save over "
+              "existing nodes (the same run again), not by a new run's first decision "
+              "(an additive unit)")
         mem = store._db.connection.info("memory")  # type: ignore[attr-defined]
         print(f"\npeak RSS: this process {_peak_rss_mb():.0f} MB, document workers "
               f"{_peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB (largest); graph server "
