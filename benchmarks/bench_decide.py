@@ -13,7 +13,7 @@ timed), then what ``ecobrain decide RUN_DIR`` does, timed per step:
    parameter bytes, in a graph of its own on the same server, measured in the same run
    (``bulk_floor.py``);
 
-then documents on demand (``ecobrain.api.document_cache``): the first request for the
+then documents on demand (``ecobrain.api.documents.cache``): the first request for the
 county with the most tasks, the same request again (kept), the full set when asked for (every
 city and county with tasks, HTML + Markdown + Word, two PNGs each, in worker processes) and
 asked again; then the same run decided again (the idempotent path: nothing new written).
@@ -58,11 +58,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _decide(args: argparse.Namespace) -> int:
-    from ecobrain.api.document_cache import ensure_documents, region_document
+    from ecobrain.api.documents.cache import ensure_documents, region_document
     from ecobrain.kb_loaders.bundle import load_bundled
     from ecobrain.model_adapters.sample_run import write_sample_run
-    from ecobrain.ontology.store import open_store
-    from ecobrain.reasoning.run_decision import decide_run
+    from ecobrain.ontology.graph.store import open_store
+    from ecobrain.reasoning.decisions.run_decision import decide_run
 
     print(f"# decide benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
     print(machine_line())

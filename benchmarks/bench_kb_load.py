@@ -89,10 +89,10 @@ def _count(store, cypher: str) -> int:
 
 
 def _reference_steps() -> list[tuple[str, Callable]]:
-    from ecobrain.kb_loaders.enterprises import load_enterprises
-    from ecobrain.kb_loaders.grid_cells import load_grid
-    from ecobrain.kb_loaders.regions import load_regions
-    from ecobrain.kb_loaders.stations import load_stations
+    from ecobrain.kb_loaders.places.enterprises import load_enterprises
+    from ecobrain.kb_loaders.places.grid_cells import load_grid
+    from ecobrain.kb_loaders.places.regions import load_regions
+    from ecobrain.kb_loaders.places.stations import load_stations
 
     return [("regions", load_regions), ("grid", load_grid),
             ("enterprises", lambda s: load_enterprises(s)),
@@ -123,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.cold:
         os.environ["ECOBRAIN_CACHE_DIR"] = tempfile.mkdtemp(prefix="ecobrain-bench-cache-")
 
+    from ecobrain.ontology.graph.store import open_store
     from ecobrain.ontology.prepared import cache_dir
-    from ecobrain.ontology.store import open_store
 
     print(f"# knowledge load benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
     print(machine_line())
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"graph: {store.describe()}")
             try:
                 if part == "reference":
-                    from ecobrain.kb_loaders.ontology_loader import load_ontology
+                    from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
 
                     load_ontology(store)
                     steps = _reference_steps()
@@ -180,8 +180,8 @@ def _import_loaders() -> None:
     shapely, …) is not the load, and a long-lived process pays it once."""
     t = time.perf_counter()
     import ecobrain.kb_loaders.bundle as bundle
-    import ecobrain.reasoning.check
-    import ecobrain.reasoning.rulebase  # noqa: F401
+    import ecobrain.reasoning.authoring.check
+    import ecobrain.reasoning.authoring.rulebase  # noqa: F401
 
     bundle.bundled_steps()
     print(f"(loader modules imported in {time.perf_counter() - t:.2f} s, not timed)")

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from ecobrain.ontology.store import GraphStore, open_store
+from ecobrain.ontology.graph.store import GraphStore, open_store
 
 BATCH = 5000
 

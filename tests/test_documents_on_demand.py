@@ -15,12 +15,12 @@ from docx import Document
 from kb_fixture import Decided
 from typer.testing import CliRunner
 
-from ecobrain.api import documents as D
 from ecobrain.api.auth import KeyStore
-from ecobrain.api.cli import app
-from ecobrain.api.document_cache import document_file, ensure_documents, region_document
-from ecobrain.reasoning import review
-from ecobrain.reasoning.task_status import update_status
+from ecobrain.api.cli.app import app
+from ecobrain.api.documents import task_list as D
+from ecobrain.api.documents.cache import document_file, ensure_documents, region_document
+from ecobrain.reasoning.decisions import review
+from ecobrain.reasoning.decisions.task_status import update_status
 
 CITY, COUNTY = "330100", "330102"  # Hangzhou and its Shangcheng district
 GENERATED = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}（北京时间）")

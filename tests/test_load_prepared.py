@@ -15,12 +15,12 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from ecobrain.kb_loaders import grid_cells, regions
-from ecobrain.kb_loaders.grid_cells import load_grid
-from ecobrain.kb_loaders.regions import load_regions
+from ecobrain.kb_loaders.places import grid_cells, regions
+from ecobrain.kb_loaders.places.grid_cells import load_grid
+from ecobrain.kb_loaders.places.regions import load_regions
 from ecobrain.ontology import geography, prepared
+from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.ontology.grid import ZJ3KM
-from ecobrain.ontology.store import GraphStore
 
 
 def _fingerprint(store: GraphStore) -> str:
