@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import time
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ GRADES: dict[str, str] = {
     "A级": "A", "B级": "B", "C级": "C", "D级": "D",
 }
 
-BUNDLED = Path(__file__).resolve().parent.parent / "knowledge" / "reference" / "enterprises.csv"
+BUNDLED = Path(str(files("ecobrain.knowledge") / "reference" / "enterprises.csv"))
 
 
 @dataclass(frozen=True)

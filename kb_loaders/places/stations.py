@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ _KIND_WORDS: dict[str, str] = {
     word: kind for kind, words in STATION_KINDS.items() for word in (kind, *words)
 }
 
-BUNDLED = Path(__file__).resolve().parent.parent / "knowledge" / "reference" / "stations.csv"
+BUNDLED = Path(str(files("ecobrain.knowledge") / "reference" / "stations.csv"))
 
 
 @dataclass(frozen=True)
