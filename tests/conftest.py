@@ -22,6 +22,7 @@ import pytest
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="ecobrain-tests-"))
 os.environ["ECOBRAIN_DATA_DIR"] = str(_SESSION_DIR / "data")
+os.environ["ECOBRAIN_CACHE_DIR"] = str(_SESSION_DIR / "cache")  # prepared rows (ontology.prepared)
 os.environ.pop("ECOBRAIN_GRAPH_URI", None)
 # every rule-engine run of the suite checks its firings against the conditions evaluated
 # directly (reasoning/engine/check.py): a lost or spurious match fails the test

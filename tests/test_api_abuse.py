@@ -32,7 +32,8 @@ from typer.testing import CliRunner
 from ecobrain import safe_yaml
 from ecobrain.api.auth import KeyStore
 from ecobrain.api.cli.app import app as cli_app
-from ecobrain.api.documents.task_list import DocumentError, document_file
+from ecobrain.api.documents.cache import document_file
+from ecobrain.api.documents.task_list import DocumentError
 from ecobrain.api.http.app import create_app
 from ecobrain.hpc_jobs.request import RequestError, parse_request
 from ecobrain.ontology.graph.embedded import EmbeddedServer

@@ -45,6 +45,11 @@ class FaultAt(FalkorStore):
 
     fail_at: int | None = None
     sent = 0
+    dumps = 0
+
+    def _dump(self) -> bytes | None:
+        self.dumps += 1
+        return super()._dump()
 
     def _run_block(self, statements: Sequence[Statement]) -> WriteSummary:
         block = list(statements)
@@ -143,6 +148,8 @@ def test_decision_save_with_a_fault_at_its_statements(
         scratch.close()
     total = counter.sent
     assert total >= 5
+    # a new run's first decision only adds: undone by deleting what it created, no graph copy
+    assert counter.dumps == 0
     before = fingerprint(module_kb)
     for k in sorted({0, 1, total // 2, total - 2, total - 1}):
         faulty = _faulty(graph_settings, module_kb.graph_name, k)
@@ -152,3 +159,16 @@ def test_decision_save_with_a_fault_at_its_statements(
         finally:
             faulty.close()
         assert fingerprint(module_kb) == before, f"fault at statement {k + 1} of {total}"
+    # saved again over itself (nodes there already): the unit copies the graph and puts it back
+    decide_run(module_kb, run)
+    saved = fingerprint(module_kb)
+    assert saved != before
+    for k in sorted({1, total - 1}):
+        faulty = _faulty(graph_settings, module_kb.graph_name, k)
+        try:
+            with pytest.raises(GraphStoreError, match="Division by zero"):
+                decide_run(faulty, run)
+            assert faulty.dumps == 1
+        finally:
+            faulty.close()
+        assert fingerprint(module_kb) == saved, f"re-save, fault at statement {k + 1}"

@@ -17,6 +17,7 @@ from docx import Document
 from kb_fixture import Decided
 
 from ecobrain.api.documents import task_list as D
+from ecobrain.api.documents.cache import document_file
 from ecobrain.api.documents.charts import FontChoice, cjk_font
 from ecobrain.api.documents.text import SOURCE_QUALITY_ZH, reader_text
 from ecobrain.ontology.graph.store import GraphStore
@@ -243,11 +244,11 @@ def test_expected_effect_is_shown_when_a_scenario_tested_the_decision(
 
 def test_unknown_decisions_and_regions_without_tasks(decided: Decided, tmp_path: Path) -> None:
     with pytest.raises(D.DocumentError):
-        D.document_file(decided.store, "dec-unknown", COUNTY, "html", tmp_path)
+        document_file(decided.store, "dec-unknown", COUNTY, "html", tmp_path)
     with pytest.raises(D.DocumentError, match="no tasks"):
-        D.document_file(decided.store, decided.decision_id, "330902", "html", tmp_path)
+        document_file(decided.store, decided.decision_id, "330902", "html", tmp_path)
     with pytest.raises(ValueError, match="format"):
-        D.document_file(decided.store, decided.decision_id, COUNTY, "pdf", tmp_path)
+        document_file(decided.store, decided.decision_id, COUNTY, "pdf", tmp_path)
     with pytest.raises(D.DocumentError):
         D.render_documents(decided.store, decided.decision_id, tmp_path, regions=["330902"])
 

@@ -1,15 +1,16 @@
-"""`ecobrain decide RUN_DIR`: a model run → a decision in the graph → task-list documents.
+"""`ecobrain decide RUN_DIR`: a model run → a decision in the graph (→ task-list documents).
 
-Thin: :func:`ecobrain.reasoning.decisions.run_decision.decide_run` does the work and
-:func:`ecobrain.api.documents.task_list.render_documents` the documents; this module shows progress
-and
-prints what was decided, per region, and where the documents are. ``ecobrain demo`` reuses
-:func:`decide_and_render` and :func:`print_summary`.
+Thin: :func:`ecobrain.reasoning.decisions.run_decision.decide_run` does the work; documents
+are rendered only for ``--regions`` or ``--all-documents`` (:mod:`ecobrain.api.documents.cache`;
+the others when first asked for). This module shows progress and prints what was decided, per
+region, and where the documents are. ``ecobrain demo`` reuses :func:`decide_and_render` and
+:func:`print_summary`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,8 +21,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from ecobrain.api.cli.common import console, fail, graph_store, progress
+from ecobrain.api.documents.cache import ensure_documents
+from ecobrain.api.documents.task_list import FORMATS, DocumentError, DocumentSet
 from ecobrain.ontology.graph.store import GraphStore
 
+REGION_CODE = re.compile(r"\d{6}")
 BANDS = ((90, "≥90"), (80, "80–89"), (70, "70–79"), (0, "<70"))
 
 
@@ -32,8 +36,6 @@ def default_documents_dir() -> Path:
 
 
 def parse_formats(text: str) -> list[str]:
-    from ecobrain.api.documents.task_list import FORMATS
-
     formats = [f.strip().lower() for f in text.split(",") if f.strip()]
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
@@ -41,16 +43,45 @@ def parse_formats(text: str) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
+def parse_regions(text: str | None) -> list[str] | None:
+    """``--regions 330100,330102`` as codes (None when not given)."""
+    if text is None:
+        return None
+    codes = [c.strip() for c in text.split(",") if c.strip()]
+    bad = [c for c in codes if not REGION_CODE.fullmatch(c)]
+    if bad or not codes:
+        raise fail(f"--regions {text!r}: expected 6-digit GB/T 2260 codes, comma-separated")
+    return list(dict.fromkeys(codes))
+
+
+def render_with_progress(store: GraphStore, decision_id: str, out: Path, *,
+                         regions: list[str] | None, formats: list[str],
+                         workers: int | None = None, fresh: bool = False) -> DocumentSet:
+    """The decision's documents (`regions`, or all) with a progress bar and clean errors."""
+    with progress() as bar:
+        doc_task = bar.add_task("task-list documents", total=None)
+
+        def on_doc(name: str, done: int, total: int) -> None:
+            bar.update(doc_task, description=f"documents: {name}", completed=done,
+                       total=total)
+
+        try:
+            return ensure_documents(store, decision_id, out, regions=regions, formats=formats,
+                                    workers=workers, fresh=fresh, progress=on_doc)
+        except DocumentError as exc:
+            raise fail(str(exc).strip("'\"")) from exc
+
+
 def decide_and_render(store: GraphStore, run_dir: Path, *, out: Path | None,
                       on: dt.date | None = None, formats: list[str] | None = None,
-                      documents: bool = True) -> tuple[Any, Any]:
-    """decide_run + documents with progress bars; clean errors for bad runs and rules."""
-    from ecobrain.api.documents.task_list import FORMATS, render_documents
+                      regions: list[str] | None = None, all_documents: bool = False
+                      ) -> tuple[Any, DocumentSet | None]:
+    """decide_run with a progress bar, then the documents asked for: `regions`, every region
+    with `all_documents`, none otherwise (they are rendered when first asked for)."""
     from ecobrain.model_adapters import AdapterError
     from ecobrain.reasoning.decisions.run_decision import STEPS, decide_run
     from ecobrain.reasoning.language.errors import RuleError
 
-    docs = None
     with progress() as bar:
         task = bar.add_task(STEPS[0], total=len(STEPS))
 
@@ -66,16 +97,11 @@ def decide_and_render(store: GraphStore, run_dir: Path, *, out: Path | None,
         except (ValueError, OSError) as exc:
             raise fail(str(exc), code=2) from exc
         bar.update(task, description="decided", completed=len(STEPS))
-        if documents:
-            doc_task = bar.add_task("task-list documents", total=None)
-
-            def on_doc(name: str, done: int, total: int) -> None:
-                bar.update(doc_task, description=f"documents: {name}", completed=done,
-                           total=total)
-
-            docs = render_documents(store, outcome.decision_id, out or default_documents_dir(),
-                                    formats=formats or list(FORMATS), progress=on_doc)
-            bar.update(doc_task, description="task-list documents")
+    docs = None
+    if all_documents or regions:
+        docs = render_with_progress(store, outcome.decision_id, out or default_documents_dir(),
+                                    regions=None if all_documents else regions,
+                                    formats=formats or list(FORMATS))
     return outcome, docs
 
 
@@ -162,10 +188,19 @@ def print_summary(outcome: Any, docs: Any) -> None:
         console.print(f"[bold]review:[/] a draft — nothing is issued until a commander approves "
                       f"it: ecobrain decisions approve {d.id} --by NAME", highlight=False)
     if docs:
-        if docs.font_note:
-            console.print(f"[yellow]note:[/] {docs.font_note}")
-        console.print(f"documents: {docs.folder}", highlight=False)
-        console.print(f"index:     {docs.index}", highlight=False)
+        print_documents(docs)
+    else:
+        console.print(f"documents: rendered when first asked for — ecobrain decisions documents "
+                      f"{d.id} --regions CODE,… (or --all), or GET /decisions/{d.id}/documents/"
+                      "CODE from the API", highlight=False, soft_wrap=True)
+
+
+def print_documents(docs: DocumentSet) -> None:
+    if docs.font_note:
+        console.print(f"[yellow]note:[/] {docs.font_note}")
+    console.print(f"documents: {len(docs.documents)} regions in {docs.folder} "
+                  f"({docs.seconds:.1f} s, {docs.workers} processes)", highlight=False)
+    console.print(f"index:     {docs.index}", highlight=False)
 
 
 def decide(
@@ -179,10 +214,15 @@ def decide(
         "rules and legal grounds as in force that day")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f",
                                      help="document formats, comma-separated")] = "html,md,docx",
-    no_documents: Annotated[bool, typer.Option("--no-documents",
-                                               help="only decide; render nothing")] = False,
+    regions: Annotated[str | None, typer.Option(
+        "--regions", help="render the documents of these cities/counties now "
+        "(comma-separated codes); others are rendered when first asked for")] = None,
+    all_documents: Annotated[bool, typer.Option(
+        "--all-documents", help="render every city's and county's document now")] = False,
+    no_documents: Annotated[bool, typer.Option(
+        "--no-documents", hidden=True, help="render nothing (the default now)")] = False,
 ) -> None:
-    """Decide on a model run: findings → rules → a decision in the graph → task lists."""
+    """Decide on a model run: findings → rules → a decision in the graph (task lists on demand)."""
     day = None
     if on:
         try:
@@ -190,9 +230,12 @@ def decide(
         except ValueError as exc:
             raise fail(f"--date {on!r}: expected YYYY-MM-DD") from exc
     formats = parse_formats(fmt)
+    codes = parse_regions(regions)
+    if no_documents and (codes or all_documents):
+        raise fail("--no-documents with --regions/--all-documents: choose one")
     with graph_store() as store:
         outcome, docs = decide_and_render(store, run_dir, out=out, on=day, formats=formats,
-                                          documents=not no_documents)
+                                          regions=codes, all_documents=all_documents)
         print_summary(outcome, docs)
 
 

@@ -77,7 +77,8 @@ def demo(
         console.print(f"knowledge graph ready: {sum(labels.values())} label memberships, "
                       f"{sum(rels.values())} relationships")
         _sample_run(run_dir, days, seed, first)
-        outcome, docs = decide_and_render(store, run_dir, out=docs_dir, formats=formats)
+        outcome, docs = decide_and_render(store, run_dir, out=docs_dir, formats=formats,
+                                          all_documents=True)
         print_summary(outcome, docs)
     console.print()
     console.print(f"[bold green]done.[/] The task lists are in {docs.folder}", highlight=False)

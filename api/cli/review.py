@@ -1,25 +1,35 @@
-"""`ecobrain decisions review | approve | changes`: a commander's review from the command line.
+"""`ecobrain decisions review | approve | changes | documents`: a commander's review from the
+command line, and a decision's task-list documents.
 
-The same steps as the API's (:mod:`ecobrain.reasoning.decisions.review`): a decision is a draft
-until
-approved; approving issues its tasks (those whose legal grounds need review are held unless
-overridden with a reason); ``changes`` compares with the decision last approved for the run.
+The same steps as the API's (:mod:`ecobrain.reasoning.decisions.review`): a decision is a
+draft until approved; approving issues its tasks (those whose legal grounds need review are
+held unless overridden with a reason); ``changes`` compares with the decision last approved for
+the run.
 """
 
 from __future__ import annotations
 
 import getpass
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from ecobrain.api.cli.common import console, fail, graph_store, to_json
+from ecobrain.api.cli.decide import (
+    default_documents_dir,
+    parse_formats,
+    parse_regions,
+    print_documents,
+    render_with_progress,
+)
 from ecobrain.reasoning.decisions import review
 from ecobrain.reasoning.decisions.store import NotFound
 from ecobrain.reasoning.decisions.task_status import LABELS_ZH
 
-decisions_app = typer.Typer(help="A commander's review of decisions: approve, see changes.",
+decisions_app = typer.Typer(help="A commander's review of decisions: approve, see changes; "
+                            "their task-list documents.",
                             no_args_is_help=True)
 
 
@@ -100,6 +110,39 @@ def show_changes(
         console.print(f"  changed: [{c['after']['region_code']}] "
                       f"{escape(c['before']['action'] or '')} → "
                       f"{escape(c['after']['action'] or '')}")
+
+
+@decisions_app.command("documents")
+def documents(
+    decision_id: str,
+    regions: Annotated[str | None, typer.Option(
+        "--regions", help="cities/counties, comma-separated codes")] = None,
+    everything: Annotated[bool, typer.Option(
+        "--all", help="every city and county with tasks")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f",
+                                     help="document formats, comma-separated")] = "html,md,docx",
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="documents folder (default: DATA_DIR/documents); they go into "
+        "OUT/<decision-id>/")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="rendering processes (default: one per core, up to 4)")] = None,
+    fresh: Annotated[bool, typer.Option(help="render again even when kept ones are current")]
+    = False,
+) -> None:
+    """A decision's task-list documents: kept ones while current, the others rendered now
+    (in parallel)."""
+    codes = parse_regions(regions)
+    if (codes is None) == (not everything):
+        raise fail("name the regions (--regions 330100,330102) or ask for --all")
+    formats = parse_formats(fmt)
+    with graph_store() as store:
+        docs = render_with_progress(store, decision_id, out or default_documents_dir(),
+                                    regions=codes, formats=formats, workers=workers,
+                                    fresh=fresh)
+    for d in docs.documents:
+        console.print(f"{d.code} {escape(d.name)}: " + ", ".join(
+            str(docs.folder / d.files[f]) for f in formats), highlight=False, soft_wrap=True)
+    print_documents(docs)
 
 
 def register(app: typer.Typer) -> None:

@@ -61,7 +61,6 @@ from ecobrain.api.documents.pictures import (
 )
 from ecobrain.api.documents.text import reader_context, reader_text
 from ecobrain.ontology.graph.store import GraphStore
-from ecobrain.reasoning.decisions.store import region_prefix
 from ecobrain.reasoning.decisions.task_status import INITIAL, LABELS_ZH
 from ecobrain.reasoning.decisions.why_not import alert_grading_notes
 
@@ -722,29 +721,61 @@ def render_documents(store: GraphStore, decision_id: str, out_root: str | Path, 
                      formats: Sequence[str] = FORMATS, regions: Sequence[str] | None = None,
                      progress: Callable[[str, int, int], None] | None = None,
                      workers: int | None = None) -> DocumentSet:
-    """Every city's and county's document of a decision (or only `regions`) and the index.
-
-    Contexts are read from the graph here; drawing and writing (matplotlib, docxtpl: CPU-bound)
-    run in a pool of processes, one per core up to 4, when there are enough documents.
+    """Every city's and county's document of a decision (or only `regions`) and the index,
+    rendered now whatever is there already (:mod:`ecobrain.api.documents.cache` keeps them and
+    renders only what is missing or out of date).
     """
     from ecobrain.api.documents.charts import cjk_font
 
     started = time.perf_counter()
+    check_formats(formats)
+    data = gather(store, decision_id)
+    folder = Path(out_root) / decision_id
+    codes = pick_regions(data, decision_id, regions)
+    jobs = prepare_regions(store, data, codes)
+    out, n = write_regions(jobs, folder, formats, workers=workers, progress=progress)
+    index = write_index(data, out, folder, formats)
+    return DocumentSet(decision_id, folder, out, index, round(time.perf_counter() - started, 3),
+                       cjk_font().note, n)
+
+
+def check_formats(formats: Sequence[str]) -> None:
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise ValueError(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}")
-    data = gather(store, decision_id)
-    folder = Path(out_root) / decision_id
+
+
+def pick_regions(data: DecisionData, decision_id: str, regions: Sequence[str] | None
+                 ) -> list[str]:
+    """The regions with a document (all, or those of `regions`: each must have one)."""
     codes = regions_with_documents(data)
-    if regions is not None:
-        unknown = [c for c in regions if c not in codes]
-        if unknown:
-            raise DocumentError(f"no tasks for {', '.join(unknown)} in decision {decision_id}")
-        codes = [c for c in codes if c in regions]
+    if regions is None:
+        return codes
+    unknown = [c for c in regions if c not in codes]
+    if unknown:
+        raise DocumentError(f"no tasks for {', '.join(unknown)} in decision {decision_id}")
+    return [c for c in codes if c in regions]
+
+
+def prepare_regions(store: GraphStore, data: DecisionData, codes: Sequence[str]
+                    ) -> list[RegionJob]:
+    """The regions' template contexts and chart inputs (the run's forecasts read once)."""
     forecasts = {r["code"]: json.loads(r["days"]) for r in store.read(
         "MATCH (f:RegionForecast) WHERE f.run_id = $run RETURN f.region_code AS code, "
         "f.days_json AS days", {"run": data.run["id"]})}
-    jobs = [prepare_region(store, data, c, forecasts.get(c, [])) for c in codes]
+    return [prepare_region(store, data, c, forecasts.get(c, [])) for c in codes]
+
+
+def write_regions(jobs: Sequence[RegionJob], folder: Path, formats: Sequence[str], *,
+                  workers: int | None = None,
+                  progress: Callable[[str, int, int], None] | None = None,
+                  start_method: str = "fork") -> tuple[list[RenderedRegion], int]:
+    """Draw and write the regions' documents (matplotlib, docxtpl: CPU-bound) in a pool of
+    processes, one per core up to 4, when there are enough of them; sorted by code, with the
+    number of processes used. `start_method` "forkserver" for a process with other threads
+    running (the API): a forked child could inherit a lock one of them held."""
+    from ecobrain.api.documents.charts import cjk_font
+
     cjk_font()  # resolved once here; forked workers inherit it
     n = _workers(len(jobs), workers)
     out: list[RenderedRegion] = []
@@ -758,7 +789,7 @@ def render_documents(store: GraphStore, decision_id: str, out_root: str | Path, 
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        with ProcessPoolExecutor(n, mp_context=mp.get_context("fork")) as pool:
+        with ProcessPoolExecutor(n, mp_context=mp.get_context(start_method)) as pool:
             futures = [pool.submit(write_region, j, folder, list(formats)) for j in jobs]
             for i, f in enumerate(as_completed(futures)):
                 done(i, f.result())
@@ -766,9 +797,7 @@ def render_documents(store: GraphStore, decision_id: str, out_root: str | Path, 
         for i, j in enumerate(jobs):
             done(i, write_region(j, folder, formats))
     out.sort(key=lambda r: r.code)
-    index = write_index(data, out, folder, formats)
-    return DocumentSet(decision_id, folder, out, index, round(time.perf_counter() - started, 3),
-                       cjk_font().note, n)
+    return out, n
 
 
 def write_index(data: DecisionData, docs: Sequence[RenderedRegion], folder: Path,
@@ -788,44 +817,6 @@ def write_index(data: DecisionData, docs: Sequence[RenderedRegion], folder: Path
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path
-
-
-def _older_than_approval(store: GraphStore, decision_id: str, path: Path) -> bool:
-    """A document rendered while its decision was a draft says so: render it again once the
-    decision is approved."""
-    row = store.read_one("MATCH (d:Decision {id: $id}) RETURN d.approved_at AS at",
-                         {"id": decision_id})
-    if not row or not row["at"]:
-        return False
-    try:
-        approved = dt.datetime.fromisoformat(row["at"]).timestamp()
-    except ValueError:
-        return False
-    return path.stat().st_mtime < approved
-
-
-def document_file(store: GraphStore, decision_id: str, region_code: str, fmt: str,
-                  out_root: str | Path, *, fresh: bool = False) -> Path:
-    """The file of one region's document, rendered now unless it is already there."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
-    # Only from the decision's own folder: an id like ".." or "a/b" must not name another.
-    root = Path(out_root).resolve()
-    folder = root / decision_id
-    if "/" in decision_id or "\\" in decision_id or folder.resolve().parent != root \
-            or not region_code.isalnum():
-        raise DocumentError(f"no decision {decision_id!r} with a document for {region_code!r}")
-    existing = sorted(folder.glob(f"{region_code}-*.{fmt}")) if folder.is_dir() else []
-    if existing and not fresh and not _older_than_approval(store, decision_id, existing[0]):
-        return existing[0]
-    data = gather(store, decision_id, prefix=region_prefix(region_code))
-    if region_code not in regions_with_documents(data):
-        if store.read_one("MATCH (d:Decision {id: $id}) RETURN d.id AS id",
-                          {"id": decision_id}) is None:
-            raise DocumentError(f"no decision {decision_id!r}")
-        raise DocumentError(f"region {region_code} has no tasks in decision {decision_id}")
-    rendered = render_region(store, data, region_code, folder, [fmt])
-    return folder / rendered.files[fmt]
 
 
 def summary_rows(docs: DocumentSet) -> list[dict[str, Any]]:

@@ -20,6 +20,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ecobrain.api.auth import Principal, require
+from ecobrain.api.documents.cache import document_file, ensure_documents
+from ecobrain.api.documents.task_list import MEDIA_TYPES
 from ecobrain.api.http.cache import cached_json
 from ecobrain.api.http.common import (
     ERROR_RESPONSES,
@@ -336,6 +338,40 @@ def list_documents(decision_id: DecisionId, _: Commander, store: Store) -> list[
     return out
 
 
+class DocumentsIn(BaseModel):
+    regions: list[Annotated[str, Field(pattern=REGION_PATTERN)]] | None = Field(
+        default=None, max_length=5000, description="cities and counties (GB/T 2260 codes); "
+        "omitted: every city and county with tasks (a region-scoped key must name its regions)")
+    formats: list[Literal["html", "md", "docx"]] = Field(
+        default_factory=lambda: ["html", "md", "docx"], min_length=1)
+    fresh: bool = Field(default=False, description="render again even when kept ones are "
+                        "current")
+
+
+class RenderedOut(DocumentListItem):
+    alert: str | None = None
+
+
+@router.post("/decisions/{decision_id}/documents", response_model=list[RenderedOut],
+             summary="Render many regions' task lists now, in parallel (kept ones are served)",
+             responses=NOT_FOUND)
+def render_documents_now(decision_id: DecisionId, body: DocumentsIn, principal: Commander,
+                         store: Store, request: Request) -> list[dict[str, Any]]:
+    """What the download endpoint does for one region on its first request, for many at once:
+    the missing or outdated documents rendered in worker processes, then their URLs."""
+    if body.regions is None and principal.regions and "admin" not in principal.roles:
+        forbid_outside(principal, "330000", "every region's task lists")
+    for code in body.regions or []:
+        forbid_outside(principal, code, f"the task list of {code}")
+    docs = ensure_documents(store, decision_id, documents_root(request), regions=body.regions,
+                            formats=body.formats, fresh=body.fresh, start_method="forkserver")
+    return [{"region_code": d.code, "region_name": d.name, "level": d.level, "tasks": d.tasks,
+             "alert": d.alert,
+             "urls": {f: f"/decisions/{decision_id}/documents/{d.code}?format={f}"
+                      for f in body.formats}}
+            for d in docs.documents]
+
+
 _MEDIA = {"html": "text/html", "md": "text/markdown",
           "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
@@ -357,9 +393,9 @@ def get_document(decision_id: DecisionId, region_code: Annotated[str, PathParam(
                  fresh: Annotated[bool, Query(description=(
                      "render again (e.g. to show task statuses updated since)"))] = False
                  ) -> FileResponse:
-    """Served from the documents folder (where `ecobrain decide` writes), rendered on demand
-    when missing or when `fresh` is set."""
-    from ecobrain.api.documents.task_list import MEDIA_TYPES, document_file
+    """Rendered on the first request and kept (``ecobrain.api.documents.cache``): served from
+    the documents folder while the decision's review state and task statuses are those it was
+    rendered with, rendered again after they change or when `fresh` is set."""
 
     forbid_outside(principal, region_code, f"the task list of {region_code}")
     path = document_file(store, decision_id, region_code, format, documents_root(request),

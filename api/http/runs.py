@@ -189,9 +189,9 @@ def post_run(body: RunIn, principal: Commander, store: Store, request: Request) 
         "decision": outcome.decision.summary(), "timings": outcome.timings,
         "findings": outcome.findings}
     if body.render_documents:
-        from ecobrain.api.documents.task_list import render_documents
+        from ecobrain.api.documents.cache import ensure_documents
 
-        docs = render_documents(store, outcome.decision_id, documents_root(request),
+        docs = ensure_documents(store, outcome.decision_id, documents_root(request),
                                 formats=body.formats, workers=1)
         out["documents_folder"] = str(docs.folder)
         out["documents"] = [{"region_code": d.code, "region_name": d.name, "level": d.level,

@@ -17,11 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from ecobrain.kb_loaders.places.regions import county_codes, require_regions
+from ecobrain.kb_loaders.places.regions import county_codes, require_regions, source_description
 from ecobrain.kb_loaders.report import LoadReport
+from ecobrain.ontology import geography
+from ecobrain.ontology import grid as grid_module
 from ecobrain.ontology.geography import RegionIndex, city_of
 from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.ontology.grid import EARTH_RADIUS_M, ZJ3KM, GridSpec
+from ecobrain.ontology.prepared import prepared_rows
 
 COORD_DECIMALS = 5  # ~1 m: cell centres are for maps and lookups, not geodesy
 
@@ -33,6 +36,13 @@ def grid_cell_rows(grid: GridSpec = ZJ3KM) -> list[dict[str, Any]]:
 
 @cache
 def _cell_rows(grid: GridSpec) -> tuple[dict[str, Any], ...]:
+    """Kept on disk between processes: placing every cell centre is most of a grid load."""
+    return tuple(prepared_rows(
+        f"grid-cells-{grid.name}", [grid.as_dict(), COORD_DECIMALS, source_description()],
+        [__file__, geography.__file__, grid_module.__file__], lambda: compute_cell_rows(grid)))
+
+
+def compute_cell_rows(grid: GridSpec) -> list[dict[str, Any]]:
     lon, lat = grid.cell_centers_lonlat()
     codes = RegionIndex.counties().locate(lon, lat)
     rows, cols = np.nonzero(codes != None)  # noqa: E711 - elementwise on an object array
@@ -49,7 +59,7 @@ def _cell_rows(grid: GridSpec) -> tuple[dict[str, Any], ...]:
             "county_code": code,
             "city_code": city_of(code),
         })
-    return tuple(out)
+    return out
 
 
 def model_grid_row(grid: GridSpec, ncells: int) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ecobrain.kb_loaders.errors import LoadError
 from ecobrain.kb_loaders.report import LoadReport
+from ecobrain.ontology import geography
 from ecobrain.ontology.geography import (
     PROVINCE_CODE,
     Region,
@@ -33,6 +34,7 @@ from ecobrain.ontology.geography import (
     zhejiang_regions,
 )
 from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.ontology.prepared import prepared_rows
 
 # Graph label per level; every region also carries :AdminRegion.
 LEVEL_LABELS = {"province": "Province", "city": "City", "county": "County"}
@@ -72,7 +74,7 @@ def source_description() -> str:
 
 @cache
 def county_codes() -> frozenset[str]:
-    return frozenset(r.code for r in zhejiang_regions() if r.level == "county")
+    return frozenset(r["code"] for r in region_rows() if r["level"] == "county")
 
 
 def _label_point(geom: BaseGeometry) -> tuple[float, float]:
@@ -110,8 +112,15 @@ def _region_row(region: Region) -> dict[str, Any]:
 
 @cache
 def region_rows() -> tuple[dict[str, Any], ...]:
-    """One property map per region, ordered by code (deterministic)."""
-    return tuple(_region_row(r) for r in zhejiang_regions())
+    """One property map per region, ordered by code (deterministic); kept on disk between
+    processes (simplifying and measuring the boundaries is most of a regions load)."""
+    return tuple(prepared_rows(
+        "regions", [source_description(), SIMPLIFY_TOLERANCE_DEG, WKT_DECIMALS],
+        [__file__, geography.__file__], compute_region_rows))
+
+
+def compute_region_rows() -> list[dict[str, Any]]:
+    return [_region_row(r) for r in zhejiang_regions()]
 
 
 def _merge_level(label: str) -> str:

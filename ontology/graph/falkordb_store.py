@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import anyio
@@ -60,6 +60,9 @@ _READONLY_MARKERS = ("graph.ro_query is to be executed only on read-only queries
 Address = tuple[str, int, str | None]
 Locate = Callable[[], Address | None]
 T = TypeVar("T")
+
+# Ids per statement when a unit looks up or deletes the nodes it creates.
+_UNDO_BATCH = 5000
 
 # Async connections per event loop (an API worker): a stamp read takes ~0.3 ms, so a few
 # connections serve a worker's concurrent requests; the bound matters when the graph stalls.
@@ -379,6 +382,58 @@ class FalkorStore(GraphStore):
             self._unit.depth = 0
             with contextlib.suppress(redis.RedisError):
                 lock.release()
+
+    @contextlib.contextmanager
+    def additive(self, nodes: Mapping[str, Sequence[str]], *,
+                 unchanged: Iterable[str] = ()) -> Iterator[None]:
+        """:meth:`GraphStore.additive`: the write lock, then which listed nodes exist. When
+        none does (outside the `unchanged` labels) a failure is undone by deleting the listed
+        nodes the unit created (their relationships go with them) — no copy of the graph,
+        whose cost grows with the graph rather than with the unit. Otherwise, or inside
+        another unit, it is an ordinary :meth:`atomic` unit."""
+        if getattr(self._unit, "depth", 0):
+            with self.atomic():
+                yield
+            return
+        with self.atomic(snapshot=False):
+            keep = set(unchanged)
+            before = {label: self._existing(label, ids) for label, ids in nodes.items()}
+            if any(before[label] for label in nodes if label not in keep):
+                copy = self._dump()
+                try:
+                    yield
+                except BaseException:
+                    self._put_back(copy)
+                    raise
+                return
+            created = {label: sorted(set(ids) - before[label]) for label, ids in nodes.items()}
+            try:
+                yield
+            except BaseException:
+                self._take_back(created)
+                raise
+
+    def _existing(self, label: str, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        wanted = sorted(set(ids))
+        for i in range(0, len(wanted), _UNDO_BATCH):
+            found.update(r["id"] for r in self.read(
+                f"UNWIND $ids AS id MATCH (n:{label} {{id: id}}) RETURN n.id AS id",
+                {"ids": wanted[i:i + _UNDO_BATCH]}))
+        return found
+
+    def _take_back(self, created: Mapping[str, Sequence[str]]) -> None:
+        statements: list[Statement] = [
+            (f"UNWIND $ids AS id MATCH (n:{label} {{id: id}}) DETACH DELETE n",
+             {"ids": list(ids[i:i + _UNDO_BATCH])})
+            for label, ids in created.items() for i in range(0, len(ids), _UNDO_BATCH)]
+        try:
+            self._run_block(statements)
+        except GraphStoreError as exc:
+            raise GraphStoreError(
+                f"a write to graph {self.graph_name!r} failed and what it created could not "
+                f"be deleted again ({exc}); the graph may hold part of the failed write — run "
+                "it again (saves are idempotent)") from exc
 
     def _dump(self) -> bytes | None:
         try:

@@ -161,6 +161,18 @@ class GraphStore(ABC):
         default does nothing more than the writes inside do on their own."""
         yield
 
+    @contextmanager
+    def additive(self, nodes: Mapping[str, Sequence[str]], *,
+                 unchanged: Iterable[str] = ()) -> Iterator[None]:
+        """A unit of writes that lands whole or not at all, for writes that *add* to the
+        graph: they create the listed nodes (label -> ids), relationships of those nodes, and
+        change no node that was there before — except nodes of the `unchanged` labels, which
+        the writes leave as they are (``MERGE … ON CREATE SET``). A store may undo such a unit
+        by deleting what it created instead of copying the whole graph first (FalkorDB); this
+        default is :meth:`atomic`."""
+        with self.atomic():
+            yield
+
     def write_rows(
         self,
         cypher: str,

@@ -39,6 +39,7 @@ BATCH = 2000
 
 _LABELS = {"alert": ("Alert", "HAS_ALERT"), "measure": ("Measure", "HAS_MEASURE"),
            "task": ("Task", "HAS_TASK"), "advice": ("Advice", "HAS_ADVICE")}
+CONCLUSION_LABELS = {kind: label for kind, (label, _) in _LABELS.items()}
 
 _DECISION = (
     "MERGE (m:ModelRun {id: $d.run_id}) "

@@ -49,6 +49,7 @@ from ecobrain.model_adapters.meteorology import run_meteorology
 from ecobrain.ontology.graph.store import GraphStore, Statement
 from ecobrain.reasoning.authoring.rulebase import RuleBase
 from ecobrain.reasoning.decisions.conclusions import Decision
+from ecobrain.reasoning.decisions.persist import CONCLUSION_LABELS
 from ecobrain.reasoning.evaluation.episodes import (
     MeteorologyOf,
     episode_statements,
@@ -194,6 +195,21 @@ def action_statements(decision: Decision) -> list[Statement]:
              {"rows": rows[i:i + 2000]}) for i in range(0, len(rows), 2000)]
 
 
+def created_nodes(decision: Decision, findings: RunFindings) -> dict[str, list[str]]:
+    """The nodes a decision's save writes, by label: the unit that saves a new run's first
+    decision creates all of them (and Rule nodes only where missing, ON CREATE)."""
+    nodes: dict[str, list[str]] = {
+        "ModelRun": [findings.run_id], "RegionForecast": [r["id"] for r in
+                                                          _forecast_rows(findings)],
+        "Decision": [decision.id], "DecisionTrace": [f"trace-{decision.id}"],
+        "Finding": sorted({fid for c in decision.conclusions() for fid in c.evidence
+                           if fid in decision.findings}),
+        "Rule": sorted(decision.rules)}
+    for c in decision.conclusions():
+        nodes.setdefault(CONCLUSION_LABELS[c.kind], []).append(c.id)
+    return nodes
+
+
 # -- the rule base ---------------------------------------------------------------------------------
 
 def rule_base_for(store: GraphStore | None) -> tuple[RuleBase, str]:
@@ -260,7 +276,7 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
                              {"id": decision.id}) is not None
     # the run, its forecasts, the decision, its trace and provenance: all or nothing (the
     # reasoning does not read the run's nodes, so they are written with the decision)
-    with store.atomic():
+    with store.additive(created_nodes(decision, findings), unchanged=("Rule",)):
         register_run(store, findings)
         timings["register_s"] = round(time.perf_counter() - t3, 3)
         written = save_decision(store, decision)  # statuses on existing tasks stay (persist.py)
