@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -195,10 +195,14 @@ def action_statements(decision: Decision) -> list[Statement]:
              {"rows": rows[i:i + 2000]}) for i in range(0, len(rows), 2000)]
 
 
-def created_nodes(decision: Decision, findings: RunFindings) -> dict[str, list[str]]:
+def created_nodes(decision: Decision, findings: RunFindings, *, memory: bool = False,
+                  episodes: Sequence[str] = ()) -> dict[str, list[str]]:
     """The nodes a decision's save writes, by label: the unit that saves a new run's first
-    decision creates all of them (and Rule nodes only where missing, ON CREATE)."""
+    decision creates all of them (and Rule nodes only where missing, ON CREATE) — with its
+    working memory and its episodes (ids per decision), which a failed save must not leave."""
     nodes: dict[str, list[str]] = {
+        "DecisionMemory": [f"memory-{decision.id}"] if memory else [],
+        "PollutionEpisode": list(episodes),
         "ModelRun": [findings.run_id], "RegionForecast": [r["id"] for r in
                                                           _forecast_rows(findings)],
         "Decision": [decision.id], "DecisionTrace": [f"trace-{decision.id}"],
@@ -276,7 +280,9 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
                              {"id": decision.id}) is not None
     # the run, its forecasts, the decision, its trace and provenance: all or nothing (the
     # reasoning does not read the run's nodes, so they are written with the decision)
-    with store.additive(created_nodes(decision, findings), unchanged=("Rule",)):
+    created = created_nodes(decision, findings, memory=memory is not None,
+                            episodes=[e.id for e in episodes])
+    with store.additive(created, unchanged=("Rule",)):
         register_run(store, findings)
         timings["register_s"] = round(time.perf_counter() - t3, 3)
         written = save_decision(store, decision)  # statuses on existing tasks stay (persist.py)
