@@ -1,9 +1,9 @@
 """Forecast adapter: hourly gridded concentrations -> region hourly series, daily values, AQI.
 
-One pass over the file: each pollutant is read in day-sized blocks of records (lazily, dask
-chunks for large files), checked for fill values/NaNs in the cells that feed a region, and
-averaged into every county, city, the province and every station at once
-(:meth:`RegionMapper.aggregate`). Everything after that works on (hours × regions) arrays.
+One pass over the file: every pollutant is read in day-sized blocks of records (dask, on
+threads or a cluster, :mod:`.reductions`), checked for fill values/NaNs in the cells that feed
+a region, and averaged into every county, city, the province and every station at once (area
+weights, :mod:`.regions`). Everything after that works on (hours × regions) arrays.
 
 Units stay as the file states them until the end: the conversion to µg/m³ (CO mg/m³) uses the
 reference state of the AQI standard in force on each Beijing day, read from hj633.yaml.
@@ -34,7 +34,8 @@ from ecobrain.model_adapters.findings import (
     RegionDailyAQI,
 )
 from ecobrain.model_adapters.gridfile import GriddedFile
-from ecobrain.model_adapters.regions import RegionMapper
+from ecobrain.model_adapters.reductions import region_series
+from ecobrain.model_adapters.regions import STATION_METHOD, RegionMapper
 from ecobrain.model_adapters.sanity import NegativeCount
 from ecobrain.model_adapters.units import (
     aqi_unit,
@@ -54,7 +55,6 @@ DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
     "Formaldehyde": ("FORM", "HCHO", "form", "hcho"),
 }
 AQI_POLLUTANTS = ("PM2_5", "PM10", "SO2", "NO2", "CO", "O3")
-BLOCK_RECORDS = 24
 
 
 def resolve_variables(gfile: GriddedFile, wanted: Sequence[str],
@@ -141,16 +141,12 @@ def read_forecast(gfile: GriddedFile, run_id: str, mapper: RegionMapper, *,
         raise TimeAxisError(gfile.label, "is time-independent; a forecast needs hourly records")
     begin = gfile.interval_begin()
     axis = beijing_day_axis(begin, label=gfile.label, step_seconds=gfile.step_seconds)
-    nt = gfile.ntimes
-    used = mapper.used_cells
-    raw = {p: np.empty((nt, mapper.nregions), dtype=np.float64) for p in variables}
-    for p, v in variables.items():
-        for t0 in range(0, nt, BLOCK_RECORDS):
-            sl = slice(t0, min(nt, t0 + BLOCK_RECORDS))
-            block = gfile.read(v, sl, layer, check_cells=used)
-            if negatives is not None:
-                negatives.add(v, block.reshape(block.shape[0], -1)[:, used])
-            raw[p][sl] = mapper.aggregate(block)
+    reduced = region_series(gfile, variables, mapper, layer=layer,
+                            count_negatives=negatives is not None)
+    raw = {p: r.series for p, r in reduced.items()}
+    if negatives is not None:
+        for r in reduced.values():
+            negatives.merge(r.variable, r.negative_count, r.negative_min)
     notes = [f"{gfile.label}: Beijing day {d.isoformat()} has {n} of 24 hours; no daily values"
              for d, n in axis.skipped]
     absent = [p for p in AQI_POLLUTANTS if p in pollutants and p not in variables]
@@ -166,7 +162,7 @@ def _provenance(fs: ForecastSeries, i: int, variables: list[str],
                 trange: tuple[int, int] | None) -> Provenance:
     m = fs.mapper
     cells = None
-    if m.methods[i] in ("station-cell", "representative-point"):
+    if m.methods[i] == STATION_METHOD:
         flat = int(m.cells_of(i)[0])
         cells = [divmod(flat, m.grid.ncols)]
     return Provenance(run_id=fs.run_id, file=fs.label, variables=variables, time_index=trange,

@@ -12,6 +12,11 @@ one period, reported as a mean daily mass.
 
 Hotspots: cells where posterior − prior ≥ min_excess AND posterior / prior ≥ min_ratio
 (``knowledge/config/hotspots.yaml``, per species), ranked by excess.
+
+Region totals: each cell's emission is shared among the regions it overlaps by area
+(:meth:`RegionMapper.totals`), so a cell half in a county gives it half its emission. The
+per-cell period means are one dask computation over all species (threads or a cluster,
+:mod:`.scheduler`); only the (period, row, col) means come back.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
+import dask.array as darray
 import numpy as np
 import pyproj
 
+from ecobrain.model_adapters import scheduler
 from ecobrain.model_adapters.attribution import grids_equal
 from ecobrain.model_adapters.daily import BEIJING, beijing_day_axis
 from ecobrain.model_adapters.emission_species import (
@@ -45,7 +53,7 @@ from ecobrain.model_adapters.findings import (
     RegionEmission,
     grid_info,
 )
-from ecobrain.model_adapters.gridfile import GriddedFile, open_xr
+from ecobrain.model_adapters.gridfile import FILL_THRESHOLD, GriddedFile, open_xr
 from ecobrain.model_adapters.grids.overlap import DEFAULT_MIN_SHARE, county_shares
 from ecobrain.model_adapters.regions import RegionMapper
 from ecobrain.model_adapters.run_warnings import WarningLog
@@ -281,13 +289,17 @@ def inversion_findings(
         hotspots: list[EmissionHotspot] = []
         totals: list[RegionEmission] = []
         region_idx = [i for i in range(mapper.nregions)
-                      if mapper.levels[i] in ("province", "city", "county")
-                      and mapper.methods[i] == "cell-centres"]
-        for sid, (vs, members) in chosen.items():
+                      if mapper.levels[i] in ("province", "city", "county")]
+        # Per species, the per-period mean rate of every cell (t/day), prior and posterior, as
+        # one lazy computation for all species; NaN/fill counts of every variable read beside.
+        lazy: dict[str, tuple[Any, Any]] = {}
+        post_vars_of: dict[str, list[str]] = {}
+        checks: list[tuple[GriddedFile, str]] = []
+        nbytes = 0
+        for sid, (_vs, members) in chosen.items():
             sc = config.species[sid]
-            alt = [n for n, _ in members]
-            prior_t = np.zeros((nt, grid.nrows, grid.ncols))
-            post_t = np.zeros_like(prior_t)
+            prior_t: Any = 0.0
+            post_t: Any = 0.0
             for n, weight in members:
                 molar_mass = sc.molar_mass if weight is None else weight
                 canon = prior.units(n)
@@ -296,30 +308,47 @@ def inversion_findings(
                 f_prior = emission_to_t_per_day_factor(
                     canon, molar_mass=molar_mass, cell_area_m2=area, file=prior.label,
                     variable=n)
-                prior_t += prior.read(n, slice(None), layer) * f_prior
+                prior_t = prior_t + prior.lazy(n, layer).astype(np.float64) * f_prior
+                checks.append((prior, n))
+                nbytes += prior.decoded_bytes(n, layer)
                 if mult is None:
                     assert posterior is not None
                     canon_post = posterior.units(n)
                     f_post = emission_to_t_per_day_factor(
                         canon_post, molar_mass=molar_mass, cell_area_m2=area,
                         file=posterior.label, variable=n)
-                    post_t += posterior.read(n, slice(None), layer) * f_post
+                    post_t = post_t + posterior.lazy(n, layer).astype(np.float64) * f_post
+                    checks.append((posterior, n))
+                    nbytes += posterior.decoded_bytes(n, layer)
             if mult is not None:
                 mname = next(n for a in sc.alternatives for n in a.names if mult.has(n))
                 post_t = prior_t * mult.read(mname, layer, nt)
-                post_vars = [mname]
+                post_vars_of[sid] = [mname]
             else:
-                post_vars = list(alt)
-            for period in per:
+                post_vars_of[sid] = [n for n, _ in members]
+            lazy[sid] = (darray.stack([prior_t[p.records].mean(axis=0) for p in per]),
+                         darray.stack([post_t[p.records].mean(axis=0) for p in per]))
+        bad_counts = [darray.count_nonzero(~darray.isfinite(f.lazy(n, layer))
+                                           | (abs(f.lazy(n, layer)) > FILL_THRESHOLD))
+                      for f, n in checks]
+        computed = scheduler.compute([*lazy.values(), *bad_counts], nbytes)
+        for (f, n), count in zip(checks, computed[len(lazy):], strict=True):
+            if count:
+                f.read(n, slice(None), layer)  # raises the error naming the first bad value
+        for (sid, (vs, _members)), (prior_p, post_p) in zip(chosen.items(), computed[:len(lazy)],
+                                                              strict=True):
+            sc = config.species[sid]
+            post_vars = post_vars_of[sid]
+            for k, period in enumerate(per):
                 recs = period.records
-                pr = prior_t[recs].mean(axis=0)
-                po = post_t[recs].mean(axis=0)
+                pr = prior_p[k]
+                po = post_p[k]
                 trange = (int(recs.min()), int(recs.max())) if prior.times is not None else None
                 hotspots.extend(_hotspots(run_id, sid, sc, config, period, pr, po, grid,
                                           lon, lat, post_label, post_vars, trange,
                                           vs.lower_bound))
-                agg_p = mapper.aggregate(pr[None])[0] * mapper.cell_counts
-                agg_q = mapper.aggregate(po[None])[0] * mapper.cell_counts
+                agg_p = mapper.totals(pr)
+                agg_q = mapper.totals(po)
                 for i in region_idx:
                     totals.append(RegionEmission(
                         run_id=run_id, region_code=mapper.codes[i],

@@ -48,6 +48,12 @@ class NegativeCount:
             self.count[variable] = self.count.get(variable, 0) + n
             self.minimum[variable] = min(self.minimum.get(variable, 0.0), float(block[neg].min()))
 
+    def merge(self, variable: str, count: int, minimum: float) -> None:
+        """Add a count and minimum found elsewhere (a dask worker's block)."""
+        if count:
+            self.count[variable] = self.count.get(variable, 0) + count
+            self.minimum[variable] = min(self.minimum.get(variable, 0.0), minimum)
+
     def warn(self, log: WarningLog, label: str) -> None:
         for v in sorted(self.count):
             log.warn("negative-values",

@@ -230,5 +230,10 @@ def test_coarse_grid_regions_report_their_method(tmp_path):
     day = dt.date(2026, 11, 26)
     run = forecast_run(tmp_path / "r", day=day, days=1, values={"PM25": 30.0}, grid=COARSE)
     res = collect_findings(run, ["forecast"], stations=[])
-    methods = {f.provenance.region_method for f in res.daily_aqi if f.region_level == "county"}
-    assert methods == {"cell-centres", "representative-point"}
+    counties = [f for f in res.daily_aqi if f.region_level == "county"]
+    assert {f.provenance.region_method for f in counties} == {"area-weighted"}
+    # on a 30 km grid every county still has a value, the small ones from the one or two
+    # cells they lie in, and every value is the constant field's
+    assert len({f.region_code for f in counties}) == 90
+    assert min(f.provenance.region_cell_count for f in counties) in (1, 2)
+    assert {f.concentrations.PM2_5_24h for f in counties} == {30.0}

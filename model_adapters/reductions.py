@@ -1,0 +1,114 @@
+"""Gridded reductions as chunked array work: whole variables to region series, on dask.
+
+The adapters never hold a variable in memory: each is a dask array of day blocks
+(:meth:`GriddedFile.lazy`), and each block becomes, in one task on whichever worker reads it,
+
+* its area-weighted sums over the base units of the region mapper (counties and station cells:
+  one sparse matrix product, :meth:`RegionMapper.base_sums`),
+* the count and first position of missing values (NaN, fill) in the cells that feed regions,
+* the count and minimum of negative values there (sanity warnings).
+
+Only these small results travel back; counties become cities and the province here, in the
+caller's process. All variables of a file are one computation, so blocks of different
+variables run in parallel (:func:`scheduler.compute` picks threads or a cluster by size).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+import numpy as np
+import scipy.sparse as sp
+
+from ecobrain.model_adapters import scheduler
+from ecobrain.model_adapters.errors import TruncatedFileError
+from ecobrain.model_adapters.gridfile import FILL_THRESHOLD, GriddedFile
+from ecobrain.model_adapters.regions import RegionMapper
+
+
+@dataclass(frozen=True)
+class RegionSeries:
+    """One variable averaged into regions: (time, regions) float64, plus what was seen."""
+
+    variable: str
+    series: np.ndarray
+    negative_count: int
+    negative_min: float
+
+
+@dataclass(frozen=True)
+class _Block:
+    sums: np.ndarray  # (t, nbase)
+    bad_count: int
+    first_bad: tuple[int, int, float] | None  # (record in block, cell, value)
+    negative_count: int
+    negative_min: float
+
+
+def reduce_block(block: np.ndarray, base: sp.csr_matrix, used: np.ndarray,
+                 count_negatives: bool) -> _Block:
+    """One block (t, nrows, ncols) -> base sums and checks (runs on a dask worker)."""
+    x = np.asarray(block, dtype=np.float32).reshape(block.shape[0], -1)
+    sub = x[:, used]
+    bad = ~np.isfinite(sub) | (np.abs(sub) > FILL_THRESHOLD)
+    nbad = int(bad.sum())
+    first = None
+    if nbad:
+        t, j = np.argwhere(bad)[0]
+        first = (int(t), int(used[j]), float(sub[t, j]))
+    nneg, nmin = 0, 0.0
+    if count_negatives:
+        neg = sub < 0
+        nneg = int(neg.sum())
+        nmin = float(sub[neg].min()) if nneg else 0.0
+    sums = np.asarray(base @ x.T.astype(np.float64)).T
+    return _Block(sums, nbad, first, nneg, nmin)
+
+
+def region_series(gfile: GriddedFile, variables: Mapping[str, str], mapper: RegionMapper, *,
+                  layer: int = 0, check: bool = True,
+                  count_negatives: bool = False) -> dict[str, RegionSeries]:
+    """Every ``key -> variable`` of the file averaged into the mapper's regions (one dask
+    computation for all). With ``check``, a NaN or fill value in a cell that feeds a region is
+    a :class:`BadValueError` naming the first one."""
+    names = list(dict.fromkeys(variables.values()))
+    base_d = dask.delayed(mapper.base, pure=True)
+    used_d = dask.delayed(mapper.used_cells, pure=True)
+    tasks: list[Any] = []
+    spans: dict[str, list[int]] = {}
+    nbytes = 0
+    for v in names:
+        arr = gfile.lazy(v, layer)
+        nbytes += arr.nbytes
+        starts = np.concatenate([[0], np.cumsum(arr.chunks[0])[:-1]]).astype(int).tolist()
+        spans[v] = starts
+        for block in arr.to_delayed().ravel():
+            tasks.append(dask.delayed(reduce_block, pure=True)(block, base_d, used_d,
+                                                               count_negatives))
+    try:
+        results = scheduler.compute(tasks, nbytes)
+    except (OSError, RuntimeError, IndexError) as exc:
+        raise TruncatedFileError(
+            gfile.label, f"could not be read ({exc}); the file may be truncated",
+            ", ".join(names)) from exc
+    out: dict[str, RegionSeries] = {}
+    pos = 0
+    for v in names:
+        blocks: list[_Block] = results[pos:pos + len(spans[v])]
+        pos += len(spans[v])
+        if check:
+            total_bad = sum(b.bad_count for b in blocks)
+            for t0, b in zip(spans[v], blocks, strict=True):
+                if b.first_bad is not None:
+                    t, cell, value = b.first_bad
+                    raise gfile.bad_value_error(v, total_bad, t0 + t, cell, value)
+        sums = np.concatenate([b.sums for b in blocks]) if blocks else \
+            np.zeros((0, mapper.base.shape[0]))
+        series = mapper.combine(sums) if mapper.nregions else np.zeros((len(sums), 0))
+        negs = [b for b in blocks if b.negative_count]
+        out[v] = RegionSeries(v, series, sum(b.negative_count for b in negs),
+                              min((b.negative_min for b in negs), default=0.0))
+    return {k: out[v] for k, v in variables.items()}
