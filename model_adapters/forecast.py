@@ -12,10 +12,14 @@ reference state of the AQI standard in force on each Beijing day, read from hj63
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
+from pydantic import BaseModel
 
 from ecobrain.model_adapters.aqi import AQIStandard, StandardSet
 from ecobrain.model_adapters.daily import (
@@ -54,6 +58,7 @@ DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
     "CO": ("CO", "co"),
     "Formaldehyde": ("FORM", "HCHO", "form", "hcho"),
 }
+M = TypeVar("M", bound=BaseModel)
 AQI_POLLUTANTS = ("PM2_5", "PM10", "SO2", "NO2", "CO", "O3")
 
 
@@ -158,18 +163,6 @@ def read_forecast(gfile: GriddedFile, run_id: str, mapper: RegionMapper, *,
                           notes=notes + list(mapper.notes))
 
 
-def _provenance(fs: ForecastSeries, i: int, variables: list[str],
-                trange: tuple[int, int] | None) -> Provenance:
-    m = fs.mapper
-    cells = None
-    if m.methods[i] == STATION_METHOD:
-        flat = int(m.cells_of(i)[0])
-        cells = [divmod(flat, m.grid.ncols)]
-    return Provenance(run_id=fs.run_id, file=fs.label, variables=variables, time_index=trange,
-                      cells=cells, region_cell_count=int(m.cell_counts[i]),
-                      region_method=m.methods[i])
-
-
 @dataclass
 class DailyMetrics:
     """Daily metrics per (day, region) in AQI units, and the standard used each day."""
@@ -200,8 +193,44 @@ def daily_metrics(fs: ForecastSeries, standards: StandardSet) -> DailyMetrics:
     return DailyMetrics(out, stds)
 
 
-def _r(x: float, p: str) -> float:
-    return round(float(x), 4 if p.startswith("CO") else 3)
+def _construct(model: type[M], fields: dict[str, Any]) -> M:
+    """A finding built from values this module computed, without re-validating them.
+
+    Tens of thousands of daily and hourly findings per run are made here from arrays whose
+    types and ranges the code fixes (codes, levels and metrics from the mapper and the
+    standard, rounded floats, ints); validating each again in pydantic would cost more than
+    reading the whole forecast. The tests validate every finding these functions produce
+    (``model_validate`` of its dump), so a field of the wrong type fails there, not silently.
+    """
+    return model.model_construct(**fields)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building findings in bulk.
+
+    Findings hold no reference cycles, but each allocation counts towards a collection pass
+    over every object alive, and tens of thousands of them trigger passes that cost as much
+    as building them. Reference counting still frees everything as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _provenance_fields(fs: ForecastSeries, i: int, variables: list[str]) -> dict:
+    """Provenance of region ``i`` as plain fields (the time range is added per finding)."""
+    m = fs.mapper
+    cells = None
+    if m.methods[i] == STATION_METHOD:
+        cells = [divmod(int(m.cells_of(i)[0]), m.grid.ncols)]
+    return {"run_id": fs.run_id, "file": fs.label, "variables": variables, "cells": cells,
+            "region_cell_count": int(m.cell_counts[i]), "region_method": m.methods[i]}
+
+
 
 
 def daily_aqi_findings(fs: ForecastSeries, standards: StandardSet,
@@ -212,7 +241,15 @@ def daily_aqi_findings(fs: ForecastSeries, standards: StandardSet,
     m = fs.mapper
     regions = [i for i in range(m.nregions) if m.levels[i] in levels]
     var_names = [fs.variables[p] for p in AQI_POLLUTANTS if p in fs.variables]
-    findings: list[RegionDailyAQI] = []
+    prov = {i: _provenance_fields(fs, i, var_names) for i in regions}
+    with _collector_paused():
+        return _daily_rows(fs, dm, regions, prov)
+
+
+def _daily_rows(fs: ForecastSeries, dm: DailyMetrics, regions: list[int],
+                prov: dict[int, dict]) -> list[RegionDailyAQI]:
+    m = fs.mapper
+    out: list[RegionDailyAQI] = []
     for d, day in enumerate(fs.axis.days):
         std = dm.standards[d]
         conc = {k: v[d] for k, v in dm.values.items()}
@@ -221,22 +258,29 @@ def daily_aqi_findings(fs: ForecastSeries, standards: StandardSet,
             continue
         aqi = std.aqi(iaqi)
         trange = fs.axis.time_range(d)
+        digits = {k: 4 if k.startswith("CO") else 3 for k in conc}
+        conc_l = {k: v.tolist() for k, v in conc.items()}
+        iaqi_l = {k: np.asarray(v).astype(int).tolist() for k, v in iaqi.items()}
+        aqi_l = np.asarray(aqi).astype(int).tolist()
+        categories = {a: std.category(a) for a in set(aqi_l)}
         for i in regions:
-            iaqi_i = {k: int(v[i]) for k, v in iaqi.items()}
-            a = int(aqi[i])
-            cat = std.category(a)
-            findings.append(RegionDailyAQI(
-                run_id=fs.run_id, region_code=m.codes[i], region_level=m.levels[i],
-                region_name=m.names[i], city_code=m.city_codes[i], date=day, standard=std.id,
-                concentrations=DailyConcentrations(**{k: _r(v[i], k) for k, v in conc.items()}),
-                iaqi=iaqi_i, aqi=a,
-                primary_pollutants=std.primary_pollutants(iaqi_i, a),
-                exceeding_pollutants=std.exceeding_pollutants(iaqi_i),
-                level=cat.level, category_zh=cat.category_zh, category_en=cat.category_en,
-                colour=cat.colour,
-                provenance=_provenance(fs, i, var_names, trange),
-            ))
-    return findings
+            iaqi_i = {k: v[i] for k, v in iaqi_l.items()}
+            a = aqi_l[i]
+            cat = categories[a]
+            out.append(_construct(RegionDailyAQI, {
+                "run_id": fs.run_id, "region_code": m.codes[i], "region_level": m.levels[i],
+                "region_name": m.names[i], "city_code": m.city_codes[i], "date": day,
+                "standard": std.id,
+                "concentrations": _construct(DailyConcentrations, {
+                    k: round(v[i], digits[k]) for k, v in conc_l.items()}),
+                "iaqi": iaqi_i, "aqi": a,
+                "primary_pollutants": std.primary_pollutants(iaqi_i, a),
+                "exceeding_pollutants": std.exceeding_pollutants(iaqi_i),
+                "level": cat.level, "category_zh": cat.category_zh,
+                "category_en": cat.category_en, "colour": cat.colour,
+                "provenance": _construct(Provenance, {**prov[i], "time_index": trange}),
+            }))
+    return out
 
 
 def hourly_findings(fs: ForecastSeries, standards: StandardSet,
@@ -261,13 +305,16 @@ def hourly_findings(fs: ForecastSeries, standards: StandardSet,
             f[hour_days == d] = fs.aqi_factor(p, std_of_day[d])
         conv = fs.raw[p] * f[:, None]
         digits = 4 if p == "CO" else 2
-        conv = np.round(conv, digits)
-        for i in regions:
-            out.append(HourlyConcentration(
-                run_id=fs.run_id, region_code=m.codes[i], region_level=m.levels[i],
-                pollutant=p, units=aqi_unit(p), start=start,
-                step_hours=(fs.gfile.step_seconds or 3600) / 3600.0,
-                values=conv[:, i].tolist(),
-                provenance=_provenance(fs, i, [fs.variables[p]], trange),
-            ))
+        conv = np.round(conv, digits).T
+        with _collector_paused():
+            for i in regions:
+                out.append(_construct(HourlyConcentration, {
+                    "run_id": fs.run_id, "region_code": m.codes[i],
+                    "region_level": m.levels[i], "pollutant": p, "units": aqi_unit(p),
+                    "start": start, "step_hours": (fs.gfile.step_seconds or 3600) / 3600.0,
+                    "values": conv[i].tolist(),
+                    "provenance": _construct(Provenance, {
+                        **_provenance_fields(fs, i, [fs.variables[p]]),
+                        "time_index": trange}),
+                }))
     return out

@@ -50,21 +50,26 @@ class _Block:
 
 def reduce_block(block: np.ndarray, base: sp.csr_matrix, used: np.ndarray,
                  count_negatives: bool) -> _Block:
-    """One block (t, nrows, ncols) -> base sums and checks (runs on a dask worker)."""
-    x = np.asarray(block, dtype=np.float32).reshape(block.shape[0], -1)
+    """One block (t, nrows, ncols) -> base sums and checks (runs on a dask worker).
+
+    ``base`` holds only the columns of the ``used`` cells: the block is gathered to those once,
+    and everything after works on that. The checks cost a minimum and a maximum unless they
+    find something (NaN propagates through both)."""
+    x = np.asarray(block).reshape(block.shape[0], -1)
     sub = x[:, used]
-    bad = ~np.isfinite(sub) | (np.abs(sub) > FILL_THRESHOLD)
-    nbad = int(bad.sum())
-    first = None
-    if nbad:
+    lo, hi = (float(sub.min()), float(sub.max())) if sub.size else (0.0, 0.0)
+    nbad, first = 0, None
+    if not (lo >= -FILL_THRESHOLD and hi <= FILL_THRESHOLD):  # NaN fails both comparisons
+        bad = ~(np.abs(sub) <= FILL_THRESHOLD)
+        nbad = int(bad.sum())
         t, j = np.argwhere(bad)[0]
         first = (int(t), int(used[j]), float(sub[t, j]))
     nneg, nmin = 0, 0.0
-    if count_negatives:
+    if count_negatives and lo < 0:
         neg = sub < 0
         nneg = int(neg.sum())
-        nmin = float(sub[neg].min()) if nneg else 0.0
-    sums = np.asarray(base @ x.T.astype(np.float64)).T
+        nmin = float(sub[neg].min())
+    sums = np.asarray(base @ np.ascontiguousarray(sub.T, dtype=np.float64)).T
     return _Block(sums, nbad, first, nneg, nmin)
 
 
@@ -75,7 +80,7 @@ def region_series(gfile: GriddedFile, variables: Mapping[str, str], mapper: Regi
     computation for all). With ``check``, a NaN or fill value in a cell that feeds a region is
     a :class:`BadValueError` naming the first one."""
     names = list(dict.fromkeys(variables.values()))
-    base_d = dask.delayed(mapper.base, pure=True)
+    base_d = dask.delayed(mapper.base_used, pure=True)
     used_d = dask.delayed(mapper.used_cells, pure=True)
     tasks: list[Any] = []
     spans: dict[str, list[int]] = {}
