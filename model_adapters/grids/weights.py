@@ -29,12 +29,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import dask
 import numpy as np
 import pyproj
 import scipy.sparse as sp
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ecobrain.model_adapters import scheduler
 from ecobrain.ontology.config import default_data_dir
 from ecobrain.ontology.grid import EARTH_RADIUS_M, LATGRD3, GridSpec
 
@@ -44,6 +46,10 @@ MIN_FRACTION = 1e-6
 # Densify boundaries to this spacing (degrees) before projecting: a projected straight edge
 # is a curve in lon/lat and vice versa.
 SEGMENT_DEG = 0.01
+REGIONS_PER_TASK = 64
+# What computing a grid's weights is taken to cost per cell (shapely boxes and intersections),
+# for the scheduler's threads-or-cluster choice: a national 3 km grid goes to the cluster.
+BYTES_PER_CELL = 1024
 
 
 @dataclass(frozen=True)
@@ -140,24 +146,36 @@ def region_fractions(grid: GridSpec, geom_xy: BaseGeometry) -> tuple[np.ndarray,
     return np.concatenate(cells_out).astype(np.int64), np.concatenate(frac_out)
 
 
-def compute_area_weights(grid: GridSpec, codes: Sequence[str],
-                         geometries: Sequence[BaseGeometry]) -> AreaWeights:
-    """Area weights of the regions on the grid (no cache)."""
+def _weights_part(grid: GridSpec, first: int, geometries: Sequence[BaseGeometry]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(region, cell, area km²) entries of some regions (one dask task)."""
     cell_area = cell_area_km2(grid).ravel()
-    rows, cols, vals = [], [], []
-    for k, g in enumerate(geometries):
+    rows, cols, vals = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
+    for k, g in enumerate(geometries, start=first):
         cells, frac = region_fractions(grid, _to_grid_xy(grid, g))
         rows.append(np.full(len(cells), k, np.int64))
         cols.append(cells)
         vals.append(frac * cell_area[cells])
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+
+
+def compute_area_weights(grid: GridSpec, codes: Sequence[str],
+                         geometries: Sequence[BaseGeometry]) -> AreaWeights:
+    """Area weights of the regions on the grid (no cache), in tasks of
+    :data:`REGIONS_PER_TASK` regions on the adapters' scheduler: threads for a provincial grid,
+    the cluster for a national one (:data:`BYTES_PER_CELL` per cell decides)."""
+    geoms = list(geometries)
+    tasks = [dask.delayed(_weights_part, pure=False)(grid, k, geoms[k:k + REGIONS_PER_TASK])
+             for k in range(0, len(geoms), REGIONS_PER_TASK)]
+    parts = scheduler.compute(tasks, grid.nrows * grid.ncols * BYTES_PER_CELL) if tasks else []
     n = grid.nrows * grid.ncols
-    area = sp.csr_matrix((np.concatenate(vals) if vals else np.zeros(0),
-                          (np.concatenate(rows) if rows else np.zeros(0, np.int64),
-                           np.concatenate(cols) if cols else np.zeros(0, np.int64))),
-                         shape=(len(codes), n))
+    rows = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+    cols = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+    vals = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
+    area = sp.csr_matrix((vals, (rows, cols)), shape=(len(codes), n))
     area.sum_duplicates()
     area.sort_indices()
-    return AreaWeights(tuple(codes), area, cell_area)
+    return AreaWeights(tuple(codes), area, cell_area_km2(grid).ravel())
 
 
 def area_weights(grid: GridSpec, codes: Sequence[str],
