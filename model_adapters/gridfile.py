@@ -136,6 +136,13 @@ class GriddedFile(ABC):
         return da.chunk({da.dims[0]: self._block_records(name, str(da.dims[0])),
                          da.dims[1]: -1, da.dims[2]: -1}).data
 
+    def blocks(self, name: str, layer: int = 0) -> list[slice]:
+        """The record ranges of :meth:`lazy`'s blocks, for work that reads its own block."""
+        da = self._select(name, layer)
+        n = int(da.shape[0])
+        step = self._block_records(name, str(da.dims[0]))
+        return [slice(t, min(n, t + step)) for t in range(0, n, step)]
+
     def _block_records(self, name: str, time_dim: str) -> int:
         """:data:`BLOCK_RECORDS`, rounded up to whole stored chunks of a compressed file (a
         block never decompresses a stored chunk another block also needs)."""

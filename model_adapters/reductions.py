@@ -1,7 +1,8 @@
 """Gridded reductions as chunked array work: whole variables to region series, on dask.
 
-The adapters never hold a variable in memory: each is a dask array of day blocks
-(:meth:`GriddedFile.lazy`), and each block becomes, in one task on whichever worker reads it,
+The adapters never hold a variable in memory: each is read in day blocks
+(:meth:`GriddedFile.blocks`), and each block is read with xarray and reduced in one dask task,
+on whichever worker runs it (the decoded block never travels between processes), into
 
 * its area-weighted sums over the base units of the region mapper (counties and station cells:
   one sparse matrix product, :meth:`RegionMapper.base_sums`),
@@ -73,6 +74,13 @@ def reduce_block(block: np.ndarray, base: sp.csr_matrix, used: np.ndarray,
     return _Block(sums, nbad, first, nneg, nmin)
 
 
+def read_and_reduce(gfile: GriddedFile, name: str, layer: int, records: slice,
+                    base: sp.csr_matrix, used: np.ndarray, count_negatives: bool) -> _Block:
+    """Read one block of records (xarray, on the worker that runs this) and reduce it: the
+    block is decoded where it is reduced and never travels between processes."""
+    return reduce_block(gfile._slab(name, records, layer), base, used, count_negatives)
+
+
 def region_series(gfile: GriddedFile, variables: Mapping[str, str], mapper: RegionMapper, *,
                   layer: int = 0, check: bool = True,
                   count_negatives: bool = False) -> dict[str, RegionSeries]:
@@ -80,19 +88,21 @@ def region_series(gfile: GriddedFile, variables: Mapping[str, str], mapper: Regi
     computation for all). With ``check``, a NaN or fill value in a cell that feeds a region is
     a :class:`BadValueError` naming the first one."""
     names = list(dict.fromkeys(variables.values()))
-    base_d = dask.delayed(mapper.base_used, pure=True)
-    used_d = dask.delayed(mapper.used_cells, pure=True)
+    # One graph key each for the file (reopened by path on a cluster's workers), the weights
+    # and the used cells, shared by every block task.
+    file_d = dask.delayed(gfile, pure=False)
+    base_d = dask.delayed(mapper.base_used, pure=False)
+    used_d = dask.delayed(mapper.used_cells, pure=False)
     tasks: list[Any] = []
     spans: dict[str, list[int]] = {}
     nbytes = 0
     for v in names:
-        arr = gfile.lazy(v, layer)
-        nbytes += arr.nbytes
-        starts = np.concatenate([[0], np.cumsum(arr.chunks[0])[:-1]]).astype(int).tolist()
-        spans[v] = starts
-        for block in arr.to_delayed().ravel():
-            tasks.append(dask.delayed(reduce_block, pure=True)(block, base_d, used_d,
-                                                               count_negatives))
+        gfile.require(v)
+        nbytes += gfile.decoded_bytes(v, layer)
+        records = gfile.blocks(v, layer)
+        spans[v] = [r.start for r in records]
+        tasks += [dask.delayed(read_and_reduce, pure=False)(
+            file_d, v, layer, r, base_d, used_d, count_negatives) for r in records]
     try:
         results = scheduler.compute(tasks, nbytes)
     except (OSError, RuntimeError, IndexError) as exc:

@@ -52,6 +52,7 @@ def test_block_wise_equals_the_whole_array_computation(tmp_path, monkeypatch):
                        START, 3600)
     with open_gridded(path, "ioapi") as f:
         assert f.lazy("PM25").chunks[0] == (24, 24, 2)  # day blocks, the last one short
+        assert [(b.start, b.stop) for b in f.blocks("PM25")] == [(0, 24), (24, 48), (48, 50)]
         got = region_series(f, {"pm": "PM25", "o3": "O3"}, m, count_negatives=True)
     for key, var in (("pm", "PM25"), ("o3", "O3")):
         whole = m.aggregate(arrays[var].astype(np.float64))
@@ -132,7 +133,7 @@ def test_scheduler_address_sends_the_work_to_that_cluster(cluster, tmp_path, mon
         got = region_series(f, {"pm": "PM25"}, m)["pm"].series
     np.testing.assert_allclose(got, m.aggregate(arrays["PM25"].astype(np.float64)), rtol=1e-12)
     # the blocks ran on the cluster's workers (the scheduler saw the task prefix)
-    assert "reduce_block" in cluster.scheduler.task_prefixes
+    assert "read_and_reduce" in cluster.scheduler.task_prefixes
 
 
 def test_whole_findings_are_the_same_on_threads_and_on_the_cluster(cluster, tmp_path,
