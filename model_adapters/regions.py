@@ -97,6 +97,16 @@ class RegionMapper:
     members: sp.csr_matrix  # (nregions, nbase) 1 where the region is made of the base unit
     cell_area_km2: np.ndarray  # (ncells,)
     notes: list[str] = field(default_factory=list)
+    # whole area of each area base unit (counties; stations have none), on the grid or not
+    base_total_km2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def coverage(self) -> float:
+        """Share of the regions' whole area that lies on the grid (0..1), from the weights:
+        what the ``coverage`` warning reports, with no boundary to intersect."""
+        n = len(self.base_total_km2)
+        total = float(self.base_total_km2.sum())
+        on_grid = float(self.base[:n].sum())
+        return min(1.0, on_grid / total) if total > 0 else 0.0
 
     @property
     def nregions(self) -> int:
@@ -183,6 +193,7 @@ class RegionMapper:
             methods=[self.methods[i] for i in idx],
             base=sp.csr_matrix(self.base[keep]), members=sp.csr_matrix(members[:, keep]),
             cell_area_km2=self.cell_area_km2, notes=list(self.notes),
+            base_total_km2=self.base_total_km2[keep[keep < len(self.base_total_km2)]],
         )
 
 
@@ -272,7 +283,8 @@ def build_mapper(grid: GridSpec, stations: Iterable[Station] | None = (),
         shape=(len(member_rows), base.shape[0]))
     return RegionMapper(grid=grid, codes=codes, levels=lvls, names=names, city_codes=cities,
                         methods=methods, base=base, members=members,
-                        cell_area_km2=w.cell_area_km2, notes=notes)
+                        cell_area_km2=w.cell_area_km2, notes=notes,
+                        base_total_km2=w.region_total_km2)
 
 
 def mapper_from_weights(grid: GridSpec, weights: AreaWeights, *, level: str = "county",
@@ -305,4 +317,5 @@ def mapper_from_weights(grid: GridSpec, weights: AreaWeights, *, level: str = "c
     return RegionMapper(grid=grid, codes=codes, levels=levels, names=region_names,
                         city_codes=[None] * len(codes), methods=[AREA_METHOD] * len(codes),
                         base=weights.area, members=members,
-                        cell_area_km2=weights.cell_area_km2)
+                        cell_area_km2=weights.cell_area_km2,
+                        base_total_km2=weights.region_total_km2)

@@ -9,7 +9,7 @@ import shapely
 from adapters_fixtures import COARSE, SHIFTED
 
 from ecobrain.model_adapters.grids import weights
-from ecobrain.model_adapters.grids.overlap import county_shares
+from ecobrain.model_adapters.grids.overlap import county_shares, province_coverage
 from ecobrain.model_adapters.grids.weights import area_weights, compute_area_weights
 from ecobrain.model_adapters.regions import Station, build_mapper, mapper_from_weights
 from ecobrain.ontology.geography import regions_by_code, zhejiang_regions
@@ -164,3 +164,13 @@ def test_weights_are_cached_on_disk_per_grid_and_boundary_version(tmp_path, monk
     # a damaged cache file is recomputed, not trusted
     files[0].write_bytes(b"not a zip")
     assert (area_weights(COARSE, codes, geoms).area != first.area).nnz == 0
+
+
+def test_coverage_from_the_weights_matches_the_grid_outline_intersected_with_the_province():
+    # the 1 km nest over northern Zhejiang covers part of the province; ZJ3KM all of it
+    nest = GridSpec("NZJ1KM", 2, 25.0, 47.0, 105.0, 105.0, 35.0, 1_335_000.0, -480_000.0,
+                    1_000.0, 1_000.0, 213, 193)
+    from_weights = build_mapper(nest).coverage()
+    assert 0.1 < from_weights < 0.9
+    assert from_weights == pytest.approx(province_coverage(nest), abs=0.003)
+    assert build_mapper(ZJ3KM).coverage() == pytest.approx(1.0, abs=0.002)

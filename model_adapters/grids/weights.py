@@ -41,7 +41,7 @@ from ecobrain.ontology.config import default_data_dir
 from ecobrain.ontology.grid import EARTH_RADIUS_M, LATGRD3, GridSpec
 
 # Bump when the way weights are computed changes: old cache files are then not read.
-WEIGHTS_VERSION = 1
+WEIGHTS_VERSION = 2
 MIN_FRACTION = 1e-6
 # Densify boundaries to this spacing (degrees) before projecting: a projected straight edge
 # is a curve in lon/lat and vice versa.
@@ -50,6 +50,10 @@ REGIONS_PER_TASK = 64
 # What computing a grid's weights is taken to cost per cell (shapely boxes and intersections),
 # for the scheduler's threads-or-cluster choice: a national 3 km grid goes to the cluster.
 BYTES_PER_CELL = 1024
+# Albers equal-area for China: a region's whole area, to say how much of it a grid covers.
+_EQUAL_AREA = pyproj.Transformer.from_crs(
+    "EPSG:4326", "+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +datum=WGS84 +units=m +no_defs",
+    always_xy=True)
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class AreaWeights:
     codes: tuple[str, ...]
     area: sp.csr_matrix  # (nregions, ncells) float64 km²
     cell_area_km2: np.ndarray  # (ncells,) true area of every cell
+    region_total_km2: np.ndarray  # (nregions,) whole area of each region, on the grid or not
 
     @property
     def fraction(self) -> sp.csr_matrix:
@@ -147,16 +152,18 @@ def region_fractions(grid: GridSpec, geom_xy: BaseGeometry) -> tuple[np.ndarray,
 
 
 def _weights_part(grid: GridSpec, first: int, geometries: Sequence[BaseGeometry]
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(region, cell, area km²) entries of some regions (one dask task)."""
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(region, cell, area km²) entries of some regions, and their whole areas (one task)."""
     cell_area = cell_area_km2(grid).ravel()
     rows, cols, vals = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
+    totals = np.array([shapely.transform(g, _EQUAL_AREA.transform, interleaved=False).area
+                       for g in geometries]) / 1e6
     for k, g in enumerate(geometries, start=first):
         cells, frac = region_fractions(grid, _to_grid_xy(grid, g))
         rows.append(np.full(len(cells), k, np.int64))
         cols.append(cells)
         vals.append(frac * cell_area[cells])
-    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), totals
 
 
 def compute_area_weights(grid: GridSpec, codes: Sequence[str],
@@ -175,7 +182,8 @@ def compute_area_weights(grid: GridSpec, codes: Sequence[str],
     area = sp.csr_matrix((vals, (rows, cols)), shape=(len(codes), n))
     area.sum_duplicates()
     area.sort_indices()
-    return AreaWeights(tuple(codes), area, cell_area_km2(grid).ravel())
+    totals = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0)
+    return AreaWeights(tuple(codes), area, cell_area_km2(grid).ravel(), totals)
 
 
 def area_weights(grid: GridSpec, codes: Sequence[str],
@@ -203,7 +211,8 @@ def area_weights(grid: GridSpec, codes: Sequence[str],
                 if meta["codes"] == list(codes):
                     area = sp.csr_matrix((z["data"], z["indices"], z["indptr"]),
                                          shape=tuple(meta["shape"]))
-                    return AreaWeights(tuple(codes), area, cell_area_km2(grid).ravel())
+                    return AreaWeights(tuple(codes), area, cell_area_km2(grid).ravel(),
+                                       np.asarray(z["totals"]))
         except (OSError, ValueError, KeyError):
             pass  # an unreadable cache file is recomputed and replaced
     w = compute_area_weights(grid, codes, get_geoms())
@@ -221,7 +230,7 @@ def _write(path: Path, w: AreaWeights, grid: GridSpec) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, data=w.area.data, indices=w.area.indices, indptr=w.area.indptr,
-                     meta=np.array(meta))
+                     totals=w.region_total_km2, meta=np.array(meta))
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True)
