@@ -44,15 +44,15 @@ import shapely
 from bench_common import machine_line
 from shapely.geometry import shape
 
-from ecobrain.model_adapters import scheduler
 from ecobrain.model_adapters.aqi import StandardSet
+from ecobrain.model_adapters.compute import scheduler
 from ecobrain.model_adapters.daily import BEIJING
 from ecobrain.model_adapters.episodes import detect_episodes
+from ecobrain.model_adapters.files.ioapi_writer import IOAPIWriter, VarSpec
+from ecobrain.model_adapters.files.registry import open_gridded
 from ecobrain.model_adapters.forecast import daily_aqi_findings, read_forecast
 from ecobrain.model_adapters.grids.weights import area_weights
-from ecobrain.model_adapters.ioapi_writer import IOAPIWriter, VarSpec
 from ecobrain.model_adapters.regions import mapper_from_weights
-from ecobrain.model_adapters.registry import open_gridded
 from ecobrain.ontology.geography import _cnmaps_root
 from ecobrain.ontology.grid import GridSpec
 

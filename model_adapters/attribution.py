@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecobrain.model_adapters.aqi import StandardSet
+from ecobrain.model_adapters.compute.reductions import region_series
 from ecobrain.model_adapters.daily import beijing_day_axis, daily_mean, mda8, window_mean
 from ecobrain.model_adapters.errors import (
     AttributionClosureError,
@@ -30,13 +31,12 @@ from ecobrain.model_adapters.errors import (
     MissingVariableError,
     UnitError,
 )
+from ecobrain.model_adapters.files.gridfile import GriddedFile
+from ecobrain.model_adapters.files.manifest import TagSpec
+from ecobrain.model_adapters.files.units import quantity, to_aqi_units_factor
 from ecobrain.model_adapters.findings import AttributionShare, Provenance
 from ecobrain.model_adapters.forecast import DEFAULT_ALIASES, ForecastSeries
-from ecobrain.model_adapters.gridfile import GriddedFile
-from ecobrain.model_adapters.manifest import TagSpec
-from ecobrain.model_adapters.reductions import region_series
 from ecobrain.model_adapters.regions import RegionMapper
-from ecobrain.model_adapters.units import quantity, to_aqi_units_factor
 from ecobrain.ontology.grid import GridSpec
 
 BUILTIN_TAGS = {"BCO": "boundary", "OTH": "other", "ICO": "initial", "BID": "bidirectional"}

@@ -1,9 +1,9 @@
 """Forecast adapter: hourly gridded concentrations -> region hourly series, daily values, AQI.
 
 One pass over the file: every pollutant is read in day-sized blocks of records (dask, on
-threads or a cluster, :mod:`.reductions`), checked for fill values/NaNs in the cells that feed
-a region, and averaged into every county, city, the province and every station at once (area
-weights, :mod:`.regions`). Everything after that works on (hours × regions) arrays.
+threads or a cluster, :mod:`.compute.reductions`), checked for fill values/NaNs in the cells
+that feed a region, and averaged into every county, city, the province and every station at
+once (area weights, :mod:`.regions`). Everything after that works on (hours × regions) arrays.
 
 Units stay as the file states them until the end: the conversion to µg/m³ (CO mg/m³) uses the
 reference state of the AQI standard in force on each Beijing day, read from hj633.yaml.
@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from ecobrain.model_adapters.aqi import AQIStandard, StandardSet
+from ecobrain.model_adapters.compute.reductions import region_series
 from ecobrain.model_adapters.daily import (
     BEIJING,
     DayAxis,
@@ -31,22 +32,21 @@ from ecobrain.model_adapters.daily import (
     mda8,
 )
 from ecobrain.model_adapters.errors import MissingVariableError, TimeAxisError, UnitError
+from ecobrain.model_adapters.files.gridfile import GriddedFile
+from ecobrain.model_adapters.files.units import (
+    aqi_unit,
+    quantity,
+    to_aqi_units_factor,
+    to_ppb_factor,
+)
 from ecobrain.model_adapters.findings import (
     DailyConcentrations,
     HourlyConcentration,
     Provenance,
     RegionDailyAQI,
 )
-from ecobrain.model_adapters.gridfile import GriddedFile
-from ecobrain.model_adapters.reductions import region_series
 from ecobrain.model_adapters.regions import STATION_METHOD, RegionMapper
 from ecobrain.model_adapters.sanity import NegativeCount
-from ecobrain.model_adapters.units import (
-    aqi_unit,
-    quantity,
-    to_aqi_units_factor,
-    to_ppb_factor,
-)
 
 # Pollutant id -> variable names tried in order (CMAQ ACONC/ELMO, combine, WRF-Chem, CF).
 DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {

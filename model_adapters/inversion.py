@@ -16,7 +16,7 @@ Hotspots: cells where posterior − prior ≥ min_excess AND posterior / prior �
 Region totals: each cell's emission is shared among the regions it overlaps by area
 (:meth:`RegionMapper.totals`), so a cell half in a county gives it half its emission. The
 per-cell period means are one dask computation over all species (threads or a cluster,
-:mod:`.scheduler`); only the (period, row, col) means come back.
+:mod:`.compute.scheduler`); only the (period, row, col) means come back.
 """
 
 from __future__ import annotations
@@ -33,31 +33,31 @@ import dask.array as darray
 import numpy as np
 import pyproj
 
-from ecobrain.model_adapters import scheduler
 from ecobrain.model_adapters.attribution import grids_equal
+from ecobrain.model_adapters.compute import scheduler
 from ecobrain.model_adapters.daily import BEIJING, beijing_day_axis
-from ecobrain.model_adapters.emission_species import (
-    VariableSet,
-    parse_variable_sets,
-    would_match,
-)
 from ecobrain.model_adapters.errors import (
     DimensionError,
     GridMismatchError,
     MissingVariableError,
     TimeAxisError,
 )
+from ecobrain.model_adapters.files.emission_species import (
+    VariableSet,
+    parse_variable_sets,
+    would_match,
+)
+from ecobrain.model_adapters.files.gridfile import FILL_THRESHOLD, GriddedFile, open_xr
+from ecobrain.model_adapters.files.units import emission_to_t_per_day_factor
 from ecobrain.model_adapters.findings import (
     EmissionHotspot,
     Provenance,
     RegionEmission,
     grid_info,
 )
-from ecobrain.model_adapters.gridfile import FILL_THRESHOLD, GriddedFile, open_xr
 from ecobrain.model_adapters.grids.overlap import DEFAULT_MIN_SHARE, county_shares
 from ecobrain.model_adapters.regions import RegionMapper
 from ecobrain.model_adapters.run_warnings import WarningLog
-from ecobrain.model_adapters.units import emission_to_t_per_day_factor
 from ecobrain.ontology.geography import city_of
 from ecobrain.ontology.grid import EARTH_RADIUS_M, LATGRD3, GridSpec
 from ecobrain.yaml12 import load_yaml

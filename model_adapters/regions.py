@@ -14,7 +14,7 @@ Rule (docs/model-runs.md, "Grid to region"):
 
 The weights are a sparse (counties × cells) matrix computed once per grid definition and
 boundary version and cached on disk; region means are two sparse matrix products — cells to
-counties and stations (the large one, run per time block on dask, :mod:`.reductions`), then
+counties and stations (the large one, run per time block on dask, :mod:`.compute.reductions`), then
 counties to cities and the province (tiny).
 """
 

@@ -23,7 +23,7 @@ import shapely
 import xarray as xr
 
 from ecobrain.model_adapters.daily import BEIJING
-from ecobrain.model_adapters.ioapi_writer import write_ioapi
+from ecobrain.model_adapters.files.ioapi_writer import write_ioapi
 from ecobrain.ontology.geography import RegionIndex, zhejiang_regions
 from ecobrain.ontology.grid import GridSpec
 

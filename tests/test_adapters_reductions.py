@@ -18,12 +18,13 @@ import shapely
 from adapters_fixtures import COARSE, SHIFTED, forecast_run
 from distributed import LocalCluster
 
-from ecobrain.model_adapters import BadValueError, collect_findings, scheduler
+from ecobrain.model_adapters import BadValueError, collect_findings
+from ecobrain.model_adapters.compute import scheduler
+from ecobrain.model_adapters.compute.reductions import region_series
+from ecobrain.model_adapters.files.ioapi_writer import write_ioapi
+from ecobrain.model_adapters.files.registry import open_gridded
 from ecobrain.model_adapters.grids.weights import compute_area_weights
-from ecobrain.model_adapters.ioapi_writer import write_ioapi
-from ecobrain.model_adapters.reductions import region_series
 from ecobrain.model_adapters.regions import Station, build_mapper, mapper_from_weights
-from ecobrain.model_adapters.registry import open_gridded
 
 REAL = Path("/work/shared/data/real/cmaq_conc/openmethane_conc_template.nc")
 START = dt.datetime(2026, 11, 25, 16)

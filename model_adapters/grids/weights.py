@@ -36,8 +36,8 @@ import scipy.sparse as sp
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ecobrain.model_adapters import scheduler
-from ecobrain.ontology.config import default_data_dir
+from ecobrain.model_adapters.compute import scheduler
+from ecobrain.ontology.graph.config import default_data_dir
 from ecobrain.ontology.grid import EARTH_RADIUS_M, LATGRD3, GridSpec
 
 # Bump when the way weights are computed changes: old cache files are then not read.
