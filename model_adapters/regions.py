@@ -142,9 +142,10 @@ class RegionMapper:
         return np.unique(self.base.indices).astype(np.int64)
 
     @cached_property
-    def base_used(self) -> sp.csr_matrix:
-        """:attr:`base` restricted to the :attr:`used_cells` columns (what block work needs)."""
-        return sp.csr_matrix(self.base[:, self.used_cells])
+    def base_used(self) -> sp.csc_matrix:
+        """:attr:`base` restricted to the :attr:`used_cells` columns and column-compressed:
+        what block work multiplies a block's used cells with."""
+        return sp.csc_matrix(self.base[:, self.used_cells])
 
     def indices(self, *levels: str) -> np.ndarray:
         return np.array([i for i, lv in enumerate(self.levels) if lv in levels], dtype=int)

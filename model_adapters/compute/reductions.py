@@ -49,18 +49,19 @@ class _Block:
     negative_min: float
 
 
-def reduce_block(block: np.ndarray, base: sp.csr_matrix, used: np.ndarray,
+def reduce_block(block: np.ndarray, base: sp.csc_matrix, used: np.ndarray,
                  count_negatives: bool) -> _Block:
     """One block (t, nrows, ncols) -> base sums and checks (runs on a dask worker).
 
-    ``base`` holds only the columns of the ``used`` cells: the block is gathered to those once,
-    and everything after works on that. The checks cost a minimum and a maximum unless they
-    find something (NaN propagates through both)."""
+    The block is gathered to the ``used`` cells once; ``base`` holds only their columns,
+    column-compressed, so the product works on the gathered block as it lies in memory
+    (no transposed copy). The checks cost a minimum and a maximum unless those show a NaN
+    (which fails both comparisons below), a fill value or a negative value."""
     x = np.asarray(block).reshape(block.shape[0], -1)
     sub = x[:, used]
     lo, hi = (float(sub.min()), float(sub.max())) if sub.size else (0.0, 0.0)
     nbad, first = 0, None
-    if not (lo >= -FILL_THRESHOLD and hi <= FILL_THRESHOLD):  # NaN fails both comparisons
+    if not (lo >= -FILL_THRESHOLD and hi <= FILL_THRESHOLD):
         bad = ~(np.abs(sub) <= FILL_THRESHOLD)
         nbad = int(bad.sum())
         t, j = np.argwhere(bad)[0]
@@ -70,7 +71,7 @@ def reduce_block(block: np.ndarray, base: sp.csr_matrix, used: np.ndarray,
         neg = sub < 0
         nneg = int(neg.sum())
         nmin = float(sub[neg].min())
-    sums = np.asarray(base @ np.ascontiguousarray(sub.T, dtype=np.float64)).T
+    sums = np.asarray(base @ sub.T).T
     return _Block(sums, nbad, first, nneg, nmin)
 
 
