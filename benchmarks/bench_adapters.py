@@ -181,6 +181,27 @@ print(json.dumps({"import_s": t1 - t0, "work_s": t2 - t1, "cpu_s": ru.ru_utime +
 """
 
 
+GRIDDED_CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+t0 = time.perf_counter()
+from ecobrain.model_adapters.files.registry import open_gridded
+from ecobrain.model_adapters.forecast import read_forecast
+from ecobrain.model_adapters.regions import build_mapper, load_stations_csv
+t1 = time.perf_counter()
+stations = load_stations_csv(sys.argv[2])
+with open_gridded(Path(sys.argv[1]) / "CCTM_ACONC_bench.nc", "ioapi") as f:
+    mapper = build_mapper(f.grid, stations)
+    t2 = time.perf_counter()
+    fs = read_forecast(f, "bench", mapper)
+    t3 = time.perf_counter()
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"import_s": t1 - t0, "work_s": t3 - t2, "cpu_s": ru.ru_utime + ru.ru_stime,
+                  "peak_rss_mb": ru.ru_maxrss / 1024, "stations": len(stations),
+                  "counts": {"region series": len(fs.raw) * mapper.nregions}}))
+"""
+
+
 FLOOR_CHILD = r"""
 import json, sys, time
 import netCDF4
@@ -197,6 +218,10 @@ print(json.dumps({"floor_s": time.perf_counter() - t}))
 
 
 def measure(run: Path, kinds: list[str], stations: Path, hourly: bool) -> dict:
+    if kinds == ["gridded"]:
+        out = subprocess.run([sys.executable, "-c", GRIDDED_CHILD, str(run), str(stations)],
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
     out = subprocess.run([sys.executable, "-c", CHILD, str(run), json.dumps(kinds),
                           str(stations), "1" if hourly else "0"],
                          capture_output=True, text=True, check=True)
@@ -210,7 +235,7 @@ def measure_floor(run: Path, kinds: list[str]) -> float:
     sa = [f"{sp}_{t}" for t in (*TAGS, "BCO", "OTH", "ICO") for sp in ("PM25", "O3")]
     emis = ["NOX", "SO2", "VOC", "PM25"]
     wanted: dict[str, set[str]] = {}
-    if "forecast" in kinds:
+    if "forecast" in kinds or "gridded" in kinds:
         wanted.setdefault("CCTM_ACONC_bench.nc", set()).update(forecast)
     if "regime" in kinds:
         wanted.setdefault("CCTM_ACONC_bench.nc", set()).update(["NO2", "FORM"])
@@ -227,6 +252,8 @@ def measure_floor(run: Path, kinds: list[str]) -> float:
 
 
 CASES = {
+    # the gridded work alone: the 7 variables, day blocks -> all region and station series
+    "forecast-gridded": (["gridded"], False),
     "forecast": (["forecast"], True),
     "forecast-no-hourly": (["forecast"], False),
     "regime": (["regime"], False),
