@@ -55,7 +55,7 @@ from ecobrain.model_adapters.findings import (
     RegionEmission,
     grid_info,
 )
-from ecobrain.model_adapters.grids.overlap import DEFAULT_MIN_SHARE, county_shares
+from ecobrain.model_adapters.grids.overlap import DEFAULT_MIN_SHARE
 from ecobrain.model_adapters.regions import RegionMapper
 from ecobrain.model_adapters.run_warnings import WarningLog
 from ecobrain.ontology.geography import city_of
@@ -344,7 +344,7 @@ def inversion_findings(
                 pr = prior_p[k]
                 po = post_p[k]
                 trange = (int(recs.min()), int(recs.max())) if prior.times is not None else None
-                hotspots.extend(_hotspots(run_id, sid, sc, config, period, pr, po, grid,
+                hotspots.extend(_hotspots(run_id, sid, sc, config, period, pr, po, mapper,
                                           lon, lat, post_label, post_vars, trange,
                                           vs.lower_bound))
                 agg_p = mapper.totals(pr)
@@ -368,7 +368,7 @@ def inversion_findings(
 
 
 def _hotspots(run_id: str, sid: str, sc: SpeciesConfig, config: HotspotConfig,
-              period: Period, prior: np.ndarray, post: np.ndarray, grid: GridSpec,
+              period: Period, prior: np.ndarray, post: np.ndarray, mapper: RegionMapper,
               lon: np.ndarray, lat: np.ndarray, label: str, variables: list[str],
               trange: tuple[int, int] | None, lower_bound: bool) -> list[EmissionHotspot]:
     excess = post - prior
@@ -382,11 +382,12 @@ def _hotspots(run_id: str, sid: str, sc: SpeciesConfig, config: HotspotConfig,
     rows, cols = rows[order], cols[order]
     if config.top_n is not None:
         rows, cols = rows[:config.top_n], cols[:config.top_n]
+    grid = mapper.grid
     info = grid_info(grid)
     out = []
     for rank, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True), start=1):
         # the county the cell overlaps most, by area (not the one holding its centre)
-        shares = county_shares(grid, r, c, config.county_min_share)
+        shares = mapper.county_shares(r * grid.ncols + c, config.county_min_share)
         cc = shares[0].county_code if shares else None
         rt = ratio[r, c]
         out.append(EmissionHotspot(

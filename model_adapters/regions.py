@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from ecobrain.model_adapters.grids.overlap import CountyShare
 from ecobrain.model_adapters.grids.placement import place_points
 from ecobrain.model_adapters.grids.weights import AreaWeights, area_weights
 from ecobrain.ontology.geography import (
@@ -99,6 +100,28 @@ class RegionMapper:
     notes: list[str] = field(default_factory=list)
     # whole area of each area base unit (counties; stations have none), on the grid or not
     base_total_km2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    base_codes: tuple[str, ...] = ()  # codes of the area base units (base's first rows)
+
+    @cached_property
+    def _area_by_cell(self) -> sp.csc_matrix:
+        return sp.csc_matrix(self.base[:len(self.base_codes)])
+
+    def county_shares(self, cell: int, min_share: float) -> list[CountyShare]:
+        """The base regions (counties) a cell overlaps by at least ``min_share`` of its area
+        inside them, largest first — the largest always, when the cell touches any: a hotspot
+        cell straddling a boundary names both counties, from the same weights as the means."""
+        a = self._area_by_cell
+        rows = a.indices[a.indptr[cell]:a.indptr[cell + 1]]
+        areas = a.data[a.indptr[cell]:a.indptr[cell + 1]]
+        total = float(areas.sum())
+        if total <= 0:
+            return []
+        parts = sorted(((self.base_codes[k], float(x)) for k, x in zip(rows, areas, strict=True)
+                        if x > 0), key=lambda p: (-p[1], p[0]))
+        out = [CountyShare(c, round(x / total, 4), round(x, 3)) for c, x in parts
+               if x / total >= min_share]
+        return out or [CountyShare(parts[0][0], round(parts[0][1] / total, 4),
+                                   round(parts[0][1], 3))]
 
     def coverage(self) -> float:
         """Share of the regions' whole area that lies on the grid (0..1), from the weights:
@@ -195,6 +218,7 @@ class RegionMapper:
             base=sp.csr_matrix(self.base[keep]), members=sp.csr_matrix(members[:, keep]),
             cell_area_km2=self.cell_area_km2, notes=list(self.notes),
             base_total_km2=self.base_total_km2[keep[keep < len(self.base_total_km2)]],
+            base_codes=tuple(self.base_codes[k] for k in keep if k < len(self.base_codes)),
         )
 
 
@@ -285,7 +309,7 @@ def build_mapper(grid: GridSpec, stations: Iterable[Station] | None = (),
     return RegionMapper(grid=grid, codes=codes, levels=lvls, names=names, city_codes=cities,
                         methods=methods, base=base, members=members,
                         cell_area_km2=w.cell_area_km2, notes=notes,
-                        base_total_km2=w.region_total_km2)
+                        base_total_km2=w.region_total_km2, base_codes=w.codes)
 
 
 def mapper_from_weights(grid: GridSpec, weights: AreaWeights, *, level: str = "county",
@@ -319,4 +343,4 @@ def mapper_from_weights(grid: GridSpec, weights: AreaWeights, *, level: str = "c
                         city_codes=[None] * len(codes), methods=[AREA_METHOD] * len(codes),
                         base=weights.area, members=members,
                         cell_area_km2=weights.cell_area_km2,
-                        base_total_km2=weights.region_total_km2)
+                        base_total_km2=weights.region_total_km2, base_codes=weights.codes)

@@ -68,6 +68,13 @@ def test_straddling_cell_shares_match_the_lonlat_overlap_of_the_counties():
         i = m.codes.index(share.county_code)
         frac = m.fractions_of(i)[m.cells_of(i) == flat]
         assert frac == pytest.approx([share.share], abs=1e-3)
+    # the hotspot's counties (≥ 20 % of the cell) come from the same weights: both named
+    from_weights = m.county_shares(flat, 0.2)
+    assert [s.county_code for s in from_weights] == ["330102", "330109"]
+    assert [s.county_code for s in from_weights] == \
+        [s.county_code for s in county_shares(G9, 45, 27, min_share=0.2)]
+    # a sea cell far from every county has none; a cell inside one county has that one only
+    assert m.county_shares(0, 0.2) == []
 
 
 @pytest.mark.parametrize("code", ["330106", "330481", "331127", "330000"])
