@@ -186,13 +186,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, default=1200)
     ap.add_argument("--days", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--scheduler", default="local",
+                    help="ECOBRAIN_DASK_SCHEDULER for the run (local, threads or an address)")
+    ap.add_argument("--keep-cache", action="store_true",
+                    help="keep the weights cache of an earlier run (default: start empty)")
     args = ap.parse_args(argv)
     grid = national_grid(args.cols, args.rows)
     path = write_run(args.workdir, grid, args.days)
     cache = args.workdir / "cache"
-    shutil.rmtree(cache, ignore_errors=True)
+    if not args.keep_cache:
+        shutil.rmtree(cache, ignore_errors=True)
     os.environ["ECOBRAIN_CACHE_DIR"] = str(cache)
-    os.environ[scheduler.ENV_SCHEDULER] = "local"
+    os.environ[scheduler.ENV_SCHEDULER] = args.scheduler
     os.environ[scheduler.ENV_WORKERS] = str(args.workers)
     print(f"# national benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
     print(machine_line())
@@ -206,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         codes, names, geoms = national_counties()
         fig["boundaries"] = time.perf_counter() - t
         t = time.perf_counter()
-        scheduler.client_for("local")
+        if args.scheduler != "threads":
+            scheduler.client_for(args.scheduler)
         fig["cluster"] = time.perf_counter() - t
         t = time.perf_counter()
         w = area_weights(grid, codes, geoms)
@@ -229,8 +235,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{levels['city']} cities, {levels['province']} provinces + country) of "
           f"{len(codes)} counties in the boundaries")
     print(f"boundaries parsed (2,875 GeoJSON files):         {fig['boundaries']:6.1f} s")
-    print(f"local cluster start ({args.workers} workers):                {fig['cluster']:6.1f} s")
-    print(f"region weights, computed on the cluster:        {fig['weights']:6.1f} s "
+    print(f"scheduler {args.scheduler}: start ({args.workers} workers if local):  "
+          f"{fig['cluster']:6.1f} s")
+    print(f"region weights (computed unless --keep-cache):  {fig['weights']:6.1f} s "
           f"({w.area.nnz:,} cell-county entries)")
     print(f"region weights, from the disk cache:            {fig['weights_cached']:6.1f} s")
     print(f"gridded work (day blocks -> region means):      {fig['gridded']:6.1f} s "
