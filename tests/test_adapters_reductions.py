@@ -155,7 +155,8 @@ def test_small_work_stays_on_threads_and_large_work_goes_to_a_cluster(monkeypatc
     monkeypatch.delenv(scheduler.ENV_SCHEDULER, raising=False)
     monkeypatch.delenv(scheduler.ENV_CLUSTER_MIN_MB, raising=False)
     assert scheduler.choose(400e6) == "threads"  # a provincial 15-day forecast
-    assert scheduler.choose(3.6e9) == "local"  # a national 3 km domain, 3 days
+    assert scheduler.choose(3.1e9) == "threads"  # a national 3 km domain, 3 days
+    assert scheduler.choose(15.6e9) == "local"  # the same, 15 days
     monkeypatch.setenv(scheduler.ENV_CLUSTER_MIN_MB, "100")
     assert scheduler.choose(400e6) == "local"
     monkeypatch.setenv(scheduler.ENV_CLUSTER_MIN_MB, "lots")

@@ -4,7 +4,7 @@ A cluster is worth its start-up (worker processes, imports, a second or more) on
 work is large, so the choice is made per computation from the bytes it will decode:
 
 * ``ECOBRAIN_DASK_SCHEDULER`` unset or ``auto`` (default): below
-  ``ECOBRAIN_DASK_CLUSTER_MIN_MB`` (default 1024 MB of decoded values) dask's threaded
+  ``ECOBRAIN_DASK_CLUSTER_MIN_MB`` (default 4096 MB of decoded values) dask's threaded
   scheduler in this process — no start-up at all; above it a ``LocalCluster`` of
   ``ECOBRAIN_DASK_WORKERS`` single-threaded worker processes (default: one per CPU), started
   on first need and reused by every later computation of the process (closed at exit);
@@ -12,6 +12,13 @@ work is large, so the choice is made per computation from the bytes it will deco
 * anything else is a scheduler address (``tcp://host:8786``): every computation goes to that
   cluster, whose workers must see the run's files at the same paths and have ecobrain
   installed (docs/scale-out.md).
+
+Why 4 GB (docs/benchmarks.md, issue 18): on one machine threads already keep up with the
+read — a 3.1 GB national 3-day run reduced at 1.07× its netCDF4 floor on threads, at 1.58×
+on a 2-worker local cluster plus 1.9 s of start-up, and a 1.6 GB 1 km nest took 5.7 s of
+findings on threads against 11.8 s with the cluster's start — so the cluster is for work
+whose size makes separate worker memory and parallel reads worth a start-up (a national
+15-day run decodes ≈16 GB), and for a real cluster named by address.
 
 A :class:`distributed.Client` made here is never the process's default, so other dask work
 (an eager ``.values``, a test) is not sent to a cluster by accident.
@@ -32,7 +39,7 @@ from distributed import Client, LocalCluster
 ENV_SCHEDULER = "ECOBRAIN_DASK_SCHEDULER"
 ENV_CLUSTER_MIN_MB = "ECOBRAIN_DASK_CLUSTER_MIN_MB"
 ENV_WORKERS = "ECOBRAIN_DASK_WORKERS"
-DEFAULT_CLUSTER_MIN_MB = 1024.0
+DEFAULT_CLUSTER_MIN_MB = 4096.0
 
 _lock = threading.Lock()
 _clients: dict[str, Client] = {}
