@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecobrain.model_adapters.aqi import StandardSet
+from ecobrain.model_adapters.compute.reductions import region_series
 from ecobrain.model_adapters.daily import beijing_day_axis, daily_mean, mda8, window_mean
 from ecobrain.model_adapters.errors import (
     AttributionClosureError,
@@ -34,7 +35,7 @@ from ecobrain.model_adapters.files.gridfile import GriddedFile
 from ecobrain.model_adapters.files.manifest import TagSpec
 from ecobrain.model_adapters.files.units import quantity, to_aqi_units_factor
 from ecobrain.model_adapters.findings import AttributionShare, Provenance
-from ecobrain.model_adapters.forecast import BLOCK_RECORDS, DEFAULT_ALIASES, ForecastSeries
+from ecobrain.model_adapters.forecast import DEFAULT_ALIASES, ForecastSeries
 from ecobrain.model_adapters.regions import RegionMapper
 from ecobrain.ontology.grid import GridSpec
 
@@ -132,20 +133,14 @@ def attribution_findings(
     for d, n in axis.skipped:
         notes.append(f"{sa.label}: Beijing day {d.isoformat()} has {n} of 24 hours; no shares")
     stds = [standards.for_day(d) for d in axis.days]
-    used = receptors.used_cells
     out: list[AttributionShare] = []
     pending: list[tuple] = []
 
-    def region_series(var: str, p: str) -> tuple[np.ndarray, str]:
+    def unit_of(var: str) -> str:
         canon = sa.units(var)
         if quantity(canon) not in ("mixing", "mass_conc"):
             raise UnitError(sa.label, f"units {canon} are not a concentration", var)
-        nt = sa.ntimes
-        series = np.empty((nt, receptors.nregions))
-        for t0 in range(0, nt, BLOCK_RECORDS):
-            sl = slice(t0, min(nt, t0 + BLOCK_RECORDS))
-            series[sl] = receptors.aggregate(sa.read(var, sl, layer, check_cells=used))
-        return series, canon
+        return canon
 
     def to_daily_units(arr_by_day: np.ndarray, canon: str, p: str, var: str) -> np.ndarray:
         f = np.array([to_aqi_units_factor(canon, p, temperature_k=s.reference_temperature_k,
@@ -169,10 +164,25 @@ def attribution_findings(
         for t in unknown:
             notes.append(f"{sa.label}: tag {t} ({sp.tags[t]}) is not described in the manifest; "
                          "kept with no source region or sector")
+        if not ((bulk in ("auto", "file") and sa.has(sp.species)) or
+                (bulk != "file" and forecast is not None and sp.pollutant in forecast.raw)):
+            raise ManifestError(
+                sa.label, f"no bulk {sp.pollutant} to check the ISAM shares against: the file has "
+                f"no {sp.species} variable and {why_no_forecast}")
+    # Units first (an unknown unit fails before any data is read), then every variable of every
+    # species in one gridded computation.
+    to_read = [v for sp in species for v in sp.tags.values()]
+    if bulk in ("auto", "file"):
+        to_read += [sp.species for sp in species if sa.has(sp.species)]
+    for v in to_read:
+        unit_of(v)
+    reduced = region_series(sa, {v: v for v in to_read}, receptors, layer=layer)
+    series = {v: r.series for v, r in reduced.items()}
+    for sp in species:
         # Bulk series.
         bulk_var: str
         if bulk in ("auto", "file") and sa.has(sp.species):
-            bulk_series, bulk_canon = region_series(sp.species, sp.pollutant)
+            bulk_series, bulk_canon = series[sp.species], unit_of(sp.species)
             bulk_var, bulk_file = sp.species, sa.label
         elif bulk != "file" and forecast is not None and sp.pollutant in forecast.raw:
             idx = {c: i for i, c in enumerate(forecast.mapper.codes)}
@@ -188,11 +198,9 @@ def attribution_findings(
             bulk_series = forecast.raw[sp.pollutant][pos][:, cols]
             bulk_canon = forecast.units[sp.pollutant]
             bulk_var, bulk_file = forecast.variables[sp.pollutant], forecast.label
-        else:
-            raise ManifestError(
-                sa.label, f"no bulk {sp.pollutant} to check the ISAM shares against: the file has "
-                f"no {sp.species} variable and {why_no_forecast}")
-        tag_series = {t: region_series(v, sp.pollutant) for t, v in sp.tags.items()}
+        else:  # excluded above
+            raise AssertionError(sp.pollutant)
+        tag_series = {t: (series[v], unit_of(v)) for t, v in sp.tags.items()}
         if axis.ndays == 0:
             continue
         if sp.pollutant == "O3":

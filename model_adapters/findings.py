@@ -51,13 +51,14 @@ class Provenance(_Frozen):
         default=None, description="(row, col) of the cell(s) used, 0-based, row 0 south"
     )
     region_cell_count: int | None = Field(
-        default=None, description="number of grid cells averaged into a region value"
+        default=None, description="number of grid cells (wholly or partly inside) averaged "
+        "into a region value"
     )
     region_method: str | None = Field(
         default=None,
-        description="'cell-centres' (mean over cells whose centre lies in the region), "
-        "'representative-point' (no centre inside: the cell containing the region's "
-        "representative point) or 'station-cell' (the cell containing a station)",
+        description="'area-weighted' (mean over every cell the region overlaps, each by the "
+        "area of it inside the region) or 'station-cell' (the cell containing a station); "
+        "findings saved before area weights may say 'cell-centres' or 'representative-point'",
     )
 
 

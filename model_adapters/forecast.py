@@ -1,9 +1,9 @@
 """Forecast adapter: hourly gridded concentrations -> region hourly series, daily values, AQI.
 
-One pass over the file: each pollutant is read in day-sized blocks of records (lazily, dask
-chunks for large files), checked for fill values/NaNs in the cells that feed a region, and
-averaged into every county, city, the province and every station at once
-(:meth:`RegionMapper.aggregate`). Everything after that works on (hours × regions) arrays.
+One pass over the file: every pollutant is read in day-sized blocks of records (dask, on
+threads or a cluster, :mod:`.compute.reductions`), checked for fill values/NaNs in the cells
+that feed a region, and averaged into every county, city, the province and every station at
+once (area weights, :mod:`.regions`). Everything after that works on (hours × regions) arrays.
 
 Units stay as the file states them until the end: the conversion to µg/m³ (CO mg/m³) uses the
 reference state of the AQI standard in force on each Beijing day, read from hj633.yaml.
@@ -12,12 +12,17 @@ reference state of the AQI standard in force on each Beijing day, read from hj63
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
+from pydantic import BaseModel
 
 from ecobrain.model_adapters.aqi import AQIStandard, StandardSet
+from ecobrain.model_adapters.compute.reductions import region_series
 from ecobrain.model_adapters.daily import (
     BEIJING,
     DayAxis,
@@ -40,7 +45,7 @@ from ecobrain.model_adapters.findings import (
     Provenance,
     RegionDailyAQI,
 )
-from ecobrain.model_adapters.regions import RegionMapper
+from ecobrain.model_adapters.regions import STATION_METHOD, RegionMapper
 from ecobrain.model_adapters.sanity import NegativeCount
 
 # Pollutant id -> variable names tried in order (CMAQ ACONC/ELMO, combine, WRF-Chem, CF).
@@ -53,8 +58,8 @@ DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
     "CO": ("CO", "co"),
     "Formaldehyde": ("FORM", "HCHO", "form", "hcho"),
 }
+M = TypeVar("M", bound=BaseModel)
 AQI_POLLUTANTS = ("PM2_5", "PM10", "SO2", "NO2", "CO", "O3")
-BLOCK_RECORDS = 24
 
 
 def resolve_variables(gfile: GriddedFile, wanted: Sequence[str],
@@ -141,16 +146,12 @@ def read_forecast(gfile: GriddedFile, run_id: str, mapper: RegionMapper, *,
         raise TimeAxisError(gfile.label, "is time-independent; a forecast needs hourly records")
     begin = gfile.interval_begin()
     axis = beijing_day_axis(begin, label=gfile.label, step_seconds=gfile.step_seconds)
-    nt = gfile.ntimes
-    used = mapper.used_cells
-    raw = {p: np.empty((nt, mapper.nregions), dtype=np.float64) for p in variables}
-    for p, v in variables.items():
-        for t0 in range(0, nt, BLOCK_RECORDS):
-            sl = slice(t0, min(nt, t0 + BLOCK_RECORDS))
-            block = gfile.read(v, sl, layer, check_cells=used)
-            if negatives is not None:
-                negatives.add(v, block.reshape(block.shape[0], -1)[:, used])
-            raw[p][sl] = mapper.aggregate(block)
+    reduced = region_series(gfile, variables, mapper, layer=layer,
+                            count_negatives=negatives is not None)
+    raw = {p: r.series for p, r in reduced.items()}
+    if negatives is not None:
+        for r in reduced.values():
+            negatives.merge(r.variable, r.negative_count, r.negative_min)
     notes = [f"{gfile.label}: Beijing day {d.isoformat()} has {n} of 24 hours; no daily values"
              for d, n in axis.skipped]
     absent = [p for p in AQI_POLLUTANTS if p in pollutants and p not in variables]
@@ -160,18 +161,6 @@ def read_forecast(gfile: GriddedFile, run_id: str, mapper: RegionMapper, *,
     return ForecastSeries(run_id=run_id, gfile=gfile, mapper=mapper, hour_begin_utc=begin,
                           axis=axis, variables=variables, units=units, raw=raw,
                           notes=notes + list(mapper.notes))
-
-
-def _provenance(fs: ForecastSeries, i: int, variables: list[str],
-                trange: tuple[int, int] | None) -> Provenance:
-    m = fs.mapper
-    cells = None
-    if m.methods[i] in ("station-cell", "representative-point"):
-        flat = int(m.cells_of(i)[0])
-        cells = [divmod(flat, m.grid.ncols)]
-    return Provenance(run_id=fs.run_id, file=fs.label, variables=variables, time_index=trange,
-                      cells=cells, region_cell_count=int(m.cell_counts[i]),
-                      region_method=m.methods[i])
 
 
 @dataclass
@@ -204,8 +193,44 @@ def daily_metrics(fs: ForecastSeries, standards: StandardSet) -> DailyMetrics:
     return DailyMetrics(out, stds)
 
 
-def _r(x: float, p: str) -> float:
-    return round(float(x), 4 if p.startswith("CO") else 3)
+def _construct(model: type[M], fields: dict[str, Any]) -> M:
+    """A finding built from values this module computed, without re-validating them.
+
+    Tens of thousands of daily and hourly findings per run are made here from arrays whose
+    types and ranges the code fixes (codes, levels and metrics from the mapper and the
+    standard, rounded floats, ints); validating each again in pydantic would cost more than
+    reading the whole forecast. The tests validate every finding these functions produce
+    (``model_validate`` of its dump), so a field of the wrong type fails there, not silently.
+    """
+    return model.model_construct(**fields)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building findings in bulk.
+
+    Findings hold no reference cycles, but each allocation counts towards a collection pass
+    over every object alive, and tens of thousands of them trigger passes that cost as much
+    as building them. Reference counting still frees everything as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _provenance_fields(fs: ForecastSeries, i: int, variables: list[str]) -> dict:
+    """Provenance of region ``i`` as plain fields (the time range is added per finding)."""
+    m = fs.mapper
+    cells = None
+    if m.methods[i] == STATION_METHOD:
+        cells = [divmod(int(m.cells_of(i)[0]), m.grid.ncols)]
+    return {"run_id": fs.run_id, "file": fs.label, "variables": variables, "cells": cells,
+            "region_cell_count": int(m.cell_counts[i]), "region_method": m.methods[i]}
+
+
 
 
 def daily_aqi_findings(fs: ForecastSeries, standards: StandardSet,
@@ -216,7 +241,15 @@ def daily_aqi_findings(fs: ForecastSeries, standards: StandardSet,
     m = fs.mapper
     regions = [i for i in range(m.nregions) if m.levels[i] in levels]
     var_names = [fs.variables[p] for p in AQI_POLLUTANTS if p in fs.variables]
-    findings: list[RegionDailyAQI] = []
+    prov = {i: _provenance_fields(fs, i, var_names) for i in regions}
+    with _collector_paused():
+        return _daily_rows(fs, dm, regions, prov)
+
+
+def _daily_rows(fs: ForecastSeries, dm: DailyMetrics, regions: list[int],
+                prov: dict[int, dict]) -> list[RegionDailyAQI]:
+    m = fs.mapper
+    out: list[RegionDailyAQI] = []
     for d, day in enumerate(fs.axis.days):
         std = dm.standards[d]
         conc = {k: v[d] for k, v in dm.values.items()}
@@ -225,22 +258,29 @@ def daily_aqi_findings(fs: ForecastSeries, standards: StandardSet,
             continue
         aqi = std.aqi(iaqi)
         trange = fs.axis.time_range(d)
+        digits = {k: 4 if k.startswith("CO") else 3 for k in conc}
+        conc_l = {k: v.tolist() for k, v in conc.items()}
+        iaqi_l = {k: np.asarray(v).astype(int).tolist() for k, v in iaqi.items()}
+        aqi_l = np.asarray(aqi).astype(int).tolist()
+        categories = {a: std.category(a) for a in set(aqi_l)}
         for i in regions:
-            iaqi_i = {k: int(v[i]) for k, v in iaqi.items()}
-            a = int(aqi[i])
-            cat = std.category(a)
-            findings.append(RegionDailyAQI(
-                run_id=fs.run_id, region_code=m.codes[i], region_level=m.levels[i],
-                region_name=m.names[i], city_code=m.city_codes[i], date=day, standard=std.id,
-                concentrations=DailyConcentrations(**{k: _r(v[i], k) for k, v in conc.items()}),
-                iaqi=iaqi_i, aqi=a,
-                primary_pollutants=std.primary_pollutants(iaqi_i, a),
-                exceeding_pollutants=std.exceeding_pollutants(iaqi_i),
-                level=cat.level, category_zh=cat.category_zh, category_en=cat.category_en,
-                colour=cat.colour,
-                provenance=_provenance(fs, i, var_names, trange),
-            ))
-    return findings
+            iaqi_i = {k: v[i] for k, v in iaqi_l.items()}
+            a = aqi_l[i]
+            cat = categories[a]
+            out.append(_construct(RegionDailyAQI, {
+                "run_id": fs.run_id, "region_code": m.codes[i], "region_level": m.levels[i],
+                "region_name": m.names[i], "city_code": m.city_codes[i], "date": day,
+                "standard": std.id,
+                "concentrations": _construct(DailyConcentrations, {
+                    k: round(v[i], digits[k]) for k, v in conc_l.items()}),
+                "iaqi": iaqi_i, "aqi": a,
+                "primary_pollutants": std.primary_pollutants(iaqi_i, a),
+                "exceeding_pollutants": std.exceeding_pollutants(iaqi_i),
+                "level": cat.level, "category_zh": cat.category_zh,
+                "category_en": cat.category_en, "colour": cat.colour,
+                "provenance": _construct(Provenance, {**prov[i], "time_index": trange}),
+            }))
+    return out
 
 
 def hourly_findings(fs: ForecastSeries, standards: StandardSet,
@@ -265,13 +305,16 @@ def hourly_findings(fs: ForecastSeries, standards: StandardSet,
             f[hour_days == d] = fs.aqi_factor(p, std_of_day[d])
         conv = fs.raw[p] * f[:, None]
         digits = 4 if p == "CO" else 2
-        conv = np.round(conv, digits)
-        for i in regions:
-            out.append(HourlyConcentration(
-                run_id=fs.run_id, region_code=m.codes[i], region_level=m.levels[i],
-                pollutant=p, units=aqi_unit(p), start=start,
-                step_hours=(fs.gfile.step_seconds or 3600) / 3600.0,
-                values=conv[:, i].tolist(),
-                provenance=_provenance(fs, i, [fs.variables[p]], trange),
-            ))
+        conv = np.round(conv, digits).T
+        with _collector_paused():
+            for i in regions:
+                out.append(_construct(HourlyConcentration, {
+                    "run_id": fs.run_id, "region_code": m.codes[i],
+                    "region_level": m.levels[i], "pollutant": p, "units": aqi_unit(p),
+                    "start": start, "step_hours": (fs.gfile.step_seconds or 3600) / 3600.0,
+                    "values": conv[i].tolist(),
+                    "provenance": _construct(Provenance, {
+                        **_provenance_fields(fs, i, [fs.variables[p]]),
+                        "time_index": trange}),
+                }))
     return out

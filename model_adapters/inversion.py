@@ -12,6 +12,11 @@ one period, reported as a mean daily mass.
 
 Hotspots: cells where posterior − prior ≥ min_excess AND posterior / prior ≥ min_ratio
 (``knowledge/config/hotspots.yaml``, per species), ranked by excess.
+
+Region totals: each cell's emission is shared among the regions it overlaps by area
+(:meth:`RegionMapper.totals`), so a cell half in a county gives it half its emission. The
+per-cell period means are one dask computation over all species (threads or a cluster,
+:mod:`.compute.scheduler`); only the (period, row, col) means come back.
 """
 
 from __future__ import annotations
@@ -22,11 +27,14 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
+import dask.array as darray
 import numpy as np
 import pyproj
 
 from ecobrain.model_adapters.attribution import grids_equal
+from ecobrain.model_adapters.compute import scheduler
 from ecobrain.model_adapters.daily import BEIJING, beijing_day_axis
 from ecobrain.model_adapters.errors import (
     DimensionError,
@@ -39,7 +47,7 @@ from ecobrain.model_adapters.files.emission_species import (
     parse_variable_sets,
     would_match,
 )
-from ecobrain.model_adapters.files.gridfile import GriddedFile, open_xr
+from ecobrain.model_adapters.files.gridfile import FILL_THRESHOLD, GriddedFile, open_xr
 from ecobrain.model_adapters.files.units import emission_to_t_per_day_factor
 from ecobrain.model_adapters.findings import (
     EmissionHotspot,
@@ -47,7 +55,7 @@ from ecobrain.model_adapters.findings import (
     RegionEmission,
     grid_info,
 )
-from ecobrain.model_adapters.grids.overlap import DEFAULT_MIN_SHARE, county_shares
+from ecobrain.model_adapters.grids.overlap import DEFAULT_MIN_SHARE
 from ecobrain.model_adapters.regions import RegionMapper
 from ecobrain.model_adapters.run_warnings import WarningLog
 from ecobrain.ontology.geography import city_of
@@ -208,39 +216,20 @@ def _choose(species: SpeciesConfig, prior: GriddedFile,
     return None
 
 
-@dataclass(frozen=True)
-class SpeciesRates:
-    """One species' emissions of an inversion, t/day per cell and record (nt, nrows, ncols)."""
-
-    species: str
-    config: SpeciesConfig
-    prior: np.ndarray
-    posterior: np.ndarray
-    posterior_label: str
-    posterior_variables: list[str]
-    lower_bound: bool
-
-
-def species_rates(
+def _open_species(
     prior: GriddedFile,
     posterior: GriddedFile | None,
     config: HotspotConfig,
     *,
-    multipliers: tuple[Path, str, str | None] | None = None,
-    overrides: Mapping[str, str | list[str]] | None = None,
-    layer: int = 0,
-    warnings: WarningLog | None = None,
-    notes: list[str] | None = None,
-) -> list[SpeciesRates]:
-    """Prior and posterior of every configured species the files carry, in t/day per cell.
-
-    The one place an inversion's files become emission masses: the hotspot adapter and the
-    post-measure evaluation read the same numbers. ``multipliers``: (path, label, group) of a
-    scaling-factor posterior instead of ``posterior``; ``warnings``: where lower bounds (NOx
-    from NO2 only) are reported; ``notes``: where skipped species are listed.
-    """
+    multipliers: tuple[Path, str, str | None] | None,
+    overrides: Mapping[str, str | list[str]] | None,
+    warnings: WarningLog | None,
+    notes: list[str],
+) -> tuple[_Multipliers | None, str, dict[str, tuple[VariableSet, tuple]]]:
+    """The posterior's checks (grid, time axis), its label, and the configured species the
+    files carry with the variables chosen for each: what every reader of an inversion's
+    emissions starts from (hotspots, region totals, the post-measure evaluation)."""
     warnings = warnings if warnings is not None else WarningLog()
-    notes = notes if notes is not None else []
     overrides = overrides or {}
     grid = prior.grid
     mult = None
@@ -288,6 +277,49 @@ def species_rates(
                 prior.label, f"has no emission variable of a configured species. The file has: "
                 f"{', '.join(prior.variables()) or 'no gridded variable'}. Names that would "
                 f"match ({default_hotspot_path().name}, or the manifest's 'variables'): {wanted}")
+    except BaseException:
+        if mult is not None:
+            mult.close()
+        raise
+    return mult, post_label, chosen
+
+
+@dataclass(frozen=True)
+class SpeciesRates:
+    """One species' emissions of an inversion, t/day per cell and record (nt, nrows, ncols)."""
+
+    species: str
+    config: SpeciesConfig
+    prior: np.ndarray
+    posterior: np.ndarray
+    posterior_label: str
+    posterior_variables: list[str]
+    lower_bound: bool
+
+
+def species_rates(
+    prior: GriddedFile,
+    posterior: GriddedFile | None,
+    config: HotspotConfig,
+    *,
+    multipliers: tuple[Path, str, str | None] | None = None,
+    overrides: Mapping[str, str | list[str]] | None = None,
+    layer: int = 0,
+    warnings: WarningLog | None = None,
+    notes: list[str] | None = None,
+) -> list[SpeciesRates]:
+    """Prior and posterior of every configured species the files carry, in t/day per cell.
+
+    The one place an inversion's files become emission masses: the hotspot adapter and the
+    post-measure evaluation read the same numbers. ``multipliers``: (path, label, group) of a
+    scaling-factor posterior instead of ``posterior``; ``warnings``: where lower bounds (NOx
+    from NO2 only) are reported; ``notes``: where skipped species are listed.
+    """
+    notes = notes if notes is not None else []
+    mult, post_label, chosen = _open_species(prior, posterior, config, multipliers=multipliers,
+                                             overrides=overrides, warnings=warnings, notes=notes)
+    grid = prior.grid
+    try:
         nt = max(prior.ntimes, 1)
         area = None
         out: list[SpeciesRates] = []
@@ -344,46 +376,97 @@ def inversion_findings(
     ``warnings``: where lower bounds (NOx from NO2 only) are reported.
     """
     notes: list[str] = []
-    rates = species_rates(prior, posterior, config, multipliers=multipliers,
-                          overrides=overrides, layer=layer, warnings=warnings, notes=notes)
+    mult, post_label, chosen = _open_species(prior, posterior, config, multipliers=multipliers,
+                                             overrides=overrides, warnings=warnings, notes=notes)
     grid = prior.grid
-    lon, lat = grid.cell_centers_lonlat()
-    per = periods(prior)
-    hotspots: list[EmissionHotspot] = []
-    totals: list[RegionEmission] = []
-    region_idx = [i for i in range(mapper.nregions)
-                  if mapper.levels[i] in ("province", "city", "county")
-                  and mapper.methods[i] == "cell-centres"]
-    for sr in rates:
-        sid, sc = sr.species, sr.config
-        for period in per:
-            recs = period.records
-            pr = sr.prior[recs].mean(axis=0)
-            po = sr.posterior[recs].mean(axis=0)
-            trange = (int(recs.min()), int(recs.max())) if prior.times is not None else None
-            hotspots.extend(_hotspots(run_id, sid, sc, config, period, pr, po, grid,
-                                      lon, lat, sr.posterior_label, sr.posterior_variables,
-                                      trange, sr.lower_bound))
-            agg_p = mapper.aggregate(pr[None])[0] * mapper.cell_counts
-            agg_q = mapper.aggregate(po[None])[0] * mapper.cell_counts
-            for i in region_idx:
-                totals.append(RegionEmission(
-                    run_id=run_id, region_code=mapper.codes[i],
-                    region_level=mapper.levels[i], species=sid, date=period.date,
-                    period_start=period.start, period_end=period.end,
-                    prior=round(float(agg_p[i]), 4), posterior=round(float(agg_q[i]), 4),
-                    units="t/day",
-                    provenance=Provenance(
-                        run_id=run_id, file=sr.posterior_label,
-                        variables=sr.posterior_variables, time_index=trange,
-                        region_cell_count=int(mapper.cell_counts[i]),
-                        region_method=mapper.methods[i]),
-                ))
-    return hotspots, totals, notes
+    try:
+        nt = max(prior.ntimes, 1)
+        area = None
+        lon, lat = grid.cell_centers_lonlat()
+        per = periods(prior)
+        hotspots: list[EmissionHotspot] = []
+        totals: list[RegionEmission] = []
+        region_idx = [i for i in range(mapper.nregions)
+                      if mapper.levels[i] in ("province", "city", "county")]
+        # Per species, the per-period mean rate of every cell (t/day), prior and posterior, as
+        # one lazy computation for all species; NaN/fill counts of every variable read beside.
+        lazy: dict[str, tuple[Any, Any]] = {}
+        post_vars_of: dict[str, list[str]] = {}
+        checks: list[tuple[GriddedFile, str]] = []
+        nbytes = 0
+        for sid, (_vs, members) in chosen.items():
+            sc = config.species[sid]
+            prior_t: Any = 0.0
+            post_t: Any = 0.0
+            for n, weight in members:
+                molar_mass = sc.molar_mass if weight is None else weight
+                canon = prior.units(n)
+                if area is None and canon.startswith(("kg/m2", "g/m2", "mol/m2", "mol/km2")):
+                    area = cell_area_m2(grid)
+                f_prior = emission_to_t_per_day_factor(
+                    canon, molar_mass=molar_mass, cell_area_m2=area, file=prior.label,
+                    variable=n)
+                prior_t = prior_t + prior.lazy(n, layer).astype(np.float64) * f_prior
+                checks.append((prior, n))
+                nbytes += prior.decoded_bytes(n, layer)
+                if mult is None:
+                    assert posterior is not None
+                    canon_post = posterior.units(n)
+                    f_post = emission_to_t_per_day_factor(
+                        canon_post, molar_mass=molar_mass, cell_area_m2=area,
+                        file=posterior.label, variable=n)
+                    post_t = post_t + posterior.lazy(n, layer).astype(np.float64) * f_post
+                    checks.append((posterior, n))
+                    nbytes += posterior.decoded_bytes(n, layer)
+            if mult is not None:
+                mname = next(n for a in sc.alternatives for n in a.names if mult.has(n))
+                post_t = prior_t * mult.read(mname, layer, nt)
+                post_vars_of[sid] = [mname]
+            else:
+                post_vars_of[sid] = [n for n, _ in members]
+            lazy[sid] = (darray.stack([prior_t[p.records].mean(axis=0) for p in per]),
+                         darray.stack([post_t[p.records].mean(axis=0) for p in per]))
+        bad_counts = [darray.count_nonzero(~darray.isfinite(f.lazy(n, layer))
+                                           | (abs(f.lazy(n, layer)) > FILL_THRESHOLD))
+                      for f, n in checks]
+        computed = scheduler.compute([*lazy.values(), *bad_counts], nbytes)
+        for (f, n), count in zip(checks, computed[len(lazy):], strict=True):
+            if count:
+                f.read(n, slice(None), layer)  # raises the error naming the first bad value
+        for (sid, (vs, _members)), (prior_p, post_p) in zip(chosen.items(), computed[:len(lazy)],
+                                                              strict=True):
+            sc = config.species[sid]
+            post_vars = post_vars_of[sid]
+            for k, period in enumerate(per):
+                recs = period.records
+                pr = prior_p[k]
+                po = post_p[k]
+                trange = (int(recs.min()), int(recs.max())) if prior.times is not None else None
+                hotspots.extend(_hotspots(run_id, sid, sc, config, period, pr, po, mapper,
+                                          lon, lat, post_label, post_vars, trange,
+                                          vs.lower_bound))
+                agg_p = mapper.totals(pr)
+                agg_q = mapper.totals(po)
+                for i in region_idx:
+                    totals.append(RegionEmission(
+                        run_id=run_id, region_code=mapper.codes[i],
+                        region_level=mapper.levels[i], species=sid, date=period.date,
+                        period_start=period.start, period_end=period.end,
+                        prior=round(float(agg_p[i]), 4), posterior=round(float(agg_q[i]), 4),
+                        units="t/day",
+                        provenance=Provenance(
+                            run_id=run_id, file=post_label, variables=post_vars,
+                            time_index=trange, region_cell_count=int(mapper.cell_counts[i]),
+                            region_method=mapper.methods[i]),
+                    ))
+        return hotspots, totals, notes
+    finally:
+        if mult is not None:
+            mult.close()
 
 
 def _hotspots(run_id: str, sid: str, sc: SpeciesConfig, config: HotspotConfig,
-              period: Period, prior: np.ndarray, post: np.ndarray, grid: GridSpec,
+              period: Period, prior: np.ndarray, post: np.ndarray, mapper: RegionMapper,
               lon: np.ndarray, lat: np.ndarray, label: str, variables: list[str],
               trange: tuple[int, int] | None, lower_bound: bool) -> list[EmissionHotspot]:
     excess = post - prior
@@ -397,11 +480,12 @@ def _hotspots(run_id: str, sid: str, sc: SpeciesConfig, config: HotspotConfig,
     rows, cols = rows[order], cols[order]
     if config.top_n is not None:
         rows, cols = rows[:config.top_n], cols[:config.top_n]
+    grid = mapper.grid
     info = grid_info(grid)
     out = []
     for rank, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True), start=1):
         # the county the cell overlaps most, by area (not the one holding its centre)
-        shares = county_shares(grid, r, c, config.county_min_share)
+        shares = mapper.county_shares(r * grid.ncols + c, config.county_min_share)
         cc = shares[0].county_code if shares else None
         rt = ratio[r, c]
         out.append(EmissionHotspot(

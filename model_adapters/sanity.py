@@ -48,6 +48,12 @@ class NegativeCount:
             self.count[variable] = self.count.get(variable, 0) + n
             self.minimum[variable] = min(self.minimum.get(variable, 0.0), float(block[neg].min()))
 
+    def merge(self, variable: str, count: int, minimum: float) -> None:
+        """Add a count and minimum found elsewhere (a dask worker's block)."""
+        if count:
+            self.count[variable] = self.count.get(variable, 0) + count
+            self.minimum[variable] = min(self.minimum.get(variable, 0.0), minimum)
+
     def warn(self, log: WarningLog, label: str) -> None:
         for v in sorted(self.count):
             log.warn("negative-values",
@@ -59,9 +65,11 @@ class NegativeCount:
                      incomplete=True)
 
 
-def warn_coverage(log: WarningLog, label: str, grid: GridSpec) -> float:
-    """The fraction of the province's area the grid covers; a warning when not all."""
-    covered = province_coverage(grid)
+def warn_coverage(log: WarningLog, label: str, grid: GridSpec,
+                  covered: float | None = None) -> float:
+    """The fraction of the province's area the grid covers; a warning when not all.
+    ``covered``: that fraction when already known (the region weights give it)."""
+    covered = province_coverage(grid) if covered is None else covered
     if covered < FULL_COVERAGE:
         log.warn("coverage",
                  f"{label}：网格{grid.name}仅覆盖全省面积的{covered:.0%}，未覆盖地区未研判",

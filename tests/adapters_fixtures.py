@@ -24,7 +24,7 @@ ACONC_DESC = ["Averaged concentration file output",
 CONC_DESC = ["Concentration file output"]
 
 # A coarse (30 km) grid over Zhejiang, same projection as ZJ3KM: many counties have no cell
-# centre inside them, which exercises the representative-point rule.
+# centre inside them: each takes the few cells it overlaps, by area.
 COARSE = GridSpec(name="ZJ30KM", gdtyp=2, p_alp=25.0, p_bet=40.0, p_gam=120.5, xcent=120.5,
                   ycent=29.0, xorig=-246_000.0, yorig=-225_000.0, xcell=30_000.0,
                   ycell=30_000.0, ncols=17, nrows=16)

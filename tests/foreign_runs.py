@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 import xarray as xr
 
 from ecobrain.model_adapters.daily import BEIJING
 from ecobrain.model_adapters.files.ioapi_writer import write_ioapi
-from ecobrain.ontology.geography import RegionIndex
+from ecobrain.ontology.geography import RegionIndex, zhejiang_regions
 from ecobrain.ontology.grid import GridSpec
 
 # -- grids that are not the project's ----------------------------------------------------------
@@ -73,9 +74,29 @@ def pm_series(start_local: dt.datetime, hours: int, pm: PMOfHour,
                     dtype=np.float32)
 
 
+def hangzhou_overlap(cells: np.ndarray) -> np.ndarray:
+    """True for each lon/lat cell polygon that has any area in a county of Hangzhou: a region
+    value is the area-weighted mean of the cells it overlaps, so the episode covers all of
+    them and Hangzhou's value is exactly the episode's."""
+    hz = shapely.union_all([r.geometry for r in zhejiang_regions()
+                            if r.level == "county" and r.code.startswith(HANGZHOU)])
+    return shapely.area(shapely.intersection(cells, hz)) > 0
+
+
+def grid_cell_polygons(grid: GridSpec) -> np.ndarray:
+    """(nrows, ncols) lon/lat polygons of a projected grid's cells (each edge in 4 pieces)."""
+    t = np.linspace(0.0, 1.0, 4, endpoint=False)
+    ux = np.concatenate([t, np.ones(4), 1 - t, np.zeros(4)])  # around the unit square
+    uy = np.concatenate([np.zeros(4), t, np.ones(4), 1 - t])
+    col, row = np.meshgrid(np.arange(grid.ncols), np.arange(grid.nrows))
+    x = grid.xorig + (col[..., None] + ux) * grid.xcell
+    y = grid.yorig + (row[..., None] + uy) * grid.ycell
+    lon, lat = grid.xy_to_lonlat(x, y)
+    return shapely.polygons(np.stack([lon, lat], axis=-1))
+
+
 def pm_field(grid: GridSpec, series: np.ndarray) -> np.ndarray:
-    lon, lat = grid.cell_centers_lonlat()
-    inside = hangzhou_mask(lon, lat)
+    inside = hangzhou_overlap(grid_cell_polygons(grid))
     out = np.full((len(series), grid.nrows, grid.ncols), CLEAN, dtype=np.float32)
     out[:, inside] = series[:, None]
     return out
@@ -95,7 +116,8 @@ def write_cf_forecast(path: Path, start_local: dt.datetime, hours: int, pm: PMOf
     """A CF lat-lon file, north-first rows, with time bounds (each record: [lower, upper))."""
     lats = LATS[::-1]
     lon2, lat2 = np.meshgrid(LONS, lats)
-    inside = hangzhou_mask(lon2, lat2)
+    inside = hangzhou_overlap(shapely.box(lon2 - 0.025, lat2 - 0.025, lon2 + 0.025,
+                                          lat2 + 0.025))
     series = pm_series(start_local, hours, pm)
     arr = np.full((hours, len(lats), len(LONS)), CLEAN, dtype=np.float32)
     arr[:, inside] = series[:, None]

@@ -80,7 +80,7 @@ def write_enterprises(store: GraphStore, rows: Sequence[Mapping[str, Any]]) -> N
 def _prov(variables: Sequence[str] = ("PM25_TOT",), t: tuple[int, int] | None = (0, 23)
           ) -> Provenance:
     return Provenance(run_id=RUN, file="CCTM_ACONC.nc", variables=list(variables), time_index=t,
-                      region_cell_count=10, region_method="cell-centres")
+                      region_cell_count=10, region_method="area-weighted")
 
 
 def daily(region: str, level: str, day: dt.date, aqi: int, primary: Sequence[str],

@@ -21,6 +21,7 @@ from adapters_fixtures import (
 from ecobrain.model_adapters import collect_findings
 from ecobrain.model_adapters.episodes import detect_episodes
 from ecobrain.model_adapters.findings import DailyConcentrations, Provenance, RegionDailyAQI
+from ecobrain.model_adapters.regions import Station
 
 O3_UG_PER_PPM = 1962.0  # FORMATS.md §3 (1 ppb O3 = 1.962 µg/m³ at the reference state)
 
@@ -230,5 +231,26 @@ def test_coarse_grid_regions_report_their_method(tmp_path):
     day = dt.date(2026, 11, 26)
     run = forecast_run(tmp_path / "r", day=day, days=1, values={"PM25": 30.0}, grid=COARSE)
     res = collect_findings(run, ["forecast"], stations=[])
-    methods = {f.provenance.region_method for f in res.daily_aqi if f.region_level == "county"}
-    assert methods == {"cell-centres", "representative-point"}
+    counties = [f for f in res.daily_aqi if f.region_level == "county"]
+    assert {f.provenance.region_method for f in counties} == {"area-weighted"}
+    # on a 30 km grid every county still has a value, the small ones from the one or two
+    # cells they lie in, and every value is the constant field's
+    assert len({f.region_code for f in counties}) == 90
+    assert min(f.provenance.region_cell_count for f in counties) in (1, 2)
+    assert {f.concentrations.PM2_5_24h for f in counties} == {30.0}
+
+
+def test_every_daily_and_hourly_finding_passes_its_schema(tmp_path):
+    """The adapters build daily and hourly findings without re-validating each (forecast.py,
+    ``_construct``): every one they build here must validate against its model as it stands,
+    nested parts included, and come back equal."""
+    day = dt.date(2026, 11, 26)
+    run = forecast_run(tmp_path / "r", day=day, days=2, grid=SHIFTED,
+                       values={"PM25": lambda t, g: 60.0 + 80.0 * (t[:, None, None] % 24 > 12),
+                               "PM10": 90.0, "O3": 0.07, "NO2": 0.03, "SO2": 0.004, "CO": 0.9})
+    res = collect_findings(run, ["forecast"], stations=[Station("S1", 120.16, 30.27, "hz")])
+    assert len(res.daily_aqi) > 100 and len(res.hourly) > 100
+    for f in [*res.daily_aqi, *res.hourly]:
+        again = type(f).model_validate(f.model_dump())
+        assert again == f
+    assert any(f.primary_pollutants for f in res.daily_aqi)

@@ -7,12 +7,15 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pyproj
 import pytest
+import shapely
 from adapters_fixtures import COARSE, beijing_midnight_utc, write_emissions, write_manifest
 
 from ecobrain.model_adapters import UnitError, collect_findings
+from ecobrain.model_adapters.grids.overlap import cell_outline_lonlat
 from ecobrain.model_adapters.inversion import cell_area_m2, load_hotspot_config
-from ecobrain.ontology.geography import RegionIndex
+from ecobrain.ontology.geography import RegionIndex, zhejiang_regions
 
 DAY = dt.date(2026, 11, 25)
 M_NO2, M_SO2 = 46.0055, 64.066
@@ -82,14 +85,30 @@ def test_thresholds_are_configurable_per_species(tmp_path):
     assert [(h.row, h.col) for h in nox] == [A, D, B]
 
 
-def test_region_totals_sum_cells_whose_centres_are_inside(tmp_path):
+def test_region_totals_share_each_cell_by_its_area_inside(tmp_path):
+    """0.1 t/day in every cell: the province's total is 0.1 × the number of cells' worth of
+    area inside it, worked out here from each cell's outline in lon/lat intersected with the
+    counties in an equal-area projection (another path than the adapters' grid-plane one)."""
     res = collect_findings(_run(tmp_path), ["inversion"], stations=[])
     prov = {e.species: e for e in res.region_emissions if e.region_level == "province"}
-    lon, lat = COARSE.cell_centers_lonlat()
-    n = int((RegionIndex.counties().locate(lon, lat) != None).sum())  # noqa: E711
-    assert prov["SO2"].prior == pytest.approx(0.1 * n, rel=1e-4)
-    assert prov["VOCs"].posterior == pytest.approx(0.1 * n, rel=1e-4)
+    counties = shapely.union_all([r.geometry for r in zhejiang_regions() if r.level == "county"])
+    albers = pyproj.Transformer.from_crs("EPSG:4326", "+proj=aea +lat_1=25 +lat_2=47 +lon_0=105",
+                                         always_xy=True)
+    inside = 0.0
+    for r in range(COARSE.nrows):
+        for c in range(COARSE.ncols):
+            cell = cell_outline_lonlat(COARSE, r, c)
+            part = cell.intersection(counties)
+            if not part.is_empty:
+                inside += (shapely.transform(part, albers.transform, interleaved=False).area
+                           / shapely.transform(cell, albers.transform, interleaved=False).area)
+    assert prov["SO2"].prior == pytest.approx(0.1 * inside, rel=2e-3)
+    assert prov["VOCs"].posterior == pytest.approx(0.1 * inside, rel=2e-3)
     assert prov["NOx"].date == DAY
+    # a county is all of the cells' area inside it, and the counties add up to the province
+    county_sum = sum(e.prior for e in res.region_emissions
+                     if e.species == "SO2" and e.region_level == "county")
+    assert county_sum == pytest.approx(prov["SO2"].prior, rel=1e-4)
 
 
 def test_molar_rate_without_a_molar_mass_is_an_error(tmp_path):

@@ -56,7 +56,7 @@ class CFFile(GriddedFile):
                 out.append(str(name))
         return out
 
-    def _slab(self, name: str, tslice: slice, layer: int) -> np.ndarray:
+    def _select(self, name: str, layer: int) -> xr.DataArray:
         v = self.dataset[name]
         other = [d for d in v.dims if d not in (self.ydim, self.xdim, self.tdim)]
         sel: dict[str, Any] = {}
@@ -71,14 +71,12 @@ class CFFile(GriddedFile):
                                      f"{v.sizes[d]}; cannot reduce to (time, y, x)", name)
             else:
                 sel[d] = 0
-        if self.tdim is not None and self.tdim in v.dims:
-            sel[self.tdim] = tslice
-            arr = v.isel(sel).transpose(self.tdim, self.ydim, self.xdim).values
-        else:
-            arr = v.isel(sel).transpose(self.ydim, self.xdim).values[None, ...]
         if self.flip_rows:
-            arr = arr[:, ::-1, :]
-        return arr
+            sel[self.ydim] = slice(None, None, -1)
+        v = v.isel(sel)
+        if self.tdim is not None and self.tdim in v.dims:
+            return v.transpose(self.tdim, self.ydim, self.xdim)
+        return v.transpose(self.ydim, self.xdim).expand_dims("_record")
 
 
 def _grid_from_mapping(ds: xr.Dataset, label: str) -> tuple[GridSpec, str, str, bool] | None:

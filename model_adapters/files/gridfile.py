@@ -14,12 +14,12 @@ needs. An instantaneous value is taken to stand for the hour that ends at its st
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import dask.array
 import numpy as np
 import xarray as xr
 
@@ -37,22 +37,23 @@ Timestamp = Literal["begin", "instant", "end"]
 # large in magnitude is a fill value in any format we read.
 FILL_THRESHOLD = 1.0e30
 
-# Files above this size are opened with dask chunks (one chunk = a day of hourly fields).
-DASK_THRESHOLD_BYTES = 256 * 1024 * 1024
+# Records per block of gridded work (a day of hourly fields): what one dask task decodes.
+BLOCK_RECORDS = 24
 
 
-def open_xr(path: Path, label: str, *, chunk_dims: dict[str, int] | None = None,
-            group: str | None = None, decode_times: bool = True) -> xr.Dataset:
-    """xarray.open_dataset with errors that name the file, and dask for large files."""
+def open_xr(path: Path, label: str, *, group: str | None = None,
+            decode_times: bool = True) -> xr.Dataset:
+    """xarray.open_dataset with errors that name the file.
+
+    Variables stay lazily indexed: a read decodes only the records asked for, whatever the
+    file's size (a compressed file can decode to many times its size on disk). Whole-variable
+    work goes through :meth:`GriddedFile.lazy`, blocks of records on dask."""
     if not path.exists():
         raise TruncatedFileError(label, "file does not exist")
     kwargs: dict[str, Any] = {"engine": "netcdf4", "decode_times": decode_times}
     if group:
         kwargs["group"] = group
     try:
-        size = os.path.getsize(path)
-        if chunk_dims and size > DASK_THRESHOLD_BYTES:
-            kwargs["chunks"] = chunk_dims
         return xr.open_dataset(path, **kwargs)
     except (OSError, RuntimeError, ValueError) as exc:
         raise TruncatedFileError(
@@ -117,8 +118,45 @@ class GriddedFile(ABC):
 
     # ------------------------------------------------------------------ data
     @abstractmethod
+    def _select(self, name: str, layer: int) -> xr.DataArray:
+        """One variable and layer as a lazy ``(time, row, col)`` array, row 0 south (a
+        time-independent variable gets a time axis of length 1)."""
+
     def _slab(self, name: str, tslice: slice, layer: int) -> np.ndarray:
         """The (time, row, col) values of one variable and layer, as stored (no units)."""
+        da = self._select(name, layer)
+        return da.isel({da.dims[0]: tslice}).values
+
+    def lazy(self, name: str, layer: int = 0) -> dask.array.Array:
+        """``(time, row, col)`` values as stored, as a dask array of blocks of
+        :data:`BLOCK_RECORDS` records that are read only when computed (on whichever worker
+        computes them)."""
+        self.require(name)
+        da = self._select(name, layer)
+        return da.chunk({da.dims[0]: self._block_records(name, str(da.dims[0])),
+                         da.dims[1]: -1, da.dims[2]: -1}).data
+
+    def blocks(self, name: str, layer: int = 0) -> list[slice]:
+        """The record ranges of :meth:`lazy`'s blocks, for work that reads its own block."""
+        da = self._select(name, layer)
+        n = int(da.shape[0])
+        step = self._block_records(name, str(da.dims[0]))
+        return [slice(t, min(n, t + step)) for t in range(0, n, step)]
+
+    def _block_records(self, name: str, time_dim: str) -> int:
+        """:data:`BLOCK_RECORDS`, rounded up to whole stored chunks of a compressed file (a
+        block never decompresses a stored chunk another block also needs)."""
+        stored = self.dataset[name].encoding.get("chunksizes")
+        dims = self.dataset[name].dims
+        if not stored or time_dim not in dims:
+            return BLOCK_RECORDS
+        per_chunk = int(stored[dims.index(time_dim)])
+        return -(-BLOCK_RECORDS // per_chunk) * per_chunk
+
+    def decoded_bytes(self, name: str, layer: int = 0) -> int:
+        """Bytes of one variable and layer once decoded (what reading it costs in memory)."""
+        da = self._select(name, layer)
+        return int(np.prod(da.shape)) * da.dtype.itemsize
 
     def read(self, name: str, tslice: slice = slice(None), layer: int = 0, *,
              check_cells: np.ndarray | None = None, check: bool = True) -> np.ndarray:
@@ -147,17 +185,21 @@ class GriddedFile(ABC):
             return
         t_rel, j = np.argwhere(bad)[0]
         cell = int(j if cells is None else cells[j])
+        raise self.bad_value_error(name, int(bad.sum()), (tslice.start or 0) + int(t_rel), cell,
+                                   float(sub[t_rel, j]))
+
+    def bad_value_error(self, name: str, count: int, record: int, cell: int,
+                        value: float) -> BadValueError:
+        """The error for missing values, naming the first one's record, time and cell."""
         row, col = divmod(cell, self.grid.ncols)
-        t0 = tslice.start or 0
-        value = sub[t_rel, j]
         what = "NaN" if np.isnan(value) else f"fill value {value:.4g}"
         when = ""
-        if self.times is not None and t0 + t_rel < len(self.times):
-            when = f" ({np.datetime_as_string(self.times[t0 + t_rel], unit='m')}Z)"
-        raise BadValueError(
+        if self.times is not None and record < len(self.times):
+            when = f" ({np.datetime_as_string(self.times[record], unit='m')}Z)"
+        return BadValueError(
             self.label,
-            f"{int(bad.sum())} missing values (NaN or fill) where findings need data; first: "
-            f"{what} at record {t0 + int(t_rel)}{when}, row {row}, col {col}",
+            f"{count} missing values (NaN or fill) where findings need data; first: "
+            f"{what} at record {record}{when}, row {row}, col {col}",
             name,
         )
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from ecobrain.model_adapters.errors import DimensionError, TimeAxisError
 from ecobrain.model_adapters.files.gridfile import GriddedFile, Timestamp, open_xr
@@ -56,12 +57,12 @@ class IOAPIFile(GriddedFile):
         return [n for n, v in self.dataset.data_vars.items()
                 if n != "TFLAG" and tuple(v.dims) == GRID_DIMS]
 
-    def _slab(self, name: str, tslice: slice, layer: int) -> np.ndarray:
+    def _select(self, name: str, layer: int) -> xr.DataArray:
         da = self.dataset[name]
         if layer >= da.sizes["LAY"]:
             raise DimensionError(self.label, f"has {da.sizes['LAY']} layers; layer {layer} "
                                  "requested", name)
-        return da.isel(TSTEP=tslice, LAY=layer).values
+        return da.isel(LAY=layer)
 
     def timestamp_from_filedesc(self) -> Timestamp:
         return timestamp_convention(self.attrs, self.path.name)[0]
@@ -104,8 +105,7 @@ def open_ioapi(path: Path, label: str | None = None, *, timestamp: Timestamp | N
                **_: Any) -> IOAPIFile:
     """Open an IOAPI GRDDED3 file lazily and validate its header against its data."""
     label = label or path.name
-    ds = open_xr(path, label, chunk_dims={"TSTEP": 24, "LAY": 1, "ROW": -1, "COL": -1},
-                 decode_times=False)
+    ds = open_xr(path, label, decode_times=False)
     try:
         attrs = {k: _attr_scalar(v) for k, v in ds.attrs.items()}
         missing = [a for a in REQUIRED_ATTRS if a not in attrs]

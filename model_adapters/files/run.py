@@ -112,7 +112,7 @@ def collect_findings(
                                layer=out.layer, negatives=negatives)
             notes.extend(fs.notes)
             negatives.warn(log, f.label)
-            warn_coverage(log, f.label, f.grid)
+            warn_coverage(log, f.label, f.grid, mapper.coverage())
             if "forecast" in requested:
                 warn_missing_key_pollutants(log, f.label, fs.variables)
             result.time_conventions[f.label] = f"{f.timestamp}: {f.timestamp_reason}"
