@@ -72,13 +72,13 @@ class EmissionDays:
         return self._mapper
 
     def county_totals(self, species: str, which: str = "posterior") -> dict[str, np.ndarray]:
-        """county code -> t/day per day (the sum over the county's cells, as the hotspot
-        adapter's region totals)."""
+        """county code -> t/day per day: each cell's emission in the share of its area inside
+        the county, as the hotspot adapter's region totals (RegionMapper.totals)."""
         sd = self.species[species]
         field_ = sd.posterior if which == "posterior" else sd.prior
         m = self.mapper
         idx = m.indices("county")
-        agg = m.aggregate(field_)[:, idx] * m.cell_counts[idx]
+        agg = np.stack([m.totals(day)[idx] for day in field_])
         return {m.codes[i]: agg[:, k] for k, i in enumerate(idx)}
 
     def county_names(self) -> dict[str, str | None]:
