@@ -92,10 +92,12 @@ case "${1:-}" in
     fi
     bolt_script="$ROOT/scripts/bolt-test-server.sh"
     bolt_up=0
-    if "$bolt_script" start >/dev/null; then
+    # this run holds the checkout's own server (its own state folder and free ports: other
+    # checkouts' runs are unaffected); a second run here shares it, the last one stops it
+    if "$bolt_script" start --holder $$ >/dev/null; then
       bolt_up=1
       eval "$("$bolt_script" env)"
-      trap '"$bolt_script" stop >/dev/null 2>&1 || true; "$slurm_script" stop >/dev/null 2>&1 || true' EXIT
+      trap '"$bolt_script" release $$ >/dev/null 2>&1 || true; "$slurm_script" stop >/dev/null 2>&1 || true' EXIT
     else
       log "test Bolt server did not start; the Neo4j-store tests will skip"
     fi
