@@ -21,6 +21,7 @@ from ecobrain.kb_loaders.regions import county_codes, require_regions
 from ecobrain.kb_loaders.report import LoadReport
 from ecobrain.ontology.geography import RegionIndex, city_of
 from ecobrain.ontology.grid import EARTH_RADIUS_M, ZJ3KM, GridSpec
+from ecobrain.ontology.statement_size import row_batches
 from ecobrain.ontology.store import GraphStore
 
 COORD_DECIMALS = 5  # ~1 m: cell centres are for maps and lookups, not geodesy
@@ -118,8 +119,7 @@ def load_grid(store: GraphStore, grid: GridSpec = ZJ3KM) -> LoadReport:
     statements: list[tuple[str, dict[str, Any]]] = [
         (_MERGE_GRID, {"g": model_grid_row(grid, len(cells))})
     ]
-    for i in range(0, len(cells), BATCH):
-        batch = cells[i : i + BATCH]
+    for batch in row_batches(cells, max_rows=BATCH):
         statements.append((_DROP_STALE_REGION, {
             "rows": [{"id": c["id"], "county_code": c["county_code"]} for c in batch]}))
         statements.append((_MERGE_CELLS, {"rows": batch, "grid": grid.name}))

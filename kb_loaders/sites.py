@@ -23,6 +23,7 @@ from ecobrain.kb_loaders.errors import LoadError
 from ecobrain.kb_loaders.regions import point_problems
 from ecobrain.ontology.geography import RegionIndex
 from ecobrain.ontology.grid import ZJ3KM, GridSpec
+from ecobrain.ontology.statement_size import row_batches
 from ecobrain.ontology.store import GraphStore
 
 COORD_DECIMALS = 6  # ~0.1 m; what the user gave, without float noise
@@ -124,7 +125,8 @@ def link_cell_query(label: str) -> str:
 
 
 def batches(rows: Sequence[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
-    return [list(rows[i : i + size]) for i in range(0, len(rows), size)]
+    """At most `size` rows and a Bolt-safe encoded size per batch (ontology.statement_size)."""
+    return [list(b) for b in row_batches(rows, max_rows=size)]
 
 
 def slim(rows: Sequence[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from ecobrain.ontology.config import DEFAULT_READ_TIMEOUT_S
 from ecobrain.ontology.dialect import Neo4jDialect
+from ecobrain.ontology.statement_size import BOLT_STAND_IN_MESSAGE_LIMIT, MIB, statement_size
 from ecobrain.ontology.store import (
     GraphStore,
     GraphStoreError,
@@ -130,6 +131,22 @@ class Neo4jStore(GraphStore):
         # (ArcadeDB …)") re-inserts a node into a unique index when its labels change, and the
         # loaders relabel concepts: there, ids get plain indexes (docs/graph-server.md)
         self.stand_in = "arcadedb" in agent.lower()
+        # the stand-in refuses a message over 16 MiB and then never answers: a statement that
+        # would not fit is refused here, with a message, before it is sent (Neo4j has no such
+        # limit). The room left is for the RUN message's other fields (database, metadata).
+        self.message_limit: int | None = (BOLT_STAND_IN_MESSAGE_LIMIT - 64 * 1024
+                                          if self.stand_in else None)
+
+    def _check_fits(self, cypher: str, params: Mapping[str, Any] | None) -> None:
+        if self.message_limit is None:
+            return
+        size = statement_size(cypher, params)
+        if size > self.message_limit:
+            raise GraphStoreError(
+                f"a statement of {size / MIB:.1f} MiB does not fit one message of the Bolt server "
+                f"at {self._uri} (ArcadeDB: {BOLT_STAND_IN_MESSAGE_LIMIT // MIB} MiB; it would "
+                "leave the client waiting); cut its rows into smaller batches "
+                f"(ontology.statement_size.row_batches)\n  in query: {cypher[:300]}")
 
     def describe(self) -> str:
         return f"{self._uri}, database {self.graph_name!r}"
@@ -181,6 +198,7 @@ class Neo4jStore(GraphStore):
     def _unit_read(self, tx: Any, cypher: str, params: Mapping[str, Any] | None) -> list[Row]:
         from neo4j.exceptions import DriverError, Neo4jError
 
+        self._check_fits(cypher, params)
         try:
             result = tx.run(cypher, dict(params or {}))
             return [{k: _plain(v) for k, v in rec.items()} for rec in result]
@@ -195,6 +213,7 @@ class Neo4jStore(GraphStore):
 
         if (unit := getattr(self._unit, "tx", None)) is not None:
             return self._unit_read(unit, cypher, params)
+        self._check_fits(cypher, params)
 
         # the time limit goes on the transaction function (a ``neo4j.Query`` is refused by
         # ``tx.run`` in every driver version: ValueError on 5.x, TypeError on 6.x)
@@ -214,6 +233,8 @@ class Neo4jStore(GraphStore):
     ) -> list[Row]:
         import neo4j
         from neo4j.exceptions import DriverError, Neo4jError
+
+        self._check_fits(cypher, params)
 
         @neo4j.unit_of_work(timeout=timeout_ms / 1000 if timeout_ms else self._read_timeout)
         async def work(tx: Any) -> list[Row]:
@@ -257,6 +278,9 @@ class Neo4jStore(GraphStore):
 
     def write_all(self, statements: Sequence[Statement]) -> WriteSummary:
         from neo4j.exceptions import Neo4jError
+
+        for cypher, params in statements:  # before any is sent: nothing half-written
+            self._check_fits(cypher, params)
 
         def work(tx: Any) -> WriteSummary:
             total = WriteSummary()
