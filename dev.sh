@@ -99,7 +99,9 @@ case "${1:-}" in
     if "$bolt_script" start --holder $$ >/dev/null; then
       bolt_up=1
       eval "$("$bolt_script" env)"
-      trap '"$bolt_script" release $$ >/dev/null 2>&1 || true; "$slurm_script" stop >/dev/null 2>&1 || true' EXIT
+      trap '[ -z "${bolt_pid:-}" ] || kill "$bolt_pid" 2>/dev/null
+            "$bolt_script" release $$ >/dev/null 2>&1 || true
+            "$slurm_script" stop >/dev/null 2>&1 || true' EXIT
     else
       log "test Bolt server did not start; the Neo4j-store tests will skip"
     fi
@@ -109,10 +111,12 @@ case "${1:-}" in
     # than the first alone. Its output is shown when both are done.
     bolt_mode=${ECOBRAIN_TEST_BOLT_PASS:-parallel}
     bolt_pid='' bolt_log=''
+    bolt_cache=.pytest_cache/bolt-pass   # its own --lf/--ff record: the passes write at once
     if [ "$bolt_up" = 1 ] && [ "$bolt_mode" = parallel ]; then
       bolt_log=$(mktemp "${TMPDIR:-/tmp}/ecobrain-bolt-pass.XXXXXX")
       log "Bolt pass: the graph-touching tests over $ECOBRAIN_TEST_BOLT_URI, alongside"
-      ECOBRAIN_TEST_BACKEND=bolt .venv/bin/python -m pytest "$@" > "$bolt_log" 2>&1 &
+      ECOBRAIN_TEST_BACKEND=bolt .venv/bin/python -m pytest -o cache_dir="$bolt_cache" "$@" \
+        > "$bolt_log" 2>&1 &
       bolt_pid=$!
     fi
     status=0
@@ -124,7 +128,8 @@ case "${1:-}" in
       cat "$bolt_log"; rm -f "$bolt_log"
     elif [ "$bolt_up" = 1 ] && [ "$bolt_mode" = after ]; then
       log "Bolt pass: the graph-touching tests over $ECOBRAIN_TEST_BOLT_URI"
-      ECOBRAIN_TEST_BACKEND=bolt .venv/bin/python -m pytest "$@" || bolt_status=$?
+      ECOBRAIN_TEST_BACKEND=bolt .venv/bin/python -m pytest -o cache_dir="$bolt_cache" "$@" ||
+        bolt_status=$?
     elif [ "$bolt_mode" != 0 ]; then
       log "no Bolt pass: the test Bolt server did not start (see above)"
       [ "${CI:-}" = true ] && status=1   # CI must not pass without it
