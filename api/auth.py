@@ -29,7 +29,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader
 from filelock import FileLock
 
-from ecobrain.ontology.config import default_data_dir
+from ecobrain.ontology.graph.config import default_data_dir
 
 ROLES = ("commander", "expert", "investigator", "admin")
 HEADER = "X-API-Key"

@@ -2,7 +2,8 @@
 
 The job tracker (:mod:`ecobrain.hpc_jobs.tracker`) calls back when a run is registered; it never
 imports this layer. Here the callback runs what ``ecobrain decide RUN_DIR`` does for a run
-(:func:`ecobrain.reasoning.run_decision.decide_run`): the adapters' findings, the run's forecast,
+(:func:`ecobrain.reasoning.decisions.run_decision.decide_run`): the adapters' findings, the run's
+forecast,
 the decision with the graph's rule versions, saved with its trace
 (``(:Decision)-[:DECIDED_ON]->(:ModelRun)``, the job's own node).
 """
@@ -12,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 
 
 def decide_callback(store: GraphStore) -> Callable[[Any], dict[str, Any]]:
     def run(rec: Any) -> dict[str, Any]:
-        from ecobrain.reasoning.run_decision import decide_run
+        from ecobrain.reasoning.decisions.run_decision import decide_run
 
         return decide_run(store, rec.output_dir).summary()
 

@@ -54,7 +54,7 @@ def _smooth(rng: np.random.Generator, shape: tuple[int, int], n: int = 9) -> np.
 def write_run(work: Path) -> Path:
     """Write the benchmark run (once)."""
     from ecobrain.model_adapters.daily import BEIJING
-    from ecobrain.model_adapters.ioapi_writer import IOAPIWriter, VarSpec
+    from ecobrain.model_adapters.files.ioapi_writer import IOAPIWriter, VarSpec
 
     run = work / "run"
     marker = run / "run.json"

@@ -295,10 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     from ecobrain.api.auth import KeyStore
     from ecobrain.kb_loaders.bundle import load_bundled
     from ecobrain.model_adapters.sample_run import write_sample_run
-    from ecobrain.ontology.embedded import EmbeddedServer
-    from ecobrain.ontology.store import open_store
-    from ecobrain.reasoning import review
-    from ecobrain.reasoning.run_decision import decide_run
+    from ecobrain.ontology.graph.embedded import EmbeddedServer
+    from ecobrain.ontology.graph.store import open_store
+    from ecobrain.reasoning.decisions import review
+    from ecobrain.reasoning.decisions.run_decision import decide_run
 
     print(f"# API load benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
     if args.client == "wrk":
@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         load_bundled(store)
         outcome = decide_run(store, run_dir)
         d = outcome.decision
-        # issued, so that --writes can report on the tasks (ecobrain.reasoning.review)
+        # issued, so that --writes can report on the tasks (ecobrain.reasoning.decisions.review)
         review.approve(store, d.id, by="bench", override_legal_review=True, reason="benchmark")
         task_ids = [t.id for t in d.tasks]
         regions = sorted({t.region_code for t in d.tasks} | {t.region_code[:4] + "00"

@@ -24,7 +24,7 @@ def private_graph() -> Iterator[None]:
     if os.environ.get("ECOBRAIN_GRAPH_URI"):
         yield
         return
-    from ecobrain.ontology.embedded import EmbeddedServer
+    from ecobrain.ontology.graph.embedded import EmbeddedServer
 
     tmp = tempfile.mkdtemp(prefix="ecobrain-bench-")
     os.environ["ECOBRAIN_DATA_DIR"] = tmp

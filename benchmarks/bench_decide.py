@@ -52,11 +52,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _decide(args: argparse.Namespace) -> int:
-    from ecobrain.api.documents import render_documents
+    from ecobrain.api.documents.task_list import render_documents
     from ecobrain.kb_loaders.bundle import load_bundled
     from ecobrain.model_adapters.sample_run import write_sample_run
-    from ecobrain.ontology.store import open_store
-    from ecobrain.reasoning.run_decision import decide_run
+    from ecobrain.ontology.graph.store import open_store
+    from ecobrain.reasoning.decisions.run_decision import decide_run
 
     print(f"# decide benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
     print(machine_line())

@@ -34,11 +34,11 @@ from bench_common import machine_line, private_graph
 
 from ecobrain.kb_loaders.bundle import load_bundled
 from ecobrain.model_adapters.daily import BEIJING
-from ecobrain.model_adapters.ioapi_writer import IOAPIWriter, VarSpec, write_ioapi
+from ecobrain.model_adapters.files.ioapi_writer import IOAPIWriter, VarSpec, write_ioapi
 from ecobrain.ontology.geography import RegionIndex
+from ecobrain.ontology.graph.store import open_store
 from ecobrain.ontology.grid import GridSpec
-from ecobrain.ontology.store import open_store
-from ecobrain.reasoning.run_decision import decide_run
+from ecobrain.reasoning.decisions.run_decision import decide_run
 
 ROOT = Path(__file__).resolve().parents[1]
 NEST = GridSpec("NZJ1KM600", 2, 25.0, 47.0, 105.0, 105.0, 35.0, 1_150_000.0, -650_000.0,

@@ -77,10 +77,10 @@ def _count(store, cypher: str) -> int:
 
 
 def _reference_steps() -> list[tuple[str, Callable]]:
-    from ecobrain.kb_loaders.enterprises import load_enterprises
-    from ecobrain.kb_loaders.grid_cells import load_grid
-    from ecobrain.kb_loaders.regions import load_regions
-    from ecobrain.kb_loaders.stations import load_stations
+    from ecobrain.kb_loaders.places.enterprises import load_enterprises
+    from ecobrain.kb_loaders.places.grid_cells import load_grid
+    from ecobrain.kb_loaders.places.regions import load_regions
+    from ecobrain.kb_loaders.places.stations import load_stations
 
     return [("regions", load_regions), ("grid", load_grid),
             ("enterprises", lambda s: load_enterprises(s)),
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run([sys.executable, __file__, "--part", part], check=True)
         return 0
 
-    from ecobrain.ontology.store import open_store
+    from ecobrain.ontology.graph.store import open_store
 
     print(f"# knowledge load benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
     print(machine_line(load=False))
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"graph: {store.describe()}")
             try:
                 if part == "reference":
-                    from ecobrain.kb_loaders.ontology_loader import load_ontology
+                    from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
 
                     load_ontology(store)
                     steps = _reference_steps()

@@ -22,18 +22,18 @@ def main() -> None:
     os.environ.pop("ECOBRAIN_GRAPH_URI", None)
 
     from ecobrain.kb_loaders.bundle import load_bundled
-    from ecobrain.kb_loaders.ontology_loader import load_ontology
-    from ecobrain.kb_loaders.rdf_view import (
+    from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
+    from ecobrain.kb_loaders.semantics.rdf_view import (
         build_rdf_view,
         shape_needs,
         shapes_graph,
         validate_view,
     )
     from ecobrain.ontology.concepts import Ontology
-    from ecobrain.ontology.config import settings_from_env
-    from ecobrain.ontology.embedded import EmbeddedServer
+    from ecobrain.ontology.graph.config import settings_from_env
+    from ecobrain.ontology.graph.embedded import EmbeddedServer
+    from ecobrain.ontology.graph.store import open_store
     from ecobrain.ontology.owl_check import check_consistency
-    from ecobrain.ontology.store import open_store
 
     rows: list[tuple[str, str, str]] = []
 

@@ -37,7 +37,7 @@ import psutil
 
 def generate(n_hotspots: int, seed: int = 42):
     """The benchmark's data: cells in order, no heavy days (see reasoning.synthetic_load)."""
-    from ecobrain.reasoning.synthetic_load import hotspot_load
+    from ecobrain.reasoning.engine.synthetic_load import hotspot_load
 
     try:
         return hotspot_load(n_hotspots, seed=seed, run_id="bench", id_prefix="B")
@@ -55,7 +55,7 @@ def peak_mb() -> float:
 
 def _engine_workers() -> list[psutil.Process]:
     return [p for p in psutil.Process().children()
-            if "ecobrain.reasoning.engine_worker" in " ".join(p.cmdline())]
+            if "ecobrain.reasoning.engine.worker" in " ".join(p.cmdline())]
 
 
 def worker_cpu() -> float:
@@ -84,12 +84,12 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    from ecobrain.reasoning.compiler import compile_rule_base
-    from ecobrain.reasoning.concept_index import ConceptIndex
-    from ecobrain.reasoning.conclusions import build_decision
-    from ecobrain.reasoning.engine import Engine
-    from ecobrain.reasoning.facts import assemble_facts
-    from ecobrain.reasoning.rulebase import load_rule_base
+    from ecobrain.reasoning.authoring.rulebase import load_rule_base
+    from ecobrain.reasoning.decisions.conclusions import build_decision
+    from ecobrain.reasoning.engine.facts import assemble_facts
+    from ecobrain.reasoning.engine.runner import Engine
+    from ecobrain.reasoning.language.compiler import compile_rule_base
+    from ecobrain.reasoning.language.concept_index import ConceptIndex
 
     t = time.perf_counter()
     findings, enterprises = generate(args.hotspots)

@@ -88,9 +88,9 @@ def main() -> int:
     from ecobrain.hpc_jobs.request import parse_request
     from ecobrain.hpc_jobs.settings import JobsSettings, SlurmSettings
     from ecobrain.hpc_jobs.tracker import JobTracker
-    from ecobrain.ontology.config import GraphSettings
-    from ecobrain.ontology.embedded import EmbeddedServer
-    from ecobrain.ontology.store import open_store
+    from ecobrain.ontology.graph.config import GraphSettings
+    from ecobrain.ontology.graph.embedded import EmbeddedServer
+    from ecobrain.ontology.graph.store import open_store
 
     tmp = Path(tempfile.mkdtemp(prefix="ecobrain-bench-slurm-"))
     server = EmbeddedServer(tmp / "graph")

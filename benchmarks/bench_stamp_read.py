@@ -28,9 +28,9 @@ from pathlib import Path
 
 import uvloop
 
-from ecobrain.ontology.embedded import EmbeddedServer
-from ecobrain.ontology.falkordb_store import FalkorStore
-from ecobrain.reasoning.decision_store import atask_stamp, task_stamp
+from ecobrain.ontology.graph.embedded import EmbeddedServer
+from ecobrain.ontology.graph.falkordb_store import FalkorStore
+from ecobrain.reasoning.decisions.store import atask_stamp, task_stamp
 
 
 def _per_read(fn: Callable[[], object], reads: int) -> tuple[float, float]:

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ecobrain.model_adapters.findings import RegionDailyAQI, RunFindings
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 
 THRESHOLDS = (100, 150, 200, 300)
 LEVELS = ("province", "city", "county")

@@ -486,7 +486,7 @@ def region_fractions(grid: GridSpec, code: str, subsample: int = 4) -> np.ndarra
 def write_region_masks(path: str | Path, grid: GridSpec, codes: Iterable[str],
                        mapping: DesidMapping, *, subsample: int = 4) -> Path:
     """An IOAPI file with one fraction variable per region label (DESID/ISAM region file)."""
-    from ecobrain.model_adapters.ioapi_writer import write_ioapi
+    from ecobrain.model_adapters.files.ioapi_writer import write_ioapi
 
     arrays, units, desc = {}, {}, {}
     for code in sorted(set(codes)):

@@ -291,7 +291,7 @@ def check_request(
     """
     from ecobrain.hpc_jobs.desid import load_mapping
     from ecobrain.model_adapters.errors import ManifestError
-    from ecobrain.model_adapters.manifest import load_run
+    from ecobrain.model_adapters.files.manifest import load_run
     from ecobrain.ontology.concepts import Ontology
     from ecobrain.ontology.geography import regions_by_code
 

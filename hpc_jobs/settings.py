@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ecobrain import safe_yaml
-from ecobrain.ontology.config import default_data_dir
+from ecobrain.ontology.graph.config import default_data_dir
 from ecobrain.yaml12 import Yaml12Loader
 
 

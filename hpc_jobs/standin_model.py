@@ -48,10 +48,10 @@ import numpy as np
 
 from ecobrain.hpc_jobs.desid import EVERYWHERE, DesidMapping, ScalingRule, load_mapping, parse_rules
 from ecobrain.model_adapters.attribution import BUILTIN_TAGS, file_tag, grids_equal
+from ecobrain.model_adapters.files.ioapi import decode_tstep, ioapi_datetime
+from ecobrain.model_adapters.files.ioapi_writer import IOAPIWriter, VarSpec
+from ecobrain.model_adapters.files.manifest import MANIFEST_NAME, TagSpec, load_run
 from ecobrain.model_adapters.forecast import DEFAULT_ALIASES
-from ecobrain.model_adapters.ioapi import decode_tstep, ioapi_datetime
-from ecobrain.model_adapters.ioapi_writer import IOAPIWriter, VarSpec
-from ecobrain.model_adapters.manifest import MANIFEST_NAME, TagSpec, load_run
 from ecobrain.ontology.grid import GridSpec
 
 MODEL_NAME = "ecobrain stand-in model (ISAM tag scaling; NOT a chemical transport model)"

@@ -55,7 +55,7 @@ from ecobrain.hpc_jobs.request import (
     request_id,
 )
 from ecobrain.hpc_jobs.settings import JobsSettings, jobs_settings
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 
 ERROR_TAIL_LINES = 40
 ERROR_TAIL_BYTES = 8000
@@ -327,7 +327,7 @@ class JobTracker:
         now = _now()
         baseline_id = None
         if baseline is not None:
-            from ecobrain.model_adapters.manifest import load_run
+            from ecobrain.model_adapters.files.manifest import load_run
 
             baseline_id = load_run(baseline).id
         props = {
@@ -470,7 +470,7 @@ class JobTracker:
 
     def _complete(self, rec: ModelRunRecord, st: JobStatus, extra: dict[str, Any]) -> bool:
         from ecobrain.model_adapters.errors import ManifestError
-        from ecobrain.model_adapters.manifest import load_run
+        from ecobrain.model_adapters.files.manifest import load_run
 
         outdir = Path(rec.output_dir or "")
         problem = None

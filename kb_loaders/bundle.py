@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ecobrain.kb_loaders.errors import LoadError
 from ecobrain.kb_loaders.report import LoadReport
-from ecobrain.ontology.store import GraphStore, WriteSummary
+from ecobrain.ontology.graph.store import GraphStore, WriteSummary
 
 Step = tuple[str, Callable[[GraphStore], LoadReport]]
 
@@ -30,14 +30,14 @@ class UserFiles:
 
 
 def bundled_steps(files: UserFiles | None = None) -> list[Step]:
-    from ecobrain.kb_loaders.concept_linker import link_concepts
-    from ecobrain.kb_loaders.enterprises import load_enterprises
-    from ecobrain.kb_loaders.grid_cells import load_grid
-    from ecobrain.kb_loaders.ontology_loader import load_ontology
-    from ecobrain.kb_loaders.regions import load_regions
-    from ecobrain.kb_loaders.standards import load_standards
-    from ecobrain.kb_loaders.stations import load_stations
-    from ecobrain.kb_loaders.statutes import load_regulations
+    from ecobrain.kb_loaders.legal.standards import load_standards
+    from ecobrain.kb_loaders.legal.statutes import load_regulations
+    from ecobrain.kb_loaders.places.enterprises import load_enterprises
+    from ecobrain.kb_loaders.places.grid_cells import load_grid
+    from ecobrain.kb_loaders.places.regions import load_regions
+    from ecobrain.kb_loaders.places.stations import load_stations
+    from ecobrain.kb_loaders.semantics.concept_linker import link_concepts
+    from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
 
     f = files or UserFiles()
     return [
@@ -61,8 +61,8 @@ def load_bundled_rules(store: GraphStore) -> LoadReport:
     Reloading keeps what experts changed through the API: their own versions are other
     nodes, and a version's activation lives in properties the loader does not write.
     """
-    from ecobrain.reasoning.errors import RuleError
-    from ecobrain.reasoning.rulebase import bundled_rules_dir, load_rules_into_graph
+    from ecobrain.reasoning.authoring.rulebase import bundled_rules_dir, load_rules_into_graph
+    from ecobrain.reasoning.language.errors import RuleError
 
     try:
         counts = load_rules_into_graph(store)
@@ -76,10 +76,10 @@ def load_bundled_rules(store: GraphStore) -> LoadReport:
 
 def user_steps(files: UserFiles) -> list[Step]:
     """Only the user's files (the rest of the knowledge is assumed loaded already)."""
-    from ecobrain.kb_loaders.concept_linker import link_concepts
-    from ecobrain.kb_loaders.enterprises import load_enterprises
-    from ecobrain.kb_loaders.stations import load_stations
-    from ecobrain.kb_loaders.statutes import load_regulations
+    from ecobrain.kb_loaders.legal.statutes import load_regulations
+    from ecobrain.kb_loaders.places.enterprises import load_enterprises
+    from ecobrain.kb_loaders.places.stations import load_stations
+    from ecobrain.kb_loaders.semantics.concept_linker import link_concepts
 
     steps: list[Step] = []
     if files.regulations:

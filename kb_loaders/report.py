@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ecobrain.ontology.store import WriteSummary
+from ecobrain.ontology.graph.store import WriteSummary
 
 
 @dataclass

@@ -22,9 +22,9 @@ from ecobrain.model_adapters.errors import (
     TruncatedFileError,
     UnitError,
 )
-from ecobrain.model_adapters.manifest import ModelRun, load_run
+from ecobrain.model_adapters.files.manifest import ModelRun, load_run
+from ecobrain.model_adapters.files.run import ALL_KINDS, collect_findings
 from ecobrain.model_adapters.regions import Station
-from ecobrain.model_adapters.run import ALL_KINDS, collect_findings
 
 __all__ = [
     "ALL_KINDS",

@@ -30,12 +30,12 @@ from ecobrain.model_adapters.errors import (
     MissingVariableError,
     UnitError,
 )
+from ecobrain.model_adapters.files.gridfile import GriddedFile
+from ecobrain.model_adapters.files.manifest import TagSpec
+from ecobrain.model_adapters.files.units import quantity, to_aqi_units_factor
 from ecobrain.model_adapters.findings import AttributionShare, Provenance
 from ecobrain.model_adapters.forecast import BLOCK_RECORDS, DEFAULT_ALIASES, ForecastSeries
-from ecobrain.model_adapters.gridfile import GriddedFile
-from ecobrain.model_adapters.manifest import TagSpec
 from ecobrain.model_adapters.regions import RegionMapper
-from ecobrain.model_adapters.units import quantity, to_aqi_units_factor
 from ecobrain.ontology.grid import GridSpec
 
 BUILTIN_TAGS = {"BCO": "boundary", "OTH": "other", "ICO": "initial", "BID": "bidirectional"}

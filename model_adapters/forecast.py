@@ -27,21 +27,21 @@ from ecobrain.model_adapters.daily import (
     mda8,
 )
 from ecobrain.model_adapters.errors import MissingVariableError, TimeAxisError, UnitError
+from ecobrain.model_adapters.files.gridfile import GriddedFile
+from ecobrain.model_adapters.files.units import (
+    aqi_unit,
+    quantity,
+    to_aqi_units_factor,
+    to_ppb_factor,
+)
 from ecobrain.model_adapters.findings import (
     DailyConcentrations,
     HourlyConcentration,
     Provenance,
     RegionDailyAQI,
 )
-from ecobrain.model_adapters.gridfile import GriddedFile
 from ecobrain.model_adapters.regions import RegionMapper
 from ecobrain.model_adapters.sanity import NegativeCount
-from ecobrain.model_adapters.units import (
-    aqi_unit,
-    quantity,
-    to_aqi_units_factor,
-    to_ppb_factor,
-)
 
 # Pollutant id -> variable names tried in order (CMAQ ACONC/ELMO, combine, WRF-Chem, CF).
 DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {

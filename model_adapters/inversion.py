@@ -28,28 +28,28 @@ import pyproj
 
 from ecobrain.model_adapters.attribution import grids_equal
 from ecobrain.model_adapters.daily import BEIJING, beijing_day_axis
-from ecobrain.model_adapters.emission_species import (
-    VariableSet,
-    parse_variable_sets,
-    would_match,
-)
 from ecobrain.model_adapters.errors import (
     DimensionError,
     GridMismatchError,
     MissingVariableError,
     TimeAxisError,
 )
+from ecobrain.model_adapters.files.emission_species import (
+    VariableSet,
+    parse_variable_sets,
+    would_match,
+)
+from ecobrain.model_adapters.files.gridfile import GriddedFile, open_xr
+from ecobrain.model_adapters.files.units import emission_to_t_per_day_factor
 from ecobrain.model_adapters.findings import (
     EmissionHotspot,
     Provenance,
     RegionEmission,
     grid_info,
 )
-from ecobrain.model_adapters.gridfile import GriddedFile, open_xr
 from ecobrain.model_adapters.grids.overlap import DEFAULT_MIN_SHARE, county_shares
 from ecobrain.model_adapters.regions import RegionMapper
 from ecobrain.model_adapters.run_warnings import WarningLog
-from ecobrain.model_adapters.units import emission_to_t_per_day_factor
 from ecobrain.ontology.geography import city_of
 from ecobrain.ontology.grid import EARTH_RADIUS_M, LATGRD3, GridSpec
 from ecobrain.yaml12 import load_yaml

@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from ecobrain.model_adapters.daily import BEIJING
-from ecobrain.model_adapters.ioapi_writer import IOAPIWriter, VarSpec
-from ecobrain.model_adapters.units import MOLAR_MASS
+from ecobrain.model_adapters.files.ioapi_writer import IOAPIWriter, VarSpec
+from ecobrain.model_adapters.files.units import MOLAR_MASS
 from ecobrain.ontology.geography import RegionIndex, zhejiang_regions
 from ecobrain.ontology.grid import ZJ3KM, GridSpec
 

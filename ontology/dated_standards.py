@@ -1,6 +1,6 @@
 """Standards and alert grading in force on a date, read from the graph.
 
-The loaders (``ecobrain.kb_loaders.standards``) write every limit, breakpoint and alert level
+The loaders (``ecobrain.kb_loaders.legal.standards``) write every limit, breakpoint and alert level
 with its validity period; these queries pick the rows in force on the day being judged, so a
 forecast for 2026-02-28 is graded with HJ 633—2012 and one for 2026-03-01 with HJ 633—2026
 without any date in code. Dates are ISO strings, compared as strings (portable Cypher).
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 
 _IN_FORCE = ("(n.valid_from IS NULL OR n.valid_from <= $on) "
              "AND (n.valid_to IS NULL OR n.valid_to >= $on)")

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecobrain.ontology import graph_paths
-from ecobrain.ontology.schema import ID_LABELS
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.schema import ID_LABELS
+from ecobrain.ontology.graph.store import GraphStore
 
 MAX_DEPTH = 3
 DEFAULT_LIMIT = 100

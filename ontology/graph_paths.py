@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecobrain.ontology.schema import ID_LABELS
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.schema import ID_LABELS
+from ecobrain.ontology.graph.store import GraphStore
 
 # One layer of the search reads at most this many relationships: a hub (a province with
 # thousands of grid cells) stops the search rather than the server.

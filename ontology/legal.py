@@ -7,7 +7,7 @@ never shows a provision as current law without asking :func:`provision_status` f
 decision date; a provision not in force comes back with ``in_force=False``, the repeal, the
 successor articles experts have recorded (``SUCCEEDED_BY``), and ``needs_legal_review``.
 
-Read-only queries (the loaders in ``ecobrain.kb_loaders.statutes`` write this data).
+Read-only queries (the loaders in ``ecobrain.kb_loaders.legal.statutes`` write this data).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from ecobrain.ontology.cn_numerals import format_cn_int
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 
 REPEAL_STATUSES = ("repealed", "reported_repealed", "superseded")
 _CITATION = re.compile(r"^(?P<article>.+?)(?:\.p(?P<p>\d+))?(?:\.i(?P<i>\d+))?$")

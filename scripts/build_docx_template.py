@@ -7,7 +7,7 @@ layout is this script, the generated file is committed beside the other template
 
     .venv/bin/python scripts/build_docx_template.py      # rewrites api/templates/task_list.docx
 
-Tags used (see ``api/documents.py`` for the context): ``{{ x }}`` values, ``{%p ... %}``
+Tags used (see ``api/documents/task_list.py`` for the context): ``{{ x }}`` values, ``{%p ... %}``
 paragraph-level blocks (loops and conditions around paragraphs and tables) and ``{%tr ... %}``
 table-row loops. Fonts: 宋体 for body text, 黑体 for headings (East Asian), Times New Roman for
 Latin text — what Chinese government documents use; Word and LibreOffice substitute a CJK

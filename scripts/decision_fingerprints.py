@@ -32,7 +32,7 @@ from typing import Any
 
 
 def _fingerprint(decision: Any) -> dict[str, Any]:
-    from ecobrain.reasoning.decision_trace import trace_statement
+    from ecobrain.reasoning.decisions.trace import trace_statement
 
     body = decision.model_dump_json().encode("utf-8")
     _, params = trace_statement(decision)
@@ -43,14 +43,14 @@ def _fingerprint(decision: Any) -> dict[str, Any]:
 
 
 def bench100k() -> Any:
-    from ecobrain.reasoning.compiler import compile_rule_base
-    from ecobrain.reasoning.concept_index import ConceptIndex
-    from ecobrain.reasoning.conclusions import build_decision
-    from ecobrain.reasoning.engine import Engine
-    from ecobrain.reasoning.facts import assemble_facts
-    from ecobrain.reasoning.legal_grounds import resolve_grounds
-    from ecobrain.reasoning.rulebase import load_rule_base
-    from ecobrain.reasoning.synthetic_load import hotspot_load
+    from ecobrain.reasoning.authoring.rulebase import load_rule_base
+    from ecobrain.reasoning.decisions.conclusions import build_decision
+    from ecobrain.reasoning.decisions.legal_grounds import resolve_grounds
+    from ecobrain.reasoning.engine.facts import assemble_facts
+    from ecobrain.reasoning.engine.runner import Engine
+    from ecobrain.reasoning.engine.synthetic_load import hotspot_load
+    from ecobrain.reasoning.language.compiler import compile_rule_base
+    from ecobrain.reasoning.language.concept_index import ConceptIndex
 
     findings, enterprises = hotspot_load(10_000, seed=42, run_id="bench", id_prefix="B")
     concepts = ConceptIndex.from_ontology()
@@ -64,20 +64,20 @@ def bench100k() -> Any:
 
 
 def heavy400() -> Any:
-    from ecobrain.reasoning.concept_index import ConceptIndex
-    from ecobrain.reasoning.pipeline import decide
-    from ecobrain.reasoning.synthetic_load import hotspot_load
+    from ecobrain.reasoning.decisions.pipeline import decide
+    from ecobrain.reasoning.engine.synthetic_load import hotspot_load
+    from ecobrain.reasoning.language.concept_index import ConceptIndex
 
     findings, enterprises = hotspot_load(400, seed=3, heavy_cities=3, shuffle=True)
     return decide(findings, None, concepts=ConceptIndex.from_ontology(), enterprises=enterprises)
 
 
 def sample3d() -> Any:
-    from ecobrain.kb_loaders.enterprises import bundled_path, read_enterprises
+    from ecobrain.kb_loaders.places.enterprises import bundled_path, read_enterprises
     from ecobrain.model_adapters import collect_findings
     from ecobrain.model_adapters.sample_run import write_sample_run
-    from ecobrain.reasoning.concept_index import ConceptIndex
-    from ecobrain.reasoning.pipeline import decide
+    from ecobrain.reasoning.decisions.pipeline import decide
+    from ecobrain.reasoning.language.concept_index import ConceptIndex
 
     # a fixed directory, written once: the run directory is part of the decision
     run_dir = Path(tempfile.gettempdir()) / "ecobrain-fingerprints-sample3d"

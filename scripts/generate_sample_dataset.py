@@ -36,8 +36,8 @@ from pathlib import Path
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ecobrain.kb_loaders.enterprises import COLUMNS as ENTERPRISE_COLUMNS
-from ecobrain.kb_loaders.stations import COLUMNS as STATION_COLUMNS
+from ecobrain.kb_loaders.places.enterprises import COLUMNS as ENTERPRISE_COLUMNS
+from ecobrain.kb_loaders.places.stations import COLUMNS as STATION_COLUMNS
 from ecobrain.ontology.geography import Region, zhejiang_regions
 from ecobrain.ontology.grid import ZJ3KM
 

@@ -43,14 +43,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def synthetic(n_hotspots: int, seed: int, heavy_cities: int) -> tuple[Any, list[dict[str, Any]]]:
     """Findings and enterprises, deterministic for (n_hotspots, seed, heavy_cities)."""
-    from ecobrain.reasoning.synthetic_load import hotspot_load
+    from ecobrain.reasoning.engine.synthetic_load import hotspot_load
 
     return hotspot_load(n_hotspots, seed=seed, heavy_cities=heavy_cities, shuffle=True,
                         run_id=f"stress-{n_hotspots}-{seed}-{heavy_cities}", id_prefix="S")
 
 
 def from_run_dir(run_dir: str) -> tuple[Any, list[dict[str, Any]]]:
-    from ecobrain.kb_loaders.enterprises import bundled_path, read_enterprises
+    from ecobrain.kb_loaders.places.enterprises import bundled_path, read_enterprises
     from ecobrain.model_adapters import collect_findings
 
     findings = collect_findings(run_dir, stations=[], include_hourly=False)
@@ -63,8 +63,8 @@ def child(args: argparse.Namespace) -> None:
     import faulthandler
 
     faulthandler.enable()
-    from ecobrain.reasoning.concept_index import ConceptIndex
-    from ecobrain.reasoning.pipeline import decide
+    from ecobrain.reasoning.decisions.pipeline import decide
+    from ecobrain.reasoning.language.concept_index import ConceptIndex
 
     concepts = ConceptIndex.from_ontology()
     workloads: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
@@ -102,7 +102,7 @@ def child(args: argparse.Namespace) -> None:
                 with lock:
                     errors.append(f"{key}: {type(exc).__name__}: {exc}")
                 continue
-            from ecobrain.reasoning.pipeline import decision_timings
+            from ecobrain.reasoning.decisions.pipeline import decision_timings
 
             with lock:
                 ids.setdefault(key, set()).add(d.id)

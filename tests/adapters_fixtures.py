@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ecobrain.model_adapters.daily import BEIJING
-from ecobrain.model_adapters.ioapi_writer import write_ioapi
+from ecobrain.model_adapters.files.ioapi_writer import write_ioapi
 from ecobrain.ontology.grid import ZJ3KM, GridSpec
 
 ACONC_DESC = ["Averaged concentration file output",

@@ -11,8 +11,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from ecobrain.api.auth import ROLES, KeyStore
-from ecobrain.api.http_app import create_app
-from ecobrain.ontology.store import GraphStore
+from ecobrain.api.http.app import create_app
+from ecobrain.ontology.graph.store import GraphStore
 
 
 class _SharedStore:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from ecobrain.ontology.config import GraphSettings
-from ecobrain.ontology.store import GraphStore, open_store
+from ecobrain.ontology.graph.config import GraphSettings
+from ecobrain.ontology.graph.store import GraphStore, open_store
 
 BACKEND = os.environ.get("ECOBRAIN_TEST_BACKEND", "falkordb")
 

@@ -31,9 +31,9 @@ if bolt_server.on_bolt():
     os.environ["ECOBRAIN_GRAPH_USER"] = os.environ["ECOBRAIN_TEST_BOLT_USER"]
     os.environ["ECOBRAIN_GRAPH_PASSWORD"] = os.environ["ECOBRAIN_TEST_BOLT_PASSWORD"]
 
-from ecobrain.ontology.config import GraphSettings, settings_from_env  # noqa: E402
-from ecobrain.ontology.embedded import EmbeddedServer  # noqa: E402
-from ecobrain.ontology.store import GraphStore, open_store  # noqa: E402
+from ecobrain.ontology.graph.config import GraphSettings, settings_from_env  # noqa: E402
+from ecobrain.ontology.graph.embedded import EmbeddedServer  # noqa: E402
+from ecobrain.ontology.graph.store import GraphStore, open_store  # noqa: E402
 
 pytest_plugins = ["kb_fixture"]  # session-wide knowledge graph and decided sample run
 

@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from ecobrain.model_adapters.daily import BEIJING
-from ecobrain.model_adapters.ioapi_writer import write_ioapi
+from ecobrain.model_adapters.files.ioapi_writer import write_ioapi
 from ecobrain.ontology.geography import RegionIndex
 from ecobrain.ontology.grid import GridSpec
 

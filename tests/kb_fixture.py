@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from bolt_server import drop_new_graph, open_new_graph
 
-from ecobrain.ontology.config import GraphSettings
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.config import GraphSettings
+from ecobrain.ontology.graph.store import GraphStore
 
 
 def _name(prefix: str) -> str:
@@ -59,10 +59,10 @@ def _graph(settings: GraphSettings, prefix: str, load: str) -> GraphStore:
         load_bundled(store)
     elif load == "rules":
         from ecobrain.kb_loaders.bundle import load_bundled_rules
-        from ecobrain.kb_loaders.concept_linker import link_concepts
-        from ecobrain.kb_loaders.ontology_loader import load_ontology
-        from ecobrain.kb_loaders.standards import load_standards
-        from ecobrain.kb_loaders.statutes import load_regulations
+        from ecobrain.kb_loaders.legal.standards import load_standards
+        from ecobrain.kb_loaders.legal.statutes import load_regulations
+        from ecobrain.kb_loaders.semantics.concept_linker import link_concepts
+        from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
 
         for step in (load_ontology, load_regulations, load_standards, link_concepts,
                      load_bundled_rules):
@@ -71,7 +71,7 @@ def _graph(settings: GraphSettings, prefix: str, load: str) -> GraphStore:
 
 
 def _decided(settings: GraphSettings, prefix: str) -> Decided:
-    from ecobrain.reasoning.run_decision import decide_run
+    from ecobrain.reasoning.decisions.run_decision import decide_run
 
     store = _graph(settings, prefix, "all")
     run = sample_run_dir()
@@ -128,8 +128,8 @@ def module_rules_kb(graph_settings: GraphSettings) -> Iterator[GraphStore]:
 
 def issue_all(d: Decided) -> None:
     """Approve the decision (if still a draft) with every task issued: for tests of what
-    happens after the commander's review (ecobrain.reasoning.review)."""
-    from ecobrain.reasoning import review
+    happens after the commander's review (ecobrain.reasoning.decisions.review)."""
+    from ecobrain.reasoning.decisions import review
 
     if review.review_state(d.store, d.decision_id)["review_status"] == review.DRAFT:
         review.approve(d.store, d.decision_id, by="test-fixture", override_legal_review=True,

@@ -2,7 +2,8 @@
 
 The graph gets the real ontology and the real statutes through their loaders (fast: ~0.3 s);
 enterprises are written with the shape the reference-data loader gives them (properties as in
-``kb_loaders/enterprises.py``), so a test controls exactly which enterprise sits in which cell.
+``kb_loaders/places/enterprises.py``), so a test controls exactly which enterprise sits in which
+cell.
 Findings are generated with the model-adapter types, so the reasoning code reads what it will
 read in production.
 """
@@ -22,16 +23,16 @@ from ecobrain.model_adapters.findings import (
     RegionDailyAQI,
     RunFindings,
 )
+from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.ontology.grid import ZJ3KM, parse_cell_id
-from ecobrain.ontology.store import GraphStore
 
 RUN = "run-test-001"
 
 
 def load_knowledge(store: GraphStore) -> None:
     """The real ontology and regulations, through their loaders."""
-    from ecobrain.kb_loaders.ontology_loader import load_ontology
-    from ecobrain.kb_loaders.statutes import load_regulations
+    from ecobrain.kb_loaders.legal.statutes import load_regulations
+    from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
 
     load_ontology(store)
     load_regulations(store)

@@ -14,7 +14,7 @@ from ecobrain.model_adapters import (
     MissingVariableError,
     collect_findings,
 )
-from ecobrain.model_adapters.ioapi_writer import write_ioapi
+from ecobrain.model_adapters.files.ioapi_writer import write_ioapi
 
 DAY = dt.date(2026, 11, 26)
 TAGS = {"HZIND": {"region": "330100", "sector": "industry"},

@@ -182,7 +182,7 @@ def test_not_netcdf_at_all(tmp_path):
 
 
 def test_non_hourly_forecast_is_refused(tmp_path):
-    from ecobrain.model_adapters.ioapi_writer import write_ioapi
+    from ecobrain.model_adapters.files.ioapi_writer import write_ioapi
 
     run = tmp_path / "r"
     run.mkdir()
@@ -196,7 +196,7 @@ def test_non_hourly_forecast_is_refused(tmp_path):
 def test_one_bad_output_means_no_findings_for_the_run(tmp_path):
     """The forecast is fine, the ISAM file does not close: nothing comes back."""
     run = forecast_run(tmp_path / "r", day=DAY, days=1, values={"PM25": 80.0, "O3": 0.03})
-    from ecobrain.model_adapters.ioapi_writer import write_ioapi
+    from ecobrain.model_adapters.files.ioapi_writer import write_ioapi
 
     shape = (24, COARSE.nrows, COARSE.ncols)
     arrays = {f"PM25_{t}": np.full(shape, v, "f4") for t, v in

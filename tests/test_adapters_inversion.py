@@ -74,7 +74,7 @@ def test_hotspots_need_excess_and_ratio_and_are_ranked_by_excess(tmp_path):
 
 
 def test_thresholds_are_configurable_per_species(tmp_path):
-    from ecobrain.model_adapters.run import collect_findings as cf
+    from ecobrain.model_adapters.files.run import collect_findings as cf
 
     cfg = load_hotspot_config(overrides={"NOx": {"min_excess": 0.2}})
     res = cf(_run(tmp_path), ["inversion"], stations=[], hotspot_config=cfg)
@@ -140,7 +140,7 @@ def test_openmethane_cf_prior_with_posterior_multipliers(tmp_path):
 
 
 def _om_grid(run):
-    from ecobrain.model_adapters.registry import open_gridded
+    from ecobrain.model_adapters.files.registry import open_gridded
 
     with open_gridded(run / "prior.nc", "cf") as f:
         return f.grid

@@ -20,8 +20,8 @@ from adapters_fixtures import (
     write_forecast,
 )
 
-from ecobrain.model_adapters.ioapi import decode_tstep
-from ecobrain.model_adapters.registry import formats, open_gridded, register_reader
+from ecobrain.model_adapters.files.ioapi import decode_tstep
+from ecobrain.model_adapters.files.registry import formats, open_gridded, register_reader
 from ecobrain.ontology.grid import ZJ3KM, GridSpec
 
 REAL = Path("/work/shared/data/real")
@@ -167,9 +167,9 @@ def test_cf_latlon_grid_north_to_south_is_flipped_to_row0_south(tmp_path):
 
 
 def test_registry_adds_a_model_as_one_reader(tmp_path, monkeypatch):
-    from ecobrain.model_adapters import registry
     from ecobrain.model_adapters.errors import ManifestError
-    from ecobrain.model_adapters.ioapi import open_ioapi
+    from ecobrain.model_adapters.files import registry
+    from ecobrain.model_adapters.files.ioapi import open_ioapi
 
     monkeypatch.setattr(registry, "_READERS", dict(registry._READERS))
     with pytest.raises(ManifestError, match="unknown format 'camx7'"):

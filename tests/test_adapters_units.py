@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ecobrain.model_adapters.errors import UnitError
-from ecobrain.model_adapters.units import (
+from ecobrain.model_adapters.files.units import (
     canonical_unit,
     emission_to_t_per_day_factor,
     to_aqi_units_factor,

@@ -21,9 +21,9 @@ from reasoning_fixtures import (
     write_regions,
 )
 
-from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning.conclusions import Decision
-from ecobrain.reasoning.pipeline import decide
+from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.decisions.conclusions import Decision
+from ecobrain.reasoning.decisions.pipeline import decide
 
 D0 = dt.date(2026, 12, 1)
 ZJ, HZ, SC, XH, NB, HS = "330000", "330100", "330102", "330106", "330200", "330203"

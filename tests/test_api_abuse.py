@@ -31,12 +31,12 @@ from typer.testing import CliRunner
 
 from ecobrain import safe_yaml
 from ecobrain.api.auth import KeyStore
-from ecobrain.api.cli import app as cli_app
-from ecobrain.api.documents import DocumentError, document_file
-from ecobrain.api.http_app import create_app
+from ecobrain.api.cli.app import app as cli_app
+from ecobrain.api.documents.task_list import DocumentError, document_file
+from ecobrain.api.http.app import create_app
 from ecobrain.hpc_jobs.request import RequestError, parse_request
-from ecobrain.ontology.embedded import EmbeddedServer
-from ecobrain.ontology.store import GraphStore, GraphStoreError
+from ecobrain.ontology.graph.embedded import EmbeddedServer
+from ecobrain.ontology.graph.store import GraphStore, GraphStoreError
 
 COUNTY, CITY, OTHER_CITY = "330102", "330100", "330400"
 SMALL = 4096  # bytes: an error answer is a message, not the input sent back

@@ -1,4 +1,4 @@
-"""The API's read-response cache (ecobrain.api.http_cache) on a real decided graph: a repeated
+"""The API's read-response cache (ecobrain.api.http.cache) on a real decided graph: a repeated
 read is answered from kept bytes with an ETag, ``If-None-Match`` gets 304, and no kept body
 outlives what it was read from — a status change through the API or straight into the graph
 (another process, the command line), a decision saved again, a re-decision. Keys and roles are
@@ -20,12 +20,13 @@ from api_helpers import ApiClient, api_client
 from kb_fixture import Decided, issue_all
 
 from ecobrain.api.auth import KeyStore
-from ecobrain.api.http_cache import Cached, ResponseCache, request_key
-from ecobrain.ontology.config import GraphSettings
-from ecobrain.ontology.embedded import EmbeddedServer, ServerInfo
-from ecobrain.ontology.falkordb_store import FalkorStore
-from ecobrain.ontology.store import GraphStoreError
-from ecobrain.reasoning import decision_store, task_status
+from ecobrain.api.http.cache import Cached, ResponseCache, request_key
+from ecobrain.ontology.graph.config import GraphSettings
+from ecobrain.ontology.graph.embedded import EmbeddedServer, ServerInfo
+from ecobrain.ontology.graph.falkordb_store import FalkorStore
+from ecobrain.ontology.graph.store import GraphStoreError
+from ecobrain.reasoning.decisions import store as decision_store
+from ecobrain.reasoning.decisions import task_status
 
 COUNTY, CITY, OTHER_CITY = "330102", "330100", "330400"
 
@@ -205,8 +206,8 @@ def test_a_status_change_made_straight_into_the_graph_is_in_the_next_read(
 
 def test_a_decision_saved_again_or_decided_again_is_read_anew(
         api: ApiClient, module_decided: Decided) -> None:
-    from ecobrain.reasoning.persist import save_decision
-    from ecobrain.reasoning.run_decision import decide_run
+    from ecobrain.reasoning.decisions.persist import save_decision
+    from ecobrain.reasoning.decisions.run_decision import decide_run
 
     store, did = module_decided.store, module_decided.decision_id
     decision = module_decided.outcome.decision
@@ -256,7 +257,7 @@ def test_unknown_ids_bad_parameters_and_decisions_saved_before_revisions(
     assert len(cache) == 0
 
     # a decision saved before revisions existed: read as always, never kept
-    from ecobrain.reasoning.persist import revision_statement
+    from ecobrain.reasoning.decisions.persist import revision_statement
 
     store.write("MATCH (d:Decision {id: $id}) REMOVE d.revision", {"id": did})
     try:

@@ -9,7 +9,7 @@ import pytest
 from api_helpers import ApiClient, api_client
 
 from ecobrain.api.auth import KeyStore
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 
 
 @pytest.fixture

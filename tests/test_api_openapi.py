@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ecobrain.api.http_app import OPENAPI_TAGS, create_app
+from ecobrain.api.http.app import OPENAPI_TAGS, create_app
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ecobrain.api.auth import KeyStore
-from ecobrain.api.http_app import create_app
-from ecobrain.ontology.embedded import EmbeddedServer
-from ecobrain.ontology.store import open_store
+from ecobrain.api.http.app import create_app
+from ecobrain.ontology.graph.embedded import EmbeddedServer
+from ecobrain.ontology.graph.store import open_store
 
 pytestmark = pytest.mark.falkordb_only  # about the embedded server itself
 

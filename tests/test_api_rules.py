@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from api_helpers import ApiClient, api_client
 
-from ecobrain.api.http_rules import EXAMPLE_RULE
+from ecobrain.api.http.rules import EXAMPLE_RULE
 from ecobrain.kb_loaders.bundle import load_bundled_rules
-from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning.run_decision import rule_base_for
+from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.decisions.run_decision import rule_base_for
 
 FACTS = [
     {"type": "hotspot", "id": "h1", "hotspot_id": "h1", "species": "VOCs",

@@ -11,7 +11,7 @@ import pytest
 from api_helpers import ApiClient, api_client
 from kb_fixture import graph_counts, sample_run_dir
 
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from kb_fixture import Decided, graph_counts, sample_run_dir
 
-from ecobrain.api import documents as D
+from ecobrain.api.documents import task_list as D
 from ecobrain.kb_loaders.bundle import load_bundled
-from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning.run_decision import decide_run
+from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.decisions.run_decision import decide_run
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.falkordb_only]
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ecobrain.kb_loaders.statutes import bundled_statutes_dir
+from ecobrain.kb_loaders.legal.statutes import bundled_statutes_dir
 from ecobrain.ontology.cn_numerals import parse_cn_int
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from ecobrain.api.cli import app
-from ecobrain.kb_loaders.ontology_loader import load_ontology
-from ecobrain.ontology.store import GraphStore
+from ecobrain.api.cli.app import app
+from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
+from ecobrain.ontology.graph.store import GraphStore
 
 runner = CliRunner()
 

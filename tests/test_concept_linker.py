@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from ecobrain.kb_loaders.concept_linker import (
+from ecobrain.kb_loaders.legal.statutes import load_regulations
+from ecobrain.kb_loaders.semantics.concept_linker import (
     build_pipeline,
     find_mentions,
     link_concepts,
 )
-from ecobrain.kb_loaders.ontology_loader import load_ontology
-from ecobrain.kb_loaders.statutes import load_regulations
+from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
 from ecobrain.ontology.concepts import Ontology
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 
 
 @pytest.fixture

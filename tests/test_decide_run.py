@@ -15,13 +15,13 @@ import pytest
 from kb_fixture import Decided, graph_counts, issue_all
 from typer.testing import CliRunner
 
-from ecobrain.api.cli import app
+from ecobrain.api.cli.app import app
 from ecobrain.model_adapters import AdapterError
-from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning import task_status
-from ecobrain.reasoning.decision_trace import explain_saved
-from ecobrain.reasoning.rule_store import set_rule_status
-from ecobrain.reasoning.run_decision import decide_run, rule_base_for
+from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.authoring.rule_store import set_rule_status
+from ecobrain.reasoning.decisions import task_status
+from ecobrain.reasoning.decisions.run_decision import decide_run, rule_base_for
+from ecobrain.reasoning.decisions.trace import explain_saved
 
 runner = CliRunner()
 
@@ -110,7 +110,7 @@ def test_deciding_the_same_run_again_changes_nothing_and_keeps_statuses(
 def test_saving_a_decision_again_keeps_what_bureaus_reported(module_decided: Decided) -> None:
     """save_decision on its own (not only through decide_run) leaves statuses, their version
     counters and task actions on the nodes: a re-save while a bureau reports loses nothing."""
-    from ecobrain.reasoning.persist import save_decision
+    from ecobrain.reasoning.decisions.persist import save_decision
 
     s = module_decided.store
     d = module_decided.outcome.decision

@@ -9,8 +9,8 @@ from pathlib import Path
 from kb_fixture import graph_counts
 from typer.testing import CliRunner
 
-from ecobrain.api.cli import app
-from ecobrain.ontology.store import GraphStore
+from ecobrain.api.cli.app import app
+from ecobrain.ontology.graph.store import GraphStore
 
 
 def test_demo_runs_to_the_end(store: GraphStore, tmp_path: Path) -> None:

@@ -16,10 +16,10 @@ from doc_pages import Page
 from docx import Document
 from kb_fixture import Decided
 
-from ecobrain.api import documents as D
-from ecobrain.api.charts import FontChoice, cjk_font
-from ecobrain.api.documents_text import SOURCE_QUALITY_ZH, reader_text
-from ecobrain.ontology.store import GraphStore
+from ecobrain.api.documents import task_list as D
+from ecobrain.api.documents.charts import FontChoice, cjk_font
+from ecobrain.api.documents.text import SOURCE_QUALITY_ZH, reader_text
+from ecobrain.ontology.graph.store import GraphStore
 
 CITY, COUNTY = "330100", "330102"  # Hangzhou and its Shangcheng district
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -23,10 +23,16 @@ from docx.oxml.ns import qn
 from docx.shared import Mm
 from kb_fixture import Decided
 
-from ecobrain.api import documents as D
-from ecobrain.api.charts import MapEnterprise, MapHotspot, MapPlace, map_labels, scale_bar_km
-from ecobrain.api.documents_overview import GRADE_ZH, advice_sort_key, task_measure
-from ecobrain.api.documents_text import percent, reader_text
+from ecobrain.api.documents import task_list as D
+from ecobrain.api.documents.charts import (
+    MapEnterprise,
+    MapHotspot,
+    MapPlace,
+    map_labels,
+    scale_bar_km,
+)
+from ecobrain.api.documents.overview import GRADE_ZH, advice_sort_key, task_measure
+from ecobrain.api.documents.text import percent, reader_text
 
 CITY, COUNTY = "330100", "330102"  # Hangzhou and its Shangcheng district
 TASK_HEADER = ("序号", "任务编号", "对象", "位置", "任务内容", "期限", "优先级", "法律依据", "状态")
@@ -432,8 +438,8 @@ def test_the_drawn_map_has_county_names_numbers_a_scale_bar_and_a_north_arrow(
         decided: Decided) -> None:
     import matplotlib.pyplot as plt
 
-    from ecobrain.api.charts import cjk_font, map_figure
-    from ecobrain.api.documents_pictures import _geometry
+    from ecobrain.api.documents.charts import cjk_font, map_figure
+    from ecobrain.api.documents.pictures import _geometry
 
     data = D.gather(decided.store, decided.decision_id, prefix=CITY[:4])
     ci = D.prepare_region(decided.store, data, CITY, forecast=[]).charts

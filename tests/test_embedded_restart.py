@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from ecobrain.ontology.config import GraphSettings
-from ecobrain.ontology.embedded import EmbeddedServer, EmbeddedServerError, ServerInfo
-from ecobrain.ontology.store import open_store
+from ecobrain.ontology.graph.config import GraphSettings
+from ecobrain.ontology.graph.embedded import EmbeddedServer, EmbeddedServerError, ServerInfo
+from ecobrain.ontology.graph.store import open_store
 
 pytestmark = pytest.mark.falkordb_only  # about the embedded server itself
 
@@ -34,8 +34,8 @@ BATCH = 40  # statements per MULTI/EXEC block
 WRITER = r"""
 import sys
 from pathlib import Path
-from ecobrain.ontology.config import GraphSettings
-from ecobrain.ontology.store import open_store
+from ecobrain.ontology.graph.config import GraphSettings
+from ecobrain.ontology.graph.store import open_store
 
 data_dir, batches, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 settings = GraphSettings(None, None, None, "crash", Path(data_dir))

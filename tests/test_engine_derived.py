@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 from reasoning_fixtures import attribution, daily, enterprise, hotspot, regime
 
-from ecobrain.reasoning import derived
-from ecobrain.reasoning.compiler import compile_rule_base
-from ecobrain.reasoning.concept_index import ConceptIndex
-from ecobrain.reasoning.engine import _WORKERS, Engine
-from ecobrain.reasoning.rulebase import load_rule_base
+from ecobrain.reasoning.authoring.rulebase import load_rule_base
+from ecobrain.reasoning.engine import derived
+from ecobrain.reasoning.engine.runner import _WORKERS, Engine
+from ecobrain.reasoning.language.compiler import compile_rule_base
+from ecobrain.reasoning.language.concept_index import ConceptIndex
 
 D = dt.date(2025, 1, 1)
 

@@ -20,10 +20,10 @@ from reasoning_fixtures import (
 )
 
 from ecobrain.model_adapters.findings import RunFindings
-from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning.conclusions import Decision
-from ecobrain.reasoning.persist import load_decision_conclusions, save_decision
-from ecobrain.reasoning.pipeline import decide
+from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.decisions.conclusions import Decision
+from ecobrain.reasoning.decisions.persist import load_decision_conclusions, save_decision
+from ecobrain.reasoning.decisions.pipeline import decide
 
 D0 = dt.date(2026, 1, 10)
 HZ, SC, XH, NB = "330100", "330102", "330106", "330200"

@@ -1,6 +1,7 @@
 """The rule engine under threads and failures.
 
-durable_rules' C engine runs in worker processes (see ``reasoning/engine.py``): decisions made
+durable_rules' C engine runs in worker processes (see ``reasoning/engine/runner.py``): decisions
+made
 from several threads at once must be the decisions made one by one, and a native crash of the
 engine must be an error of the run, not of the process. The concurrent decisions run in a
 subprocess (this file, run as a script), so that a segmentation fault shows up as its exit
@@ -29,7 +30,7 @@ WORKLOADS = 6
 def workload(k: int) -> tuple[Any, list[dict[str, Any]]]:
     """Hotspots with enterprises around them (joins) and heavy PM2.5 days in some cities
     (alert -> measure -> enterprise tasks); a different size and place for each k."""
-    from ecobrain.reasoning.synthetic_load import hotspot_load
+    from ecobrain.reasoning.engine.synthetic_load import hotspot_load
 
     return hotspot_load(40 + 16 * k, seed=k, heavy_cities=1 + k % 3, shuffle=True,
                         run_id=f"threads-{k}", id_prefix="T")
@@ -40,8 +41,8 @@ def child() -> None:
     import faulthandler
 
     faulthandler.enable()
-    from ecobrain.reasoning.concept_index import ConceptIndex
-    from ecobrain.reasoning.pipeline import decide
+    from ecobrain.reasoning.decisions.pipeline import decide
+    from ecobrain.reasoning.language.concept_index import ConceptIndex
 
     concepts = ConceptIndex.from_ontology()
     loads = [workload(k) for k in range(WORKLOADS)]
@@ -89,10 +90,10 @@ def test_decisions_from_threads_are_the_decisions_made_one_by_one() -> None:
 # -- in this process: a dead engine worker, the memory limit ---------------------------------------
 
 def _compiled_and_facts() -> tuple[Any, list[dict[str, Any]], dt.date]:
-    from ecobrain.reasoning.compiler import compile_rule_base
-    from ecobrain.reasoning.concept_index import ConceptIndex
-    from ecobrain.reasoning.facts import assemble_facts
-    from ecobrain.reasoning.rulebase import load_rule_base
+    from ecobrain.reasoning.authoring.rulebase import load_rule_base
+    from ecobrain.reasoning.engine.facts import assemble_facts
+    from ecobrain.reasoning.language.compiler import compile_rule_base
+    from ecobrain.reasoning.language.concept_index import ConceptIndex
 
     concepts = ConceptIndex.from_ontology()
     findings, enterprises = workload(1)
@@ -104,11 +105,11 @@ def _compiled_and_facts() -> tuple[Any, list[dict[str, Any]], dt.date]:
 
 def _workers() -> list[psutil.Process]:
     return [p for p in psutil.Process().children()
-            if "ecobrain.reasoning.engine_worker" in " ".join(p.cmdline())]
+            if "ecobrain.reasoning.engine.worker" in " ".join(p.cmdline())]
 
 
 def test_a_crashed_engine_process_fails_the_run_not_this_process() -> None:
-    from ecobrain.reasoning.engine import Engine, EngineError
+    from ecobrain.reasoning.engine.runner import Engine, EngineError
 
     compiled, facts, day = _compiled_and_facts()
     expected = Engine(compiled).run(facts, decision_date=day)
@@ -130,7 +131,7 @@ def test_a_crashed_engine_process_fails_the_run_not_this_process() -> None:
 
 
 def test_a_run_past_the_memory_limit_moves_to_a_fresh_process(monkeypatch) -> None:
-    from ecobrain.reasoning.engine import _WORKERS, Engine, _WorkerPool
+    from ecobrain.reasoning.engine.runner import _WORKERS, Engine, _WorkerPool
 
     compiled, facts, day = _compiled_and_facts()
     expected = Engine(compiled).run(facts, decision_date=day)

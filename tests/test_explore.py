@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ecobrain.ontology import explore
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_shortest_path_either_direction(small_graph: GraphStore) -> None:
 def test_cli_search_node_and_path(small_graph: GraphStore) -> None:
     from typer.testing import CliRunner
 
-    from ecobrain.api.cli import app
+    from ecobrain.api.cli.app import app
 
     runner = CliRunner()
     found = runner.invoke(app, ["graph", "search", "臭氧"])

@@ -45,16 +45,16 @@ from foreign_runs import (
 from kb_fixture import _drop, _name, graph_counts
 from typer.testing import CliRunner
 
-from ecobrain.api.cli import app
+from ecobrain.api.cli.app import app
 from ecobrain.kb_loaders.bundle import UserFiles, load_bundled
 from ecobrain.model_adapters import collect_findings
 from ecobrain.model_adapters.errors import MissingVariableError
+from ecobrain.model_adapters.files.ioapi_writer import write_ioapi
+from ecobrain.model_adapters.files.registry import open_gridded
 from ecobrain.model_adapters.grids.overlap import cell_outline_lonlat, county_shares
-from ecobrain.model_adapters.ioapi_writer import write_ioapi
-from ecobrain.model_adapters.registry import open_gridded
 from ecobrain.ontology.geography import RegionIndex, regions_by_code
-from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning.run_decision import decide_run
+from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.decisions.run_decision import decide_run
 
 runner = CliRunner()
 GEOD = pyproj.Geod(ellps="WGS84")

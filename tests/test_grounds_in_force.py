@@ -13,13 +13,13 @@ from datetime import date
 import pytest
 from kb_fixture import sample_run_dir
 
-from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning.conclusions import Decision
-from ecobrain.reasoning.ground_selection import applies_in, scope_prefix, select
-from ecobrain.reasoning.legal_coverage import legal_coverage
-from ecobrain.reasoning.legal_grounds import LegalGround, resolve_grounds
-from ecobrain.reasoning.rulebase import load_rule_base
-from ecobrain.reasoning.run_decision import decide_run
+from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.authoring.legal_coverage import legal_coverage
+from ecobrain.reasoning.authoring.rulebase import load_rule_base
+from ecobrain.reasoning.decisions.conclusions import Decision
+from ecobrain.reasoning.decisions.ground_selection import applies_in, scope_prefix, select
+from ecobrain.reasoning.decisions.legal_grounds import LegalGround, resolve_grounds
+from ecobrain.reasoning.decisions.run_decision import decide_run
 
 DEC = date(2026, 12, 1)
 JUNE = date(2026, 6, 1)

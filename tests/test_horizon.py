@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from ecobrain.reasoning.horizon import open_level
+from ecobrain.reasoning.decisions.horizon import open_level
 
 D2026 = dt.date(2026, 12, 8)  # 环大气〔2024〕6号: yellow >200 1 d or >150 48 h; orange >200 48 h
 #                             or >150 72 h; red >200 72 h and >300 24 h

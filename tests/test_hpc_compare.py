@@ -19,7 +19,7 @@ from ecobrain.model_adapters.findings import (
     RegionDailyAQI,
     RunFindings,
 )
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 
 D1, D2, D3 = dt.date(2026, 11, 26), dt.date(2026, 11, 27), dt.date(2026, 11, 28)
 LEVEL = [(50, 1), (100, 2), (150, 3), (200, 4), (300, 5), (10_000, 6)]

@@ -12,13 +12,13 @@ from pathlib import Path
 
 from hpc_helpers import baseline_run, settings
 
-from ecobrain.api.documents import render_documents
+from ecobrain.api.documents.task_list import render_documents
 from ecobrain.api.jobs_decide import decide_callback
 from ecobrain.hpc_jobs.compare import expected_effect_rows, expected_effects
 from ecobrain.hpc_jobs.scenario import advice_from_decision, scenario_request
 from ecobrain.hpc_jobs.tracker import JobTracker
-from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning.run_decision import decide_run
+from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.decisions.run_decision import decide_run
 
 
 def test_decision_advice_tested_as_a_scenario(store: GraphStore, tmp_path: Path) -> None:

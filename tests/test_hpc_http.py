@@ -11,7 +11,7 @@ from api_helpers import jobs_client
 from fastapi.testclient import TestClient
 from hpc_helpers import baseline_run, settings, test_request, wait_for
 
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 
 
 @pytest.fixture

@@ -19,14 +19,14 @@ import typer
 from hpc_helpers import baseline_run, settings, test_request, wait_for
 from typer.testing import CliRunner
 
-from ecobrain.api.cli_jobs import register
+from ecobrain.api.cli.jobs import register
 from ecobrain.hpc_jobs.compare import expected_effect_rows
 from ecobrain.hpc_jobs.executors import JobState, LocalExecutor
 from ecobrain.hpc_jobs.request import RequestError, parse_request
 from ecobrain.hpc_jobs.scenario import ScenarioError, scenario_request
 from ecobrain.hpc_jobs.settings import SlurmSettings
 from ecobrain.hpc_jobs.tracker import JobError, JobTracker
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 
 
 def _script(tmp: Path, name: str, body: str, time_limit: str | None = None) -> Path:

@@ -29,8 +29,8 @@ from ecobrain.hpc_jobs.request import parse_request
 from ecobrain.hpc_jobs.scenario import scenario_request
 from ecobrain.hpc_jobs.settings import SlurmSettings
 from ecobrain.hpc_jobs.tracker import JobTracker
-from ecobrain.ontology.config import GraphSettings
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.config import GraphSettings
+from ecobrain.ontology.graph.store import GraphStore
 
 pytestmark = pytest.mark.slurm
 

@@ -22,7 +22,7 @@ from ecobrain.hpc_jobs.standin_model import (
     tag_emission_factors,
 )
 from ecobrain.model_adapters import collect_findings, load_run
-from ecobrain.model_adapters.manifest import TagSpec
+from ecobrain.model_adapters.files.manifest import TagSpec
 from ecobrain.ontology.concepts import Ontology
 
 MECH = "cb6r5_ae7_aq"

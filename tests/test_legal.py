@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ecobrain.kb_loaders.errors import LoadError
-from ecobrain.kb_loaders.statutes import load_regulations
+from ecobrain.kb_loaders.legal.statutes import load_regulations
+from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.ontology.legal import (
     CitationError,
     provision_status,
@@ -16,7 +17,6 @@ from ecobrain.ontology.legal import (
     resolve_citation,
     split_citation,
 )
-from ecobrain.ontology.store import GraphStore
 
 ART96 = "cn.air-law.2018.art96"
 
@@ -169,7 +169,7 @@ def test_succession_to_an_unknown_article_is_refused(legal_store: GraphStore,
 
 
 def test_bundled_succession_file_is_empty_and_documented() -> None:
-    from ecobrain.kb_loaders.statutes import bundled_statutes_dir, read_succession
+    from ecobrain.kb_loaders.legal.statutes import bundled_statutes_dir, read_succession
 
     file = bundled_statutes_dir() / "succession.yaml"
     _, entries = read_succession(file)

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from kb_fixture import graph_counts
 
-from ecobrain.kb_loaders.enterprises import bundled_path, load_enterprises
 from ecobrain.kb_loaders.errors import LoadError
-from ecobrain.kb_loaders.statutes import bundled_statutes_dir, load_regulations
-from ecobrain.ontology.store import GraphStore
+from ecobrain.kb_loaders.legal.statutes import bundled_statutes_dir, load_regulations
+from ecobrain.kb_loaders.places.enterprises import bundled_path, load_enterprises
+from ecobrain.ontology.graph.store import GraphStore
 
 
 def _enterprise_file(tmp_path: Path, rows: int, bad_name: str) -> Path:

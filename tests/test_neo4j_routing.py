@@ -19,8 +19,8 @@ import neo4j
 import pytest
 from api_helpers import api_client
 
-from ecobrain.ontology.neo4j_store import Neo4jStore
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.neo4j_store import Neo4jStore
+from ecobrain.ontology.graph.store import GraphStore
 
 pytestmark = pytest.mark.neo4j
 

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 
 from ecobrain.kb_loaders.errors import LoadError
-from ecobrain.kb_loaders.ontology_loader import load_ontology
-from ecobrain.kb_loaders.rdf_view import (
+from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
+from ecobrain.kb_loaders.semantics.rdf_view import (
     build_rdf_view,
     flatten_shapes,
     shapes_graph,
     validate_graph,
 )
 from ecobrain.ontology.concepts import EB, ONTOLOGY_PATH, Ontology
-from ecobrain.ontology.store import GraphStore
+from ecobrain.ontology.graph.store import GraphStore
 
 LABEL_COUNTS = "MATCH (n) UNWIND labels(n) AS l RETURN l, count(*) AS n ORDER BY l"
 REL_COUNTS = "MATCH ()-[r]->() RETURN type(r) AS t, count(*) AS n ORDER BY t"

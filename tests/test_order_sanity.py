@@ -27,10 +27,10 @@ from bolt_server import drop_new_graph, open_new_graph
 from ecobrain.kb_loaders.bundle import load_bundled
 from ecobrain.model_adapters import collect_findings
 from ecobrain.model_adapters.sample_run import write_sample_run
-from ecobrain.ontology.config import GraphSettings
-from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning.conclusions import Decision
-from ecobrain.reasoning.run_decision import decide_run
+from ecobrain.ontology.graph.config import GraphSettings
+from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.decisions.conclusions import Decision
+from ecobrain.reasoning.decisions.run_decision import decide_run
 
 December = tuple[GraphStore, Decision, Path]
 RANK = {"AlertBlue": 1, "AlertYellow": 2, "AlertOrange": 3, "AlertRed": 4}

@@ -18,20 +18,20 @@ import shapely
 from bolt_server import drop_new_graph, open_new_graph
 from typer.testing import CliRunner
 
-from ecobrain.api.cli import app
+from ecobrain.api.cli.app import app
 from ecobrain.kb_loaders.bundle import graph_stats
-from ecobrain.kb_loaders.enterprises import COLUMNS as E_COLUMNS
-from ecobrain.kb_loaders.enterprises import bundled_path as enterprises_csv
-from ecobrain.kb_loaders.enterprises import load_enterprises
 from ecobrain.kb_loaders.errors import LoadError, LoadErrors
-from ecobrain.kb_loaders.grid_cells import grid_cell_rows, load_grid, neighbours
-from ecobrain.kb_loaders.regions import _distance_m, load_regions
-from ecobrain.kb_loaders.stations import bundled_path as stations_csv
-from ecobrain.kb_loaders.stations import load_stations
-from ecobrain.ontology.config import GraphSettings
+from ecobrain.kb_loaders.places.enterprises import COLUMNS as E_COLUMNS
+from ecobrain.kb_loaders.places.enterprises import bundled_path as enterprises_csv
+from ecobrain.kb_loaders.places.enterprises import load_enterprises
+from ecobrain.kb_loaders.places.grid_cells import grid_cell_rows, load_grid, neighbours
+from ecobrain.kb_loaders.places.regions import _distance_m, load_regions
+from ecobrain.kb_loaders.places.stations import bundled_path as stations_csv
+from ecobrain.kb_loaders.places.stations import load_stations
 from ecobrain.ontology.geography import RegionIndex, regions_by_code
+from ecobrain.ontology.graph.config import GraphSettings
+from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.ontology.grid import ZJ3KM
-from ecobrain.ontology.store import GraphStore
 
 ROOT = Path(__file__).resolve().parent.parent
 Stats = tuple[dict[str, int], dict[str, int]]
@@ -39,7 +39,7 @@ Stats = tuple[dict[str, int], dict[str, int]]
 
 def load_concepts(store: GraphStore) -> None:
     """The ontology's concept nodes, which enterprise edges MATCH (the real loader)."""
-    loader = pytest.importorskip("ecobrain.kb_loaders.ontology_loader",
+    loader = pytest.importorskip("ecobrain.kb_loaders.semantics.ontology_loader",
                                  reason="the ontology loader is not in this checkout yet")
     loader.load_ontology(store)
 
@@ -391,7 +391,7 @@ def test_points_near_the_stated_county_are_accepted_far_ones_refused(
     far = _point_past_border("330106", "330102", 2500)
     assert RegionIndex.counties().locate_one(*near) == "330102"
     ok = station_file(tmp_path, [header, f"SYN-T-NEAR,x,county,330106,{near[0]},{near[1]}"])
-    from ecobrain.kb_loaders.stations import read_stations
+    from ecobrain.kb_loaders.places.stations import read_stations
 
     (record,), _ = read_stations(ok)
     assert record.county_code == "330106"

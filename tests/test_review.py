@@ -15,9 +15,9 @@ from kb_fixture import Decided
 from typer.testing import CliRunner
 
 from ecobrain.api.auth import KeyStore
-from ecobrain.api.cli import app
-from ecobrain.reasoning import review
-from ecobrain.reasoning.run_decision import decide_run
+from ecobrain.api.cli.app import app
+from ecobrain.reasoning.decisions import review
+from ecobrain.reasoning.decisions.run_decision import decide_run
 
 
 @pytest.fixture

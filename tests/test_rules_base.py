@@ -12,17 +12,17 @@ import typer
 from reasoning_fixtures import load_knowledge
 from typer.testing import CliRunner
 
-from ecobrain.api import cli_rules
+from ecobrain.api.cli import rules as cli_rules
+from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.ontology.legal import split_citation
-from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning.check import check_rules
-from ecobrain.reasoning.rulebase import (
+from ecobrain.reasoning.authoring.check import check_rules
+from ecobrain.reasoning.authoring.rulebase import (
     bundled_rules_dir,
     load_rule_base,
     load_rules_into_graph,
     rules_from_graph,
 )
-from ecobrain.reasoning.testing import run_rule_tests
+from ecobrain.reasoning.authoring.testing import run_rule_tests
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ from datetime import date
 
 import pytest
 
-from ecobrain.reasoning.compiler import compile_rule_base
-from ecobrain.reasoning.concept_index import ConceptIndex
-from ecobrain.reasoning.dsl import LoadedFile, RuleFile
-from ecobrain.reasoning.engine import Engine
-from ecobrain.reasoning.errors import ExpressionError
-from ecobrain.reasoning.expressions import Context, compile_condition, evaluate
-from ecobrain.reasoning.rulebase import RuleBase
-from ecobrain.reasoning.templates import parse_template
+from ecobrain.reasoning.authoring.rulebase import RuleBase
+from ecobrain.reasoning.engine.runner import Engine
+from ecobrain.reasoning.language.compiler import compile_rule_base
+from ecobrain.reasoning.language.concept_index import ConceptIndex
+from ecobrain.reasoning.language.dsl import LoadedFile, RuleFile
+from ecobrain.reasoning.language.errors import ExpressionError
+from ecobrain.reasoning.language.expressions import Context, compile_condition, evaluate
+from ecobrain.reasoning.language.templates import parse_template
 
 
 @pytest.fixture(scope="module")

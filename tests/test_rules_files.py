@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from reasoning_fixtures import load_knowledge
 
-from ecobrain.ontology.store import GraphStore
-from ecobrain.reasoning.check import check_rules
-from ecobrain.reasoning.concept_index import ConceptIndex
-from ecobrain.reasoning.dsl import read_rule_file
-from ecobrain.reasoning.errors import RuleError
-from ecobrain.reasoning.rulebase import load_rule_base, load_rules_into_graph
+from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.authoring.check import check_rules
+from ecobrain.reasoning.authoring.rulebase import load_rule_base, load_rules_into_graph
+from ecobrain.reasoning.language.concept_index import ConceptIndex
+from ecobrain.reasoning.language.dsl import read_rule_file
+from ecobrain.reasoning.language.errors import RuleError
 
 GOOD = """\
 family: demo

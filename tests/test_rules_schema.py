@@ -8,10 +8,10 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from ecobrain.reasoning.dsl import _Loader
-from ecobrain.reasoning.fact_types import FACT_TYPES
-from ecobrain.reasoning.rulebase import bundled_rules_dir
-from ecobrain.reasoning.schema import fact_types_markdown, schema_text
+from ecobrain.reasoning.authoring.rulebase import bundled_rules_dir
+from ecobrain.reasoning.language.dsl import _Loader
+from ecobrain.reasoning.language.fact_types import FACT_TYPES
+from ecobrain.reasoning.language.schema import fact_types_markdown, schema_text
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -24,7 +24,7 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 def test_published_schema_is_the_generated_one() -> None:
     assert (DOCS / "rules.schema.json").read_text(encoding="utf-8") == schema_text(), \
-        "regenerate: python -m ecobrain.reasoning.schema > docs/rules.schema.json"
+        "regenerate: python -m ecobrain.reasoning.language.schema > docs/rules.schema.json"
 
 
 def test_every_bundled_rule_file_validates() -> None:
@@ -52,7 +52,7 @@ def test_the_reference_page_documents_every_fact_type() -> None:
     page = (DOCS / "rules.md").read_text(encoding="utf-8")
     section = page.split("<!-- fact-types:start -->\n")[1].split("<!-- fact-types:end -->")[0]
     assert section == fact_types_markdown(), \
-        "regenerate: python -m ecobrain.reasoning.schema --fact-types"
+        "regenerate: python -m ecobrain.reasoning.language.schema --fact-types"
     for name, ft in FACT_TYPES.items():
         assert f"`{name}`" in page, name
         for field in ft.fields:

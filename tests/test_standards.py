@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from ecobrain.kb_loaders.errors import LoadError
-from ecobrain.kb_loaders.ontology_loader import load_ontology
-from ecobrain.kb_loaders.standards import load_standards, read_standards, standards_dir
-from ecobrain.kb_loaders.statutes import load_regulations
+from ecobrain.kb_loaders.legal.standards import load_standards, read_standards, standards_dir
+from ecobrain.kb_loaders.legal.statutes import load_regulations
+from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
 from ecobrain.ontology.dated_standards import (
     alert_grading,
     breakpoints,
@@ -20,8 +20,8 @@ from ecobrain.ontology.dated_standards import (
     reduction_requirements,
     standards_in_force,
 )
+from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.ontology.legal import get_article, provision_status
-from ecobrain.ontology.store import GraphStore
 
 FACTS = Path("/work/shared/domain/FACTS.md")
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import pytest
 
-from ecobrain.ontology.statement_size import (
+from ecobrain.ontology.graph.statement_size import (
     MAX_STATEMENT_BYTES,
     MIB,
     encoded_size,
     row_batches,
     statement_size,
 )
-from ecobrain.ontology.store import GraphStore, GraphStoreError
+from ecobrain.ontology.graph.store import GraphStore, GraphStoreError
 
 # 350,000 CJK characters: 1,050,000 UTF-8 bytes (a size counted in characters would be a third)
 CJK_ROW_TEXT = "空气质量" * 87_500

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from ecobrain.kb_loaders.errors import LoadError
-from ecobrain.kb_loaders.statute_parser import parse_statute
-from ecobrain.kb_loaders.statutes import bundled_statutes_dir, load_regulations
+from ecobrain.kb_loaders.legal.statute_parser import parse_statute
+from ecobrain.kb_loaders.legal.statutes import bundled_statutes_dir, load_regulations
 from ecobrain.ontology.cn_numerals import format_cn_int, parse_cn_int
+from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.ontology.legal import article_by_number, articles_of, get_article
-from ecobrain.ontology.store import GraphStore
 
 BUNDLED = bundled_statutes_dir()
 AIR_LAW = BUNDLED / "大气污染防治法-2018.md"

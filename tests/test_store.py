@@ -16,12 +16,12 @@ import bolt_server
 import pytest
 from typer.testing import CliRunner
 
-from ecobrain.api.cli import app
-from ecobrain.ontology.config import GraphSettings, settings_from_env
-from ecobrain.ontology.embedded import EmbeddedServer, EmbeddedServerError
-from ecobrain.ontology.falkordb_store import FalkorStore
-from ecobrain.ontology.neo4j_store import client_grace
-from ecobrain.ontology.store import (
+from ecobrain.api.cli.app import app
+from ecobrain.ontology.graph.config import GraphSettings, settings_from_env
+from ecobrain.ontology.graph.embedded import EmbeddedServer, EmbeddedServerError
+from ecobrain.ontology.graph.falkordb_store import FalkorStore
+from ecobrain.ontology.graph.neo4j_store import client_grace
+from ecobrain.ontology.graph.store import (
     GraphStore,
     GraphStoreError,
     ReadOnlyViolation,

@@ -10,8 +10,8 @@ import pytest
 from api_helpers import api_client
 from web_helpers import browser_page, live_server, skip_without_browser
 
-from ecobrain.api.http_web import WEBUI_DIR
-from ecobrain.ontology.store import GraphStore
+from ecobrain.api.web.pages import WEBUI_DIR
+from ecobrain.ontology.graph.store import GraphStore
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
 

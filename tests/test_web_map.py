@@ -17,7 +17,7 @@ import pytest
 from kb_fixture import Decided
 from web_helpers import LiveServer, browser_page, live_server, skip_without_browser
 
-from ecobrain.reasoning import review
+from ecobrain.reasoning.decisions import review
 
 NO_DATA = "#d0d5db"
 

@@ -12,7 +12,7 @@ import pytest
 from kb_fixture import Decided, issue_all
 from web_helpers import LiveServer, browser_page, live_server, skip_without_browser
 
-from ecobrain.reasoning import task_status
+from ecobrain.reasoning.decisions import task_status
 
 COUNTY = "330102"
 PHONE = {"width": 390, "height": 844, "mobile": True}

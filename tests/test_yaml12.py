@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ecobrain.model_adapters.emission_species import parse_variable_sets
+from ecobrain.model_adapters.files.emission_species import parse_variable_sets
 from ecobrain.model_adapters.inversion import default_hotspot_path, load_hotspot_config
 from ecobrain.yaml12 import load_yaml
 

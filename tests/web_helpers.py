@@ -24,8 +24,8 @@ import uvicorn
 from api_helpers import _SharedStore
 
 from ecobrain.api.auth import ROLES, KeyStore
-from ecobrain.api.http_app import create_app
-from ecobrain.ontology.store import GraphStore
+from ecobrain.api.http.app import create_app
+from ecobrain.ontology.graph.store import GraphStore
 
 
 def chromium() -> str | None:

@@ -1,0 +1,1 @@
+"""The command line (`ecobrain …`): one module per command group."""

@@ -1,0 +1,1 @@
+"""The generated task-list documents (Word, HTML, Markdown) and their pictures."""

@@ -1,0 +1,1 @@
+"""The decision-advice HTTP API (FastAPI): one router module per resource."""

@@ -1,0 +1,1 @@
+"""Loaders of laws, regulations, plans and standards (dated, to the article)."""

@@ -1,0 +1,1 @@
+"""Loaders of regions, grid cells, sites, stations and enterprises."""

@@ -1,0 +1,1 @@
+"""The OWL ontology into the graph, its RDF view and concept links."""

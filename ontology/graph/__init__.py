@@ -1,0 +1,1 @@
+"""Graph stores: the interface, FalkorDB (embedded or remote) and Neo4j."""

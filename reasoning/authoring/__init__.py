@@ -1,0 +1,2 @@
+"""The rule base as experts author it: files, versions in the graph, checks, tests, legal
+coverage."""

@@ -1,0 +1,1 @@
+"""Decisions: conclusions, legal grounds, saving, review and task status."""
