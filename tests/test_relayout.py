@@ -66,3 +66,19 @@ def test_every_old_module_is_gone_and_every_new_one_exists() -> None:
     for old, new in relayout.MOVES.items():
         assert not (ROOT / (old.replace(".", "/") + ".py")).exists(), old
         assert (ROOT / (new.replace(".", "/") + ".py")).exists(), new
+
+
+def test_a_module_added_to_a_new_package_after_the_move_is_kept(tmp_path: Path) -> None:
+    f = tmp_path / "mod.py"
+    # api/cli/common.py is in the map; api/cli/serve.py too — and a module only the package has
+    # (its __init__) stands for one a branch added after the move
+    f.write_text("from ecobrain.api.cli import __init__\n", encoding="utf-8")
+    assert not relayout.rewrite_text(f)
+
+
+def test_a_dotted_name_of_a_module_added_after_the_move_is_kept(tmp_path: Path) -> None:
+    f = tmp_path / "mod.py"
+    # reasoning/engine/ is the package the old reasoning/engine.py became; a module it has that
+    # is not in the map (its __init__ here) must not be read as an attribute of the old module
+    f.write_text("import ecobrain.reasoning.engine.__init__\n", encoding="utf-8")
+    assert not relayout.rewrite_text(f)
