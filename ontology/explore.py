@@ -29,7 +29,10 @@ SEARCH_LABELS: tuple[str, ...] = (
 )
 
 # One query per label (labels cannot be parameters; they come from the schema constants), so
-# each scans only its label instead of the whole graph.
+# each scans only its label instead of the whole graph. Each ranks as ``search`` does before
+# its LIMIT: with more hits than the limit, which ones come back is the ranking's choice, not
+# the server's row order (which differs between FalkorDB and Neo4j, and would drop an exact
+# match behind the limit).
 _SEARCH_TEMPLATE = """
 MATCH (n:{label})
 WHERE toLower(coalesce(n.id, '')) CONTAINS $q
@@ -42,6 +45,7 @@ WHERE toLower(coalesce(n.id, '')) CONTAINS $q
 RETURN n.id AS id, labels(n) AS labels,
        coalesce(n.name, n.name_zh, n.label_zh, n.title, n.label_en, n.id) AS name,
        [x IN [n.id, n.name, n.name_zh, n.label_zh, n.label_en] WHERE toLower(x) = $q] AS exact
+ORDER BY size(exact) = 0, size(toString(name)), id
 LIMIT $limit
 """
 _SEARCH = {label: _SEARCH_TEMPLATE.format(label=label) for label in ID_LABELS}
@@ -55,11 +59,14 @@ MATCH (n:{label} {{id: $id}})-[r]-()
 RETURN type(r) AS type, count(r) AS n ORDER BY type
 """
 
+# shortest paths first, then by their nodes' ids: a truncated neighbourhood is the same on
+# every backend
 _NEIGHBOURHOOD = """
 MATCH p = (n:{label} {{id: $id}})-[*1..{depth}]-(m)
 WHERE ($labels IS NULL OR any(l IN labels(m) WHERE l IN $labels))
   AND ($types IS NULL OR all(r IN relationships(p) WHERE type(r) IN $types))
-WITH p LIMIT $limit
+WITH p ORDER BY length(p), [x IN nodes(p) | x.id], [r IN relationships(p) | type(r)]
+LIMIT $limit
 RETURN [x IN nodes(p) | {{id: x.id, labels: labels(x),
         name: coalesce(x.name, x.name_zh, x.label_zh, x.title, x.label_en, x.id)}}] AS nodes,
        [r IN relationships(p) | {{type: type(r), source: startNode(r).id,

@@ -43,15 +43,31 @@ pytest_plugins = ["kb_fixture"]  # session-wide knowledge graph and decided samp
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """In the Bolt pass, tests of FalkorDB or the embedded server itself (marked, or on a
-    private embedded server: ``private_graph``) are skipped; tests
-    using ``neo4j_store`` carry the ``neo4j`` marker (``-m neo4j`` runs just them)."""
+    """Tests using ``neo4j_store`` carry the ``neo4j`` marker (``-m neo4j`` runs just them).
+
+    The Bolt pass (``ECOBRAIN_TEST_BACKEND=bolt``) runs the graph-touching tests only — those
+    whose fixtures reach ``graph_settings`` (every graph fixture does) — less the ``neo4j``
+    ones, which already ran over Bolt in the default pass; the rest do not depend on the
+    backend, and running them twice would only cost time. Tests of FalkorDB or the embedded
+    server itself (marked, or on a private embedded server: ``private_graph``) are skipped
+    there, with that reason."""
     for item in items:
         if "neo4j_store" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.neo4j)
-        if bolt_server.on_bolt() and (item.get_closest_marker("falkordb_only") or
-                                      "private_graph" in getattr(item, "fixturenames", ())):
+    if not bolt_server.on_bolt():
+        return
+    kept, dropped = [], []
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "graph_settings" not in names or item.get_closest_marker("neo4j"):
+            dropped.append(item)
+            continue
+        if item.get_closest_marker("falkordb_only") or "private_graph" in names:
             item.add_marker(pytest.mark.skip(reason="about FalkorDB / the embedded server"))
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,11 @@ def test_search_by_chinese_label_alias_and_id(small_graph: GraphStore) -> None:
     assert {"O3", "VOCs", "NOx"} <= {h["id"] for h in hits}
     assert explore.search(small_graph, "   ") == []
     assert explore.search(small_graph, "臭氧", labels=["Enterprise"]) == []
+    # more hits than the limit: the best ones by the ranking (exact, then shorter name: 臭氧 2,
+    # 氮氧化物 4, 挥发性有机物 6 characters), not the first ones the server happens to send
+    assert [r["id"] for r in explore.search(small_graph, "o", limit=1)] == ["O3"]
+    assert [r["id"] for r in explore.search(small_graph, "o", limit=2)] == ["O3", "NOx"]
+    assert [r["id"] for r in explore.search(small_graph, "vocs", limit=1)] == ["VOCs"]
 
 
 def test_node_with_relationship_counts(small_graph: GraphStore) -> None:
@@ -58,6 +63,11 @@ def test_neighbourhood_depth_filters_and_cap(small_graph: GraphStore) -> None:
     assert "Benzene" not in {n["id"] for n in only_precursors.nodes}
     capped = explore.neighbourhood(small_graph, "O3", depth=2, limit=1)
     assert capped.truncated and len({r["source"] for r in capped.relationships}) == 1
+    # which paths a cap keeps is the same on every backend: shortest first, then by node ids
+    # (O3-NOx, O3-VOCs, O3-VOCs-Benzene), not the server's row order
+    assert [n["id"] for n in capped.nodes] == ["O3", "NOx"]
+    assert [n["id"] for n in explore.neighbourhood(small_graph, "O3", depth=2, limit=2).nodes] \
+        == ["O3", "NOx", "VOCs"]
     with pytest.raises(ValueError):
         explore.neighbourhood(small_graph, "O3", depth=9)
 

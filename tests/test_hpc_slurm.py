@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bolt_server import drop_new_graph, open_new_graph
 from hpc_helpers import baseline_run, settings, test_request, wait_for
 
 from ecobrain.hpc_jobs.executors import JobState, SlurmExecutor
@@ -29,7 +30,7 @@ from ecobrain.hpc_jobs.scenario import scenario_request
 from ecobrain.hpc_jobs.settings import SlurmSettings
 from ecobrain.hpc_jobs.tracker import JobTracker
 from ecobrain.ontology.graph.config import GraphSettings
-from ecobrain.ontology.graph.store import GraphStore, open_store
+from ecobrain.ontology.graph.store import GraphStore
 
 pytestmark = pytest.mark.slurm
 
@@ -67,10 +68,9 @@ def slurm() -> SlurmSettings:
 
 @pytest.fixture(scope="module")
 def graph(graph_settings: GraphSettings) -> Iterator[GraphStore]:
-    s = open_store(graph_settings, graph=f"test_slurm_{uuid.uuid4().hex[:8]}")
+    s = open_new_graph(graph_settings, f"test_slurm_{uuid.uuid4().hex[:8]}")  # Bolt: a database
     yield s
-    s.drop_graph()
-    s.close()
+    drop_new_graph(s)
 
 
 @pytest.fixture(scope="module")

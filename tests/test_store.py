@@ -7,6 +7,7 @@ import json
 import multiprocessing as mp
 import os
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from ecobrain.api.cli.app import app
 from ecobrain.ontology.graph.config import GraphSettings, settings_from_env
 from ecobrain.ontology.graph.embedded import EmbeddedServer, EmbeddedServerError
 from ecobrain.ontology.graph.falkordb_store import FalkorStore
+from ecobrain.ontology.graph.neo4j_store import client_grace
 from ecobrain.ontology.graph.store import (
     GraphStore,
     GraphStoreError,
@@ -335,6 +337,35 @@ def test_cli_query_refuses_writes_on_any_backend(store: GraphStore) -> None:
     result = runner.invoke(app, ["graph", "query", "CREATE (n:Concept {id: 'x'})"])
     assert result.exit_code == 2 and "refused" in result.output
     assert store.read_one("MATCH (n) RETURN count(n) AS n") == {"n": 0}
+
+
+def test_neo4j_reads_stop_waiting_at_their_time_limit(neo4j_store: GraphStore) -> None:
+    """Neo4j stops a read at its time limit; the stand-in (ArcadeDB) ignores the transaction
+    timeout — a stand-in difference contained by ecobrain, which stops waiting at the limit
+    plus its grace (1 s + 10 %) and says "timed out", sync and async alike."""
+    stand_in = getattr(neo4j_store, "stand_in", False)
+    # the stand-in ends 9 x 10^6 steps by itself within seconds (10^6 took under the 1.22 s
+    # wait once its JIT was warm: no timeout to see), Neo4j stops 10^10 at the limit
+    side = 3000 if stand_in else 100_000
+    slow = (f"UNWIND range(1, {side}) AS a UNWIND range(1, {side}) AS b "
+            "WITH a, b WHERE (a * b) % 7 = 3 RETURN count(*) AS n")
+    # the stand-in would answer (a count, no error) after seconds: the error is the check; the
+    # bound only says the wait ended near limit + grace (1.22 s), not a speed
+    bound = 0.2 + client_grace(0.2) + 8.0
+    t0 = time.monotonic()
+    with pytest.raises(GraphStoreError, match=r"(?i)time(d)? ?out"):
+        neo4j_store.read(slow, timeout_ms=200)
+    assert time.monotonic() - t0 < bound
+
+    async def timed() -> float:
+        t1 = time.monotonic()
+        with pytest.raises(GraphStoreError, match=r"(?i)time(d)? ?out"):
+            await neo4j_store.aread(slow, timeout_ms=200)
+        return time.monotonic() - t1
+
+    assert _on_a_loop(neo4j_store, timed) < bound
+    # the store answers the next read as before
+    assert neo4j_store.read("RETURN 1 AS one", timeout_ms=5000) == [{"one": 1}]
 
 
 def test_neo4j_missing_database_names_the_setting(neo4j_store: GraphStore) -> None:

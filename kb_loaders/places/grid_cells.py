@@ -22,6 +22,7 @@ from ecobrain.kb_loaders.report import LoadReport
 from ecobrain.ontology import geography
 from ecobrain.ontology import grid as grid_module
 from ecobrain.ontology.geography import RegionIndex, city_of
+from ecobrain.ontology.graph.statement_size import row_batches
 from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.ontology.grid import EARTH_RADIUS_M, ZJ3KM, GridSpec
 from ecobrain.ontology.prepared import prepared_rows
@@ -128,8 +129,7 @@ def load_grid(store: GraphStore, grid: GridSpec = ZJ3KM) -> LoadReport:
     statements: list[tuple[str, dict[str, Any]]] = [
         (_MERGE_GRID, {"g": model_grid_row(grid, len(cells))})
     ]
-    for i in range(0, len(cells), BATCH):
-        batch = cells[i : i + BATCH]
+    for batch in row_batches(cells, max_rows=BATCH):
         statements.append((_DROP_STALE_REGION, {
             "rows": [{"id": c["id"], "county_code": c["county_code"]} for c in batch]}))
         statements.append((_MERGE_CELLS, {"rows": batch, "grid": grid.name}))

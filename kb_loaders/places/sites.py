@@ -22,6 +22,7 @@ from ecobrain.kb_loaders.csv_contract import Problems
 from ecobrain.kb_loaders.errors import LoadError
 from ecobrain.kb_loaders.places.regions import point_problems
 from ecobrain.ontology.geography import RegionIndex
+from ecobrain.ontology.graph.statement_size import row_batches
 from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.ontology.grid import ZJ3KM, GridSpec
 
@@ -124,7 +125,8 @@ def link_cell_query(label: str) -> str:
 
 
 def batches(rows: Sequence[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
-    return [list(rows[i : i + size]) for i in range(0, len(rows), size)]
+    """At most `size` rows and a Bolt-safe encoded size per batch (graph.statement_size)."""
+    return [list(b) for b in row_batches(rows, max_rows=size)]
 
 
 def slim(rows: Sequence[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:

@@ -8,6 +8,14 @@ write and read inside it, on its thread, goes through one transaction.
 Async reads (:meth:`Neo4jStore.aread`) use the driver's ``AsyncGraphDatabase``: one async
 driver per event loop (it is bound to the loop it runs on), made on first use, closed by
 ``aclose()``; same read transaction, same rows, same errors as :meth:`Neo4jStore.read`.
+
+Time limits: a read's limit (``timeout_ms``, else ``ECOBRAIN_GRAPH_READ_TIMEOUT_S``) goes to the
+server as the transaction timeout, and the store also stops *waiting* a little after it
+(:func:`client_grace`), because not every server stops the query: the test suite's Bolt
+stand-in (ArcadeDB) ignores the transaction timeout, and a server can stall. A sync read runs
+in a daemon thread that the caller stops waiting for; an async read is cancelled, which makes
+the driver drop its connection. Either way the caller gets "timed out" in bounded time; a
+server that ignores the timeout goes on computing on its own.
 """
 
 from __future__ import annotations
@@ -16,12 +24,13 @@ import asyncio
 import contextlib
 import threading
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from ecobrain.ontology.graph.config import DEFAULT_READ_TIMEOUT_S
 from ecobrain.ontology.graph.dialect import Neo4jDialect
+from ecobrain.ontology.graph.statement_size import BOLT_STAND_IN_MESSAGE_LIMIT, MIB, statement_size
 from ecobrain.ontology.graph.store import (
     GraphStore,
     GraphStoreError,
@@ -32,6 +41,47 @@ from ecobrain.ontology.graph.store import (
     node_value,
     rel_value,
 )
+
+T = TypeVar("T")
+
+
+def client_grace(limit_s: float) -> float:
+    """How long past a read's time limit the store still waits: room for the server's own
+    timeout error (with its message) to arrive first where the server enforces the limit."""
+    return 1.0 + 0.1 * limit_s
+
+
+def _timed_out(uri: str, limit_s: float) -> GraphStoreError:
+    return GraphStoreError(
+        f"the query timed out: no answer from {uri} within its {limit_s:g} s limit (stopped "
+        "waiting on ecobrain's side; ECOBRAIN_GRAPH_READ_TIMEOUT_S, or timeout_ms)")
+
+
+class _GivenUp(Exception):
+    """Ends a read's thread that its caller stopped waiting for."""
+
+
+def _wait_at_most(seconds: float, work: Callable[[], T]) -> T:
+    """`work()` in a daemon thread, waited for at most `seconds` (TimeoutError after). A thread
+    given up on finishes, or blocks, on its own: the driver has no public way to interrupt a
+    blocking read, and a daemon thread does not hold up the process's exit."""
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # handed to the caller as is
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="neo4j-read", daemon=True).start()
+    if not done.wait(seconds):
+        raise TimeoutError
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
 
 
 def _plain(value: Any) -> Any:
@@ -130,6 +180,22 @@ class Neo4jStore(GraphStore):
         # (ArcadeDB …)") re-inserts a node into a unique index when its labels change, and the
         # loaders relabel concepts: there, ids get plain indexes (docs/graph-server.md)
         self.stand_in = "arcadedb" in agent.lower()
+        # the stand-in refuses a message over 16 MiB and then never answers: a statement that
+        # would not fit is refused here, with a message, before it is sent (Neo4j has no such
+        # limit). The room left is for the RUN message's other fields (database, metadata).
+        self.message_limit: int | None = (BOLT_STAND_IN_MESSAGE_LIMIT - 64 * 1024
+                                          if self.stand_in else None)
+
+    def _check_fits(self, cypher: str, params: Mapping[str, Any] | None) -> None:
+        if self.message_limit is None:
+            return
+        size = statement_size(cypher, params)
+        if size > self.message_limit:
+            raise GraphStoreError(
+                f"a statement of {size / MIB:.1f} MiB does not fit one message of the Bolt server "
+                f"at {self._uri} (ArcadeDB: {BOLT_STAND_IN_MESSAGE_LIMIT // MIB} MiB; it would "
+                "leave the client waiting); cut its rows into smaller batches "
+                f"(ontology.graph.statement_size.row_batches)\n  in query: {cypher[:300]}")
 
     def describe(self) -> str:
         return f"{self._uri}, database {self.graph_name!r}"
@@ -181,6 +247,7 @@ class Neo4jStore(GraphStore):
     def _unit_read(self, tx: Any, cypher: str, params: Mapping[str, Any] | None) -> list[Row]:
         from neo4j.exceptions import DriverError, Neo4jError
 
+        self._check_fits(cypher, params)
         try:
             result = tx.run(cypher, dict(params or {}))
             return [{k: _plain(v) for k, v in rec.items()} for rec in result]
@@ -195,17 +262,29 @@ class Neo4jStore(GraphStore):
 
         if (unit := getattr(self._unit, "tx", None)) is not None:
             return self._unit_read(unit, cypher, params)
+        self._check_fits(cypher, params)
+        limit_s = timeout_ms / 1000 if timeout_ms else self._read_timeout
 
         # the time limit goes on the transaction function (a ``neo4j.Query`` is refused by
         # ``tx.run`` in every driver version: ValueError on 5.x, TypeError on 6.x)
-        @neo4j.unit_of_work(timeout=timeout_ms / 1000 if timeout_ms else self._read_timeout)
+        given_up = threading.Event()
+
+        @neo4j.unit_of_work(timeout=limit_s)
         def work(tx: Any) -> list[Row]:
+            if given_up.is_set():  # no retry of a read nobody waits for (the driver retries
+                raise _GivenUp     # a transaction whose connection was closed under it)
             result = tx.run(cypher, dict(params or {}))
             return [{k: _plain(v) for k, v in rec.items()} for rec in result]
 
-        try:
+        def run() -> list[Row]:
             with self._session(read=True) as session:
-                return session.execute_read(work)
+                return session.execute_read(work)  # type: ignore[no-any-return]
+
+        try:
+            return _wait_at_most(limit_s + client_grace(limit_s), run)
+        except TimeoutError:
+            given_up.set()
+            raise _timed_out(self._uri, limit_s) from None
         except (Neo4jError, DriverError) as exc:
             raise _read_error(exc, cypher, self._uri, self.graph_name) from exc
 
@@ -215,14 +294,22 @@ class Neo4jStore(GraphStore):
         import neo4j
         from neo4j.exceptions import DriverError, Neo4jError
 
-        @neo4j.unit_of_work(timeout=timeout_ms / 1000 if timeout_ms else self._read_timeout)
+        self._check_fits(cypher, params)
+        limit_s = timeout_ms / 1000 if timeout_ms else self._read_timeout
+
+        @neo4j.unit_of_work(timeout=limit_s)
         async def work(tx: Any) -> list[Row]:
             result = await tx.run(cypher, dict(params or {}))
             return [{k: _plain(v) for k, v in rec.items()} async for rec in result]
 
-        try:
+        async def run() -> list[Row]:
             async with self._async_session() as session:
                 return await session.execute_read(work)  # type: ignore[no-any-return]
+
+        try:  # cancelled at the deadline: the driver then drops the connection
+            return await asyncio.wait_for(run(), limit_s + client_grace(limit_s))
+        except TimeoutError:
+            raise _timed_out(self._uri, limit_s) from None
         except (Neo4jError, DriverError) as exc:
             raise _read_error(exc, cypher, self._uri, self.graph_name) from exc
 
@@ -257,6 +344,9 @@ class Neo4jStore(GraphStore):
 
     def write_all(self, statements: Sequence[Statement]) -> WriteSummary:
         from neo4j.exceptions import Neo4jError
+
+        for cypher, params in statements:  # before any is sent: nothing half-written
+            self._check_fits(cypher, params)
 
         def work(tx: Any) -> WriteSummary:
             total = WriteSummary()

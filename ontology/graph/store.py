@@ -11,7 +11,9 @@ Everything in ecobrain that touches the graph goes through :class:`GraphStore`:
   store the blocking read in a worker thread;
 - ``write(cypher, params)`` runs one write statement;
 - ``write_rows(cypher, rows)`` runs an ``UNWIND $rows AS r ...`` statement over batches, the
-  bulk-load path (62k nodes/s measured on FalkorDB);
+  bulk-load path (62k nodes/s measured on FalkorDB); batches are cut by row count and by
+  encoded size (:mod:`ecobrain.ontology.graph.statement_size`), so a batch fits a Bolt server's
+  message limit;
 - ``write_all(statements)`` runs several statements as one unit: a real transaction on Neo4j,
   a MULTI/EXEC block on FalkorDB (isolated; FalkorDB cannot roll back, which is why loaders
   validate a whole file before writing any of it).
@@ -41,6 +43,7 @@ import anyio
 from ecobrain.ontology.graph.config import GraphSettings, settings_from_env
 from ecobrain.ontology.graph.dialect import Dialect
 from ecobrain.ontology.graph.schema import EXTRA_INDEXES, ID_LABELS, SEARCH_PROPERTIES
+from ecobrain.ontology.graph.statement_size import row_batches
 
 Row = dict[str, Any]
 Statement = tuple[str, Mapping[str, Any] | None]
@@ -182,10 +185,11 @@ class GraphStore(ABC):
         param: str = "rows",
         extra: Mapping[str, Any] | None = None,
     ) -> WriteSummary:
-        """Run an ``UNWIND $rows`` statement over `rows` in batches."""
+        """Run an ``UNWIND $rows`` statement over `rows` in batches (at most `batch_size` rows
+        and :data:`~ecobrain.ontology.graph.statement_size.MAX_STATEMENT_BYTES` encoded bytes
+        each)."""
         total = WriteSummary()
-        for start in range(0, len(rows), batch_size):
-            chunk = list(rows[start : start + batch_size])
+        for chunk in row_batches(rows, max_rows=batch_size):
             params = dict(extra or {})
             params[param] = chunk
             summary = self.write(cypher, params)

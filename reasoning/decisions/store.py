@@ -299,7 +299,8 @@ EVIDENCE_QUERIES = {
     "rules": "MATCH (t:Task {id: $id})-[:MADE_BY]->(r:Rule) "
              "OPTIONAL MATCH (r)-[c:CITES]->(a:Article) RETURN r.id AS r, collect(a.id) AS a",
     "grounds": "MATCH (t:Task {id: $id})-[g:GROUNDED_IN]->(a:Article) "
-               "RETURN a.id AS a, g.status AS status, g.role AS role, g.citation AS citation",
+               "RETURN a.id AS a, g.status AS status, g.role AS role, g.citation AS citation "
+               "ORDER BY a, role",
     "findings": "MATCH (t:Task {id: $id})-[:EVIDENCED_BY]->(f:Finding) "
                 "OPTIONAL MATCH (f)-[:FROM_RUN]->(m:ModelRun) "
                 "OPTIONAL MATCH (f)-[:IN_CELL]->(c:GridCell) "
@@ -310,9 +311,13 @@ EVIDENCE_QUERIES = {
     "assigned": "MATCH (t:Task {id: $id})-[:ASSIGNED_TO]->(g:AdminRegion) RETURN g.id AS g",
     "cell_enterprises": "MATCH (e:Enterprise)-[:IN_CELL]->(c:GridCell) WHERE c.id IN $cells "
                         "RETURN e.id AS e, c.id AS c ORDER BY c, e LIMIT $limit",
-    "nodes": f"MATCH (n) WHERE n.id IN $ids RETURN n.id AS id, labels(n) AS labels, "
-             f"{_NAME} AS name",
 }
+# the chain's nodes, looked up by label (an unlabelled id lookup is a full scan on Neo4j): every
+# label the chain's edges reach — a task's subject is an enterprise, a cell or a sector concept
+CHAIN_LABELS = ("Task", "Decision", "ModelRun", "Rule", "Article", "Finding", "GridCell",
+                "AdminRegion", "Enterprise", "Concept")
+_CHAIN_NODES = ("MATCH (n:{label}) WHERE n.id IN $ids RETURN n.id AS id, labels(n) AS labels, "
+                f"{_NAME} AS name")
 CHAIN_ENTERPRISE_LIMIT = 200
 
 
@@ -363,7 +368,8 @@ def evidence_chain(store: GraphStore, task_id: str) -> dict[str, Any]:
     for r in near[:CHAIN_ENTERPRISE_LIMIT]:
         edge(r["e"], "IN_CELL", r["c"])
     nodes = {r["id"]: {"id": r["id"], "labels": sorted(r["labels"]), "name": r["name"]}
-             for r in store.read(EVIDENCE_QUERIES["nodes"], {"ids": sorted(ids)})}
+             for label in CHAIN_LABELS
+             for r in store.read(_CHAIN_NODES.format(label=label), {"ids": sorted(ids)})}
     by_label: dict[str, int] = defaultdict(int)
     for n in nodes.values():
         for label in n["labels"]:
@@ -376,7 +382,7 @@ def evidence_chain(store: GraphStore, task_id: str) -> dict[str, Any]:
                      "role": r["role"]} for r in grounds],
         "counts": dict(sorted(by_label.items())),
         "truncated": len(near) > CHAIN_ENTERPRISE_LIMIT,
-        "queries": {k: v for k, v in EVIDENCE_QUERIES.items() if k != "nodes"},
+        "queries": dict(EVIDENCE_QUERIES),
     }
 
 
