@@ -346,6 +346,8 @@ class DocumentsIn(BaseModel):
         default_factory=lambda: ["html", "md", "docx"], min_length=1)
     fresh: bool = Field(default=False, description="render again even when kept ones are "
                         "current")
+    model_config = {"json_schema_extra": {"examples": [
+        {"regions": ["330100", "330102"], "formats": ["html", "docx"]}]}}
 
 
 class RenderedOut(DocumentListItem):

@@ -31,6 +31,8 @@ SceneName = Annotated[str, PathParam(min_length=1, max_length=100,
 class IdsIn(BaseModel):
     ids: list[Annotated[str, Field(max_length=256)]] = Field(max_length=scene.MAX_IDS)
     lang: Literal["zh", "en"] = "zh"
+    model_config = {"json_schema_extra": {"examples": [{"ids": ["330100", "330102"],
+                                                        "lang": "zh"}]}}
 
 
 class SceneNode(BaseModel):
@@ -79,6 +81,8 @@ class PlainOut(BaseModel):
 class SceneIn(BaseModel):
     state: dict[str, Any] = Field(description="what the explorer restores: nodes, positions, "
                                   "pins, mode (the same as a deep link)")
+    model_config = {"json_schema_extra": {"examples": [
+        {"state": {"nodes": ["330100"], "mode": "graph"}}]}}
 
 
 class SceneOut(BaseModel):
@@ -152,11 +156,12 @@ def put_scene(name: SceneName, body: SceneIn, principal: Investigator,
     return {"name": name, **saved}
 
 
-@router.delete("/scenes/{name}", status_code=204, summary="Delete a saved scene",
+@router.delete("/scenes/{name}", response_model=Message, summary="Delete a saved scene",
                responses={404: {"model": Message, "description": "no such scene for this key"}})
-def delete_scene(name: SceneName, principal: Investigator, scenes: Scenes) -> None:
+def delete_scene(name: SceneName, principal: Investigator, scenes: Scenes) -> Message:
     if not scenes.delete(principal.name, name):
         raise HTTPException(404, f"key {principal.name!r} has no scene {name!r}")
+    return Message(message=f"scene {name!r} of key {principal.name!r} deleted")
 
 
 def include(app: FastAPI) -> None:
