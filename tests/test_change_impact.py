@@ -1,7 +1,8 @@
-"""Change impact before activation, on the decided sample run: a stricter yellow grading saved
-as a draft, its impact report (alerts, measures, tasks removed by region), and activation that
-needs the latest report — through the API and the CLI. The expected alerts are worked out here
-from the run's daily AQI forecast table."""
+"""Change impact before activation, on the decided sample run: a stricter yellow row of the
+grading decision table saved as a draft table version, the yellow row's impact report (alerts,
+measures, tasks removed by region), and activation that needs the latest report — through the
+API and the CLI. The expected alerts are worked out here from the run's daily AQI forecast
+table."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from ecobrain.reasoning.decisions.run_decision import rule_base_for
 from ecobrain.reasoning.decisions.store import region_forecast
 from ecobrain.reasoning.language.concept_index import ConceptIndex
 
-RULE = "alert.heavy-pollution.yellow"
+RULE = "alert.heavy-pollution.yellow"  # a row of the grading table
+TABLE = "alert.heavy-pollution.grading"
 STRICT = "days_over_200 >= 1 and peak_aqi > 210 and driver == PM2_5"  # a stricter yellow
 
 
@@ -31,11 +33,27 @@ def api(module_decided: Decided, tmp_path_factory: pytest.TempPathFactory
         yield client
 
 
+def _edit(text: str, old: str, new: str) -> str:
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
 def _draft_yaml(api: ApiClient) -> str:
-    v2 = api.get(f"/rules/{RULE}/versions/2", "expert").json()["yaml"]
-    old = "if: (days_over_200 >= 1 or longest_run_over_150 >= 2) and driver == PM2_5"
-    assert old in v2
-    return v2.replace("version: 2", "version: 3").replace(old, f"if: {STRICT}")
+    """Version 3 of the grading table, edited the way an expert edits the sheet: a peak_aqi
+    column, the yellow row reads STRICT (PM2_5, > 200 on a day, peak above 210), and the second
+    yellow row (AQI > 150 for 48 hours) is gone. Red and orange rows are as in version 2."""
+    v2 = api.get(f"/rules/{RULE}/versions/2", "expert").json()
+    assert v2["table"] == f"{TABLE}@2"
+    text = _edit(v2["yaml"], "\nversion: 2\n", "\nversion: 3\n")
+    text = _edit(text, "  - {field: days_over_200, label: AQI>200天数}\n",
+                 "  - {field: days_over_200, label: AQI>200天数}\n"
+                 "  - {field: peak_aqi, label: 预测日AQI峰值}\n")
+    text = _edit(text, '    days_over_200: ">= 1"\n    level: AlertYellow\n',
+                 '    days_over_200: ">= 1"\n    peak_aqi: "> 210"\n    level: AlertYellow\n')
+    start = text.index('  - id: alert.heavy-pollution.yellow\n    priority: 70\n'
+                       '    driver: PM2_5\n    longest_run_over_150: ">= 2"\n')
+    end = text.index("  - note: 其余情形不发布颜色预警")
+    return text[:start] + text[end:]
 
 
 def _expected_removed(d: Decided) -> set[str]:
@@ -76,11 +94,18 @@ def test_the_rerun_reproduces_the_stored_decision(module_decided: Decided) -> No
 def test_a_draft_is_saved_inactive_and_activation_needs_its_impact(
         api: ApiClient, module_decided: Decided) -> None:
     text = _draft_yaml(api)
-    r = api.post("/rules", "expert", json={"yaml": text, "activate": True})
+    r = api.post("/rules/tables", "expert", json={"yaml": text, "activate": True})
     assert r.status_code == 428 and "impact" in r.json()["message"]
     r = api.post("/rules", "expert", json={"yaml": text})
+    assert r.status_code == 422 and "POST /rules/tables" in r.text  # a table, not one rule
+    r = api.post("/rules/tables", "expert", json={"yaml": text})
     assert r.status_code == 201, r.text
-    assert r.json()["status"] == "draft" and "impact" in r.json()["warnings"][-1]
+    saved = {v["key"]: v for v in r.json()}
+    assert set(saved) == {f"alert.heavy-pollution.{lv}@3" for lv in ("red", "orange", "yellow")}
+    assert {v["table"] for v in saved.values()} == {f"{TABLE}@3"}
+    assert all(v["status"] == "draft" and "impact" in v["warnings"][-1]
+               for v in saved.values())
+    assert 'peak_aqi: "> 210"' in api.get(f"/rules/{RULE}/versions/3", "expert").json()["yaml"]
     r = api.post(f"/rules/{RULE}/versions/3/activate", "expert")
     assert r.status_code == 428
     assert f"POST /rules/{RULE}/versions/3/impact" in r.json()["message"]

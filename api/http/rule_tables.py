@@ -1,7 +1,8 @@
 """Decision tables as spreadsheets, and vocabulary as data, for domain experts.
 
 - ``POST /rules/tables/export``: one table of a submitted rule file as CSV or XLSX;
-- ``POST /rules/tables``: save a new table version (the rule versions of its rows, together);
+- ``POST /rules/tables``: save a new table version (the rule versions of its rows, together,
+  as drafts: each is activated after its impact report, like a single rule);
 - ``POST /rules/tables/import``: a sheet's rows put back into the rule file's text, with the
   full check report (gaps, overlaps, rows that never match, cell types against the graph's
   concepts, cited articles). Nothing is saved: the expert saves the returned text as a new
@@ -146,13 +147,26 @@ def import_table(body: ImportIn, _: Expert, store: Store) -> dict[str, Any]:
 @router.post("/rules/tables", response_model=list[RuleVersionOut],
              status_code=status.HTTP_201_CREATED,
              summary="Save a new decision-table version: the rule versions its rows make",
-             responses={409: {"description": "a version exists, or an active version of one "
-                              "of its rules would be in force on the same days"}})
+             responses={409: {"description": "a version of one of its rules exists"},
+                        428: {"description": "activate: true (a row's version is activated "
+                              "after its impact report)"}})
 def save_table(body: SaveIn, principal: Expert, store: Store) -> list[dict[str, Any]]:
     """One table (a rule file with one item of ``tables:``), validated and verified, its
-    test cases passing; the rows' versions are saved together with the table's lifecycle
-    (``activate``), each audited."""
-    return save_table_version(store, body.yaml, by=principal.name, activate=body.activate)
+    test cases passing; the rows' versions are saved together as drafts, each audited. Like a
+    single rule, a row's version decides only once activated after its impact report (a
+    table saved active would skip that gate)."""
+    if body.activate:
+        raise HTTPException(status.HTTP_428_PRECONDITION_REQUIRED, (
+            "a new table version is saved as a draft and its rows' versions are activated "
+            "after their impact reports: save it (activate: false), POST "
+            "/rules/{rule_id}/versions/{version}/impact for a row's version, review the "
+            "report, then POST …/activate with {\"impact_report\": \"<its id>\"}"))
+    out = save_table_version(store, body.yaml, by=principal.name, activate=False)
+    for row in out:
+        row.setdefault("warnings", []).append(
+            "saved as a draft: activate it after reviewing its impact report "
+            f"(POST /rules/{row['rule_id']}/versions/{row['version']}/impact)")
+    return out
 
 
 KindPath = Annotated[str, Path(description=f"one of {', '.join(KINDS)}")]

@@ -8,6 +8,9 @@ decision's date:
 - **before**: the graph's rule base as it is (the active versions);
 - **after**: the same with the version activated — and any other active version of the same
   rule whose days overlap it retired, since activation requires that (:mod:`.rule_store`).
+  A row of a decision table is a rule version like any other: the report is about that row's
+  version (``alert.heavy-pollution.yellow@3`` of a new grading table), the table's other rows
+  keep their own lifecycle.
 
 Both runs go through the same engine, merge and legal grounds as a real decision, on the same
 inputs, so every difference comes from the version. Enterprises of alerted regions are read
@@ -76,18 +79,23 @@ def with_version_active(base: RuleBase, key: str) -> tuple[RuleBase, list[str]]:
     (and which those were)."""
     target = base.entry(key).rule
     retired: list[str] = []
+
+    def lifecycle(r: Any) -> Any:
+        if r.key == key:
+            return r.model_copy(update={"status": "active"})
+        if r.id == target.id and r.status == "active" and _overlaps(r, target):
+            retired.append(r.key)
+            return r.model_copy(update={"status": "retired"})
+        return r
+
     files = []
     for f in base.files:
         assert f.model is not None
-        rules = []
-        for r in f.model.rules:
-            if r.key == key:
-                r = r.model_copy(update={"status": "active"})
-            elif r.id == target.id and r.status == "active" and _overlaps(r, target):
-                retired.append(r.key)
-                r = r.model_copy(update={"status": "retired"})
-            rules.append(r)
-        files.append(dataclasses.replace(f, model=f.model.model_copy(update={"rules": rules})))
+        rules = [lifecycle(r) for r in f.model.rules]
+        # a decision table's row is a rule version too (its own id@version, its own lifecycle)
+        from_tables = [(lifecycle(r), t) for r, t in f.table_rules]
+        files.append(dataclasses.replace(f, model=f.model.model_copy(update={"rules": rules}),
+                                         table_rules=from_tables))
     return RuleBase(files=files, root=base.root, origin=f"{base.origin}+{key}"), sorted(retired)
 
 
