@@ -110,7 +110,9 @@ def test_an_expert_edits_checks_tests_sees_the_impact_and_activates(
         page.locator(f"button[data-key='{RULE}@2']").click()
         page.wait_for_function("() => document.querySelector('.cm-content').textContent"
                                f".includes('{RULE}')")
-        assert "longest_run_over_150 >= 2" in page.locator(".cm-content").inner_text()
+        # the 2024 grading is a decision table: its row's version opens as the table's text
+        shown = page.locator(".cm-content").inner_text()
+        assert "id: alert.heavy-pollution.grading" in shown and "hit_policy: first" in shown
 
         # a draft with a wrong concept: the server's error, at its line, as you type
         _type(page, DRAFT.replace("DRIVER", "PM25"))

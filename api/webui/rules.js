@@ -202,7 +202,12 @@ async function check() {
 async function save() {
   showError(null);
   try {
-    const v = await api("/rules", { method: "POST", body: { yaml: view.state.doc.toString() } });
+    const text = view.state.doc.toString();
+    // a decision table's new version saves its rows' versions together (POST /rules/tables)
+    const isTable = /^tables:/m.test(text) || /^hit_policy:/m.test(text);
+    const saved = await api(isTable ? "/rules/tables" : "/rules",
+                            { method: "POST", body: { yaml: text } });
+    const v = Array.isArray(saved) ? saved[0] : saved;
     setSelected({ rule_id: v.rule_id, version: v.version, status: v.status });
     $("editing").textContent = `${v.key}「${v.title}」· ${v.status}（已保存为草稿）`;
     say(`已保存 ${v.key}（草稿）。请查看影响评估后再启用。`);
