@@ -229,7 +229,8 @@ def overlap_by_geodesic_area() -> list[tuple[str, float]]:
 def test_nine_km_decides_end_to_end(kb: GraphStore, tmp_path: Path) -> None:
     run = nine_km_run(tmp_path)
     out_dir = tmp_path / "docs"
-    output = decide_cli(run, "--out", str(out_dir), "--format", "html,md")
+    output = decide_cli(run, "--out", str(out_dir), "--format", "html,md",
+                        "--regions", "330100")
     dec_id = saved_decision_id(output)
     outcome = decide_run(kb, run)  # the same decision again, as an object
     d = outcome.decision
