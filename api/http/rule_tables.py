@@ -3,6 +3,9 @@
 - ``POST /rules/tables/export``: one table of a submitted rule file as CSV or XLSX;
 - ``POST /rules/tables``: save a new table version (the rule versions of its rows, together,
   as drafts: each is activated after its impact report, like a single rule);
+- ``POST /rules/tables/grid``: a table as the rule editor's grid (columns, rows of text
+  cells, hit policy), and with the edited grid, the text with the grid's rows (and version)
+  written back — nothing saved;
 - ``POST /rules/tables/import``: a sheet's rows put back into the rule file's text, with the
   full check report (gaps, overlaps, rows that never match, cell types against the graph's
   concepts, cited articles). Nothing is saved: the expert saves the returned text as a new
@@ -34,6 +37,7 @@ from ecobrain.kb_loaders.semantics.vocabulary import (
 )
 from ecobrain.reasoning.authoring.rule_store import RuleInvalid, save_table_version
 from ecobrain.reasoning.authoring.table_edit import import_rows, load_text
+from ecobrain.reasoning.authoring.table_grid import Grid, read_grid, write_grid
 from ecobrain.reasoning.authoring.table_io import find_table, to_csv, to_xlsx
 from ecobrain.reasoning.language.errors import RuleError
 
@@ -76,6 +80,42 @@ class ImportOut(BaseModel):
                       "version when ok)")
     errors: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
+
+
+class GridIn(BaseModel):
+    yaml: str = Field(min_length=1, max_length=400_000,
+                      description="a rule file's text, or the one table a version page shows")
+    table: str | None = Field(default=None, description="table id (default: the only one)")
+    version: int | None = Field(default=None, ge=1, description="default: the highest")
+    columns: list[str] | None = Field(default=None, description="the grid's column names; "
+                                      "with rows: write the grid back into the text")
+    rows: list[list[str]] | None = Field(default=None, max_length=2000,
+                                         description="the grid's rows, one text per column")
+    new_version: int | None = Field(default=None, ge=1, description="the version to save as")
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "yaml": "id: alert.heavy-pollution.grading\nversion: 2\n...",
+        "columns": ["id", "priority", "driver", "days_over_200", "level"],
+        "rows": [["alert.heavy-pollution.yellow", "70", "PM2_5", ">= 2", "AlertYellow"]],
+        "new_version": 3}]}}
+
+
+class GridColumn(BaseModel):
+    name: str
+    kind: Literal["meta", "input", "output"]
+    label: str
+
+
+class GridOut(BaseModel):
+    table: str
+    version: int
+    title: str
+    hit_policy: str
+    fact: str
+    columns: list[GridColumn]
+    rows: list[list[str]]
+    yaml: str = Field(description="the text with the grid's rows (validate, then save it "
+                      "with POST /rules/tables)")
 
 
 class TermIn(BaseModel):
@@ -124,6 +164,29 @@ def export_table(body: ExportIn, _: Expert) -> Response:
     if body.format == "xlsx":
         return Response(to_xlsx(table), media_type=XLSX, headers=headers)
     return Response(to_csv(table), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _grid_out(g: Grid) -> dict[str, Any]:
+    return {"table": g.table, "version": g.version, "title": g.title, "hit_policy": g.hit_policy,
+            "fact": g.fact, "columns": [vars(c) for c in g.columns], "rows": g.rows,
+            "yaml": g.yaml}
+
+
+@router.post("/rules/tables/grid", response_model=GridOut,
+             summary="A decision table as an editable grid; an edited grid back into its text")
+def table_grid(body: GridIn, _: Expert) -> dict[str, Any]:
+    """Without ``rows``: the table's grid. With ``columns`` and ``rows``: the table's rows
+    replaced by the grid's (read like a sheet's, so a bad cell names its row and column), the
+    version set to ``new_version``; the rest of the text is kept. Nothing is saved."""
+    try:
+        if body.rows is None:
+            return _grid_out(read_grid(body.yaml, body.table, body.version))
+        if not body.columns:
+            raise HTTPException(422, "rows need their columns")
+        return _grid_out(write_grid(body.yaml, body.columns, body.rows, table_id=body.table,
+                                    version=body.version, new_version=body.new_version))
+    except RuleError as exc:
+        raise RuleInvalid(exc.problems) from None
 
 
 @router.post("/rules/tables/import", response_model=ImportOut,

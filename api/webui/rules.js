@@ -3,7 +3,10 @@
    checker (POST /rules/validate: schema, expressions, concepts, cited articles) and completed
    from GET /rules/vocabulary (file keys, fact types and fields, concepts); the text's own tests
    run with the Chinese text each conclusion shows; save as a draft, its impact report on the
-   last decisions, activation with that report's id. Only API routes, the key in X-API-Key. */
+   last decisions, activation with that report's id. A decision table's version is also shown
+   as an editable grid (POST /rules/tables/grid: the server reads the table and writes the
+   edited grid back into the text, so the YAML stays the one source). Only API routes, the key
+   in X-API-Key. */
 "use strict";
 const $ = (id) => document.getElementById(id);
 const STANDING = [
@@ -19,6 +22,10 @@ let vocabulary = null;
 let selected = null;   // {rule_id, version, status} of the version shown / saved
 let impactId = null;   // the latest impact report of `selected`
 let lastValidation = null;
+let grid = null;       // the decision table shown in the grid (POST /rules/tables/grid)
+const HIT_ZH = { unique: "唯一（至多一行命中）", first: "首行命中（自上而下第一条成立的行）",
+                 priority: "优先级（命中行中优先级最高者）", collect: "全部收集（每条命中行）" };
+const KIND_COLUMN_ZH = { meta: "行信息", input: "条件", output: "结论" };
 
 function showError(err) { $("error").textContent = err ? `出错了：${err.message}` : ""; }
 function say(text) { $("status").textContent = text; }
@@ -63,6 +70,93 @@ async function openVersion(ruleId, version) {
     for (const b of document.querySelectorAll("#groups button[data-key]")) {
       b.setAttribute("aria-current", String(b.dataset.key === v.key));
     }
+    await loadGrid(v.yaml, v.table);
+  } catch (err) { showError(err); }
+}
+
+// -- the decision-table grid ---------------------------------------------------------------------
+
+/** The table of a row's version as a grid, or no grid for a single rule. */
+async function loadGrid(text, tableKey) {
+  if (!tableKey) { grid = null; $("grid-panel").hidden = true; return; }
+  const at = tableKey.lastIndexOf("@");
+  const g = await api("/rules/tables/grid", { method: "POST", body: {
+    yaml: text, table: tableKey.slice(0, at), version: Number(tableKey.slice(at + 1)) } });
+  renderGrid(g, g.version + 1);
+}
+
+function renderGrid(g, nextVersion) {
+  grid = g;
+  $("grid-panel").hidden = false;
+  $("grid-meta").textContent = `${g.table}@${g.version}「${g.title}」· 命中策略：`
+    + `${HIT_ZH[g.hit_policy] || g.hit_policy}（${g.hit_policy}）· 事实类型：${g.fact}`;
+  $("grid-meta").dataset.hitPolicy = g.hit_policy;
+  $("grid-version").value = String(nextVersion);
+  const table = $("grid");
+  table.replaceChildren();
+  const head = el("tr");
+  head.append(el("th", "行", { scope: "col" }));
+  for (const c of g.columns) {
+    const th = el("th", undefined, { scope: "col", "data-kind": c.kind, "data-col": c.name });
+    th.append(el("span", `${KIND_COLUMN_ZH[c.kind]}：${c.label}`));
+    if (c.label !== c.name) th.append(el("br"), el("small", c.name));
+    head.append(th);
+  }
+  head.append(el("th", "操作", { scope: "col" }));
+  const thead = el("thead");
+  thead.append(head);
+  const tbody = el("tbody");
+  g.rows.forEach((cells, i) => {
+    const n = i + 1;
+    const tr = el("tr", undefined, { "data-row": String(n) });
+    tr.append(el("th", String(n), { scope: "row" }));
+    g.columns.forEach((c, j) => {
+      const td = el("td");
+      const who = cells[0] ? `（${cells[0].split(".").pop()}）` : "";
+      td.append(el("input", undefined, {
+        type: "text", value: cells[j] ?? "", "data-col": c.name, "data-kind": c.kind,
+        "aria-label": `第${n}行${who} ${c.label}`, title: cells[j] ?? "" }));
+      tr.append(td);
+    });
+    const del = el("button", "删除", { type: "button", class: "secondary",
+                                       "aria-label": `删除第${n}行` });
+    del.addEventListener("click", () => { syncGrid(); grid.rows.splice(i, 1);
+                                          renderGrid(grid, $("grid-version").value); });
+    const td = el("td");
+    td.append(del);
+    tr.append(td);
+    tbody.append(tr);
+  });
+  table.append(thead, tbody);
+}
+
+/** The grid's cells as typed (inputs' values) back into `grid.rows`. */
+function syncGrid() {
+  grid.rows = [...$("grid").querySelectorAll("tbody tr")].map(
+    (tr) => [...tr.querySelectorAll("input[data-col]")].map((i) => i.value));
+}
+
+function addRow() {
+  syncGrid();
+  grid.rows.push(grid.columns.map(() => ""));
+  renderGrid(grid, $("grid-version").value);
+  $("grid").querySelector("tbody tr:last-child input")?.focus();
+}
+
+/** The edited grid written into the YAML by the server; then checked and tested. */
+async function applyGrid() {
+  showError(null);
+  syncGrid();
+  const version = Number($("grid-version").value);
+  try {
+    const g = await api("/rules/tables/grid", { method: "POST", body: {
+      yaml: view.state.doc.toString(), table: grid.table, version: grid.version,
+      columns: grid.columns.map((c) => c.name), rows: grid.rows,
+      new_version: Number.isInteger(version) && version > 0 ? version : null } });
+    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: g.yaml } });
+    renderGrid(g, g.version);
+    say(`表格已写回 YAML（${g.table}@${g.version}）。`);
+    await check();
   } catch (err) { showError(err); }
 }
 
@@ -306,5 +400,7 @@ window.addEventListener("DOMContentLoaded", () => {
   $("save").addEventListener("click", save);
   $("impact").addEventListener("click", impact);
   $("activate").addEventListener("click", activate);
+  $("grid-add").addEventListener("click", addRow);
+  $("grid-apply").addEventListener("click", applyGrid);
   keyForm(start);
 });
