@@ -224,6 +224,8 @@ function renderTests(v) {
 async function lintSource(editor) {
   const text = editor.state.doc.toString();
   if (!text.trim() || !apiKey()) return [];
+  // a text that no longer holds the grid's table (another rule typed in): no stale grid
+  if (grid && !text.includes(grid.table)) $("grid-panel").hidden = true;
   let v;
   try { v = await validate(text); } catch (err) { showError(err); return []; }
   const doc = editor.state.doc;
