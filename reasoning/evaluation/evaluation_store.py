@@ -23,7 +23,9 @@ from ecobrain.reasoning.evaluation.outcomes import Evaluation
 from ecobrain.reasoning.evaluation.plan import read_plan
 from ecobrain.reasoning.evaluation.post_measure import evaluate, load_evaluation_config
 
-BATCH = 2000
+# rows per statement: a task's evaluation carries its JSON, and ArcadeDB (the Bolt stand-in)
+# buffers a whole MERGE batch in a query heap of ~0.5 GB; 2,000 rows overran it
+BATCH = 200
 
 _EVAL = (
     "MATCH (d:Decision {id: $decision}) MERGE (e:Evaluation {id: $id}) SET e += $props "
