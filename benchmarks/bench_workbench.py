@@ -96,7 +96,7 @@ def _wait_for(base: str) -> None:
             if httpx.get(f"{base}/health", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
-            pass
+            pass  # not listening yet: asked again until the deadline
         time.sleep(0.3)
     raise RuntimeError("the server did not start")
 

@@ -56,7 +56,7 @@ def prepared_rows(name: str, inputs: Sequence[Any], sources: Sequence[str | Path
         if isinstance(rows, list):
             return rows
     except (OSError, ValueError):
-        pass
+        pass  # no entry yet, or a damaged one: built again below and the entry replaced
     rows = [dict(r) for r in build()]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
