@@ -88,7 +88,11 @@ case "${1:-}" in
     setup dev
     shift
     slurm_script="$ROOT/scripts/slurm-test-cluster.sh"
-    if [ -x "$slurm_script" ]; then
+    # ECOBRAIN_TEST_SLURM=0: leave the Slurm cluster alone (a run nested in another run's tests
+    # must not stop the cluster the outer run uses)
+    slurm_ours=0
+    if [ -x "$slurm_script" ] && [ "${ECOBRAIN_TEST_SLURM:-1}" != 0 ]; then
+      slurm_ours=1
       "$slurm_script" start || log "test Slurm cluster did not start; Slurm tests will skip with the reason"
       trap '"$slurm_script" stop >/dev/null 2>&1 || true' EXIT
     fi
@@ -99,9 +103,11 @@ case "${1:-}" in
     if "$bolt_script" start --holder $$ >/dev/null; then
       bolt_up=1
       eval "$("$bolt_script" env)"
-      trap '[ -z "${bolt_pid:-}" ] || kill "$bolt_pid" 2>/dev/null
+      # every command here must succeed or be "|| true": under set -e a failing one (kill of a
+      # Bolt pass that has already finished) becomes the script's exit status
+      trap '[ -z "${bolt_pid:-}" ] || kill "$bolt_pid" 2>/dev/null || true
             "$bolt_script" release $$ >/dev/null 2>&1 || true
-            "$slurm_script" stop >/dev/null 2>&1 || true' EXIT
+            [ "$slurm_ours" = 0 ] || "$slurm_script" stop >/dev/null 2>&1 || true' EXIT
     else
       log "test Bolt server did not start; the Neo4j-store tests will skip"
     fi
