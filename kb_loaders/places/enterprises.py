@@ -35,6 +35,7 @@ from ecobrain.kb_loaders.csv_contract import (
     read_meta,
     read_table,
 )
+from ecobrain.kb_loaders.places.registers import kept_register
 from ecobrain.kb_loaders.places.sites import (
     COORD_DECIMALS,
     SITE_STALE_EDGES,
@@ -47,6 +48,7 @@ from ecobrain.kb_loaders.places.sites import (
     slim,
 )
 from ecobrain.kb_loaders.report import LoadReport
+from ecobrain.ontology.concepts import default_ontology_path
 from ecobrain.ontology.geography import city_of
 from ecobrain.ontology.graph.store import GraphStore
 
@@ -191,6 +193,16 @@ def read_enterprises(path: str | Path, ontology: Any = None) -> tuple[list[Enter
     return records, notes
 
 
+def validated_enterprises(path: str | Path, ontology: Any = None
+                          ) -> tuple[list[EnterpriseRecord], list[str]]:
+    """:func:`read_enterprises`, its rows kept for an unchanged file, ontology, boundaries and
+    code (:mod:`~ecobrain.kb_loaders.places.registers`); a file that fails is checked anew."""
+    path = Path(path)
+    ontology_file = ontology.path if ontology is not None else default_ontology_path()
+    return kept_register("enterprises", path, EnterpriseRecord, [ontology_file, __file__],
+                         lambda: read_enterprises(path, ontology))
+
+
 # The node, its sector and its county in one statement (parameters are serialised once).
 _MERGE = (
     "UNWIND $rows AS r MERGE (e:Enterprise {id: r.id}) "
@@ -219,7 +231,7 @@ def load_enterprises(store: GraphStore, path: str | Path | None = None, *,
     """Validate then MERGE an enterprise file (None = the bundled synthetic sample)."""
     started = time.perf_counter()
     path = Path(path) if path is not None else bundled_path()
-    records, notes = read_enterprises(path, ontology)
+    records, notes = validated_enterprises(path, ontology)
     file = str(path)
     hint_onto = "load the ontology first (ecobrain kb load)"
     require_nodes(store, "Sector", [r.sector for r in records], what="sector concept(s)",

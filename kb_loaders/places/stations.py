@@ -30,6 +30,7 @@ from ecobrain.kb_loaders.csv_contract import (
     read_meta,
     read_table,
 )
+from ecobrain.kb_loaders.places.registers import kept_register
 from ecobrain.kb_loaders.places.sites import (
     COORD_DECIMALS,
     SITE_STALE_EDGES,
@@ -135,6 +136,14 @@ def read_stations(path: str | Path) -> tuple[list[StationRecord], list[str]]:
     return records, notes
 
 
+def validated_stations(path: str | Path) -> tuple[list[StationRecord], list[str]]:
+    """:func:`read_stations`, its rows kept for an unchanged file, boundaries and code
+    (:mod:`~ecobrain.kb_loaders.places.registers`); a file that fails is checked anew."""
+    path = Path(path)
+    return kept_register("stations", path, StationRecord, [__file__],
+                         lambda: read_stations(path))
+
+
 _MERGE = (
     "UNWIND $rows AS r MERGE (s:MonitoringStation {id: r.id}) "
     "SET s.name = r.name, s.kind = r.kind, s.county_code = r.county_code, "
@@ -149,7 +158,7 @@ def load_stations(store: GraphStore, path: str | Path | None = None) -> LoadRepo
     """Validate then MERGE a station file (None = the bundled synthetic sample)."""
     started = time.perf_counter()
     path = Path(path) if path is not None else bundled_path()
-    records, notes = read_stations(path)
+    records, notes = validated_stations(path)
     file = str(path)
     require_nodes(store, "County", [r.county_code for r in records], what="county node(s)",
                   load_hint="load the regions first", file=file)
