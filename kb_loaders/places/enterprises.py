@@ -42,6 +42,7 @@ from ecobrain.kb_loaders.places.sites import (
     batches,
     check_places,
     drop_stale_query,
+    holds_any,
     link_cell_query,
     place_on_grid,
     require_nodes,
@@ -243,16 +244,19 @@ def load_enterprises(store: GraphStore, path: str | Path | None = None, *,
     require_nodes(store, "GridCell", [r.cell_id for r in records if r.cell_in_graph],
                   what="grid cell(s)", load_hint="load the grid first", file=file)
     rows = [r.properties() for r in records]
-    statements: list[tuple[str, dict[str, Any]]] = []
-    for batch in batches(rows, BATCH):
-        statements += [
-            (drop_stale_query("Enterprise", _STALE), {"rows": slim(
-                batch, "id", "sector", "pollutants", "county_code", "cell_id")}),
-            (_MERGE, {"rows": batch}),
-            (_EMITS, {"rows": slim(batch, "id", "pollutants")}),
-            (link_cell_query("Enterprise"), {"rows": slim(batch, "id", "cell_id")}),
-        ]
-    written = store.write_all(statements)
+    with store.atomic():
+        reload = holds_any(store, "Enterprise")
+        statements: list[tuple[str, dict[str, Any]]] = []
+        for batch in batches(rows, BATCH):
+            if reload:
+                statements.append((drop_stale_query("Enterprise", _STALE), {"rows": slim(
+                    batch, "id", "sector", "pollutants", "county_code", "cell_id")}))
+            statements += [
+                (_MERGE, {"rows": batch}),
+                (_EMITS, {"rows": slim(batch, "id", "pollutants")}),
+                (link_cell_query("Enterprise"), {"rows": slim(batch, "id", "cell_id")}),
+            ]
+        written = store.write_all(statements)
     report = LoadReport(source=f"enterprises {path.name}", records=len(records), written=written,
                         notes=notes)
     if records and records[0].synthetic:

@@ -116,6 +116,15 @@ def drop_stale_query(label: str, stale: dict[str, str]) -> str:
     return f"UNWIND $rows AS r MATCH (s:{label} {{id: r.id}})-[x]->(t) WHERE {cases} DELETE x"
 
 
+def holds_any(store: GraphStore, label: str) -> bool:
+    """Whether any node of `label` is in the graph. A load into a graph without one has no
+    stale edge to drop: the statement that finds them is left out (run it inside the unit
+    of writes, so no other writer adds one in between)."""
+    if label not in SITE_LABELS | {"GridCell"}:
+        raise ValueError(f"unexpected label {label!r}")
+    return bool(store.read(f"MATCH (n:{label}) RETURN 1 AS one LIMIT 1"))
+
+
 def link_cell_query(label: str) -> str:
     """IN_CELL for the sites whose cell is a GridCell node (others have none to link)."""
     if label not in SITE_LABELS:

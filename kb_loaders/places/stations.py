@@ -37,6 +37,7 @@ from ecobrain.kb_loaders.places.sites import (
     batches,
     check_places,
     drop_stale_query,
+    holds_any,
     link_cell_query,
     place_on_grid,
     require_nodes,
@@ -165,15 +166,18 @@ def load_stations(store: GraphStore, path: str | Path | None = None) -> LoadRepo
     require_nodes(store, "GridCell", [r.cell_id for r in records if r.cell_in_graph],
                   what="grid cell(s)", load_hint="load the grid first", file=file)
     rows = [r.properties() for r in records]
-    statements: list[tuple[str, dict[str, Any]]] = []
-    for batch in batches(rows, BATCH):
-        statements += [
-            (drop_stale_query("MonitoringStation", SITE_STALE_EDGES),
-             {"rows": slim(batch, "id", "county_code", "cell_id")}),
-            (_MERGE, {"rows": batch}),
-            (link_cell_query("MonitoringStation"), {"rows": slim(batch, "id", "cell_id")}),
-        ]
-    written = store.write_all(statements)
+    with store.atomic():
+        reload = holds_any(store, "MonitoringStation")
+        statements: list[tuple[str, dict[str, Any]]] = []
+        for batch in batches(rows, BATCH):
+            if reload:
+                statements.append((drop_stale_query("MonitoringStation", SITE_STALE_EDGES),
+                                   {"rows": slim(batch, "id", "county_code", "cell_id")}))
+            statements += [
+                (_MERGE, {"rows": batch}),
+                (link_cell_query("MonitoringStation"), {"rows": slim(batch, "id", "cell_id")}),
+            ]
+        written = store.write_all(statements)
     report = LoadReport(source=f"stations {path.name}", records=len(records), written=written,
                         notes=notes)
     if records and records[0].synthetic:
