@@ -215,6 +215,21 @@ _MERGE = (
     "WITH e, r MATCH (s:Sector {id: r.sector}) MERGE (e)-[:IN_SECTOR]->(s) "
     "WITH e, r MATCH (k:County {id: r.county_code}) MERGE (e)-[:IN_REGION]->(k)"
 )
+# The same into a graph without Enterprise nodes: ids are unique (checked), so every row is a
+# new node without edges, and CREATE writes what MERGE would without looking each one up.
+_CREATE = (
+    "UNWIND $rows AS r CREATE (e:Enterprise {id: r.id, name: r.name, "
+    "county_code: r.county_code, city_code: r.city_code, lon: r.lon, lat: r.lat, "
+    "sector: r.sector, pollutants: r.pollutants, performance_grade: r.performance_grade, "
+    "key_enterprise: r.key_enterprise, online_monitoring: r.online_monitoring, "
+    "grid_row: r.grid_row, grid_col: r.grid_col, cell_id: r.cell_id, synthetic: r.synthetic}) "
+    "WITH e, r MATCH (s:Sector {id: r.sector}) CREATE (e)-[:IN_SECTOR]->(s) "
+    "WITH e, r MATCH (k:County {id: r.county_code}) CREATE (e)-[:IN_REGION]->(k)"
+)
+_CREATE_EMITS = (
+    "UNWIND $rows AS r MATCH (e:Enterprise {id: r.id}) UNWIND r.pollutants AS pid "
+    "MATCH (p:Pollutant {id: pid}) CREATE (e)-[:EMITS]->(p)"
+)
 _EMITS = (
     "UNWIND $rows AS r MATCH (e:Enterprise {id: r.id}) UNWIND r.pollutants AS pid "
     "MATCH (p:Pollutant {id: pid}) MERGE (e)-[:EMITS]->(p)"
@@ -252,9 +267,10 @@ def load_enterprises(store: GraphStore, path: str | Path | None = None, *,
                 statements.append((drop_stale_query("Enterprise", _STALE), {"rows": slim(
                     batch, "id", "sector", "pollutants", "county_code", "cell_id")}))
             statements += [
-                (_MERGE, {"rows": batch}),
-                (_EMITS, {"rows": slim(batch, "id", "pollutants")}),
-                (link_cell_query("Enterprise"), {"rows": slim(batch, "id", "cell_id")}),
+                (_MERGE if reload else _CREATE, {"rows": batch}),
+                (_EMITS if reload else _CREATE_EMITS, {"rows": slim(batch, "id", "pollutants")}),
+                (link_cell_query("Enterprise", new=not reload),
+                 {"rows": slim(batch, "id", "cell_id")}),
             ]
         written = store.write_all(statements)
     report = LoadReport(source=f"enterprises {path.name}", records=len(records), written=written,

@@ -125,12 +125,15 @@ def holds_any(store: GraphStore, label: str) -> bool:
     return bool(store.read(f"MATCH (n:{label}) RETURN 1 AS one LIMIT 1"))
 
 
-def link_cell_query(label: str) -> str:
-    """IN_CELL for the sites whose cell is a GridCell node (others have none to link)."""
+def link_cell_query(label: str, *, new: bool = False) -> str:
+    """IN_CELL for the sites whose cell is a GridCell node (others have none to link);
+    `new`: the sites were created in this unit, so none has the edge yet (CREATE)."""
     if label not in SITE_LABELS:
         raise ValueError(f"unexpected site label {label!r}")
     return (f"UNWIND $rows AS r MATCH (s:{label} {{id: r.id}}) "
-            "MATCH (c:GridCell {id: r.cell_id}) MERGE (s)-[:IN_CELL]->(c)")
+            f"MATCH (c:GridCell {{id: r.cell_id}}) {'CREATE' if new else 'MERGE'} "
+            "(s)-[:IN_CELL]->(c)")
+
 
 
 def batches(rows: Sequence[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:

@@ -152,6 +152,13 @@ _MERGE = (
     "s.grid_col = r.grid_col, s.cell_id = r.cell_id, s.synthetic = r.synthetic "
     "WITH s, r MATCH (k:County {id: r.county_code}) MERGE (s)-[:IN_REGION]->(k)"
 )
+# The same into a graph without MonitoringStation nodes (ids checked unique): CREATE.
+_CREATE = (
+    "UNWIND $rows AS r CREATE (s:MonitoringStation {id: r.id, name: r.name, kind: r.kind, "
+    "county_code: r.county_code, city_code: r.city_code, lon: r.lon, lat: r.lat, "
+    "grid_row: r.grid_row, grid_col: r.grid_col, cell_id: r.cell_id, synthetic: r.synthetic}) "
+    "WITH s, r MATCH (k:County {id: r.county_code}) CREATE (s)-[:IN_REGION]->(k)"
+)
 BATCH = 5000
 
 
@@ -174,8 +181,9 @@ def load_stations(store: GraphStore, path: str | Path | None = None) -> LoadRepo
                 statements.append((drop_stale_query("MonitoringStation", SITE_STALE_EDGES),
                                    {"rows": slim(batch, "id", "county_code", "cell_id")}))
             statements += [
-                (_MERGE, {"rows": batch}),
-                (link_cell_query("MonitoringStation"), {"rows": slim(batch, "id", "cell_id")}),
+                (_MERGE if reload else _CREATE, {"rows": batch}),
+                (link_cell_query("MonitoringStation", new=not reload),
+                 {"rows": slim(batch, "id", "cell_id")}),
             ]
         written = store.write_all(statements)
     report = LoadReport(source=f"stations {path.name}", records=len(records), written=written,
