@@ -20,9 +20,10 @@ from ecobrain.kb_loaders.places.enterprises import load_enterprises, validated_e
 from ecobrain.kb_loaders.places.grid_cells import load_grid
 from ecobrain.kb_loaders.places.regions import load_regions
 from ecobrain.kb_loaders.places.stations import load_stations, validated_stations
+from ecobrain.kb_loaders.semantics import ontology_loader
 from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
 from ecobrain.ontology import geography
-from ecobrain.ontology.concepts import default_ontology_path
+from ecobrain.ontology.concepts import OntologyError, default_ontology_path
 from ecobrain.ontology.graph.store import GraphStore
 
 HEADER = "id,name,kind,county_code,lon,lat"
@@ -192,3 +193,23 @@ def test_a_first_load_writes_the_graph_a_reload_keeps(store: GraphStore, tmp_pat
     assert [(r.nodes_created, r.relationships_created) for r in again] == [(0, 0)] * 3
     assert _fingerprint(store) == after_first
 
+
+
+def test_the_ontology_plan_is_kept_for_the_same_turtle(kept: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    ttl = tmp_path / "ecobrain.ttl"
+    shutil.copy(default_ontology_path(), ttl)
+    calls = _counted(monkeypatch, ontology_loader, "_planned")
+    first = ontology_loader.kept_plan(ttl)
+    assert ontology_loader.kept_plan(ttl) == first and len(calls) == 1
+    assert first == ontology_loader._planned(ttl)  # kept = parsed now (JSON keeps it whole)
+    with ttl.open("a", encoding="utf-8") as f:
+        f.write("\n# an edit\n")
+    ontology_loader.kept_plan(ttl)
+    assert len(calls) == 3  # the direct call above, and the edited file parsed again
+    with ttl.open("a", encoding="utf-8") as f:
+        f.write("eb:Broken a \n")  # not Turtle
+    for _ in range(2):
+        with pytest.raises(OntologyError):
+            ontology_loader.kept_plan(ttl)
+    assert len(list(kept.glob("ontology-plan-*.json"))) == 2
