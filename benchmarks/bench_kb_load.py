@@ -53,23 +53,30 @@ def _peak_rss_mb() -> float:
 
 def _run(store, steps: list[tuple[str, Callable]], title: str
          ) -> tuple[float, int, int, int, int, int]:
-    from ecobrain.kb_loaders.bundle import graph_stats
+    """The steps through ``run_steps``, as ``ecobrain kb load`` runs them."""
+    from ecobrain.kb_loaders.bundle import graph_stats, run_steps
 
     print(f"\n## {title}")
     print(f"{'step':<28}{'records':>9}{'nodes+':>9}{'rels+':>9}{'seconds':>9}")
-    total_nodes = total_rels = 0
+    totals = {"nodes": 0, "rels": 0}
     meter = PayloadMeter(store)
-    started = time.perf_counter()
-    for name, step in steps:
-        t = time.perf_counter()
-        with meter:
-            report = step(store)
-        dt = time.perf_counter() - t
-        total_nodes += report.nodes_created
-        total_rels += report.relationships_created
+    begun: dict[str, float] = {}
+
+    def on_step(name: str, report) -> None:
+        if report is None:
+            begun[name] = time.perf_counter()
+            return
+        dt = time.perf_counter() - begun[name]
+        totals["nodes"] += report.nodes_created
+        totals["rels"] += report.relationships_created
         print(f"{name:<28}{report.records:>9}{report.nodes_created:>9}"
               f"{report.relationships_created:>9}{dt:>9.2f}")
+
+    started = time.perf_counter()
+    with meter:
+        run_steps(store, steps, on_step)
     seconds = time.perf_counter() - started
+    total_nodes, total_rels = totals["nodes"], totals["rels"]
     labels, rels = graph_stats(store)
     nodes_in_graph = sum(n for label, n in labels.items() if label != "AdminRegion")
     print(f"{'total':<28}{'':>9}{total_nodes:>9}{total_rels:>9}{seconds:>9.2f}")

@@ -39,9 +39,8 @@ import spacy
 from spacy.language import Language
 
 from ecobrain.kb_loaders.report import LoadReport
-from ecobrain.ontology import concepts
-from ecobrain.ontology.concepts import Ontology, default_ontology_path
 from ecobrain.ontology.graph.store import GraphStore, WriteSummary
+from ecobrain.ontology.kept_concepts import concept_summary
 from ecobrain.ontology.prepared import prepared
 
 # Names that contain an ontology term but are not that concept (see the module docstring).
@@ -101,21 +100,10 @@ def _mentions(doc: Any) -> list[Mention]:
     return out
 
 
-def _parsed_terms() -> dict[str, dict[str, str]]:
-    onto = Ontology()
-    return {"terms": onto.terms(), "kinds": {cid: c.kind for cid, c in onto.concepts.items()}}
-
-
 def _ontology_terms() -> tuple[dict[str, str], dict[str, str]]:
-    """The ontology's terms and each concept's kind, kept for the same file and code (a
-    file that does not parse is parsed, and refused, every time)."""
-    source = default_ontology_path()
-    if not source.is_file():
-        kept = _parsed_terms()
-    else:
-        kept = prepared("ontology-terms", [], [source, concepts.__file__], _parsed_terms,
-                        shape=dict)
-    return kept["terms"], kept["kinds"]
+    """The ontology's terms and each concept's kind (kept: ontology/kept_concepts.py)."""
+    summary = concept_summary()
+    return summary["terms"], summary["kind"]
 
 
 def find_mentions(texts: Iterable[str], terms: dict[str, str] | None = None,
