@@ -34,6 +34,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+import psutil
 from bench_common import machine_line, private_graph
 from bulk_floor import PayloadMeter, bulk_floor
 
@@ -89,6 +90,42 @@ def _run(store, steps: list[tuple[str, Callable]], title: str
               f"relationships/s (graph totals / seconds)")
     print(f"parameters sent: {meter.bytes / 1e6:.1f} MB")
     return seconds, n_nodes, n_rels, total_nodes, total_rels, meter.bytes
+
+
+class CpuMeter:
+    """CPU seconds spent by this process and the graph server (when it runs on this machine)
+    inside a ``with`` block. Wall times on a shared machine move with the other work on it;
+    CPU seconds much less, so they are printed beside the wall-time ratio, not instead of it."""
+
+    def __init__(self, store: object):
+        self.server: psutil.Process | None = None
+        try:
+            pid = store._db.connection.info("server")["process_id"]  # type: ignore[attr-defined]
+            self.server = psutil.Process(int(pid))
+        except Exception:  # not FalkorDB, or a server elsewhere: no server CPU to read
+            self.server = None
+        self.seconds: float | None = None
+        self.client = self.server_seconds = 0.0
+
+    def _now(self) -> tuple[float, float]:
+        own = time.process_time()
+        if self.server is None:
+            return own, 0.0
+        t = self.server.cpu_times()
+        return own, t.user + t.system
+
+    def __enter__(self) -> CpuMeter:
+        self._start = self._now()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = self._now()
+        self.client = end[0] - self._start[0]
+        self.server_seconds = end[1] - self._start[1]
+        self.seconds = self.client + self.server_seconds if self.server else None
+
+    def split(self) -> str:
+        return f"client {self.client:.2f} + server {self.server_seconds:.2f}"
 
 
 def _count(store, cypher: str) -> int:
@@ -156,14 +193,21 @@ def main(argv: list[str] | None = None) -> int:
                     if steps is None:
                         continue
                 for run in ("first load (empty graph)", "second load (all present)"):
-                    seconds, nodes, rels, created, linked, sent = _run(
-                        store, steps, f"{part}: {run}")
+                    with CpuMeter(store) as load_cpu:
+                        seconds, nodes, rels, created, linked, sent = _run(
+                            store, steps, f"{part}: {run}")
                     summary.append((part, run, seconds, nodes, rels))
                     if run.startswith("first"):
-                        floor = bulk_floor(created, linked, sent)
+                        with CpuMeter(store) as floor_cpu:
+                            floor = bulk_floor(created, linked, sent)
                         floors.append((part, seconds, floor))
                         print(floor.line())
                         print(f"load / floor: {floor.ratio(seconds):.2f}x")
+                        if load_cpu.seconds is not None and floor_cpu.seconds:
+                            print(f"CPU seconds (this process + graph server): load "
+                                  f"{load_cpu.seconds:.2f} ({load_cpu.split()}), floor "
+                                  f"{floor_cpu.seconds:.2f} ({floor_cpu.split()}): "
+                                  f"{load_cpu.seconds / floor_cpu.seconds:.2f}x")
                 server = _server_rss_mb(store)
                 print(f"peak RSS of this process: {_peak_rss_mb():.0f} MB"
                       + (f"; graph server used_memory_peak: {server:.0f} MB" if server else ""))
