@@ -11,11 +11,15 @@ relationships/s, and the peak memory of this process and of the graph server. Tw
 
 Each part runs in a fresh process (first load: caches cold, boundaries and ontology parsed; the
 loaders' modules are imported before timing) and then a second time in the same graph
-(everything already there: the idempotent MERGE path). The region and grid-cell rows come from
-the prepared-rows cache when it holds them (``--cold``: an empty one, prepared again). The
+(everything already there: the idempotent MERGE path), each time through ``run_steps`` as
+``ecobrain kb load`` runs them. What is kept between processes (region and grid-cell rows,
+the registers' validated rows, the ontology's plan and summary, concept mentions:
+docs/reference-data.md §2a) comes from the prepared-rows cache when it holds it (``--cold``:
+an empty one, everything prepared and checked again). The
 first load is printed beside its floor (``bulk_floor.py``): a plain ``UNWIND … CREATE`` of as
 many nodes and relationships as it created, carrying as many parameter bytes as it sent, on the
-same server in the same run.
+same server in the same run, and beside it the CPU seconds of this process and of the graph
+server for the load and for the floor (steadier than wall time on a shared machine).
 The graph is a new name on the configured server (``ECOBRAIN_GRAPH_URI``), or on an embedded
 server started in a temporary directory and stopped afterwards; the graph is dropped at the end.
 
@@ -157,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark the knowledge load.")
     parser.add_argument("--part", choices=("reference", "bundle", "both"), default="both")
     parser.add_argument("--cold", action="store_true",
-                        help="prepare region and grid rows again (an empty prepared-rows cache)")
+                        help="prepare and check everything again (an empty prepared-rows cache)")
     args = parser.parse_args(argv)
     if args.part == "both":  # each part in a fresh process: cold caches, its own peak RSS
         for part in ("reference", "bundle"):
