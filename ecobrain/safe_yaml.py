@@ -21,6 +21,13 @@ than tab and newlines). Errors are :class:`YamlLimitError`, a
 
 This module is the one place that says how user YAML is bounded; which YAML version's
 implicit types apply (``NO``/``ON`` as strings, no timestamps) stays the caller's ``Loader``.
+
+Events come from libyaml (PyYAML's ``CParser``) when PyYAML was built with it: scanning and
+parsing in Python was most of the time of reading the rule files and knowledge tables. The
+composing — the bounds above, the caller's implicit types, the marks every line number comes
+from — stays PyYAML's Python code, fed libyaml's events (the same events, with the same
+marks). A text libyaml refuses is parsed again by the pure-Python parser, so a bad file gets
+the same error, with the same line, as before.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import re
 from typing import Any
 
 import yaml
+import yaml.cyaml
 
 MAX_NODES = 100_000
 MAX_DEPTH = 64
@@ -75,6 +83,65 @@ def _bounded(loader_cls: type[yaml.SafeLoader], *, aliases: bool, max_depth: int
     return Bounded
 
 
+def _as_python(event: Any) -> Any:
+    """libyaml marks a plain scalar's style '' where PyYAML's parser writes None."""
+    if isinstance(event, yaml.ScalarEvent) and event.style == "":
+        event.style = None
+    return event
+
+
+def _with_c_events(loader_cls: type[yaml.SafeLoader]) -> type[yaml.SafeLoader] | None:
+    """`loader_cls` taking its events from libyaml (None without it). The Python reader still
+    reads the text first (its refusal of unprintable characters is kept)."""
+    if not yaml.__with_libyaml__:
+        return None
+    c_parser = yaml.cyaml.CParser
+
+    class CEvents(loader_cls):  # type: ignore[valid-type,misc]
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self._events = c_parser(stream)
+
+        def check_event(self, *choices: Any) -> bool:
+            return self._events.check_event(*choices)
+
+        def peek_event(self) -> Any:
+            return _as_python(self._events.peek_event())
+
+        def get_event(self) -> Any:
+            return _as_python(self._events.get_event())
+
+        def dispose(self) -> None:
+            self._events.dispose()
+            super().dispose()
+
+    CEvents.__name__ = f"CEvents{loader_cls.__name__}"
+    return CEvents
+
+
+_LOADERS: dict[tuple[type, bool, int], tuple[type[yaml.SafeLoader], type[yaml.SafeLoader] | None]]
+_LOADERS = {}
+
+
+def _loaders(loader_cls: type[yaml.SafeLoader], aliases: bool, max_depth: int
+             ) -> tuple[type[yaml.SafeLoader], type[yaml.SafeLoader] | None]:
+    """The bounded pure-Python loader and its libyaml-fed twin, made once per policy."""
+    key = (loader_cls, aliases, max_depth)
+    made = _LOADERS.get(key)
+    if made is None:
+        bounded = _bounded(loader_cls, aliases=aliases, max_depth=max_depth)
+        made = _LOADERS[key] = (bounded, _with_c_events(bounded))
+    return made
+
+
+def _compose_with(loader_cls: type[yaml.SafeLoader], text: str) -> yaml.Node | None:
+    loader = loader_cls(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
 def expanded_size(root: yaml.Node | None, limit: int) -> int:
     """Nodes in the tree with every alias expanded, counted once per node in the graph
     (memoised), so the count is linear in the text; stops early past `limit`."""
@@ -107,11 +174,13 @@ def compose(text: str, loader_cls: type[yaml.SafeLoader] = yaml.SafeLoader, *,
             aliases: bool = True, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH
             ) -> yaml.Node | None:
     """``yaml.compose`` within the bounds (see the module doc); raises yaml.YAMLError."""
-    loader = _bounded(loader_cls, aliases=aliases, max_depth=max_depth)(text)
+    python, fast = _loaders(loader_cls, aliases, max_depth)
     try:
-        root = loader.get_single_node()
-    finally:
-        loader.dispose()
+        root = _compose_with(fast or python, text)
+    except yaml.YAMLError:
+        if fast is None:
+            raise
+        root = _compose_with(python, text)  # the error as the Python parser words it
     if aliases and root is not None:
         try:
             n = expanded_size(root, max_nodes)

@@ -12,6 +12,13 @@ caller's inputs (package versions, constants, grid definition) and the source fi
 code that computes them. Change any of those and a new entry is computed; an unreadable or
 damaged entry is computed again; a cache directory that cannot be written is skipped.
 
+The same holds for the validated rows of the enterprise and station registers
+(:mod:`ecobrain.kb_loaders.places.registers`): checking every row against the CSV contract and
+every point against the full county boundaries is pure too — of the file's bytes, its sidecar,
+the ontology file, the boundaries and the checking code — so a load of an unchanged file takes
+the rows it validated before, and any change to one of those validates the file again. Only a
+file that validated is kept: a bad one is checked, and refused, every time.
+
 JSON keeps what the rows hold exactly (strings, ints, floats by their shortest repr, None).
 """
 
@@ -47,23 +54,35 @@ def digest(inputs: Iterable[Any], sources: Iterable[str | Path]) -> str:
     return h.hexdigest()[:24]
 
 
-def prepared_rows(name: str, inputs: Sequence[Any], sources: Sequence[str | Path],
-                  build: Callable[[], Iterable[dict[str, Any]]]) -> Rows:
-    """`build()`'s rows, from the cache when an entry for the same inputs and code is there."""
-    path = cache_dir() / "prepared" / f"{name}-{digest([name, *inputs], sources)}.json"
+def entry_path(name: str, inputs: Sequence[Any], sources: Sequence[str | Path]) -> Path:
+    """Where the entry for these inputs and code is (or would be) kept."""
+    return cache_dir() / "prepared" / f"{name}-{digest([name, *inputs], sources)}.json"
+
+
+def prepared(name: str, inputs: Sequence[Any], sources: Sequence[str | Path],
+             build: Callable[[], Any], *, shape: type = list) -> Any:
+    """`build()`'s JSON value (of type `shape`), from the cache when an entry for the same
+    inputs and code is there. When `build` raises, nothing is kept and the error goes on."""
+    path = entry_path(name, inputs, sources)
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(rows, list):
-            return rows
+        value = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(value, shape):
+            return value
     except (OSError, ValueError):
         pass  # no entry yet, or a damaged one: built again below and the entry replaced
-    rows = [dict(r) for r in build()]
+    value = build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{name}-", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(rows, f, ensure_ascii=False)
+            json.dump(value, f, ensure_ascii=False)
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only cache: computed every time, as before
-    return rows
+    return value
+
+
+def prepared_rows(name: str, inputs: Sequence[Any], sources: Sequence[str | Path],
+                  build: Callable[[], Iterable[dict[str, Any]]]) -> Rows:
+    """`build()`'s rows, from the cache when an entry for the same inputs and code is there."""
+    return prepared(name, inputs, sources, lambda: [dict(r) for r in build()])

@@ -8,6 +8,8 @@ lists and maps of 16+/256+/65,536+ items; UTF-8 bytes, not characters).
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from ecobrain.ontology.graph.statement_size import (
@@ -15,6 +17,7 @@ from ecobrain.ontology.graph.statement_size import (
     MIB,
     encoded_size,
     row_batches,
+    size_bound,
     statement_size,
 )
 from ecobrain.ontology.graph.store import GraphStore, GraphStoreError
@@ -35,6 +38,27 @@ CJK_ROW_TEXT = "空气质量" * 87_500
 ])
 def test_encoded_size_follows_packstream(value: object, size: int) -> None:
     assert encoded_size(value) == size
+
+
+@pytest.mark.parametrize("value", [
+    None, True, 0, 127, 2**31, -(2**40), 0.5, float("nan"), "", "abc", "空", "😀", "a" * 16,
+    [], [0.5, 0.5], (1, "a"), {"a": 1}, {"id": "e1", "v": 0.5}, b"\x00\x01", {1, 2},
+    date(2024, 1, 22), {"k": [0.0] * 100}, {1: 0.5},
+])
+def test_size_bound_is_never_below_the_encoded_size(value: object) -> None:
+    assert size_bound(value) >= encoded_size(value)
+
+
+def test_the_bound_cuts_the_same_batches_as_the_walk() -> None:
+    # 3 x JSON of the first 4 rows ({"s": "0xxx…"}: 1,009 characters, ", " between, "[]")
+    # = 3 x 4,044 > 5,000: the walk decides from the first batch, as before
+    rows = [{"s": f"{i}" + "x" * 999} for i in range(10)]
+    assert [len(b) for b in row_batches(rows, max_rows=4, max_bytes=5000)] == [4, 4, 2]
+    # a float list: JSON "0.0" (3) against PackStream 9 — the bound still cuts no later
+    floats = [{"v": [0.0] * 100} for _ in range(7)]  # each 1 + 2 + 2 + 900 = 905 B
+    assert [len(b) for b in row_batches(floats, max_rows=5, max_bytes=2000)] == [2, 2, 2, 1]
+    # not a list (a generator): the same batches
+    assert [len(b) for b in row_batches((r for r in rows), max_rows=3)] == [3, 3, 3, 1]
 
 
 def test_statement_size_counts_the_query_and_its_parameters() -> None:

@@ -42,6 +42,7 @@ from ecobrain.kb_loaders.legal.statutes import DROP_STALE_ARTICLES, provision_ro
 from ecobrain.kb_loaders.report import LoadReport
 from ecobrain.kb_loaders.yaml_lines import YamlDoc, read_yaml
 from ecobrain.ontology.graph.store import GraphStore, WriteSummary
+from ecobrain.ontology.kept_concepts import concept_summary
 
 UNITS = ("ug/m3", "mg/m3")
 AVERAGINGS = ("annual", "24h", "8h", "1h", "seasonal")
@@ -75,14 +76,12 @@ class StandardsData:
 
 
 def _ontology_ids() -> tuple[set[str], dict[str, set[str]]]:
-    from ecobrain.ontology.concepts import Ontology
-
-    onto = Ontology()
+    kinds: dict[str, list[str]] = concept_summary()["kinds"]
     by_kind: dict[str, set[str]] = {}
-    for cid, c in onto.concepts.items():
-        for kind in c.kinds:
+    for cid, labels in kinds.items():
+        for kind in labels:
             by_kind.setdefault(kind, set()).add(cid)
-    return set(onto.concepts), by_kind
+    return set(kinds), by_kind
 
 
 def _need(doc: YamlDoc, data: Any, key: str, *path: str | int) -> Any:

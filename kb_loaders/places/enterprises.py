@@ -35,18 +35,21 @@ from ecobrain.kb_loaders.csv_contract import (
     read_meta,
     read_table,
 )
+from ecobrain.kb_loaders.places.registers import kept_register
 from ecobrain.kb_loaders.places.sites import (
     COORD_DECIMALS,
     SITE_STALE_EDGES,
     batches,
     check_places,
     drop_stale_query,
+    holds_any,
     link_cell_query,
     place_on_grid,
     require_nodes,
     slim,
 )
 from ecobrain.kb_loaders.report import LoadReport
+from ecobrain.ontology.concepts import default_ontology_path
 from ecobrain.ontology.geography import city_of
 from ecobrain.ontology.graph.store import GraphStore
 
@@ -191,6 +194,16 @@ def read_enterprises(path: str | Path, ontology: Any = None) -> tuple[list[Enter
     return records, notes
 
 
+def validated_enterprises(path: str | Path, ontology: Any = None
+                          ) -> tuple[list[EnterpriseRecord], list[str]]:
+    """:func:`read_enterprises`, its rows kept for an unchanged file, ontology, boundaries and
+    code (:mod:`~ecobrain.kb_loaders.places.registers`); a file that fails is checked anew."""
+    path = Path(path)
+    ontology_file = ontology.path if ontology is not None else default_ontology_path()
+    return kept_register("enterprises", path, EnterpriseRecord, [ontology_file, __file__],
+                         lambda: read_enterprises(path, ontology))
+
+
 # The node, its sector and its county in one statement (parameters are serialised once).
 _MERGE = (
     "UNWIND $rows AS r MERGE (e:Enterprise {id: r.id}) "
@@ -201,6 +214,21 @@ _MERGE = (
     "e.grid_col = r.grid_col, e.cell_id = r.cell_id, e.synthetic = r.synthetic "
     "WITH e, r MATCH (s:Sector {id: r.sector}) MERGE (e)-[:IN_SECTOR]->(s) "
     "WITH e, r MATCH (k:County {id: r.county_code}) MERGE (e)-[:IN_REGION]->(k)"
+)
+# The same into a graph without Enterprise nodes: ids are unique (checked), so every row is a
+# new node without edges, and CREATE writes what MERGE would without looking each one up.
+_CREATE = (
+    "UNWIND $rows AS r CREATE (e:Enterprise {id: r.id, name: r.name, "
+    "county_code: r.county_code, city_code: r.city_code, lon: r.lon, lat: r.lat, "
+    "sector: r.sector, pollutants: r.pollutants, performance_grade: r.performance_grade, "
+    "key_enterprise: r.key_enterprise, online_monitoring: r.online_monitoring, "
+    "grid_row: r.grid_row, grid_col: r.grid_col, cell_id: r.cell_id, synthetic: r.synthetic}) "
+    "WITH e, r MATCH (s:Sector {id: r.sector}) CREATE (e)-[:IN_SECTOR]->(s) "
+    "WITH e, r MATCH (k:County {id: r.county_code}) CREATE (e)-[:IN_REGION]->(k)"
+)
+_CREATE_EMITS = (
+    "UNWIND $rows AS r MATCH (e:Enterprise {id: r.id}) UNWIND r.pollutants AS pid "
+    "MATCH (p:Pollutant {id: pid}) CREATE (e)-[:EMITS]->(p)"
 )
 _EMITS = (
     "UNWIND $rows AS r MATCH (e:Enterprise {id: r.id}) UNWIND r.pollutants AS pid "
@@ -219,7 +247,7 @@ def load_enterprises(store: GraphStore, path: str | Path | None = None, *,
     """Validate then MERGE an enterprise file (None = the bundled synthetic sample)."""
     started = time.perf_counter()
     path = Path(path) if path is not None else bundled_path()
-    records, notes = read_enterprises(path, ontology)
+    records, notes = validated_enterprises(path, ontology)
     file = str(path)
     hint_onto = "load the ontology first (ecobrain kb load)"
     require_nodes(store, "Sector", [r.sector for r in records], what="sector concept(s)",
@@ -231,16 +259,20 @@ def load_enterprises(store: GraphStore, path: str | Path | None = None, *,
     require_nodes(store, "GridCell", [r.cell_id for r in records if r.cell_in_graph],
                   what="grid cell(s)", load_hint="load the grid first", file=file)
     rows = [r.properties() for r in records]
-    statements: list[tuple[str, dict[str, Any]]] = []
-    for batch in batches(rows, BATCH):
-        statements += [
-            (drop_stale_query("Enterprise", _STALE), {"rows": slim(
-                batch, "id", "sector", "pollutants", "county_code", "cell_id")}),
-            (_MERGE, {"rows": batch}),
-            (_EMITS, {"rows": slim(batch, "id", "pollutants")}),
-            (link_cell_query("Enterprise"), {"rows": slim(batch, "id", "cell_id")}),
-        ]
-    written = store.write_all(statements)
+    with store.atomic():
+        reload = holds_any(store, "Enterprise")
+        statements: list[tuple[str, dict[str, Any]]] = []
+        for batch in batches(rows, BATCH):
+            if reload:
+                statements.append((drop_stale_query("Enterprise", _STALE), {"rows": slim(
+                    batch, "id", "sector", "pollutants", "county_code", "cell_id")}))
+            statements += [
+                (_MERGE if reload else _CREATE, {"rows": batch}),
+                (_EMITS if reload else _CREATE_EMITS, {"rows": slim(batch, "id", "pollutants")}),
+                (link_cell_query("Enterprise", new=not reload),
+                 {"rows": slim(batch, "id", "cell_id")}),
+            ]
+        written = store.write_all(statements)
     report = LoadReport(source=f"enterprises {path.name}", records=len(records), written=written,
                         notes=notes)
     if records and records[0].synthetic:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ecobrain.kb_loaders.places.regions import county_codes, require_regions, source_description
+from ecobrain.kb_loaders.places.sites import holds_any
 from ecobrain.kb_loaders.report import LoadReport
 from ecobrain.ontology import geography
 from ecobrain.ontology import grid as grid_module
@@ -109,6 +110,15 @@ _MERGE_CELLS = (
     "MERGE (c)-[:PART_OF]->(g) "
     "WITH c, r MATCH (k:County {id: r.county_code}) MERGE (c)-[:IN_REGION]->(k)"
 )
+# The same into a graph without GridCell nodes: every cell is new and has no edge yet, so
+# CREATE writes what MERGE would, without looking each node and edge up first.
+_CREATE_CELLS = (
+    "MATCH (g:ModelGrid {id: $grid}) "
+    "UNWIND $rows AS r CREATE (c:GridCell {id: r.id, grid: r.grid, row: r.row, col: r.col, "
+    "lon: r.lon, lat: r.lat, county_code: r.county_code, city_code: r.city_code}) "
+    "CREATE (c)-[:PART_OF]->(g) "
+    "WITH c, r MATCH (k:County {id: r.county_code}) CREATE (c)-[:IN_REGION]->(k)"
+)
 # A reload after a boundary-data update may move a cell to another county: drop the old edge.
 _DROP_STALE_REGION = (
     "UNWIND $rows AS r MATCH (c:GridCell {id: r.id})-[x:IN_REGION]->(k:County) "
@@ -126,14 +136,18 @@ def load_grid(store: GraphStore, grid: GridSpec = ZJ3KM) -> LoadReport:
     started = time.perf_counter()
     cells = grid_cell_rows(grid)
     require_regions(store, sorted(county_codes()))
-    statements: list[tuple[str, dict[str, Any]]] = [
-        (_MERGE_GRID, {"g": model_grid_row(grid, len(cells))})
-    ]
-    for batch in row_batches(cells, max_rows=BATCH):
-        statements.append((_DROP_STALE_REGION, {
-            "rows": [{"id": c["id"], "county_code": c["county_code"]} for c in batch]}))
-        statements.append((_MERGE_CELLS, {"rows": batch, "grid": grid.name}))
-    written = store.write_all(statements)
+    with store.atomic():
+        reload = holds_any(store, "GridCell")
+        statements: list[tuple[str, dict[str, Any]]] = [
+            (_MERGE_GRID, {"g": model_grid_row(grid, len(cells))})
+        ]
+        for batch in row_batches(cells, max_rows=BATCH):
+            if reload:
+                statements.append((_DROP_STALE_REGION, {
+                    "rows": [{"id": c["id"], "county_code": c["county_code"]} for c in batch]}))
+            statements.append((_MERGE_CELLS if reload else _CREATE_CELLS,
+                               {"rows": batch, "grid": grid.name}))
+        written = store.write_all(statements)
     report = LoadReport(source=f"grid {grid.name}", records=len(cells), written=written)
     report.notes.append(
         f"{len(cells)} of {grid.nrows * grid.ncols} cells of {grid.name} "

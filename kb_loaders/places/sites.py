@@ -116,12 +116,24 @@ def drop_stale_query(label: str, stale: dict[str, str]) -> str:
     return f"UNWIND $rows AS r MATCH (s:{label} {{id: r.id}})-[x]->(t) WHERE {cases} DELETE x"
 
 
-def link_cell_query(label: str) -> str:
-    """IN_CELL for the sites whose cell is a GridCell node (others have none to link)."""
+def holds_any(store: GraphStore, label: str) -> bool:
+    """Whether any node of `label` is in the graph. A load into a graph without one has no
+    stale edge to drop: the statement that finds them is left out (run it inside the unit
+    of writes, so no other writer adds one in between)."""
+    if label not in SITE_LABELS | {"GridCell"}:
+        raise ValueError(f"unexpected label {label!r}")
+    return bool(store.read(f"MATCH (n:{label}) RETURN 1 AS one LIMIT 1"))
+
+
+def link_cell_query(label: str, *, new: bool = False) -> str:
+    """IN_CELL for the sites whose cell is a GridCell node (others have none to link);
+    `new`: the sites were created in this unit, so none has the edge yet (CREATE)."""
     if label not in SITE_LABELS:
         raise ValueError(f"unexpected site label {label!r}")
     return (f"UNWIND $rows AS r MATCH (s:{label} {{id: r.id}}) "
-            "MATCH (c:GridCell {id: r.cell_id}) MERGE (s)-[:IN_CELL]->(c)")
+            f"MATCH (c:GridCell {{id: r.cell_id}}) {'CREATE' if new else 'MERGE'} "
+            "(s)-[:IN_CELL]->(c)")
+
 
 
 def batches(rows: Sequence[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:

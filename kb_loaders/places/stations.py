@@ -30,12 +30,14 @@ from ecobrain.kb_loaders.csv_contract import (
     read_meta,
     read_table,
 )
+from ecobrain.kb_loaders.places.registers import kept_register
 from ecobrain.kb_loaders.places.sites import (
     COORD_DECIMALS,
     SITE_STALE_EDGES,
     batches,
     check_places,
     drop_stale_query,
+    holds_any,
     link_cell_query,
     place_on_grid,
     require_nodes,
@@ -135,12 +137,27 @@ def read_stations(path: str | Path) -> tuple[list[StationRecord], list[str]]:
     return records, notes
 
 
+def validated_stations(path: str | Path) -> tuple[list[StationRecord], list[str]]:
+    """:func:`read_stations`, its rows kept for an unchanged file, boundaries and code
+    (:mod:`~ecobrain.kb_loaders.places.registers`); a file that fails is checked anew."""
+    path = Path(path)
+    return kept_register("stations", path, StationRecord, [__file__],
+                         lambda: read_stations(path))
+
+
 _MERGE = (
     "UNWIND $rows AS r MERGE (s:MonitoringStation {id: r.id}) "
     "SET s.name = r.name, s.kind = r.kind, s.county_code = r.county_code, "
     "s.city_code = r.city_code, s.lon = r.lon, s.lat = r.lat, s.grid_row = r.grid_row, "
     "s.grid_col = r.grid_col, s.cell_id = r.cell_id, s.synthetic = r.synthetic "
     "WITH s, r MATCH (k:County {id: r.county_code}) MERGE (s)-[:IN_REGION]->(k)"
+)
+# The same into a graph without MonitoringStation nodes (ids checked unique): CREATE.
+_CREATE = (
+    "UNWIND $rows AS r CREATE (s:MonitoringStation {id: r.id, name: r.name, kind: r.kind, "
+    "county_code: r.county_code, city_code: r.city_code, lon: r.lon, lat: r.lat, "
+    "grid_row: r.grid_row, grid_col: r.grid_col, cell_id: r.cell_id, synthetic: r.synthetic}) "
+    "WITH s, r MATCH (k:County {id: r.county_code}) CREATE (s)-[:IN_REGION]->(k)"
 )
 BATCH = 5000
 
@@ -149,22 +166,26 @@ def load_stations(store: GraphStore, path: str | Path | None = None) -> LoadRepo
     """Validate then MERGE a station file (None = the bundled synthetic sample)."""
     started = time.perf_counter()
     path = Path(path) if path is not None else bundled_path()
-    records, notes = read_stations(path)
+    records, notes = validated_stations(path)
     file = str(path)
     require_nodes(store, "County", [r.county_code for r in records], what="county node(s)",
                   load_hint="load the regions first", file=file)
     require_nodes(store, "GridCell", [r.cell_id for r in records if r.cell_in_graph],
                   what="grid cell(s)", load_hint="load the grid first", file=file)
     rows = [r.properties() for r in records]
-    statements: list[tuple[str, dict[str, Any]]] = []
-    for batch in batches(rows, BATCH):
-        statements += [
-            (drop_stale_query("MonitoringStation", SITE_STALE_EDGES),
-             {"rows": slim(batch, "id", "county_code", "cell_id")}),
-            (_MERGE, {"rows": batch}),
-            (link_cell_query("MonitoringStation"), {"rows": slim(batch, "id", "cell_id")}),
-        ]
-    written = store.write_all(statements)
+    with store.atomic():
+        reload = holds_any(store, "MonitoringStation")
+        statements: list[tuple[str, dict[str, Any]]] = []
+        for batch in batches(rows, BATCH):
+            if reload:
+                statements.append((drop_stale_query("MonitoringStation", SITE_STALE_EDGES),
+                                   {"rows": slim(batch, "id", "county_code", "cell_id")}))
+            statements += [
+                (_MERGE if reload else _CREATE, {"rows": batch}),
+                (link_cell_query("MonitoringStation", new=not reload),
+                 {"rows": slim(batch, "id", "cell_id")}),
+            ]
+        written = store.write_all(statements)
     report = LoadReport(source=f"stations {path.name}", records=len(records), written=written,
                         notes=notes)
     if records and records[0].synthetic:

@@ -18,6 +18,11 @@ contains ``苯`` benzene; ``氨氮`` contains ``氨`` ammonia). They are added a
 as the longer match they win over the short term, and are then dropped, so no link is made.
 
 Offsets are Python string indices (Unicode code points) into ``Article.text``.
+
+What a text mentions depends only on the text, the terms and this code (and spaCy's
+version), so :func:`kept_mentions` keeps the mentions of a set of texts between processes
+(:mod:`ecobrain.ontology.prepared`): loading unchanged statutes with an unchanged ontology
+builds no pipeline and runs none; any other text, term or code finds them again.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from importlib.metadata import version
 from typing import Any
 
 import spacy
@@ -34,6 +40,8 @@ from spacy.language import Language
 
 from ecobrain.kb_loaders.report import LoadReport
 from ecobrain.ontology.graph.store import GraphStore, WriteSummary
+from ecobrain.ontology.kept_concepts import concept_summary
+from ecobrain.ontology.prepared import prepared
 
 # Names that contain an ontology term but are not that concept (see the module docstring).
 SHADOW_TERMS: tuple[str, ...] = (
@@ -93,11 +101,9 @@ def _mentions(doc: Any) -> list[Mention]:
 
 
 def _ontology_terms() -> tuple[dict[str, str], dict[str, str]]:
-    from ecobrain.ontology.concepts import Ontology
-
-    onto = Ontology()
-    kinds = {cid: c.kind for cid, c in onto.concepts.items()}
-    return onto.terms(), kinds
+    """The ontology's terms and each concept's kind (kept: ontology/kept_concepts.py)."""
+    summary = concept_summary()
+    return summary["terms"], summary["kind"]
 
 
 def find_mentions(texts: Iterable[str], terms: dict[str, str] | None = None,
@@ -107,6 +113,15 @@ def find_mentions(texts: Iterable[str], terms: dict[str, str] | None = None,
         terms, kinds = _ontology_terms()
     nlp = build_pipeline(terms, kinds)
     return [_mentions(doc) for doc in nlp.pipe(texts, batch_size=64)]
+
+
+def kept_mentions(texts: list[str], terms: dict[str, str],
+                  kinds: dict[str, str] | None) -> list[list[Mention]]:
+    """:func:`find_mentions`, kept for the same texts, terms, kinds, spaCy and code."""
+    found = prepared("mentions", [texts, terms, kinds, f"spacy {version('spacy')}"],
+                     [__file__], lambda: [[asdict(m) for m in ms]
+                                          for ms in find_mentions(texts, terms, kinds)])
+    return [[Mention(**m) for m in ms] for ms in found]
 
 
 _READ_ARTICLES = """
@@ -144,7 +159,7 @@ def link_concepts(store: GraphStore, article_ids: list[str] | None = None,
     if terms is None:
         terms, kinds = _ontology_terms()
     articles = store.read(_READ_ARTICLES, {"ids": article_ids})
-    found = find_mentions([a["text"] or "" for a in articles], terms, kinds)
+    found = kept_mentions([a["text"] or "" for a in articles], terms, kinds)
     concept_ids = sorted({m.concept_id for ms in found for m in ms})
     present = {r["id"] for r in store.read(
         "MATCH (c:Concept) WHERE c.id IN $ids RETURN c.id AS id", {"ids": concept_ids})}

@@ -22,6 +22,11 @@ label would only duplicate ``db.labels()`` and give investigators one more thing
 
 Cypher cannot take labels or relationship types as parameters, so there is one constant query
 per kind-label set and per relationship type; nothing in a query is built from data.
+
+Parsing and validating the Turtle (rdflib) is most of a load's time, and what it yields — the
+statements and the counts for the report — depends only on the file's bytes and this code: it
+is kept between processes (:mod:`ecobrain.ontology.prepared`), keyed by both. A file that
+does not validate is never kept, so its errors come back on every load.
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ from typing import Any
 
 from ecobrain.kb_loaders.errors import LoadError
 from ecobrain.kb_loaders.report import LoadReport
+from ecobrain.ontology import concepts
 from ecobrain.ontology.concepts import Concept, Ontology, OntologyError, default_ontology_path
 from ecobrain.ontology.graph.store import GraphStore, Statement, WriteSummary
+from ecobrain.ontology.prepared import prepared
 
 _ALL_KINDS = ("Pollutant", "SourceCategory", "Sector", "EmergencyLevel", "MeasureType",
               "O3Regime", "PerformanceGrade")
@@ -150,21 +157,9 @@ def plan(onto: Ontology) -> list[Statement]:
     return statements
 
 
-def load_ontology(store: GraphStore, path: str | Path | None = None) -> LoadReport:
-    """Validate the ontology file, then write its concepts and their edges (idempotent)."""
-    started = time.perf_counter()
-    source = Path(path) if path is not None else default_ontology_path()
-    try:
-        onto = Ontology(source)
-    except OntologyError as exc:
-        raise LoadError(exc.reason, file=exc.file or source, line=exc.line,
-                        field=exc.field) from exc
-    statements = plan(onto)
-    store.ensure_schema()
-    existing = {r["id"] for r in store.read(_EXISTING)}
-    written: WriteSummary = store.write_all(statements)
-    stale = sorted(existing - set(onto.concepts))
-
+def _planned(source: Path) -> dict[str, Any]:
+    """What a load writes and reports, from a parsed and validated file."""
+    onto = Ontology(source)
     counts: dict[str, int] = {}
     for c in onto.concepts.values():
         counts[c.kind] = counts.get(c.kind, 0) + 1
@@ -172,9 +167,36 @@ def load_ontology(store: GraphStore, path: str | Path | None = None) -> LoadRepo
         1 for c in onto.concepts.values() for p in c.parents if p in onto.concepts)}
     for r in onto.relations():
         rel_counts[r.type] = rel_counts.get(r.type, 0) + 1
+    return {"statements": [[q, p] for q, p in plan(onto)], "concepts": sorted(onto.concepts),
+            "version": onto.version, "counts": counts, "rel_counts": rel_counts}
+
+
+def kept_plan(source: Path) -> dict[str, Any]:
+    """:func:`_planned`, kept for the same file bytes and code."""
+    return prepared("ontology-plan", [], [source, __file__, concepts.__file__],
+                    lambda: _planned(source), shape=dict)
+
+
+def load_ontology(store: GraphStore, path: str | Path | None = None) -> LoadReport:
+    """Validate the ontology file, then write its concepts and their edges (idempotent)."""
+    started = time.perf_counter()
+    source = Path(path) if path is not None else default_ontology_path()
+    try:
+        planned = kept_plan(source) if source.is_file() else _planned(source)
+    except OntologyError as exc:
+        raise LoadError(exc.reason, file=exc.file or source, line=exc.line,
+                        field=exc.field) from exc
+    statements: list[Statement] = [(q, p) for q, p in planned["statements"]]
+    store.ensure_schema()
+    existing = {r["id"] for r in store.read(_EXISTING)}
+    written: WriteSummary = store.write_all(statements)
+    stale = sorted(existing - set(planned["concepts"]))
+
+    counts: dict[str, int] = planned["counts"]
+    rel_counts: dict[str, int] = planned["rel_counts"]
     notes = [
-        f"ontology {onto.version}: " + ", ".join(f"{counts[k]} {k}" for k in _ALL_KINDS
-                                                 if k in counts),
+        f"ontology {planned['version']}: " + ", ".join(f"{counts[k]} {k}" for k in _ALL_KINDS
+                                                       if k in counts),
         "edges: " + ", ".join(f"{n} {t}" for t, n in sorted(rel_counts.items())),
     ]
     if stale:
@@ -185,8 +207,8 @@ def load_ontology(store: GraphStore, path: str | Path | None = None) -> LoadRepo
             + (" ..." if len(stale) > 10 else "")
         )
     return LoadReport(
-        source=str(onto.path),
-        records=len(onto.concepts),
+        source=str(source),
+        records=len(planned["concepts"]),
         written=written,
         seconds=time.perf_counter() - started,
         notes=notes,

@@ -35,13 +35,13 @@ from falkordb import FalkorDB
 from falkordb.asyncio import FalkorDB as AsyncFalkorDB
 from falkordb.asyncio.graph import AsyncGraph
 from falkordb.edge import Edge
-from falkordb.helpers import stringify_param_value
 from falkordb.node import Node
 from falkordb.path import Path as FalkorPath
 
 from ecobrain.ontology.graph import write_lock
 from ecobrain.ontology.graph.config import DEFAULT_READ_TIMEOUT_S, DEFAULT_WRITE_TIMEOUT_S
 from ecobrain.ontology.graph.dialect import FalkorDialect
+from ecobrain.ontology.graph.falkordb_params import param_text
 from ecobrain.ontology.graph.store import (
     GraphStore,
     GraphStoreError,
@@ -125,7 +125,7 @@ def _with_params(cypher: str, params: Mapping[str, Any] | None) -> str:
     """The client's own parameter header (``CYPHER k=v ...``), parsed by the server."""
     if not params:
         return cypher
-    header = " ".join(f"`{k}`={stringify_param_value(v)}" for k, v in params.items())
+    header = " ".join(f"`{k}`={param_text(v)}" for k, v in params.items())
     return f"CYPHER {header} {cypher}"
 
 

@@ -29,6 +29,7 @@ from datetime import date
 from typing import Any
 
 from ecobrain.ontology.concepts import Ontology
+from ecobrain.ontology.kept_concepts import concept_summary
 from ecobrain.reasoning.authoring.rulebase import RuleBase, RuleEntry
 from ecobrain.reasoning.authoring.table_check import MISSING, column_pieces
 from ecobrain.reasoning.language.concept_index import ConceptIndex
@@ -72,9 +73,12 @@ def _subject(entry: RuleEntry, spec: TaskAction) -> tuple[tuple[str, str, str], 
     return (spec.subject.kind, field, entry.rule.when[i].fact), i
 
 
-def _groups(concepts: ConceptIndex, ontology: Ontology) -> list[tuple[str, ...]]:
-    return [g for g in ontology.disjoint_groups()
-            if all(concepts.has_kind(c, "MeasureType") for c in g)]
+def _groups(concepts: ConceptIndex, ontology: Ontology | None) -> list[tuple[str, ...]]:
+    """The disjoint groups of measure types (of the configured ontology file when `ontology`
+    is None: read from its kept summary, ontology/kept_concepts.py, without parsing it)."""
+    disjoint = (ontology.disjoint_groups() if ontology is not None
+                else [tuple(g) for g in concept_summary()["disjoint_groups"]])
+    return [g for g in disjoint if all(concepts.has_kind(c, "MeasureType") for c in g)]
 
 
 def _member(concepts: ConceptIndex, measure: str, group: tuple[str, ...]) -> str | None:
@@ -152,7 +156,7 @@ def find_contradictions(base: RuleBase, concepts: ConceptIndex,
                         focus: Callable[[RuleEntry], bool] | None = None) -> list[RuleProblem]:
     """Located at the later rule of each pair; with `focus`, only pairs with a focused rule
     (a submitted one, checked against the graph's), located at it."""
-    groups = _groups(concepts, ontology or Ontology())
+    groups = _groups(concepts, ontology)
     if not groups:
         return []
     orders: list[_Order] = []
