@@ -39,7 +39,8 @@ from ecobrain.ontology.graph.config import GraphSettings, settings_from_env  # n
 from ecobrain.ontology.graph.embedded import EmbeddedServer  # noqa: E402
 from ecobrain.ontology.graph.store import GraphStore, open_store  # noqa: E402
 
-pytest_plugins = ["kb_fixture"]  # session-wide knowledge graph and decided sample run
+pytest_plugins = ["kb_fixture",  # session-wide knowledge graph and decided sample run
+                  "embedded_helpers"]  # `server`: a private embedded server per test
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

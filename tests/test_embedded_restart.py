@@ -10,9 +10,7 @@ knocking while it loads cannot crash it.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import stat
 import subprocess
 import sys
@@ -22,9 +20,10 @@ from pathlib import Path
 
 import pytest
 import redis
+from embedded_helpers import kill_server  # its `server` fixture: conftest.py
 
 from ecobrain.ontology.graph.config import GraphSettings
-from ecobrain.ontology.graph.embedded import EmbeddedServer, EmbeddedServerError, ServerInfo
+from ecobrain.ontology.graph.embedded import EmbeddedServer, EmbeddedServerError
 from ecobrain.ontology.graph.store import open_store
 
 pytestmark = pytest.mark.falkordb_only  # about the embedded server itself
@@ -70,30 +69,10 @@ def _assert_whole(found: dict[int, int]) -> None:
     assert not partial, f"batches replayed in part: {partial}"
 
 
-def _kill(info: ServerInfo) -> None:
-    os.kill(info.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(info.pid, 0)
-        except ProcessLookupError:
-            return
-        # a zombie of ours? the server runs in its own session, reaped by init
-        time.sleep(0.02)
-
-
 def _incr_aof(server: EmbeddedServer) -> Path:
     files = sorted((server.db_dir / "appendonlydir").glob("*.incr.aof"))
     assert files, "no incremental append-only file"
     return files[-1]
-
-
-@pytest.fixture
-def server(tmp_path: Path):
-    srv = EmbeddedServer(tmp_path / "data")
-    yield srv
-    with contextlib.suppress(EmbeddedServerError):
-        srv.stop()
 
 
 def test_clean_stops_and_restarts_keep_every_batch(server: EmbeddedServer) -> None:
@@ -116,7 +95,7 @@ def test_restart_replays_batched_writes_after_a_kill(server: EmbeddedServer) -> 
     client asks whether the server is up (redis aborted with '!server.in_exec')."""
     info = server.ensure_running()
     written = _write(server.data_dir, 30)
-    _kill(info)  # no clean stop: the next start must replay every block
+    kill_server(info)  # no clean stop: the next start must replay every block
     assert os.path.getsize(_incr_aof(server)) > 30 * BATCH * 200
     knocking = threading.Event()
     stop_knocking = threading.Event()
@@ -152,7 +131,7 @@ def test_kill_mid_write_keeps_whole_batches(server: EmbeddedServer) -> None:
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     acknowledged = [int(proc.stdout.readline()) for _ in range(25)]
-    _kill(info)  # the writer is in the middle of its next blocks
+    kill_server(info)  # the writer is in the middle of its next blocks
     proc.wait(30)
     acknowledged += [int(x) for x in proc.stdout.read().split()]
     server.ensure_running()
@@ -172,7 +151,7 @@ def test_power_cut_truncates_the_tail(server: EmbeddedServer, cut: int) -> None:
     """A power cut loses the tail of the file mid-command or mid-block: what is left starts."""
     info = server.ensure_running()
     written = _write(server.data_dir, 20)
-    _kill(info)
+    kill_server(info)
     aof = _incr_aof(server)
     size = aof.stat().st_size
     with open(aof, "r+b") as fh:
@@ -189,7 +168,7 @@ def test_damage_in_the_middle_is_a_clear_error_and_repair_starts_it(
         server: EmbeddedServer) -> None:
     info = server.ensure_running()
     _write(server.data_dir, 10)
-    _kill(info)
+    kill_server(info)
     aof = _incr_aof(server)
     data = bytearray(aof.read_bytes())
     middle = len(data) // 2

@@ -8,21 +8,19 @@ on a private embedded server, and checks who gets the lock.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 import redis
+from embedded_helpers import kill_server  # its `server` fixture: conftest.py
 
 from ecobrain.ontology.graph import write_lock
 from ecobrain.ontology.graph.config import GraphSettings
-from ecobrain.ontology.graph.embedded import EmbeddedServer, EmbeddedServerError, ServerInfo
+from ecobrain.ontology.graph.embedded import EmbeddedServer, ServerInfo
 from ecobrain.ontology.graph.store import open_store
 
 pytestmark = pytest.mark.falkordb_only  # the lock is FalkorDB's (Neo4j has transactions)
@@ -41,14 +39,6 @@ time.sleep(600)
 """
 
 
-@pytest.fixture
-def server(tmp_path: Path):
-    srv = EmbeddedServer(tmp_path / "data")
-    yield srv
-    with contextlib.suppress(EmbeddedServerError):
-        srv.stop()
-
-
 def _client(info: ServerInfo) -> redis.Redis:
     return redis.Redis(host=info.host, port=info.port, password=info.password)
 
@@ -61,23 +51,12 @@ def _hold_in_a_process(info: ServerInfo) -> subprocess.Popen[str]:
     return proc
 
 
-def _kill_server(info: ServerInfo) -> None:
-    os.kill(info.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(info.pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.02)
-
-
 def test_a_lock_held_when_the_server_was_killed_is_broken_after_the_restart(
         server: EmbeddedServer) -> None:
     info = server.ensure_running()
     holder = _hold_in_a_process(info)
     try:
-        _kill_server(info)  # the holder lives on; its connection died with the server
+        kill_server(info)  # the holder lives on; its connection died with the server
         info = server.ensure_running()
         client = _client(info)
         # the lock came back from the append-only file, with its holder and the old run
