@@ -35,11 +35,11 @@ from falkordb import FalkorDB
 from falkordb.asyncio import FalkorDB as AsyncFalkorDB
 from falkordb.asyncio.graph import AsyncGraph
 from falkordb.edge import Edge
-from falkordb.helpers import stringify_param_value
 from falkordb.node import Node
 from falkordb.path import Path as FalkorPath
 
 from ecobrain.ontology.graph.config import DEFAULT_READ_TIMEOUT_S, DEFAULT_WRITE_TIMEOUT_S
+from ecobrain.ontology.graph.cypher_params import ParameterError, params_header
 from ecobrain.ontology.graph.dialect import FalkorDialect
 from ecobrain.ontology.graph.store import (
     GraphStore,
@@ -121,10 +121,15 @@ def _stats_summary(stats: Sequence[Any]) -> WriteSummary:
 
 
 def _with_params(cypher: str, params: Mapping[str, Any] | None) -> str:
-    """The client's own parameter header (``CYPHER k=v ...``), parsed by the server."""
+    """The parameter header (``CYPHER k=v ...``) the server parses, formatted exactly
+    (:mod:`.cypher_params`); a value it cannot take is a :class:`GraphStoreError` naming
+    where it is, before anything is sent."""
     if not params:
         return cypher
-    header = " ".join(f"`{k}`={stringify_param_value(v)}" for k, v in params.items())
+    try:
+        header = params_header(params)
+    except ParameterError as exc:
+        raise GraphStoreError(f"{exc}\n  in query: {_short(cypher)}") from exc
     return f"CYPHER {header} {cypher}"
 
 
