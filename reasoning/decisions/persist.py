@@ -105,9 +105,11 @@ _FINDINGS = (
     "UNWIND $rows AS r MERGE (f:Finding {id: r.id}) "
     "SET f.kind = r.kind, f.run_id = r.run_id, f.json = r.payload"
 )
+# one row per conclusion with all its findings: a conclusion rests on ~40 findings, and a row
+# per edge looked the conclusion up (and sent its id) once per finding
 _EVIDENCED = _per_label(
-    "UNWIND $rows AS r MATCH (c:LABEL {id: r.id}) "
-    "MATCH (f:Finding {id: r.finding}) MERGE (c)-[:EVIDENCED_BY]->(f)"
+    "UNWIND $rows AS r MATCH (c:LABEL {id: r.id}) UNWIND r.findings AS fid "
+    "MATCH (f:Finding {id: fid}) MERGE (c)-[:EVIDENCED_BY]->(f)"
 )
 _RULES = (
     "UNWIND $rows AS r MERGE (n:Rule {id: r.key}) "
@@ -178,10 +180,10 @@ def save_decision(store: GraphStore, decision: Decision) -> WriteSummary:
             grounded[k].append({"id": c.id, "article": g.article_id,
                              "citation": g.citation_id, "role": g.role, "status": g.status,
                              "in_force": g.in_force, "on": d.decision_date})
-        for fid in c.evidence:
-            if fid in d.findings:
-                used_findings.add(fid)
-                evidenced[k].append({"id": c.id, "finding": fid})
+        used = [fid for fid in c.evidence if fid in d.findings]
+        if used:
+            used_findings.update(used)
+            evidenced[k].append({"id": c.id, "findings": used})
         for key in c.rule_keys:
             made_by[k].append({"id": c.id, "rule": key})
         if c.kind == "task" and c.subject.kind in about:  # type: ignore[attr-defined]
