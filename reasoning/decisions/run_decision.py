@@ -171,16 +171,23 @@ _FOR_REGION = ("UNWIND $rows AS r MATCH (g:AdminRegion {code: r.to}) UNWIND r.id
 _PROVENANCE_BATCH = 2000  # findings per statement
 
 
-def provenance_statements(decision: Decision) -> list[Statement]:
+def provenance_statements(decision: Decision,
+                          payloads: dict[str, dict[str, Any]] | None = None) -> list[Statement]:
+    """`payloads`: the findings' parsed payloads (``trace.finding_payloads``), when at hand."""
     runs: dict[str, list[str]] = {}
     cells: dict[str, list[str]] = {}
     regions: dict[str, list[str]] = {}
     for fid, rec in sorted(decision.findings.items()):
         runs.setdefault(rec.run_id, []).append(fid)
-        try:
-            payload = json.loads(rec.payload)
-        except ValueError:
-            continue
+        if payloads is not None:
+            payload = payloads.get(fid, {})
+        else:
+            try:
+                payload = json.loads(rec.payload)
+            except ValueError:
+                continue
+            if not isinstance(payload, dict):
+                continue
         if payload.get("cell_id"):
             cells.setdefault(payload["cell_id"], []).append(fid)
         code = payload.get("region_code") or payload.get("receptor_code")
@@ -266,7 +273,7 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     from ecobrain.reasoning.decisions.memory import memory_statement
     from ecobrain.reasoning.decisions.persist import revision_statement, save_decision
     from ecobrain.reasoning.decisions.pipeline import decide, decision_memories, decision_timings
-    from ecobrain.reasoning.decisions.trace import trace_statement
+    from ecobrain.reasoning.decisions.trace import finding_payloads, trace_statement
 
     def step(i: int) -> None:
         if progress is not None:
@@ -294,9 +301,10 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     step(2)
 
     def follow_up() -> list[Statement]:
-        return [trace_statement(decision),
+        payloads = finding_payloads(decision)  # parsed once for the trace and the provenance
+        return [trace_statement(decision, payloads),
                 *([memory_statement(memory)] if memory is not None else []),
-                *provenance_statements(decision), *action_statements(decision),
+                *provenance_statements(decision, payloads), *action_statements(decision),
                 *episode_statements(episodes), revision_statement(decision.id)]
 
     # what follows the decision's own statements (its trace, working memory, provenance…) is
