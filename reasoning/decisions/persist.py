@@ -151,6 +151,11 @@ def _props(c: Conclusion, decision: Decision) -> dict[str, Any]:
 
 def save_decision(store: GraphStore, decision: Decision) -> WriteSummary:
     """Write the decision and its conclusions, grounds, evidence and rules (idempotent)."""
+    return store.write_all(decision_statements(decision))
+
+
+def decision_statements(decision: Decision) -> list[Statement]:
+    """The statements of :func:`save_decision`, in order (the revision last)."""
     d = decision
     statements: list[Statement] = [(_DECISION, {"d": {
         "id": d.id, "run_id": d.run_id, "date": d.decision_date,
@@ -205,7 +210,7 @@ def save_decision(store: GraphStore, decision: Decision) -> WriteSummary:
     for kind in _LABELS:
         statements += _batches(_MADE_BY[kind], made_by[kind])
     statements.append(revision_statement(d.id))
-    return store.write_all(statements)
+    return statements
 
 
 def load_decision_conclusions(store: GraphStore, decision_id: str) -> list[dict[str, Any]]:

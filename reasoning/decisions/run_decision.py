@@ -271,7 +271,7 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     """
     from ecobrain.model_adapters import collect_findings
     from ecobrain.reasoning.decisions.memory import memory_statement
-    from ecobrain.reasoning.decisions.persist import revision_statement, save_decision
+    from ecobrain.reasoning.decisions.persist import decision_statements, revision_statement
     from ecobrain.reasoning.decisions.pipeline import decide, decision_memories, decision_timings
     from ecobrain.reasoning.decisions.trace import finding_payloads, trace_statement
 
@@ -307,22 +307,24 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
                 *provenance_statements(decision, payloads), *action_statements(decision),
                 *episode_statements(episodes), revision_statement(decision.id)]
 
+    existed = store.read_one("MATCH (d:Decision {id: $id}) RETURN d.id AS id",
+                             {"id": decision.id}) is not None
+    # the run, its forecasts, the decision, its trace and provenance: all or nothing (the
+    # reasoning does not read the run's nodes, so they are written with the decision)
+    created = created_nodes(decision, findings, memory=memory is not None,
+                            episodes=[e.id for e in episodes])
+    own = decision_statements(decision)  # statuses on tasks stay (persist.py)
     # what follows the decision's own statements (its trace, working memory, provenance…) is
-    # built in a thread meanwhile: most of it is Python work, done while the server writes the
-    # run and the decision (a thread waiting for the server holds no GIL), not after it
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decision-save") as pool:
+    # Python work, built in a thread while the server writes the decision (a thread waiting
+    # for the server holds no GIL) rather than after it — and only then: started earlier, it
+    # would slow the building of the decision's statements down by as much
+    with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="decision-save") as pool,
+          store.additive(created, unchanged=("Rule",))):
+        register_run(store, findings)
+        timings["register_s"] = round(time.perf_counter() - t3, 3)
         later = pool.submit(follow_up)
-        existed = store.read_one("MATCH (d:Decision {id: $id}) RETURN d.id AS id",
-                                 {"id": decision.id}) is not None
-        # the run, its forecasts, the decision, its trace and provenance: all or nothing (the
-        # reasoning does not read the run's nodes, so they are written with the decision)
-        created = created_nodes(decision, findings, memory=memory is not None,
-                                episodes=[e.id for e in episodes])
-        with store.additive(created, unchanged=("Rule",)):
-            register_run(store, findings)
-            timings["register_s"] = round(time.perf_counter() - t3, 3)
-            written = save_decision(store, decision)  # statuses on tasks stay (persist.py)
-            written.add(store.write_all(later.result()))
+        written = store.write_all(own)
+        written.add(store.write_all(later.result()))
     t4 = time.perf_counter()
     timings["save_s"] = round(t4 - t3, 3)
     timings["total_s"] = round(t4 - t0, 3)
