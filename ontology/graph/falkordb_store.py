@@ -323,9 +323,14 @@ class FalkorStore(GraphStore):
         with self.atomic(snapshot=False):
             return self._run_block([(cypher, params)])
 
-    def write_all(self, statements: Sequence[Statement]) -> WriteSummary:
+    def write_all(self, statements: Sequence[Statement], *,
+                  meanwhile: Callable[[], None] | None = None) -> WriteSummary:
         with self.atomic():
-            return self._run_block(statements)
+            self._unit.meanwhile = meanwhile  # taken by _run_block once the block is formatted
+            try:
+                return self._run_block(statements)
+            finally:
+                self._unit.meanwhile = None
 
     def _run_block(self, statements: Sequence[Statement]) -> WriteSummary:
         """Send the statements in one MULTI/EXEC block: no other client's command runs in
@@ -335,6 +340,10 @@ class FalkorStore(GraphStore):
         for cypher, params in statements:
             pipe.execute_command("GRAPH.QUERY", self.graph_name,
                                  _with_params(cypher, params), "--compact")
+        meanwhile = getattr(self._unit, "meanwhile", None)
+        if meanwhile is not None:
+            self._unit.meanwhile = None
+            meanwhile()
         try:
             results = pipe.execute(raise_on_error=False)
         except redis.RedisError as exc:

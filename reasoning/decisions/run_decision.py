@@ -38,7 +38,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -317,14 +317,14 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     # what follows the decision's own statements (its trace, working memory, provenance…) is
     # Python work, built in a thread while the server writes the decision (a thread waiting
     # for the server holds no GIL) rather than after it — and only then: started earlier, it
-    # would slow the building of the decision's statements down by as much
+    # would slow the building and formatting of the decision's statements down by as much
+    later: list[Future[list[Statement]]] = []
     with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="decision-save") as pool,
           store.additive(created, unchanged=("Rule",))):
         register_run(store, findings)
         timings["register_s"] = round(time.perf_counter() - t3, 3)
-        later = pool.submit(follow_up)
-        written = store.write_all(own)
-        written.add(store.write_all(later.result()))
+        written = store.write_all(own, meanwhile=lambda: later.append(pool.submit(follow_up)))
+        written.add(store.write_all(later[0].result() if later else follow_up()))
     t4 = time.perf_counter()
     timings["save_s"] = round(t4 - t3, 3)
     timings["total_s"] = round(t4 - t0, 3)
