@@ -38,6 +38,7 @@ from falkordb.edge import Edge
 from falkordb.node import Node
 from falkordb.path import Path as FalkorPath
 
+from ecobrain.ontology.graph import write_lock
 from ecobrain.ontology.graph.config import DEFAULT_READ_TIMEOUT_S, DEFAULT_WRITE_TIMEOUT_S
 from ecobrain.ontology.graph.cypher_params import ParameterError, params_header
 from ecobrain.ontology.graph.dialect import FalkorDialect
@@ -362,7 +363,8 @@ class FalkorStore(GraphStore):
 
         FalkorDB runs each statement atomically but cannot roll back a sequence. So a unit
         takes the graph's write lock (one writer at a time, across processes: another
-        writer's status update must not be rolled back with a failed load), keeps a
+        writer's status update must not be rolled back with a failed load; a lock left by a
+        crashed server or a dead local writer is broken, see `write_lock`), keeps a
         serialised copy of the graph (``DUMP``), and if anything inside fails puts that copy
         back (``GRAPH.DELETE`` + ``RESTORE`` in one MULTI block, so no reader sees the graph
         missing). Units nest: the outermost one holds the lock and the copy."""
@@ -373,16 +375,15 @@ class FalkorStore(GraphStore):
             finally:
                 self._unit.depth -= 1
             return
-        lock = self._db.connection.lock(
-            f"ecobrain:write-lock:{self.graph_name}", timeout=self._write_timeout,
-            blocking_timeout=self._write_timeout)
         try:
-            if not lock.acquire():
-                raise GraphUnavailable(
-                    f"another writer held graph {self.graph_name!r} for longer than "
-                    f"{self._write_timeout:.0f} s")
+            lock = write_lock.acquire(self._db.connection, self.graph_name,
+                                      expiry_s=self._write_timeout, wait_s=self._write_timeout)
         except redis.RedisError as exc:
             raise _unavailable(exc) from exc
+        if lock is None:
+            raise GraphUnavailable(
+                f"another writer held graph {self.graph_name!r} for longer than "
+                f"{self._write_timeout:.0f} s")
         self._unit.depth = 1
         try:
             before = self._dump() if snapshot else None
