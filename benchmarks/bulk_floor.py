@@ -76,22 +76,27 @@ def bulk_floor(nodes: int, relationships: int, payload_bytes: int = 0, *,
 
 class PayloadMeter:
     """The parameter bytes a store is sent (as JSON) while the meter is on: what the floor
-    must carry too. Wraps the store's write methods for the benchmark only."""
+    must carry too. Wraps the store's write methods for the benchmark only, and keeps the
+    statements to size them afterwards (:attr:`bytes`): sizing them as they go by would add
+    a JSON encoding of every parameter to the write being timed."""
 
     def __init__(self, store: GraphStore):
         self.store = store
-        self.bytes = 0
+        self._sent: list[Any] = []
         self._depth = 0
+
+    @property
+    def bytes(self) -> int:
+        return sum(len(json.dumps(p or {}, ensure_ascii=False, default=str).encode())
+                   for _, p in self._sent)
 
     def _wrap(self, name: str) -> None:
         inner = getattr(self.store, name)
 
         def metered(first: Any, *args: Any, **kwargs: Any) -> Any:
             if self._depth == 0:
-                statements = first if name == "write_all" else [(first, args[0] if args
-                                                                 else kwargs.get("params"))]
-                self.bytes += sum(len(json.dumps(p or {}, ensure_ascii=False, default=str)
-                                      .encode()) for _, p in statements)
+                self._sent.extend(first if name == "write_all" else [
+                    (first, args[0] if args else kwargs.get("params"))])
             self._depth += 1
             try:
                 return inner(first, *args, **kwargs)

@@ -40,8 +40,8 @@ from falkordb.path import Path as FalkorPath
 
 from ecobrain.ontology.graph import write_lock
 from ecobrain.ontology.graph.config import DEFAULT_READ_TIMEOUT_S, DEFAULT_WRITE_TIMEOUT_S
+from ecobrain.ontology.graph.cypher_params import ParameterError, params_header
 from ecobrain.ontology.graph.dialect import FalkorDialect
-from ecobrain.ontology.graph.falkordb_params import param_text
 from ecobrain.ontology.graph.store import (
     GraphStore,
     GraphStoreError,
@@ -122,10 +122,15 @@ def _stats_summary(stats: Sequence[Any]) -> WriteSummary:
 
 
 def _with_params(cypher: str, params: Mapping[str, Any] | None) -> str:
-    """The client's own parameter header (``CYPHER k=v ...``), parsed by the server."""
+    """The parameter header (``CYPHER k=v ...``) the server parses, formatted exactly
+    (:mod:`.cypher_params`); a value it cannot take is a :class:`GraphStoreError` naming
+    where it is, before anything is sent."""
     if not params:
         return cypher
-    header = " ".join(f"`{k}`={param_text(v)}" for k, v in params.items())
+    try:
+        header = params_header(params)
+    except ParameterError as exc:
+        raise GraphStoreError(f"{exc}\n  in query: {_short(cypher)}") from exc
     return f"CYPHER {header} {cypher}"
 
 
@@ -319,9 +324,14 @@ class FalkorStore(GraphStore):
         with self.atomic(snapshot=False):
             return self._run_block([(cypher, params)])
 
-    def write_all(self, statements: Sequence[Statement]) -> WriteSummary:
+    def write_all(self, statements: Sequence[Statement], *,
+                  meanwhile: Callable[[], None] | None = None) -> WriteSummary:
         with self.atomic():
-            return self._run_block(statements)
+            self._unit.meanwhile = meanwhile  # taken by _run_block once the block is formatted
+            try:
+                return self._run_block(statements)
+            finally:
+                self._unit.meanwhile = None
 
     def _run_block(self, statements: Sequence[Statement]) -> WriteSummary:
         """Send the statements in one MULTI/EXEC block: no other client's command runs in
@@ -331,6 +341,10 @@ class FalkorStore(GraphStore):
         for cypher, params in statements:
             pipe.execute_command("GRAPH.QUERY", self.graph_name,
                                  _with_params(cypher, params), "--compact")
+        meanwhile = getattr(self._unit, "meanwhile", None)
+        if meanwhile is not None:
+            self._unit.meanwhile = None
+            meanwhile()
         try:
             results = pipe.execute(raise_on_error=False)
         except redis.RedisError as exc:

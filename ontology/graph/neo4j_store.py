@@ -342,11 +342,14 @@ class Neo4jStore(GraphStore):
     def write(self, cypher: str, params: Mapping[str, Any] | None = None) -> WriteSummary:
         return self.write_all([(cypher, params)])
 
-    def write_all(self, statements: Sequence[Statement]) -> WriteSummary:
+    def write_all(self, statements: Sequence[Statement], *,
+                  meanwhile: Callable[[], None] | None = None) -> WriteSummary:
         from neo4j.exceptions import Neo4jError
 
         for cypher, params in statements:  # before any is sent: nothing half-written
             self._check_fits(cypher, params)
+        if meanwhile is not None:  # the driver packs as it sends: nothing left to prepare
+            meanwhile()
 
         def work(tx: Any) -> WriteSummary:
             total = WriteSummary()

@@ -35,6 +35,11 @@ BOLT_STAND_IN_MESSAGE_LIMIT = 16 * MIB
 
 _GENEROUS = 64  # a temporal or spatial value: a small structure, counted high
 
+# Sizes of map keys seen: rows repeat a few keys hundreds of thousands of times (bounded:
+# maps can carry keys chosen by data).
+_KEY_SIZES: dict[Any, int] = {}
+_KEY_SIZES_KEPT = 4096
+
 
 def _header(n: int, tiny: bool) -> int:
     """Marker plus length bytes of a string, list or map of `n` items (PackStream)."""
@@ -59,17 +64,57 @@ def _int_size(v: int) -> int:
     return 9
 
 
+def _str_size(value: str) -> int:
+    n = len(value) if value.isascii() else len(value.encode("utf-8"))
+    return n + (1 if n < 16 else 2 if n < 0x100 else 3 if n < 0x10000 else 5)
+
+
 def encoded_size(value: Any) -> int:
-    """Bytes of `value` in PackStream v1 (strings by their UTF-8 length)."""
-    if value is None or isinstance(value, bool):
+    """Bytes of `value` in PackStream v1 (strings by their UTF-8 length).
+
+    Dispatched on the exact type first: a decision's save sizes ~200,000 rows of small
+    strings, and a chain of ``isinstance`` tests per value was most of its cost."""
+    t = type(value)
+    if t is str:
+        return _str_size(value)
+    if t is dict:
+        total = _header(len(value), tiny=True)
+        for k, v in value.items():
+            size = _KEY_SIZES.get(k)
+            if size is None:
+                size = encoded_size(str(k))
+                if type(k) is str and len(_KEY_SIZES) < _KEY_SIZES_KEPT:  # 1 == True
+                    _KEY_SIZES[k] = size
+            if type(v) is str:  # the common case, inline
+                n = len(v) if v.isascii() else len(v.encode("utf-8"))
+                total += size + n + (1 if n < 16 else 2 if n < 0x100 else 3 if n < 0x10000 else 5)
+            else:
+                total += size + encoded_size(v)
+        return total
+    if t is list or t is tuple:
+        total = _header(len(value), tiny=True)
+        for v in value:
+            total += _str_size(v) if type(v) is str else encoded_size(v)
+        return total
+    if value is None or t is bool:
+        return 1
+    if t is int:
+        return _int_size(value)
+    if t is float:
+        return 9
+    return _other_size(value)
+
+
+def _other_size(value: Any) -> int:
+    """Subclasses and the rarer types, by the same rules."""
+    if isinstance(value, bool):
         return 1
     if isinstance(value, int):
         return _int_size(value)
     if isinstance(value, float):
         return 9
     if isinstance(value, str):
-        n = len(value.encode("utf-8"))
-        return _header(n, tiny=True) + n
+        return _str_size(value)
     if isinstance(value, (bytes, bytearray)):
         return _header(len(value), tiny=False) + len(value)
     if isinstance(value, Mapping):

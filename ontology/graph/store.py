@@ -33,7 +33,7 @@ from __future__ import annotations
 import functools
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -139,8 +139,13 @@ class GraphStore(ABC):
         """Run one write statement."""
 
     @abstractmethod
-    def write_all(self, statements: Sequence[Statement]) -> WriteSummary:
-        """Run several write statements as one unit (see the module docstring)."""
+    def write_all(self, statements: Sequence[Statement], *,
+                  meanwhile: Callable[[], None] | None = None) -> WriteSummary:
+        """Run several write statements as one unit (see the module docstring).
+
+        `meanwhile`, when given, is called once, when the statements are ready to go and
+        before the server's answer is awaited: it starts work to overlap with the server's
+        (another thread's, which the waiting one leaves the GIL to)."""
 
     @abstractmethod
     def _ensure_indexes(self, specs: Sequence[tuple[str, str]], unique: set[str]) -> None:

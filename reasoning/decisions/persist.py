@@ -105,9 +105,11 @@ _FINDINGS = (
     "UNWIND $rows AS r MERGE (f:Finding {id: r.id}) "
     "SET f.kind = r.kind, f.run_id = r.run_id, f.json = r.payload"
 )
+# one row per conclusion with all its findings: a conclusion rests on ~40 findings, and a row
+# per edge looked the conclusion up (and sent its id) once per finding
 _EVIDENCED = _per_label(
-    "UNWIND $rows AS r MATCH (c:LABEL {id: r.id}) "
-    "MATCH (f:Finding {id: r.finding}) MERGE (c)-[:EVIDENCED_BY]->(f)"
+    "UNWIND $rows AS r MATCH (c:LABEL {id: r.id}) UNWIND r.findings AS fid "
+    "MATCH (f:Finding {id: fid}) MERGE (c)-[:EVIDENCED_BY]->(f)"
 )
 _RULES = (
     "UNWIND $rows AS r MERGE (n:Rule {id: r.key}) "
@@ -149,6 +151,11 @@ def _props(c: Conclusion, decision: Decision) -> dict[str, Any]:
 
 def save_decision(store: GraphStore, decision: Decision) -> WriteSummary:
     """Write the decision and its conclusions, grounds, evidence and rules (idempotent)."""
+    return store.write_all(decision_statements(decision))
+
+
+def decision_statements(decision: Decision) -> list[Statement]:
+    """The statements of :func:`save_decision`, in order (the revision last)."""
     d = decision
     statements: list[Statement] = [(_DECISION, {"d": {
         "id": d.id, "run_id": d.run_id, "date": d.decision_date,
@@ -178,10 +185,10 @@ def save_decision(store: GraphStore, decision: Decision) -> WriteSummary:
             grounded[k].append({"id": c.id, "article": g.article_id,
                              "citation": g.citation_id, "role": g.role, "status": g.status,
                              "in_force": g.in_force, "on": d.decision_date})
-        for fid in c.evidence:
-            if fid in d.findings:
-                used_findings.add(fid)
-                evidenced[k].append({"id": c.id, "finding": fid})
+        used = [fid for fid in c.evidence if fid in d.findings]
+        if used:
+            used_findings.update(used)
+            evidenced[k].append({"id": c.id, "findings": used})
         for key in c.rule_keys:
             made_by[k].append({"id": c.id, "rule": key})
         if c.kind == "task" and c.subject.kind in about:  # type: ignore[attr-defined]
@@ -203,7 +210,7 @@ def save_decision(store: GraphStore, decision: Decision) -> WriteSummary:
     for kind in _LABELS:
         statements += _batches(_MADE_BY[kind], made_by[kind])
     statements.append(revision_statement(d.id))
-    return store.write_all(statements)
+    return statements
 
 
 def load_decision_conclusions(store: GraphStore, decision_id: str) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -159,31 +160,53 @@ def register_run(store: GraphStore, findings: RunFindings) -> None:
 
 # -- provenance of the evidence --------------------------------------------------------------------
 
-_FROM_RUN = ("UNWIND $rows AS r MATCH (f:Finding {id: r.id}) MATCH (m:ModelRun {id: r.run}) "
-             "MERGE (f)-[:FROM_RUN]->(m)")
-_IN_CELL = ("UNWIND $rows AS r MATCH (f:Finding {id: r.id}) MATCH (c:GridCell {id: r.cell}) "
-            "MERGE (f)-[:IN_CELL]->(c)")
-_FOR_REGION = ("UNWIND $rows AS r MATCH (f:Finding {id: r.id}) "
-               "MATCH (g:AdminRegion {code: r.code}) MERGE (f)-[:FOR_REGION]->(g)")
+# rows grouped by the node the findings point to (one run, ~100 regions, a few cells): a row
+# per finding looked the same run up 28,000 times
+_FROM_RUN = ("UNWIND $rows AS r MATCH (m:ModelRun {id: r.to}) UNWIND r.ids AS id "
+             "MATCH (f:Finding {id: id}) MERGE (f)-[:FROM_RUN]->(m)")
+_IN_CELL = ("UNWIND $rows AS r MATCH (c:GridCell {id: r.to}) UNWIND r.ids AS id "
+            "MATCH (f:Finding {id: id}) MERGE (f)-[:IN_CELL]->(c)")
+_FOR_REGION = ("UNWIND $rows AS r MATCH (g:AdminRegion {code: r.to}) UNWIND r.ids AS id "
+               "MATCH (f:Finding {id: id}) MERGE (f)-[:FOR_REGION]->(g)")
+_PROVENANCE_BATCH = 2000  # findings per statement
 
 
-def provenance_statements(decision: Decision) -> list[Statement]:
-    runs, cells, regions = [], [], []
+def provenance_statements(decision: Decision,
+                          payloads: dict[str, dict[str, Any]] | None = None) -> list[Statement]:
+    """`payloads`: the findings' parsed payloads (``trace.finding_payloads``), when at hand."""
+    runs: dict[str, list[str]] = {}
+    cells: dict[str, list[str]] = {}
+    regions: dict[str, list[str]] = {}
     for fid, rec in sorted(decision.findings.items()):
-        runs.append({"id": fid, "run": rec.run_id})
-        try:
-            payload = json.loads(rec.payload)
-        except ValueError:
-            continue
+        runs.setdefault(rec.run_id, []).append(fid)
+        if payloads is not None:
+            payload = payloads.get(fid, {})
+        else:
+            try:
+                payload = json.loads(rec.payload)
+            except ValueError:
+                continue
+            if not isinstance(payload, dict):
+                continue
         if payload.get("cell_id"):
-            cells.append({"id": fid, "cell": payload["cell_id"]})
+            cells.setdefault(payload["cell_id"], []).append(fid)
         code = payload.get("region_code") or payload.get("receptor_code")
         if code and payload.get("region_level", payload.get("receptor_level")) != "station":
-            regions.append({"id": fid, "code": code})
+            regions.setdefault(code, []).append(fid)
     out: list[Statement] = []
-    for query, rows in ((_FROM_RUN, runs), (_IN_CELL, cells), (_FOR_REGION, regions)):
-        for i in range(0, len(rows), 2000):
-            out.append((query, {"rows": rows[i:i + 2000]}))
+    for query, groups in ((_FROM_RUN, runs), (_IN_CELL, cells), (_FOR_REGION, regions)):
+        rows: list[dict[str, Any]] = []
+        count = 0
+        for to, ids in sorted(groups.items()):
+            for i in range(0, len(ids), _PROVENANCE_BATCH):
+                part = ids[i:i + _PROVENANCE_BATCH]
+                if rows and count + len(part) > _PROVENANCE_BATCH:
+                    out.append((query, {"rows": rows}))
+                    rows, count = [], 0
+                rows.append({"to": to, "ids": part})
+                count += len(part)
+        if rows:
+            out.append((query, {"rows": rows}))
     return out
 
 
@@ -248,9 +271,9 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     """
     from ecobrain.model_adapters import collect_findings
     from ecobrain.reasoning.decisions.memory import memory_statement
-    from ecobrain.reasoning.decisions.persist import revision_statement, save_decision
+    from ecobrain.reasoning.decisions.persist import decision_statements, revision_statement
     from ecobrain.reasoning.decisions.pipeline import decide, decision_memories, decision_timings
-    from ecobrain.reasoning.decisions.trace import trace_statement
+    from ecobrain.reasoning.decisions.trace import finding_payloads, trace_statement
 
     def step(i: int) -> None:
         if progress is not None:
@@ -276,22 +299,32 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     memory = decision_memories.pop(decision.id, None)
     episodes = signatures(findings, decision.id, meteorology=_meteorology_of(run_dir))
     step(2)
+
+    def follow_up() -> list[Statement]:
+        payloads = finding_payloads(decision)  # parsed once for the trace and the provenance
+        return [trace_statement(decision, payloads),
+                *([memory_statement(memory)] if memory is not None else []),
+                *provenance_statements(decision, payloads), *action_statements(decision),
+                *episode_statements(episodes), revision_statement(decision.id)]
+
     existed = store.read_one("MATCH (d:Decision {id: $id}) RETURN d.id AS id",
                              {"id": decision.id}) is not None
     # the run, its forecasts, the decision, its trace and provenance: all or nothing (the
     # reasoning does not read the run's nodes, so they are written with the decision)
     created = created_nodes(decision, findings, memory=memory is not None,
                             episodes=[e.id for e in episodes])
-    with store.additive(created, unchanged=("Rule",)):
+    own = decision_statements(decision)  # statuses on tasks stay (persist.py)
+    # what follows the decision's own statements (its trace, working memory, provenance…) is
+    # Python work, built in a thread while the server writes the decision (a thread waiting
+    # for the server holds no GIL) rather than after it — and only then: started earlier, it
+    # would slow the building and formatting of the decision's statements down by as much
+    later: list[Future[list[Statement]]] = []
+    with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="decision-save") as pool,
+          store.additive(created, unchanged=("Rule",))):
         register_run(store, findings)
         timings["register_s"] = round(time.perf_counter() - t3, 3)
-        written = save_decision(store, decision)  # statuses on existing tasks stay (persist.py)
-        written.add(store.write_all([
-            trace_statement(decision),
-            *([memory_statement(memory)] if memory is not None else []),
-            *provenance_statements(decision),
-            *action_statements(decision), *episode_statements(episodes),
-            revision_statement(decision.id)]))
+        written = store.write_all(own, meanwhile=lambda: later.append(pool.submit(follow_up)))
+        written.add(store.write_all(later[0].result() if later else follow_up()))
     t4 = time.perf_counter()
     timings["save_s"] = round(t4 - t3, 3)
     timings["total_s"] = round(t4 - t0, 3)

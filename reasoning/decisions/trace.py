@@ -75,13 +75,25 @@ class _Trace:
         return [seen[k] for k in sorted(seen, key=self.order.__getitem__)]
 
 
-def trace_payload(decision: Decision) -> dict[str, Any]:
-    findings = {}
+def finding_payloads(decision: Decision) -> dict[str, dict[str, Any]]:
+    """Each finding's payload parsed ({} where it is not JSON): the trace and the provenance
+    edges both read them, and a 15-day run has ~28,000."""
+    out: dict[str, dict[str, Any]] = {}
     for fid, rec in decision.findings.items():
         try:
-            prov = json.loads(rec.payload).get("provenance", {})
+            payload = json.loads(rec.payload)
         except ValueError:
-            prov = {}
+            payload = {}
+        out[fid] = payload if isinstance(payload, dict) else {}
+    return out
+
+
+def trace_payload(decision: Decision,
+                  payloads: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    payloads = finding_payloads(decision) if payloads is None else payloads
+    findings = {}
+    for fid, rec in decision.findings.items():
+        prov = payloads.get(fid, {}).get("provenance", {})
         findings[fid] = {"kind": rec.kind, "run_id": rec.run_id, "provenance": prov}
     return {"decision_id": decision.id, "run_id": decision.run_id,
             "decision_date": decision.decision_date,
@@ -91,8 +103,10 @@ def trace_payload(decision: Decision) -> dict[str, Any]:
             "evidence": decision.evidence, "findings": findings}
 
 
-def trace_statement(decision: Decision) -> Statement:
-    body = json.dumps(trace_payload(decision), ensure_ascii=False, sort_keys=True,
+def trace_statement(decision: Decision,
+                    payloads: dict[str, dict[str, Any]] | None = None) -> Statement:
+    """`payloads`: :func:`finding_payloads` of the decision, when the caller has them."""
+    body = json.dumps(trace_payload(decision, payloads), ensure_ascii=False, sort_keys=True,
                       separators=(",", ":"), default=str).encode("utf-8")
     digest = hashlib.sha256(body).hexdigest()
     data = base64.b64encode(gzip.compress(body, 6, mtime=0)).decode("ascii")

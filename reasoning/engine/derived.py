@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -44,10 +46,40 @@ def grade_concept(raw: str | None, concepts: Any) -> str | None:
     return concepts.grade_codes.get(raw)
 
 
+# Ids (and JSON) of the findings seen while a fact set is assembled (`findings_kept`): each
+# finding is cited by several facts, and its id is a digest of its whole JSON. Keyed by object
+# identity, the finding kept with it so that no other object can take its address meanwhile.
+_KEPT: ContextVar[dict[int, tuple[Any, str, str]] | None] = ContextVar("finding_ids",
+                                                                        default=None)
+
+
+@contextmanager
+def findings_kept() -> Iterator[None]:
+    """Within: each finding's id and JSON are worked out once (:func:`finding_id_and_json`)."""
+    token = _KEPT.set({})
+    try:
+        yield
+    finally:
+        _KEPT.reset(token)
+
+
+def finding_id_and_json(finding: Any) -> tuple[str, str]:
+    """:func:`finding_id` and the JSON it digests."""
+    kept = _KEPT.get()
+    if kept is not None:
+        hit = kept.get(id(finding))
+        if hit is not None:
+            return hit[1], hit[2]
+    body = finding.model_dump_json()
+    fid = f"{finding.kind}.{hashlib.sha256(body.encode()).hexdigest()[:16]}"
+    if kept is not None:
+        kept[id(finding)] = (finding, fid, body)
+    return fid, body
+
+
 def finding_id(finding: Any) -> str:
     """Stable id of a finding: its kind and a digest of its JSON."""
-    body = finding.model_dump_json()
-    return f"{finding.kind}.{hashlib.sha256(body.encode()).hexdigest()[:16]}"
+    return finding_id_and_json(finding)[0]
 
 
 def runs_over(days: Sequence[tuple[date, int]], threshold: int) -> list[tuple[date, date]]:

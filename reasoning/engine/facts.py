@@ -188,7 +188,7 @@ def assemble_facts(findings: RunFindings, store: GraphStore | None,
 
     `enterprises` (rows with lon/lat) replaces the graph's register (tests, benchmarks).
     """
-    with paused_gc():
+    with paused_gc(), derived.findings_kept():
         return _assemble(findings, store, concepts, enterprises, on)
 
 
@@ -199,10 +199,10 @@ def _assemble(findings: RunFindings, store: GraphStore | None, concepts: Concept
     run = findings.run_id
 
     def remember(finding: Any) -> str:
-        fid = derived.finding_id(finding)
+        fid, body = derived.finding_id_and_json(finding)
         if fid not in fs.findings:
             fs.findings[fid] = {"id": fid, "kind": finding.kind, "run_id": finding.run_id,
-                                "payload": finding.model_dump_json()}
+                                "payload": body}
         return fid
 
     region_daily = [d for d in findings.daily_aqi if d.region_level != "station"]
