@@ -273,14 +273,15 @@ def hourly_findings(fs: ForecastSeries, standards: StandardSet,
             f[hour_days == d] = fs.aqi_factor(p, std_of_day[d])
         conv = fs.raw[p] * f[:, None]
         digits = 4 if p == "CO" else 2
-        conv = np.round(conv, digits).T
         with collector_paused():
-            for i in regions:
+            # one conversion to Python floats, region by region in memory order
+            series = np.ascontiguousarray(np.round(conv, digits).T[regions]).tolist()
+            for i, values in zip(regions, series, strict=True):
                 out.append(trusted(HourlyConcentration, {
                     "run_id": fs.run_id, "region_code": m.codes[i],
                     "region_level": m.levels[i], "pollutant": p, "units": aqi_unit(p),
                     "start": start, "step_hours": (fs.gfile.step_seconds or 3600) / 3600.0,
-                    "values": conv[i].tolist(),
+                    "values": values,
                     "provenance": trusted(Provenance, {
                         **_provenance_fields(fs, i, [fs.variables[p]]),
                         "time_index": trange}),

@@ -17,6 +17,7 @@ fails there rather than silently here.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -68,17 +69,29 @@ def trusted(cls: type[M], values: dict[str, Any]) -> M:
     return obj
 
 
+_pause_lock = threading.Lock()
+_pauses = 0
+_was_enabled = False
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building findings in bulk.
 
     Findings hold no reference cycles, but each allocation counts towards a collection pass
     over every object alive, and tens of thousands of them trigger passes that cost as much
-    as building them. Reference counting still frees everything as usual."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+    as building them. Reference counting still frees everything as usual. Adapters running
+    in parallel threads share one pause: the collector comes back when the last one ends."""
+    global _pauses, _was_enabled
+    with _pause_lock:
+        if _pauses == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _was_enabled:
+                gc.enable()

@@ -13,6 +13,7 @@ and no findings are returned for the run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ecobrain.model_adapters.aqi import StandardSet
@@ -22,7 +23,12 @@ from ecobrain.model_adapters.errors import ManifestError
 from ecobrain.model_adapters.files.gridfile import GriddedFile
 from ecobrain.model_adapters.files.manifest import ModelRun, OutputSpec, load_run
 from ecobrain.model_adapters.files.registry import open_gridded
-from ecobrain.model_adapters.findings import FindingKind, RunFindings, grid_info
+from ecobrain.model_adapters.findings import (
+    AttributionShare,
+    FindingKind,
+    RunFindings,
+    grid_info,
+)
 from ecobrain.model_adapters.forecast import (
     AQI_POLLUTANTS,
     ForecastSeries,
@@ -89,6 +95,9 @@ def collect_findings(
     notes: list[str] = []
     log = WarningLog()
     opened: list[GriddedFile] = []
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecobrain-attribution")
+    attribution: Future[tuple[list[AttributionShare], list[str], list[tuple[str, str]]]] | None
+    attribution = None
     try:
         fs: ForecastSeries | None = None
         mapper: RegionMapper | None = None
@@ -123,6 +132,13 @@ def collect_findings(
         elif explicit and any(k in requested for k in ("forecast", "regime")):
             raise ManifestError(str(run.file("run.json")),
                                 "has no forecast output; forecast and regime findings need one")
+
+        # Attribution needs only the forecast's bulk series from here on: it runs in a thread
+        # of its own while this one builds the forecast's findings and the inversion (reading
+        # and decoding release the interpreter, so the two overlap on a second core).
+        if "attribution" in requested:
+            attribution = pool.submit(_attribution, run, fs, mapper, standards, explicit,
+                                      closure_tolerance, opened)
 
         if fs is not None and "forecast" in requested:
             result.daily_aqi = daily_aqi_findings(fs, standards)
@@ -171,23 +187,13 @@ def collect_findings(
             if invs:
                 result.kinds.append("inversion")
 
-        if "attribution" in requested:
-            atts = run.outputs("attribution")
-            if not atts and explicit:
-                raise ManifestError(str(run.file("run.json")), "has no attribution output")
-            for out in atts:
-                assert out.path is not None
-                sa = _open(run, out, out.path, opened)
-                result.time_conventions[sa.label] = f"{sa.timestamp}: {sa.timestamp_reason}"
-                sa_mapper = mapper if (mapper is not None and fs is not None
-                                       and grids_equal(sa.grid, fs.gfile.grid)) \
-                    else build_mapper(sa.grid, ())
-                shares, n = attribution_findings(
-                    sa, m.id, sa_mapper, out.tags, standards, forecast=fs, bulk=out.bulk,
-                    overrides=out.variables, tolerance=closure_tolerance, layer=out.layer)
-                result.attribution.extend(shares)
-                notes.extend(n)
-            if atts:
+        if attribution is not None:
+            shares, n, found = attribution.result()
+            result.attribution.extend(shares)
+            notes.extend(n)
+            for label, convention in found:
+                result.time_conventions[label] = convention
+            if found:
                 result.kinds.append("attribution")
 
         if "regime" in requested and fs is not None:
@@ -196,11 +202,39 @@ def collect_findings(
             notes.extend(n)
             result.kinds.append("regime")
     finally:
+        pool.shutdown(wait=True)  # the attribution thread is done with its files
         for f in opened:
             f.close()
     result.notes = list(dict.fromkeys(notes))
     result.warnings = log.items
     return result
+
+
+def _attribution(run: ModelRun, fs: ForecastSeries | None, mapper: RegionMapper | None,
+                 standards: StandardSet, explicit: bool, tolerance: float,
+                 opened: list[GriddedFile],
+                 ) -> tuple[list[AttributionShare], list[str], list[tuple[str, str]]]:
+    """The attribution findings of every attribution output of the run, their notes and
+    each file's time convention (run in a thread of its own by :func:`collect_findings`)."""
+    atts = run.outputs("attribution")
+    if not atts and explicit:
+        raise ManifestError(str(run.file("run.json")), "has no attribution output")
+    shares: list[AttributionShare] = []
+    notes: list[str] = []
+    conventions: list[tuple[str, str]] = []
+    for out in atts:
+        assert out.path is not None
+        sa = _open(run, out, out.path, opened)
+        conventions.append((sa.label, f"{sa.timestamp}: {sa.timestamp_reason}"))
+        sa_mapper = mapper if (mapper is not None and fs is not None
+                               and grids_equal(sa.grid, fs.gfile.grid)) \
+            else build_mapper(sa.grid, ())
+        found, n = attribution_findings(
+            sa, run.manifest.id, sa_mapper, out.tags, standards, forecast=fs, bulk=out.bulk,
+            overrides=out.variables, tolerance=tolerance, layer=out.layer)
+        shares.extend(found)
+        notes.extend(n)
+    return shares, notes, conventions
 
 
 def findings_of_kind(result: RunFindings, kind: str) -> Mapping[str, list]:
