@@ -80,8 +80,9 @@ def collector_paused() -> Iterator[None]:
 
     Findings hold no reference cycles, but each allocation counts towards a collection pass
     over every object alive, and tens of thousands of them trigger passes that cost as much
-    as building them. Reference counting still frees everything as usual. Adapters running
-    in parallel threads share one pause: the collector comes back when the last one ends."""
+    as building them. Reference counting still frees everything as usual. Runs collected in
+    parallel threads (an API server's) share one pause: the collector comes back when the
+    last one ends."""
     global _pauses, _was_enabled
     with _pause_lock:
         if _pauses == 0:

@@ -13,7 +13,6 @@ and no findings are returned for the run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ecobrain.model_adapters.aqi import StandardSet
@@ -96,9 +95,6 @@ def collect_findings(
     notes: list[str] = []
     log = WarningLog()
     opened: list[GriddedFile] = []
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecobrain-attribution")
-    attribution: Future[tuple[list[AttributionShare], list[str], list[tuple[str, str]]]] | None
-    attribution = None
     try:
         fs: ForecastSeries | None = None
         mapper: RegionMapper | None = None
@@ -133,13 +129,6 @@ def collect_findings(
         elif explicit and any(k in requested for k in ("forecast", "regime")):
             raise ManifestError(str(run.file("run.json")),
                                 "has no forecast output; forecast and regime findings need one")
-
-        # Attribution needs only the forecast's bulk series from here on: it runs in a thread
-        # of its own while this one builds the forecast's findings and the inversion (reading
-        # and decoding release the interpreter, so the two overlap on a second core).
-        if "attribution" in requested:
-            attribution = pool.submit(_attribution, run, fs, mapper, standards, explicit,
-                                      closure_tolerance, opened)
 
         if fs is not None and "forecast" in requested:
             result.daily_aqi = daily_aqi_findings(fs, standards)
@@ -188,8 +177,9 @@ def collect_findings(
             if invs:
                 result.kinds.append("inversion")
 
-        if attribution is not None:
-            shares, n, found = attribution.result()
+        if "attribution" in requested:
+            shares, n, found = _attribution(run, fs, mapper, standards, explicit,
+                                            closure_tolerance, opened)
             result.attribution.extend(shares)
             notes.extend(n)
             for label, convention in found:
@@ -203,7 +193,6 @@ def collect_findings(
             notes.extend(n)
             result.kinds.append("regime")
     finally:
-        pool.shutdown(wait=True)  # the attribution thread is done with its files
         for f in opened:
             f.close()
     result.notes = list(dict.fromkeys(notes))
@@ -216,7 +205,7 @@ def _attribution(run: ModelRun, fs: ForecastSeries | None, mapper: RegionMapper 
                  opened: list[GriddedFile],
                  ) -> tuple[list[AttributionShare], list[str], list[tuple[str, str]]]:
     """The attribution findings of every attribution output of the run, their notes and
-    each file's time convention (run in a thread of its own by :func:`collect_findings`)."""
+    each file's time convention."""
     atts = run.outputs("attribution")
     if not atts and explicit:
         raise ManifestError(str(run.file("run.json")), "has no attribution output")
