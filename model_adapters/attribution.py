@@ -23,7 +23,7 @@ import numpy as np
 
 from ecobrain.model_adapters.aqi import StandardSet
 from ecobrain.model_adapters.compute.reductions import region_series
-from ecobrain.model_adapters.daily import beijing_day_axis, daily_mean, mda8, window_mean
+from ecobrain.model_adapters.daily import DayAxis, beijing_day_axis, daily_mean, mda8, window_mean
 from ecobrain.model_adapters.errors import (
     AttributionClosureError,
     GridMismatchError,
@@ -37,6 +37,7 @@ from ecobrain.model_adapters.files.units import quantity, to_aqi_units_factor
 from ecobrain.model_adapters.findings import AttributionShare, Provenance
 from ecobrain.model_adapters.forecast import DEFAULT_ALIASES, ForecastSeries
 from ecobrain.model_adapters.regions import RegionMapper
+from ecobrain.model_adapters.trusted import collector_paused, trusted
 from ecobrain.ontology.grid import GridSpec
 
 BUILTIN_TAGS = {"BCO": "boundary", "OTH": "other", "ICO": "initial", "BID": "bidirectional"}
@@ -226,32 +227,53 @@ def attribution_findings(
                 float(bulk_day[d, i]), tolerance)
         pending.append((sp, metric, bulk_day, tag_day, bulk_var))
 
-    # Closure held for every species: only now build findings.
+    # Closure held for every species: only now build findings — per tag, its manifest
+    # description is looked up once; per (day, tag), the values come out of the arrays as
+    # Python floats in one conversion.
+    levels, cell_counts, methods = receptors.levels, receptors.cell_counts, receptors.methods
+    counts = [int(n) for n in cell_counts]
+    with collector_paused():
+        _share_rows(out, pending, axis, tags, run_id, sa.label, receptors.codes, levels, counts,
+                    methods)
+    return out, notes
+
+
+def _share_rows(out: list[AttributionShare], pending: list[tuple], axis: DayAxis,
+                tags: Mapping[str, TagSpec], run_id: str, label: str, codes: list[str],
+                levels: list[str], counts: list[int], methods: list[str]) -> None:
+    """AttributionShare per species, day, receptor and tag (in that order), appended to out."""
     for sp, metric, bulk_day, tag_day, bulk_var in pending:
+        described = []
+        for t, var in sp.tags.items():
+            name = _manifest_tag(t, sp.species, tags)
+            spec = tags.get(name) if name is not None else None
+            builtin = t in BUILTIN_TAGS and spec is None
+            described.append((t, var, name or t,
+                              BUILTIN_TAGS[t] if builtin else (spec.region if spec else None),
+                              None if builtin or spec is None else spec.sector, builtin,
+                              tag_day[t].tolist()))
+        bulk_l = bulk_day.tolist()
         for d, day in enumerate(axis.days):
             trange = axis.time_range(d)
-            for i, code in enumerate(receptors.codes):
-                b = float(bulk_day[d, i])
-                for t, var in sp.tags.items():
-                    spec = tags.get(_manifest_tag(t, sp.species, tags))
-                    builtin = t in BUILTIN_TAGS and spec is None
-                    c = float(tag_day[t][d, i])
-                    out.append(AttributionShare(
-                        run_id=run_id, receptor_code=code, receptor_level=receptors.levels[i],
-                        date=day, pollutant=sp.pollutant, metric=metric,
-                        tag=_manifest_tag(t, sp.species, tags) or t,
-                        source_region=BUILTIN_TAGS[t] if builtin else (spec.region if spec
-                                                                      else None),
-                        source_sector=None if builtin or spec is None else spec.sector,
-                        is_builtin=builtin, concentration=round(c, 4),
-                        bulk_concentration=round(b, 4),
-                        share=round(c / b, 6) if b > 0 else 0.0,
-                        provenance=Provenance(
-                            run_id=run_id, file=sa.label, variables=[var, bulk_var],
-                            time_index=trange, region_cell_count=int(receptors.cell_counts[i]),
-                            region_method=receptors.methods[i]),
-                    ))
-    return out, notes
+            per_tag = [(t, [var, bulk_var], tag, region, sector, builtin, conc[d])
+                       for t, var, tag, region, sector, builtin, conc in described]
+            for i, (code, b) in enumerate(zip(codes, bulk_l[d], strict=True)):
+                level, count, method = levels[i], counts[i], methods[i]
+                bulk_r = round(b, 4)
+                for _t, variables, tag, region, sector, builtin, conc_d in per_tag:
+                    c = conc_d[i]
+                    out.append(trusted(AttributionShare, {
+                        "run_id": run_id, "receptor_code": code, "receptor_level": level,
+                        "date": day, "pollutant": sp.pollutant, "metric": metric, "tag": tag,
+                        "source_region": region, "source_sector": sector,
+                        "is_builtin": builtin, "concentration": round(c, 4),
+                        "bulk_concentration": bulk_r,
+                        "share": round(c / b, 6) if b > 0 else 0.0,
+                        "provenance": trusted(Provenance, {
+                            "run_id": run_id, "file": label, "variables": list(variables),
+                            "time_index": trange, "region_cell_count": count,
+                            "region_method": method}),
+                    }))
 
 
 def _manifest_tag(file_tag_name: str, species: str, tags: Mapping[str, TagSpec]) -> str | None:

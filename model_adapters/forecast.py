@@ -12,14 +12,10 @@ reference state of the AQI standard in force on each Beijing day, read from hj63
 from __future__ import annotations
 
 import datetime as dt
-import gc
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
 import numpy as np
-from pydantic import BaseModel
 
 from ecobrain.model_adapters.aqi import AQIStandard, StandardSet
 from ecobrain.model_adapters.compute.reductions import region_series
@@ -47,6 +43,7 @@ from ecobrain.model_adapters.findings import (
 )
 from ecobrain.model_adapters.regions import STATION_METHOD, RegionMapper
 from ecobrain.model_adapters.sanity import NegativeCount
+from ecobrain.model_adapters.trusted import collector_paused, trusted
 
 # Pollutant id -> variable names tried in order (CMAQ ACONC/ELMO, combine, WRF-Chem, CF).
 DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
@@ -58,7 +55,6 @@ DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
     "CO": ("CO", "co"),
     "Formaldehyde": ("FORM", "HCHO", "form", "hcho"),
 }
-M = TypeVar("M", bound=BaseModel)
 AQI_POLLUTANTS = ("PM2_5", "PM10", "SO2", "NO2", "CO", "O3")
 
 
@@ -193,34 +189,6 @@ def daily_metrics(fs: ForecastSeries, standards: StandardSet) -> DailyMetrics:
     return DailyMetrics(out, stds)
 
 
-def _construct(model: type[M], fields: dict[str, Any]) -> M:
-    """A finding built from values this module computed, without re-validating them.
-
-    Tens of thousands of daily and hourly findings per run are made here from arrays whose
-    types and ranges the code fixes (codes, levels and metrics from the mapper and the
-    standard, rounded floats, ints); validating each again in pydantic would cost more than
-    reading the whole forecast. The tests validate every finding these functions produce
-    (``model_validate`` of its dump), so a field of the wrong type fails there, not silently.
-    """
-    return model.model_construct(**fields)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building findings in bulk.
-
-    Findings hold no reference cycles, but each allocation counts towards a collection pass
-    over every object alive, and tens of thousands of them trigger passes that cost as much
-    as building them. Reference counting still frees everything as usual."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _provenance_fields(fs: ForecastSeries, i: int, variables: list[str]) -> dict:
     """Provenance of region ``i`` as plain fields (the time range is added per finding)."""
     m = fs.mapper
@@ -242,7 +210,7 @@ def daily_aqi_findings(fs: ForecastSeries, standards: StandardSet,
     regions = [i for i in range(m.nregions) if m.levels[i] in levels]
     var_names = [fs.variables[p] for p in AQI_POLLUTANTS if p in fs.variables]
     prov = {i: _provenance_fields(fs, i, var_names) for i in regions}
-    with _collector_paused():
+    with collector_paused():
         return _daily_rows(fs, dm, regions, prov)
 
 
@@ -267,18 +235,18 @@ def _daily_rows(fs: ForecastSeries, dm: DailyMetrics, regions: list[int],
             iaqi_i = {k: v[i] for k, v in iaqi_l.items()}
             a = aqi_l[i]
             cat = categories[a]
-            out.append(_construct(RegionDailyAQI, {
+            out.append(trusted(RegionDailyAQI, {
                 "run_id": fs.run_id, "region_code": m.codes[i], "region_level": m.levels[i],
                 "region_name": m.names[i], "city_code": m.city_codes[i], "date": day,
                 "standard": std.id,
-                "concentrations": _construct(DailyConcentrations, {
+                "concentrations": trusted(DailyConcentrations, {
                     k: round(v[i], digits[k]) for k, v in conc_l.items()}),
                 "iaqi": iaqi_i, "aqi": a,
                 "primary_pollutants": std.primary_pollutants(iaqi_i, a),
                 "exceeding_pollutants": std.exceeding_pollutants(iaqi_i),
                 "level": cat.level, "category_zh": cat.category_zh,
                 "category_en": cat.category_en, "colour": cat.colour,
-                "provenance": _construct(Provenance, {**prov[i], "time_index": trange}),
+                "provenance": trusted(Provenance, {**prov[i], "time_index": trange}),
             }))
     return out
 
@@ -305,15 +273,16 @@ def hourly_findings(fs: ForecastSeries, standards: StandardSet,
             f[hour_days == d] = fs.aqi_factor(p, std_of_day[d])
         conv = fs.raw[p] * f[:, None]
         digits = 4 if p == "CO" else 2
-        conv = np.round(conv, digits).T
-        with _collector_paused():
-            for i in regions:
-                out.append(_construct(HourlyConcentration, {
+        with collector_paused():
+            # one conversion to Python floats, region by region in memory order
+            series = np.ascontiguousarray(np.round(conv, digits).T[regions]).tolist()
+            for i, values in zip(regions, series, strict=True):
+                out.append(trusted(HourlyConcentration, {
                     "run_id": fs.run_id, "region_code": m.codes[i],
                     "region_level": m.levels[i], "pollutant": p, "units": aqi_unit(p),
                     "start": start, "step_hours": (fs.gfile.step_seconds or 3600) / 3600.0,
-                    "values": conv[i].tolist(),
-                    "provenance": _construct(Provenance, {
+                    "values": values,
+                    "provenance": trusted(Provenance, {
                         **_provenance_fields(fs, i, [fs.variables[p]]),
                         "time_index": trange}),
                 }))

@@ -181,3 +181,27 @@ def test_coverage_from_the_weights_matches_the_grid_outline_intersected_with_the
     assert 0.1 < from_weights < 0.9
     assert from_weights == pytest.approx(province_coverage(nest), abs=0.003)
     assert build_mapper(ZJ3KM).coverage() == pytest.approx(1.0, abs=0.002)
+
+
+def test_cell_areas_are_kept_beside_the_cached_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECOBRAIN_CACHE_DIR", str(tmp_path))
+    counties = [r for r in zhejiang_regions() if r.level == "county"][:3]
+    codes, geoms = [r.code for r in counties], [r.geometry for r in counties]
+    first = area_weights(COARSE, codes, geoms)
+    (path,) = (tmp_path / "region-weights").glob("*.npz")
+    with np.load(path) as z:
+        assert np.array_equal(z["cell_area"], weights.cell_area_km2(COARSE).ravel())
+    # read back without projecting the cells again
+    monkeypatch.setattr(weights, "cell_area_km2", lambda _g: pytest.fail("recomputed"))
+    again = area_weights(COARSE, codes, geoms)
+    assert np.array_equal(again.cell_area_km2, first.cell_area_km2)
+    monkeypatch.undo()
+    monkeypatch.setenv("ECOBRAIN_CACHE_DIR", str(tmp_path))
+    # a file written before cell areas were kept gets them added on its first read
+    with np.load(path) as z:
+        old = {k: z[k] for k in z.files if k != "cell_area"}
+    np.savez(path, **old)
+    assert np.array_equal(area_weights(COARSE, codes, geoms).cell_area_km2,
+                          first.cell_area_km2)
+    with np.load(path) as z:
+        assert "cell_area" in z.files

@@ -22,7 +22,12 @@ from ecobrain.model_adapters.errors import ManifestError
 from ecobrain.model_adapters.files.gridfile import GriddedFile
 from ecobrain.model_adapters.files.manifest import ModelRun, OutputSpec, load_run
 from ecobrain.model_adapters.files.registry import open_gridded
-from ecobrain.model_adapters.findings import FindingKind, RunFindings, grid_info
+from ecobrain.model_adapters.findings import (
+    AttributionShare,
+    FindingKind,
+    RunFindings,
+    grid_info,
+)
 from ecobrain.model_adapters.forecast import (
     AQI_POLLUTANTS,
     ForecastSeries,
@@ -77,7 +82,8 @@ def collect_findings(
     if bad:
         raise ValueError(f"unknown finding kind(s) {bad}; choose from {', '.join(ALL_KINDS)}")
     explicit = kinds is not None
-    standards = standards or StandardSet.load()
+    if standards is None and any(k in requested for k in ("forecast", "regime", "attribution")):
+        standards = StandardSet.load()  # dated AQI standards: what the inversion never needs
     stations = default_stations() if stations is None else list(stations)
     m = run.manifest
     forecasts = run.outputs("forecast")
@@ -172,22 +178,13 @@ def collect_findings(
                 result.kinds.append("inversion")
 
         if "attribution" in requested:
-            atts = run.outputs("attribution")
-            if not atts and explicit:
-                raise ManifestError(str(run.file("run.json")), "has no attribution output")
-            for out in atts:
-                assert out.path is not None
-                sa = _open(run, out, out.path, opened)
-                result.time_conventions[sa.label] = f"{sa.timestamp}: {sa.timestamp_reason}"
-                sa_mapper = mapper if (mapper is not None and fs is not None
-                                       and grids_equal(sa.grid, fs.gfile.grid)) \
-                    else build_mapper(sa.grid, ())
-                shares, n = attribution_findings(
-                    sa, m.id, sa_mapper, out.tags, standards, forecast=fs, bulk=out.bulk,
-                    overrides=out.variables, tolerance=closure_tolerance, layer=out.layer)
-                result.attribution.extend(shares)
-                notes.extend(n)
-            if atts:
+            shares, n, found = _attribution(run, fs, mapper, standards, explicit,
+                                            closure_tolerance, opened)
+            result.attribution.extend(shares)
+            notes.extend(n)
+            for label, convention in found:
+                result.time_conventions[label] = convention
+            if found:
                 result.kinds.append("attribution")
 
         if "regime" in requested and fs is not None:
@@ -201,6 +198,33 @@ def collect_findings(
     result.notes = list(dict.fromkeys(notes))
     result.warnings = log.items
     return result
+
+
+def _attribution(run: ModelRun, fs: ForecastSeries | None, mapper: RegionMapper | None,
+                 standards: StandardSet, explicit: bool, tolerance: float,
+                 opened: list[GriddedFile],
+                 ) -> tuple[list[AttributionShare], list[str], list[tuple[str, str]]]:
+    """The attribution findings of every attribution output of the run, their notes and
+    each file's time convention."""
+    atts = run.outputs("attribution")
+    if not atts and explicit:
+        raise ManifestError(str(run.file("run.json")), "has no attribution output")
+    shares: list[AttributionShare] = []
+    notes: list[str] = []
+    conventions: list[tuple[str, str]] = []
+    for out in atts:
+        assert out.path is not None
+        sa = _open(run, out, out.path, opened)
+        conventions.append((sa.label, f"{sa.timestamp}: {sa.timestamp_reason}"))
+        sa_mapper = mapper if (mapper is not None and fs is not None
+                               and grids_equal(sa.grid, fs.gfile.grid)) \
+            else build_mapper(sa.grid, ())
+        found, n = attribution_findings(
+            sa, run.manifest.id, sa_mapper, out.tags, standards, forecast=fs, bulk=out.bulk,
+            overrides=out.variables, tolerance=tolerance, layer=out.layer)
+        shares.extend(found)
+        notes.extend(n)
+    return shares, notes, conventions
 
 
 def findings_of_kind(result: RunFindings, kind: str) -> Mapping[str, list]:

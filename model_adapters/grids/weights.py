@@ -211,8 +211,17 @@ def area_weights(grid: GridSpec, codes: Sequence[str],
                 if meta["codes"] == list(codes):
                     area = sp.csr_matrix((z["data"], z["indices"], z["indptr"]),
                                          shape=tuple(meta["shape"]))
-                    return AreaWeights(tuple(codes), area, cell_area_km2(grid).ravel(),
-                                       np.asarray(z["totals"]))
+                    # the cells' true areas are kept beside the weights (projection factors
+                    # of every cell cost more than reading the file); a file written before
+                    # they were gets them added
+                    stored = "cell_area" in z.files
+                    cells = np.asarray(z["cell_area"]) if stored else \
+                        cell_area_km2(grid).ravel()
+                    w = AreaWeights(tuple(codes), area, cells, np.asarray(z["totals"]))
+            if meta["codes"] == list(codes):
+                if not stored:
+                    _write(path, w, grid)
+                return w
         except (OSError, ValueError, KeyError):
             pass  # an unreadable cache file is recomputed and replaced
     w = compute_area_weights(grid, codes, get_geoms())
@@ -230,7 +239,8 @@ def _write(path: Path, w: AreaWeights, grid: GridSpec) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, data=w.area.data, indices=w.area.indices, indptr=w.area.indptr,
-                     totals=w.region_total_km2, meta=np.array(meta))
+                     totals=w.region_total_km2, cell_area=w.cell_area_km2,
+                     meta=np.array(meta))
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True)
