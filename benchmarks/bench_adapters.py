@@ -10,13 +10,20 @@ The run (written once into ``--workdir``, reused afterwards):
 * a one-day hourly inversion (prior and posterior) of NOX, SO2, VOC and PM25.
 
 Each measurement runs ``collect_findings`` in a fresh Python process (cold imports, region
-weights from the disk cache of a first untimed run, warm OS page cache) and reports the
-adapter's wall time (after imports) beside the **floor** measured in the same run — netCDF4
-reading every value the case reads once, in its own fresh process, alternating with the
-adapter runs — and their ratio; also the CPU time of the whole process (user + system,
-including imports; less sensitive to a busy machine), the import time, and the peak RSS.
-Stations are the bundled ``stations.csv`` when it exists, else 1,737 synthetic points in
-Zhejiang counties.
+weights from the disk cache of a first untimed run) and reports the adapter's wall time (after
+imports) beside the **floor** measured in the same run — netCDF4 reading every value the case
+reads once, in its own fresh process, alternating with the adapter runs — and their ratio.
+Both are measured twice: with the case's files **from disk** (evicted from the OS page cache
+before each run with ``posix_fadvise(DONTNEED)``: how a model run's files are read the first
+time, and the floor issue 18 set its aim against) and **from the page cache** (read once
+before). Also the CPU time of the whole process (user + system, including imports; less
+sensitive to a busy machine), the import time, and the peak RSS. Stations are the bundled
+``stations.csv`` when it exists, else 1,737 synthetic points in Zhejiang counties.
+
+The cases are the paths users run: ``decision`` is what ``ecobrain decide`` reads (every kind,
+no stations, no hourly series); ``findings`` what ``ecobrain findings`` shows (the forecast with
+its stations); ``export`` what ``ecobrain findings --format json --hourly`` writes (stations and
+4.2 million hourly values as Python objects); ``all`` every kind with stations and hourly.
 
     .venv/bin/python benchmarks/bench_adapters.py [--workdir DIR] [--only forecast,...]
 """
@@ -168,7 +175,7 @@ from ecobrain.model_adapters import collect_findings
 from ecobrain.model_adapters.regions import load_stations_csv
 t1 = time.perf_counter()
 kinds = json.loads(sys.argv[2])
-stations = load_stations_csv(sys.argv[3])
+stations = load_stations_csv(sys.argv[3]) if sys.argv[3] else []
 res = collect_findings(sys.argv[1], kinds=kinds, stations=stations,
                        include_hourly=sys.argv[4] == "1")
 t2 = time.perf_counter()
@@ -217,20 +224,39 @@ print(json.dumps({"floor_s": time.perf_counter() - t}))
 """
 
 
-def measure(run: Path, kinds: list[str], stations: Path, hourly: bool) -> dict:
+def evict(paths: list[Path]) -> None:
+    """Drop the files' pages from the OS page cache (clean pages; no root needed), so the next
+    read comes from the disk."""
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def prepare(cache: str, reads: list[tuple[str, list[str]]]) -> None:
+    """Before a measured run: the case's files out of the page cache ("disk"), or in it."""
+    if cache == "disk":
+        evict([Path(p) for p, _ in reads])
+    else:
+        measure_floor(reads)
+
+
+def measure(run: Path, kinds: list[str], stations: Path | None, hourly: bool) -> dict:
     if kinds == ["gridded"]:
         out = subprocess.run([sys.executable, "-c", GRIDDED_CHILD, str(run), str(stations)],
                              capture_output=True, text=True, check=True)
         return json.loads(out.stdout.strip().splitlines()[-1])
     out = subprocess.run([sys.executable, "-c", CHILD, str(run), json.dumps(kinds),
-                          str(stations), "1" if hourly else "0"],
+                          str(stations) if stations else "", "1" if hourly else "0"],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure_floor(run: Path, kinds: list[str]) -> float:
-    """netCDF4 reading every value the case reads, once, in a fresh process (imports not
-    counted): the floor the adapters are compared with."""
+def case_reads(run: Path, kinds: list[str]) -> list[tuple[str, list[str]]]:
+    """The files and variables a case reads."""
     forecast = ["PM25", "PM10", "O3", "NO2", "SO2", "CO", "FORM"]
     sa = [f"{sp}_{t}" for t in (*TAGS, "BCO", "OTH", "ICO") for sp in ("PM25", "O3")]
     emis = ["NOX", "SO2", "VOC", "PM25"]
@@ -245,21 +271,29 @@ def measure_floor(run: Path, kinds: list[str]) -> float:
     if "inversion" in kinds:
         wanted.setdefault("emis_prior.nc", set()).update(emis)
         wanted.setdefault("emis_post.nc", set()).update(emis)
-    reads = [(str(run / f), sorted(v)) for f, v in wanted.items()]
+    return [(str(run / f), sorted(v)) for f, v in wanted.items()]
+
+
+def measure_floor(reads: list[tuple[str, list[str]]]) -> float:
+    """netCDF4 reading every value the case reads, once, in a fresh process (imports not
+    counted): the floor the adapters are compared with."""
     out = subprocess.run([sys.executable, "-c", FLOOR_CHILD, json.dumps(reads)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["floor_s"]
 
 
+ALL_KINDS = ["forecast", "inversion", "attribution", "regime"]
+# name: (kinds, with stations, with hourly series)
 CASES = {
     # the gridded work alone: the 7 variables, day blocks -> all region and station series
-    "forecast-gridded": (["gridded"], False),
-    "forecast": (["forecast"], True),
-    "forecast-no-hourly": (["forecast"], False),
-    "regime": (["regime"], False),
-    "attribution": (["attribution"], False),
-    "inversion": (["inversion"], False),
-    "all": (["forecast", "inversion", "attribution", "regime"], True),
+    "forecast-gridded": (["gridded"], True, False),
+    "decision": (ALL_KINDS, False, False),
+    "findings": (["forecast"], True, False),
+    "export": (["forecast"], True, True),
+    "regime": (["regime"], False, False),
+    "attribution": (["attribution"], False, False),
+    "inversion": (["inversion"], False, False),
+    "all": (ALL_KINDS, True, True),
 }
 
 
@@ -269,6 +303,9 @@ def main() -> None:
                     "ecobrain-bench-adapters")
     ap.add_argument("--only", default=",".join(CASES))
     ap.add_argument("--repeat", type=int, default=2, help="runs per case (best is reported)")
+    ap.add_argument("--cache", choices=["disk", "cache", "both"], default="both",
+                    help="read the case's files from disk (evicted first), from the page "
+                    "cache, or both")
     args = ap.parse_args()
     run = write_run(args.workdir)
     stations = stations_for_bench(args.workdir)
@@ -283,22 +320,26 @@ def main() -> None:
           f"{os.getloadavg()[0]:.1f}")
     print(f"run: {run}; first run on this grid (weights computed and cached, inversion): "
           f"{first:.1f} s")
-    print(f"{'case':<20}{'wall s':>8}{'floor s':>9}{'ratio':>7}{'cpu s':>8}{'import s':>10}"
-          f"{'peak RSS MB':>13}  findings")
+    caches = ["disk", "cache"] if args.cache == "both" else [args.cache]
+    print(f"{'case':<18}{'files in':>9}{'wall s':>8}{'floor s':>9}{'ratio':>7}{'cpu s':>8}"
+          f"{'import s':>10}{'peak RSS MB':>13}  findings")
     for name in args.only.split(","):
-        kinds, hourly = CASES[name]
-        results, floors = [], []
-        for _ in range(args.repeat):  # floor and adapters alternate: the same load for both
-            floors.append(measure_floor(run, kinds))
-            results.append(measure(run, kinds, stations, hourly))
-        best = min(results, key=lambda r: r["work_s"])
-        floor = min(floors)
-        rss = max(r["peak_rss_mb"] for r in results)
-        counts = ", ".join(f"{k} {v}" for k, v in best["counts"].items() if v)
-        print(f"{name:<20}{best['work_s']:>8.2f}{floor:>9.2f}{best['work_s'] / floor:>7.2f}"
-              f"{best['cpu_s']:>8.2f}{best['import_s']:>10.2f}{rss:>13.0f}  "
-              f"{counts} ({best['stations']} stations)", flush=True)
-
+        kinds, with_stations, hourly = CASES[name]
+        reads = case_reads(run, kinds)
+        for cache in caches:
+            results, floors = [], []
+            for _ in range(args.repeat):  # floor and adapters alternate: the same load for both
+                prepare(cache, reads)
+                floors.append(measure_floor(reads))
+                prepare(cache, reads)
+                results.append(measure(run, kinds, stations if with_stations else None, hourly))
+            best = min(results, key=lambda r: r["work_s"])
+            floor = min(floors)
+            rss = max(r["peak_rss_mb"] for r in results)
+            counts = ", ".join(f"{k} {v}" for k, v in best["counts"].items() if v)
+            print(f"{name:<18}{cache:>9}{best['work_s']:>8.2f}{floor:>9.2f}"
+                  f"{best['work_s'] / floor:>7.2f}{best['cpu_s']:>8.2f}{best['import_s']:>10.2f}"
+                  f"{rss:>13.0f}  {counts} ({best['stations']} stations)", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -216,6 +216,10 @@ def daily_aqi_findings(fs: ForecastSeries, standards: StandardSet,
 
 def _daily_rows(fs: ForecastSeries, dm: DailyMetrics, regions: list[int],
                 prov: dict[int, dict]) -> list[RegionDailyAQI]:
+    """One finding per region and day. Per day, every column is converted to Python values
+    once (concentrations rounded, IAQI and AQI as ints); the primary and exceeding pollutants
+    are worked out once per distinct IAQI row — a day has far fewer of those than regions —
+    and each finding gets its own copy of those lists."""
     m = fs.mapper
     out: list[RegionDailyAQI] = []
     for d, day in enumerate(fs.axis.days):
@@ -226,24 +230,33 @@ def _daily_rows(fs: ForecastSeries, dm: DailyMetrics, regions: list[int],
             continue
         aqi = std.aqi(iaqi)
         trange = fs.axis.time_range(d)
-        digits = {k: 4 if k.startswith("CO") else 3 for k in conc}
-        conc_l = {k: v.tolist() for k, v in conc.items()}
-        iaqi_l = {k: np.asarray(v).astype(int).tolist() for k, v in iaqi.items()}
+        # a region's rounded value of each metric, in the order of ``conc``
+        rounded = [[round(x, 4 if k.startswith("CO") else 3) for x in v.tolist()]
+                   for k, v in conc.items()]
+        conc_keys = list(conc)
+        iaqi_keys = list(iaqi)
+        iaqi_cols = [np.asarray(v).astype(int).tolist() for v in iaqi.values()]
         aqi_l = np.asarray(aqi).astype(int).tolist()
         categories = {a: std.category(a) for a in set(aqi_l)}
+        pollutants: dict[tuple[int, ...], tuple[list[str], list[str]]] = {}
         for i in regions:
-            iaqi_i = {k: v[i] for k, v in iaqi_l.items()}
             a = aqi_l[i]
+            row = (a, *(col[i] for col in iaqi_cols))
+            iaqi_i = dict(zip(iaqi_keys, row[1:], strict=True))
+            found = pollutants.get(row)
+            if found is None:
+                found = pollutants[row] = (std.primary_pollutants(iaqi_i, a),
+                                           std.exceeding_pollutants(iaqi_i))
             cat = categories[a]
             out.append(trusted(RegionDailyAQI, {
                 "run_id": fs.run_id, "region_code": m.codes[i], "region_level": m.levels[i],
                 "region_name": m.names[i], "city_code": m.city_codes[i], "date": day,
                 "standard": std.id,
                 "concentrations": trusted(DailyConcentrations, {
-                    k: round(v[i], digits[k]) for k, v in conc_l.items()}),
+                    k: col[i] for k, col in zip(conc_keys, rounded, strict=True)}),
                 "iaqi": iaqi_i, "aqi": a,
-                "primary_pollutants": std.primary_pollutants(iaqi_i, a),
-                "exceeding_pollutants": std.exceeding_pollutants(iaqi_i),
+                "primary_pollutants": list(found[0]),
+                "exceeding_pollutants": list(found[1]),
                 "level": cat.level, "category_zh": cat.category_zh,
                 "category_en": cat.category_en, "colour": cat.colour,
                 "provenance": trusted(Provenance, {**prov[i], "time_index": trange}),

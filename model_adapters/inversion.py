@@ -58,6 +58,7 @@ from ecobrain.model_adapters.findings import (
 from ecobrain.model_adapters.grids.overlap import DEFAULT_MIN_SHARE
 from ecobrain.model_adapters.regions import RegionMapper
 from ecobrain.model_adapters.run_warnings import WarningLog
+from ecobrain.model_adapters.trusted import collector_paused, trusted
 from ecobrain.ontology.geography import city_of
 from ecobrain.ontology.grid import EARTH_RADIUS_M, LATGRD3, GridSpec
 from ecobrain.yaml12 import load_yaml
@@ -358,6 +359,42 @@ def species_rates(
             mult.close()
 
 
+# Below this many decoded bytes (and when the work would run on threads anyway) the inversion
+# reads its variables whole with numpy: a one-day provincial inversion decodes ~30 MB, and
+# building and scheduling a dask graph of its 24 variable views cost several times the read.
+EAGER_MAX_BYTES = 64 * 2**20
+
+
+class _Values:
+    """A variable's stored values: read once, whole, with numpy (``eager``), or as a lazy dask
+    array of day blocks."""
+
+    def __init__(self, layer: int, *, eager: bool):
+        self.layer = layer
+        self.eager = eager
+        self._kept: dict[tuple[int, str], Any] = {}
+
+    def __call__(self, f: GriddedFile, name: str) -> Any:
+        key = (id(f), name)
+        if key not in self._kept:
+            self._kept[key] = (f.stored(name, self.layer) if self.eager
+                               else f.lazy(name, self.layer))
+        return self._kept[key]
+
+
+def _reads(chosen: Mapping[str, Any], prior: GriddedFile, posterior: GriddedFile | None,
+           mult: Any) -> list[tuple[GriddedFile, str]]:
+    """Every (file, variable) the species read: the prior's, and the posterior's unless
+    scaling factors stand in for it."""
+    out: list[tuple[GriddedFile, str]] = []
+    for _vs, members in chosen.values():
+        for n, _weight in members:
+            out.append((prior, n))
+            if mult is None and posterior is not None:
+                out.append((posterior, n))
+    return out
+
+
 def inversion_findings(
     prior: GriddedFile,
     posterior: GriddedFile | None,
@@ -393,7 +430,10 @@ def inversion_findings(
         lazy: dict[str, tuple[Any, Any]] = {}
         post_vars_of: dict[str, list[str]] = {}
         checks: list[tuple[GriddedFile, str]] = []
-        nbytes = 0
+        nbytes = sum(f.decoded_bytes(n, layer) for f, n in _reads(chosen, prior, posterior, mult))
+        values = _Values(layer, eager=scheduler.choose(nbytes) == "threads"
+                         and nbytes <= EAGER_MAX_BYTES)
+        xp = np if values.eager else darray
         for sid, (_vs, members) in chosen.items():
             sc = config.species[sid]
             prior_t: Any = 0.0
@@ -406,28 +446,26 @@ def inversion_findings(
                 f_prior = emission_to_t_per_day_factor(
                     canon, molar_mass=molar_mass, cell_area_m2=area, file=prior.label,
                     variable=n)
-                prior_t = prior_t + prior.lazy(n, layer).astype(np.float64) * f_prior
+                prior_t = prior_t + values(prior, n).astype(np.float64) * f_prior
                 checks.append((prior, n))
-                nbytes += prior.decoded_bytes(n, layer)
                 if mult is None:
                     assert posterior is not None
                     canon_post = posterior.units(n)
                     f_post = emission_to_t_per_day_factor(
                         canon_post, molar_mass=molar_mass, cell_area_m2=area,
                         file=posterior.label, variable=n)
-                    post_t = post_t + posterior.lazy(n, layer).astype(np.float64) * f_post
+                    post_t = post_t + values(posterior, n).astype(np.float64) * f_post
                     checks.append((posterior, n))
-                    nbytes += posterior.decoded_bytes(n, layer)
             if mult is not None:
                 mname = next(n for a in sc.alternatives for n in a.names if mult.has(n))
                 post_t = prior_t * mult.read(mname, layer, nt)
                 post_vars_of[sid] = [mname]
             else:
                 post_vars_of[sid] = [n for n, _ in members]
-            lazy[sid] = (darray.stack([prior_t[p.records].mean(axis=0) for p in per]),
-                         darray.stack([post_t[p.records].mean(axis=0) for p in per]))
-        bad_counts = [darray.count_nonzero(~darray.isfinite(f.lazy(n, layer))
-                                           | (abs(f.lazy(n, layer)) > FILL_THRESHOLD))
+            lazy[sid] = (xp.stack([prior_t[p.records].mean(axis=0) for p in per]),
+                         xp.stack([post_t[p.records].mean(axis=0) for p in per]))
+        bad_counts = [xp.count_nonzero(~xp.isfinite(values(f, n))
+                                       | (abs(values(f, n)) > FILL_THRESHOLD))
                       for f, n in checks]
         computed = scheduler.compute([*lazy.values(), *bad_counts], nbytes)
         for (f, n), count in zip(checks, computed[len(lazy):], strict=True):
@@ -445,20 +483,22 @@ def inversion_findings(
                 hotspots.extend(_hotspots(run_id, sid, sc, config, period, pr, po, mapper,
                                           lon, lat, post_label, post_vars, trange,
                                           vs.lower_bound))
-                agg_p = mapper.totals(pr)
-                agg_q = mapper.totals(po)
-                for i in region_idx:
-                    totals.append(RegionEmission(
-                        run_id=run_id, region_code=mapper.codes[i],
-                        region_level=mapper.levels[i], species=sid, date=period.date,
-                        period_start=period.start, period_end=period.end,
-                        prior=round(float(agg_p[i]), 4), posterior=round(float(agg_q[i]), 4),
-                        units="t/day",
-                        provenance=Provenance(
-                            run_id=run_id, file=post_label, variables=post_vars,
-                            time_index=trange, region_cell_count=int(mapper.cell_counts[i]),
-                            region_method=mapper.methods[i]),
-                    ))
+                agg_p = mapper.totals(pr).tolist()
+                agg_q = mapper.totals(po).tolist()
+                with collector_paused():
+                    for i in region_idx:
+                        totals.append(trusted(RegionEmission, {
+                            "run_id": run_id, "region_code": mapper.codes[i],
+                            "region_level": mapper.levels[i], "species": sid,
+                            "date": period.date, "period_start": period.start,
+                            "period_end": period.end, "prior": round(agg_p[i], 4),
+                            "posterior": round(agg_q[i], 4), "units": "t/day",
+                            "provenance": trusted(Provenance, {
+                                "run_id": run_id, "file": post_label,
+                                "variables": list(post_vars), "time_index": trange,
+                                "region_cell_count": int(mapper.cell_counts[i]),
+                                "region_method": mapper.methods[i]}),
+                        }))
         return hotspots, totals, notes
     finally:
         if mult is not None:

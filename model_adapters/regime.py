@@ -9,6 +9,7 @@ ratios is an approximation, stated in the YAML and in docs/model-runs.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +22,7 @@ from ecobrain.model_adapters.aqi import StandardSet
 from ecobrain.model_adapters.daily import hours_mean
 from ecobrain.model_adapters.findings import O3Regime, Provenance
 from ecobrain.model_adapters.forecast import ForecastSeries
+from ecobrain.model_adapters.trusted import collector_paused, trusted
 from ecobrain.yaml12 import load_yaml
 
 
@@ -85,22 +87,28 @@ def regime_findings(fs: ForecastSeries, standards: StandardSet, config: RegimeCo
     m = fs.mapper
     idx = [i for i in range(m.nregions) if m.levels[i] in levels]
     variables = [fs.variables["Formaldehyde"], fs.variables["NO2"]]
-    out = []
-    for d, day in enumerate(axis.days):
-        rec = axis.index[d]
-        trange = (int(rec[h0]), int(rec[h1 - 1]))
-        for i in idx:
-            r = float(ratio[d, i])
-            out.append(O3Regime(
-                run_id=fs.run_id, region_code=m.codes[i], region_level=m.levels[i], date=day,
-                hcho_ppb=round(float(hcho[d, i]), 4), no2_ppb=round(float(no2[d, i]), 4),
-                ratio=round(r, 4) if np.isfinite(r) else 1e9, regime=str(regime[d, i]),
-                thresholds={"voc_limited_below": config.voc_limited_below,
-                            "nox_limited_above": config.nox_limited_above},
-                threshold_source=config.set_id, hours=config.hours,
-                provenance=Provenance(run_id=fs.run_id, file=fs.label, variables=variables,
-                                      time_index=trange,
-                                      region_cell_count=int(m.cell_counts[i]),
-                                      region_method=m.methods[i]),
-            ))
+    thresholds = {"voc_limited_below": float(config.voc_limited_below),
+                  "nox_limited_above": float(config.nox_limited_above)}
+    hours = (int(h0), int(h1))
+    out: list[O3Regime] = []
+    with collector_paused():
+        for d, day in enumerate(axis.days):
+            rec = axis.index[d]
+            trange = (int(rec[h0]), int(rec[h1 - 1]))
+            hcho_d, no2_d = hcho[d].tolist(), no2[d].tolist()
+            ratio_d, regime_d = ratio[d].tolist(), regime[d].tolist()
+            for i in idx:
+                r = ratio_d[i]
+                out.append(trusted(O3Regime, {
+                    "run_id": fs.run_id, "region_code": m.codes[i],
+                    "region_level": m.levels[i], "date": day,
+                    "hcho_ppb": round(hcho_d[i], 4), "no2_ppb": round(no2_d[i], 4),
+                    "ratio": round(r, 4) if math.isfinite(r) else 1e9,
+                    "regime": str(regime_d[i]), "thresholds": dict(thresholds),
+                    "threshold_source": config.set_id, "hours": hours,
+                    "provenance": trusted(Provenance, {
+                        "run_id": fs.run_id, "file": fs.label, "variables": list(variables),
+                        "time_index": trange, "region_cell_count": int(m.cell_counts[i]),
+                        "region_method": m.methods[i]}),
+                }))
     return out, []

@@ -6,13 +6,14 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import netCDF4
 import numpy as np
 import pyproj
 import pytest
 import shapely
 from adapters_fixtures import COARSE, beijing_midnight_utc, write_emissions, write_manifest
 
-from ecobrain.model_adapters import UnitError, collect_findings
+from ecobrain.model_adapters import BadValueError, UnitError, collect_findings, inversion
 from ecobrain.model_adapters.grids.overlap import cell_outline_lonlat
 from ecobrain.model_adapters.inversion import cell_area_m2, load_hotspot_config
 from ecobrain.ontology.geography import RegionIndex, zhejiang_regions
@@ -163,3 +164,28 @@ def _om_grid(run):
 
     with open_gridded(run / "prior.nc", "cf") as f:
         return f.grid
+
+
+@pytest.mark.parametrize("eager_max", [0, inversion.EAGER_MAX_BYTES])
+def test_whole_reads_and_lazy_blocks_find_the_same(tmp_path, monkeypatch, eager_max):
+    """A small inversion is read whole with numpy, a large one as dask blocks: the findings
+    (values, fields, provenance) are the same either way, and a NaN in the posterior is the
+    same error naming the variable."""
+    run = _run(tmp_path)
+    reference = collect_findings(run, ["inversion"], stations=[])
+    monkeypatch.setattr(inversion, "EAGER_MAX_BYTES", eager_max)
+    res = collect_findings(run, ["inversion"], stations=[])
+    assert [h.model_dump() for h in res.hotspots] == [h.model_dump() for h in reference.hotspots]
+    assert [e.model_dump() for e in res.region_emissions] == \
+        [e.model_dump() for e in reference.region_emissions]
+    assert len(res.region_emissions) == 4 * 102  # 4 species x (province + 11 cities + 90)
+    assert [(h.species, h.row, h.col) for h in res.hotspots] == \
+        [("NOx", *A), ("NOx", *D), ("SO2", *A)]
+
+    broken = tmp_path / "broken"
+    shutil.copytree(run, broken)
+    with netCDF4.Dataset(broken / "post.nc", "a") as nc:
+        nc.variables["SO2"][5, 0, D[0], D[1]] = np.nan
+    with pytest.raises(BadValueError) as exc:
+        collect_findings(broken, ["inversion"], stations=[])
+    assert "SO2" in str(exc.value) and "post.nc" in str(exc.value)

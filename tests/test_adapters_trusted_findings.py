@@ -8,11 +8,23 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from adapters_fixtures import COARSE, beijing_midnight_utc, write_forecast, write_manifest
+from adapters_fixtures import (
+    COARSE,
+    beijing_midnight_utc,
+    write_emissions,
+    write_forecast,
+    write_manifest,
+)
 
 from ecobrain.model_adapters import collect_findings
 from ecobrain.model_adapters.files.ioapi_writer import write_ioapi
-from ecobrain.model_adapters.findings import AttributionShare, Provenance, RegionDailyAQI
+from ecobrain.model_adapters.findings import (
+    AttributionShare,
+    O3Regime,
+    Provenance,
+    RegionDailyAQI,
+    RegionEmission,
+)
 from ecobrain.model_adapters.trusted import trusted
 
 DAY = dt.date(2026, 11, 26)  # HJ 633—2026 in force (from 2026-03-01)
@@ -104,3 +116,46 @@ def test_trusted_is_model_construct_for_defaults_and_set_fields():
         f2.exceeding_pollutants
     with pytest.raises(Exception, match="frozen"):
         a.file = "other.nc"  # type: ignore[misc]
+
+
+def test_regimes_region_totals_and_daily_aqi_validate_with_exact_types(tmp_path):
+    """O3 regimes and inversion region totals are built without validation too: each one
+    validates to an equal object, with Python floats, ints and tuples where pydantic would
+    put them; each daily finding owns its pollutant lists (they are worked out once per
+    distinct IAQI row and copied)."""
+    run = tmp_path / "run"
+    start = beijing_midnight_utc(DAY)
+    # HCHO 6 ppb and NO2 2 ppb every hour: a ratio of 3 in every county on both days
+    write_forecast(run / "aconc.nc", start_utc=start, hours=HOURS,
+                   values={"PM25": PM_HOURLY, "NO2": 0.002, "FORM": 0.006, "O3": 0.05})
+    shape = (COARSE.nrows, COARSE.ncols)
+    rates = {"NOX": np.full(shape, 1.0), "SO2": np.full(shape, 0.5)}
+    units = {"NOX": "moles/s", "SO2": "moles/s"}
+    write_emissions(run / "prior.nc", COARSE, start, 24, rates, units)
+    write_emissions(run / "post.nc", COARSE, start, 24, {k: v * 2 for k, v in rates.items()},
+                    units)
+    write_manifest(run, [{"kind": "forecast", "format": "ioapi", "path": "aconc.nc"},
+                         {"kind": "inversion", "format": "ioapi", "prior": "prior.nc",
+                          "posterior": "post.nc"}])
+    res = collect_findings(run, ["forecast", "regime", "inversion"], stations=[])
+    assert len(res.regimes) == 90 * 2 and len(res.region_emissions) == 2 * 102
+    for r in res.regimes:
+        assert O3Regime.model_validate(r.model_dump()) == r
+        assert type(r.hcho_ppb) is float and type(r.ratio) is float
+        assert type(r.hours) is tuple and all(type(h) is int for h in r.hours)
+        assert all(type(v) is float for v in r.thresholds.values())
+        # 6 ppb / 2 ppb, the same everywhere and every day
+        assert r.hcho_ppb == pytest.approx(6.0, abs=1e-3) and r.ratio == pytest.approx(3.0)
+    for e in res.region_emissions:
+        assert RegionEmission.model_validate(e.model_dump()) == e
+        assert type(e.prior) is float  # both rounded to 4 places:
+        assert e.posterior == pytest.approx(2 * e.prior, abs=2e-4)
+    given = {"run_id", "file", "variables", "time_index", "region_cell_count", "region_method"}
+    assert res.regimes[0].provenance.model_fields_set == given
+    assert res.region_emissions[0].provenance.model_fields_set == given
+    days = [d for d in res.daily_aqi if d.primary_pollutants]
+    assert len(days) > 2
+    assert len({id(d.primary_pollutants) for d in days}) == len(days)
+    assert len({id(d.exceeding_pollutants) for d in days}) == len(days)
+    for d in res.daily_aqi:
+        assert RegionDailyAQI.model_validate(d.model_dump()) == d

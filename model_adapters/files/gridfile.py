@@ -136,6 +136,16 @@ class GriddedFile(ABC):
         return da.chunk({da.dims[0]: self._block_records(name, str(da.dims[0])),
                          da.dims[1]: -1, da.dims[2]: -1}).data
 
+    def stored(self, name: str, layer: int = 0) -> np.ndarray:
+        """``(time, row, col)`` values as stored, read whole now (small variables: no graph)."""
+        self.require(name)
+        try:
+            return self._slab(name, slice(None), layer)
+        except (OSError, RuntimeError, IndexError) as exc:
+            raise TruncatedFileError(
+                self.label, f"could not be read ({exc}); the file may be truncated", name
+            ) from exc
+
     def blocks(self, name: str, layer: int = 0) -> list[slice]:
         """The record ranges of :meth:`lazy`'s blocks, for work that reads its own block."""
         da = self._select(name, layer)
