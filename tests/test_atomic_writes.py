@@ -9,14 +9,13 @@ properties) must be exactly what it was before.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from graph_fingerprint import fingerprint
 from kb_fixture import sample_run_dir
 
 from ecobrain.kb_loaders.bundle import load_bundled
@@ -65,16 +64,6 @@ def _faulty(settings: GraphSettings, graph: str, fail_at: int | None) -> FaultAt
     store = FaultAt(info.host, info.port, graph, password=info.password)
     store.fail_at = fail_at
     return store
-
-
-def fingerprint(store: GraphStore) -> str:
-    nodes = store.read("MATCH (n) RETURN labels(n) AS l, properties(n) AS p")
-    rels = store.read("MATCH (a)-[r]->(b) RETURN a.id AS a, type(r) AS t, b.id AS b, "
-                      "properties(r) AS p")
-    digest = hashlib.sha256()
-    for row in sorted(json.dumps(r, sort_keys=True, default=str) for r in nodes + rels):
-        digest.update(row.encode())
-    return f"{len(nodes)}n/{len(rels)}r/{digest.hexdigest()[:16]}"
 
 
 def _every_statement(settings: GraphSettings, store: GraphStore, load) -> int:

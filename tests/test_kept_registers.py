@@ -6,13 +6,12 @@ first load into a graph without sites (CREATE) gives the graph a reload (MERGE) 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from graph_fingerprint import fingerprint
 
 from ecobrain.kb_loaders.errors import LoadError
 from ecobrain.kb_loaders.places import enterprises, registers, stations
@@ -162,16 +161,6 @@ def test_a_missing_file_is_named(kept: Path, tmp_path: Path) -> None:
 
 # -- first load (CREATE into empty labels) and reload (MERGE) -----------------------------------
 
-def _fingerprint(store: GraphStore) -> str:
-    nodes = store.read("MATCH (n) RETURN labels(n) AS l, properties(n) AS p")
-    rels = store.read("MATCH (a)-[r]->(b) RETURN a.id AS a, type(r) AS t, b.id AS b, "
-                      "properties(r) AS p")
-    digest = hashlib.sha256()
-    for row in sorted(json.dumps(r, sort_keys=True, default=str) for r in nodes + rels):
-        digest.update(row.encode())
-    return f"{len(nodes)}n/{len(rels)}r/{digest.hexdigest()}"
-
-
 def test_a_first_load_writes_the_graph_a_reload_keeps(store: GraphStore, tmp_path: Path
                                                       ) -> None:
     lines = enterprises.bundled_path().read_text(encoding="utf-8").splitlines()
@@ -181,7 +170,7 @@ def test_a_first_load_writes_the_graph_a_reload_keeps(store: GraphStore, tmp_pat
         load_ontology, load_regions, load_grid,
         lambda s: load_enterprises(s, e_path), lambda s: load_stations(s, s_path)]
     first = [step(store) for step in steps]
-    after_first = _fingerprint(store)
+    after_first = fingerprint(store)
     records, _ = validated_enterprises(e_path)
     # per enterprise: IN_SECTOR, IN_REGION, one EMITS per pollutant, IN_CELL when its cell
     # is a GridCell node; per station IN_REGION and IN_CELL (both in-province cells)
@@ -191,7 +180,7 @@ def test_a_first_load_writes_the_graph_a_reload_keeps(store: GraphStore, tmp_pat
     assert (first[2].nodes_created, first[2].relationships_created) == (11762, 23522)
     again = [step(store) for step in steps[2:]]
     assert [(r.nodes_created, r.relationships_created) for r in again] == [(0, 0)] * 3
-    assert _fingerprint(store) == after_first
+    assert fingerprint(store) == after_first
 
 
 

@@ -5,7 +5,6 @@ are those the GeoJSON reader made before."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import shapely
+from graph_fingerprint import fingerprint
 from shapely.geometry import shape
 
 from ecobrain.kb_loaders.places import grid_cells, regions
@@ -21,16 +21,6 @@ from ecobrain.kb_loaders.places.regions import load_regions
 from ecobrain.ontology import geography, prepared
 from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.ontology.grid import ZJ3KM
-
-
-def _fingerprint(store: GraphStore) -> str:
-    nodes = store.read("MATCH (n) RETURN labels(n) AS l, properties(n) AS p")
-    rels = store.read("MATCH (a)-[r]->(b) RETURN a.id AS a, type(r) AS t, b.id AS b, "
-                      "properties(r) AS p")
-    digest = hashlib.sha256()
-    for row in sorted(json.dumps(r, sort_keys=True, default=str) for r in nodes + rels):
-        digest.update(row.encode())
-    return f"{len(nodes)}n/{len(rels)}r/{digest.hexdigest()}"
 
 
 def _forget_in_process() -> None:
@@ -53,7 +43,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def _load(store: GraphStore) -> str:
     load_regions(store)
     load_grid(store)
-    return _fingerprint(store)
+    return fingerprint(store)
 
 
 def test_a_load_from_kept_rows_is_the_same_graph(cache: Path, store: GraphStore) -> None:

@@ -38,11 +38,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ecobrain.model_adapters.run_warnings import RunWarning
+from ecobrain.model_adapters.trusted import trusted
 from ecobrain.reasoning.decisions.ground_selection import Selection, select
 from ecobrain.reasoning.decisions.legal_grounds import LegalGround
-
-_FIELDS: dict[type, tuple[dict[str, Any], tuple[tuple[str, Any], ...]]] = {}
-_UNSET = object()
 
 
 def _fast(cls: Any, /, **data: Any) -> Any:
@@ -52,35 +50,7 @@ def _fast(cls: Any, /, **data: Any) -> Any:
     so validating it again (100k facts, as many firings) would only cost time; defaults are
     filled in as pydantic would. ``Decision.model_validate_json`` validates a stored decision.
     """
-    spec = _FIELDS.get(cls)
-    if spec is None:
-        # every field in declaration order (so JSON keys come out as pydantic orders them),
-        # with its default; required fields and factories are filled per instance
-        template = {n: (f.default if f.default_factory is None and not f.is_required()
-                        else _UNSET) for n, f in cls.model_fields.items()}
-        factories = tuple((n, f.default_factory) for n, f in cls.model_fields.items()
-                          if f.default_factory is not None)
-        spec = _FIELDS[cls] = (template, factories)
-    template, factories = spec
-    values = template.copy()
-    values.update(data)
-    for name, factory in factories:
-        if values[name] is _UNSET:
-            values[name] = factory()
-    obj = _new(cls)
-    _setattr(obj, "__dict__", values)
-    _set_fields_set(obj, set(values))
-    _set_extra(obj, None)
-    _set_private(obj, None)
-    return obj
-
-
-# pydantic keeps these in slots of BaseModel: set through their descriptors (no lookup by name)
-_new = object.__new__
-_setattr = object.__setattr__
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+    return trusted(cls, data, every_field_set=True)
 
 
 def short_hash(*parts: Any, n: int = 16) -> str:
