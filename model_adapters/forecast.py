@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecobrain.model_adapters.aqi import AQIStandard, StandardSet
+from ecobrain.model_adapters.aqi import AQIStandard, StandardSet, pollutants_of
 from ecobrain.model_adapters.compute.reductions import region_series
 from ecobrain.model_adapters.daily import (
     BEIJING,
@@ -217,9 +217,9 @@ def daily_aqi_findings(fs: ForecastSeries, standards: StandardSet,
 def _daily_rows(fs: ForecastSeries, dm: DailyMetrics, regions: list[int],
                 prov: dict[int, dict]) -> list[RegionDailyAQI]:
     """One finding per region and day. Per day, every column is converted to Python values
-    once (concentrations rounded, IAQI and AQI as ints); the primary and exceeding pollutants
-    are worked out once per distinct IAQI row — a day has far fewer of those than regions —
-    and each finding gets its own copy of those lists."""
+    once (concentrations rounded, IAQI and AQI as ints), the primary and exceeding pollutants
+    of all regions are bit sets worked out together, each distinct set turned into its list
+    once (a day has a handful) and copied into every finding that has it."""
     m = fs.mapper
     out: list[RegionDailyAQI] = []
     for d, day in enumerate(fs.axis.days):
@@ -235,30 +235,28 @@ def _daily_rows(fs: ForecastSeries, dm: DailyMetrics, regions: list[int],
                    for k, v in conc.items()]
         conc_keys = list(conc)
         iaqi_keys = list(iaqi)
-        iaqi_cols = [np.asarray(v).astype(int).tolist() for v in iaqi.values()]
-        aqi_l = np.asarray(aqi).astype(int).tolist()
-        categories = {a: std.category(a) for a in set(aqi_l)}
-        pollutants: dict[tuple[int, ...], tuple[list[str], list[str]]] = {}
+        iaqi_int = [np.asarray(v).astype(int) for v in iaqi.values()]
+        aqi_int = np.asarray(aqi).astype(int)
+        primary_bits, exceeding_bits = (b.tolist() for b in std.pollutant_bits(iaqi_int, aqi_int))
+        iaqi_cols = [v.tolist() for v in iaqi_int]
+        aqi_l = aqi_int.tolist()
+        categories = {a: (c.level, c.category_zh, c.category_en, c.colour)
+                      for a in set(aqi_l) for c in (std.category(a),)}
+        lists = {b: pollutants_of(iaqi_keys, b) for b in {*primary_bits, *exceeding_bits}}
         for i in regions:
             a = aqi_l[i]
-            row = (a, *(col[i] for col in iaqi_cols))
-            iaqi_i = dict(zip(iaqi_keys, row[1:], strict=True))
-            found = pollutants.get(row)
-            if found is None:
-                found = pollutants[row] = (std.primary_pollutants(iaqi_i, a),
-                                           std.exceeding_pollutants(iaqi_i))
-            cat = categories[a]
+            level, zh, en, colour = categories[a]
             out.append(trusted(RegionDailyAQI, {
                 "run_id": fs.run_id, "region_code": m.codes[i], "region_level": m.levels[i],
                 "region_name": m.names[i], "city_code": m.city_codes[i], "date": day,
                 "standard": std.id,
                 "concentrations": trusted(DailyConcentrations, {
                     k: col[i] for k, col in zip(conc_keys, rounded, strict=True)}),
-                "iaqi": iaqi_i, "aqi": a,
-                "primary_pollutants": list(found[0]),
-                "exceeding_pollutants": list(found[1]),
-                "level": cat.level, "category_zh": cat.category_zh,
-                "category_en": cat.category_en, "colour": cat.colour,
+                "iaqi": {k: col[i] for k, col in zip(iaqi_keys, iaqi_cols, strict=True)},
+                "aqi": a,
+                "primary_pollutants": list(lists[primary_bits[i]]),
+                "exceeding_pollutants": list(lists[exceeding_bits[i]]),
+                "level": level, "category_zh": zh, "category_en": en, "colour": colour,
                 "provenance": trusted(Provenance, {**prov[i], "time_index": trange}),
             }))
     return out

@@ -9,14 +9,16 @@ anywhere but in the known yes/no fields.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ecobrain.model_adapters.files.emission_species import parse_variable_sets
 from ecobrain.model_adapters.inversion import default_hotspot_path, load_hotspot_config
-from ecobrain.yaml12 import load_yaml
+from ecobrain.yaml12 import _C_LOADERS, Yaml12Loader, Yaml12NoDatesLoader, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted(p for folder in ("knowledge", "rules", "hpc_jobs", "api")
@@ -76,3 +78,29 @@ def test_a_boolean_where_a_species_is_expected_is_refused(tmp_path: Path) -> Non
     own.write_text(text, encoding="utf-8")
     assert ("NO", "NO2") in [vs.names for vs in load_hotspot_config(own)
                              .species["NOx"].alternatives]
+
+
+@pytest.mark.parametrize("dates", [True, False])
+def test_libyaml_reads_every_bundled_file_as_python_does(dates: bool) -> None:
+    """The fast path (libyaml) and PyYAML's Python parser give equal values, of equal types,
+    for every bundled file, with and without implicit dates."""
+    python = Yaml12Loader if dates else Yaml12NoDatesLoader
+    assert _C_LOADERS[python] is not None, "PyYAML without libyaml: the fast path is not tested"
+    for path in BUNDLED:
+        text = path.read_text(encoding="utf-8")
+        fast = yaml.load(text, Loader=_C_LOADERS[python])
+        slow = yaml.load(text, Loader=python)
+        assert fast == slow, path
+        assert repr(fast) == repr(slow), path  # same types too (1 vs 1.0, date vs str)
+
+
+def test_a_bad_text_gets_the_python_parsers_error_with_its_line() -> None:
+    text = "a: 1\nb: [2, 3\nc: 4\n"
+    with pytest.raises(yaml.YAMLError) as python:
+        yaml.load(text, Loader=Yaml12Loader)
+    with pytest.raises(yaml.YAMLError) as ours:
+        load_yaml(text)
+    assert str(ours.value) == str(python.value)
+    assert ours.value.problem_mark.line == python.value.problem_mark.line
+    # a file object is read once and parsed from its text
+    assert load_yaml(io.StringIO("x: [NO, 2026-03-01]")) == {"x": ["NO", dt.date(2026, 3, 1)]}
