@@ -318,7 +318,14 @@ def mapper_from_weights(grid: GridSpec, weights: AreaWeights, *, level: str = "c
                         ) -> RegionMapper:
     """A mapper over any set of regions given by area weights (another province, a national
     domain): each weighted region is a base unit, and ``groups`` (code -> (level, member
-    codes)) adds regions made of several of them (cities, the country)."""
+    codes)) adds regions made of several of them (cities, the country). A group may not
+    reuse a region's code (a city without counties, such as Dongguan 441900, is one region,
+    not a county and a city of the same code): findings would carry one code twice."""
+    taken = set(weights.codes)
+    for code in groups or {}:
+        if code in taken:
+            raise ValueError(f"region code {code} names a weighted region and a group of "
+                             "regions; a region made of itself needs no group")
     area = np.asarray(weights.area.sum(axis=1)).ravel()
     pos = {c: k for k, c in enumerate(weights.codes)}
     keep = [k for k in range(len(weights.codes)) if area[k] > 0]

@@ -205,3 +205,16 @@ def test_cell_areas_are_kept_beside_the_cached_weights(tmp_path, monkeypatch):
                           first.cell_area_km2)
     with np.load(path) as z:
         assert "cell_area" in z.files
+
+
+def test_a_group_may_not_reuse_a_regions_code():
+    """Dongguan (441900) is a county-level unit of the national boundaries and a city: a city
+    group of the same code would give every finding of that code twice (the engine refuses
+    two facts with one id, far from the cause); the mapper says so where it is made."""
+    grid = GridSpec("LL1", LATGRD3, 0, 0, 0, 0, 0, 100.0, 0.0, 1.0, 1.0, 3, 2)
+    w = compute_area_weights(grid, ["441900", "441800"], [shapely.box(100.0, 0.0, 101.5, 2.0),
+                                                          shapely.box(101.5, 0.0, 103.0, 2.0)])
+    with pytest.raises(ValueError, match="region code 441900 names a weighted region"):
+        mapper_from_weights(grid, w, groups={"441900": ("city", ["441900"])})
+    m = mapper_from_weights(grid, w, groups={"440000": ("province", ["441900", "441800"])})
+    assert sorted(m.codes) == ["440000", "441800", "441900"]

@@ -89,17 +89,18 @@ def region_series(gfile: GriddedFile, variables: Mapping[str, str], mapper: Regi
     computation for all). With ``check``, a NaN or fill value in a cell that feeds a region is
     a :class:`BadValueError` naming the first one."""
     names = list(dict.fromkeys(variables.values()))
-    # One graph key each for the file (reopened by path on a cluster's workers), the weights
-    # and the used cells, shared by every block task.
-    file_d = dask.delayed(gfile, pure=False)
-    base_d = dask.delayed(mapper.base_used, pure=False)
-    used_d = dask.delayed(mapper.used_cells, pure=False)
-    tasks: list[Any] = []
-    spans: dict[str, list[int]] = {}
-    nbytes = 0
     for v in names:
         gfile.require(v)
-        nbytes += gfile.decoded_bytes(v, layer)
+    nbytes = sum(gfile.decoded_bytes(v, layer) for v in names)
+    # One graph key each for the file (reopened by path on a cluster's workers), the weights
+    # and the used cells, shared by every block task; on a cluster the weights and cells go
+    # to the workers once, beside the graph rather than inside it.
+    file_d = dask.delayed(gfile, pure=False)
+    base_d = scheduler.shared(mapper.base_used, nbytes)
+    used_d = scheduler.shared(mapper.used_cells, nbytes)
+    tasks: list[Any] = []
+    spans: dict[str, list[int]] = {}
+    for v in names:
         records = gfile.blocks(v, layer)
         spans[v] = [r.start for r in records]
         tasks += [dask.delayed(read_and_reduce, pure=False)(

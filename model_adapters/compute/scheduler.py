@@ -82,6 +82,17 @@ def client_for(where: str) -> Client:
         return _clients[where]
 
 
+def shared(value: Any, nbytes: float) -> Any:
+    """``value`` as an argument of every task of a computation decoding ``nbytes``: a graph key
+    on threads; on a cluster, sent to every worker once (``scatter``), beside the graph rather
+    than inside it — the national region weights (64 MB) inside a graph went through the
+    scheduler with it."""
+    where = choose(nbytes)
+    if where == "threads":
+        return dask.delayed(value, pure=False)
+    return client_for(where).scatter(value, broadcast=True, hash=False)
+
+
 def compute(tasks: Sequence[Any], nbytes: float) -> list[Any]:
     """Compute dask collections (delayed tasks) where :func:`choose` says."""
     where = choose(nbytes)
