@@ -178,18 +178,6 @@ class AQIStandard:
                     found.append(p)
         return found
 
-    def pollutant_bits(self, iaqi: Sequence[np.ndarray], aqi: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`primary_pollutants` and :meth:`exceeding_pollutants` of many regions at once,
-        as bit sets over the metrics (bit k: the k-th array of ``iaqi``, integers like
-        ``aqi``); :func:`pollutants_of` turns a bit set into the same list."""
-        vals = np.stack([np.asarray(v) for v in iaqi]) if len(iaqi) else \
-            np.zeros((0, len(aqi)), dtype=int)
-        weights = (1 << np.arange(len(vals), dtype=np.int64))[:, None]
-        primary = ((vals == aqi) * weights).sum(axis=0) * (aqi > self.primary_aqi_above)
-        exceeding = ((vals > self.exceeding_iaqi_above) * weights).sum(axis=0)
-        return primary, exceeding
-
     def category(self, aqi: float) -> Category:
         for cat in self.categories:
             if aqi >= cat.aqi_min and (cat.aqi_max is None or aqi <= cat.aqi_max):
@@ -352,15 +340,3 @@ def daily_aqi(standard: AQIStandard, conc: Mapping[str, float | None]) -> DayAQI
         exceeding=standard.exceeding_pollutants(iaqi),
         category=standard.category(aqi),
     )
-
-
-def pollutants_of(metrics: Sequence[str], bits: int) -> list[str]:
-    """The pollutants of the metrics whose bits are set (in metric order, each once): a bit
-    set of :meth:`Standard.pollutant_bits` as the list the per-region methods give."""
-    found: list[str] = []
-    for k, metric in enumerate(metrics):
-        if bits >> k & 1:
-            p = METRIC_POLLUTANT[metric]
-            if p not in found:
-                found.append(p)
-    return found

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecobrain.model_adapters.aqi import AQIStandard, StandardSet, pollutants_of
+from ecobrain.model_adapters.aqi import AQIStandard, StandardSet
 from ecobrain.model_adapters.compute.reductions import region_series
 from ecobrain.model_adapters.daily import (
     BEIJING,
@@ -216,10 +216,6 @@ def daily_aqi_findings(fs: ForecastSeries, standards: StandardSet,
 
 def _daily_rows(fs: ForecastSeries, dm: DailyMetrics, regions: list[int],
                 prov: dict[int, dict]) -> list[RegionDailyAQI]:
-    """One finding per region and day. Per day, every column is converted to Python values
-    once (concentrations rounded, IAQI and AQI as ints), the primary and exceeding pollutants
-    of all regions are bit sets worked out together, each distinct set turned into its list
-    once (a day has a handful) and copied into every finding that has it."""
     m = fs.mapper
     out: list[RegionDailyAQI] = []
     for d, day in enumerate(fs.axis.days):
@@ -230,33 +226,26 @@ def _daily_rows(fs: ForecastSeries, dm: DailyMetrics, regions: list[int],
             continue
         aqi = std.aqi(iaqi)
         trange = fs.axis.time_range(d)
-        # a region's rounded value of each metric, in the order of ``conc``
-        rounded = [[round(x, 4 if k.startswith("CO") else 3) for x in v.tolist()]
-                   for k, v in conc.items()]
-        conc_keys = list(conc)
-        iaqi_keys = list(iaqi)
-        iaqi_int = [np.asarray(v).astype(int) for v in iaqi.values()]
-        aqi_int = np.asarray(aqi).astype(int)
-        primary_bits, exceeding_bits = (b.tolist() for b in std.pollutant_bits(iaqi_int, aqi_int))
-        iaqi_cols = [v.tolist() for v in iaqi_int]
-        aqi_l = aqi_int.tolist()
-        categories = {a: (c.level, c.category_zh, c.category_en, c.colour)
-                      for a in set(aqi_l) for c in (std.category(a),)}
-        lists = {b: pollutants_of(iaqi_keys, b) for b in {*primary_bits, *exceeding_bits}}
+        digits = {k: 4 if k.startswith("CO") else 3 for k in conc}
+        conc_l = {k: v.tolist() for k, v in conc.items()}
+        iaqi_l = {k: np.asarray(v).astype(int).tolist() for k, v in iaqi.items()}
+        aqi_l = np.asarray(aqi).astype(int).tolist()
+        categories = {a: std.category(a) for a in set(aqi_l)}
         for i in regions:
+            iaqi_i = {k: v[i] for k, v in iaqi_l.items()}
             a = aqi_l[i]
-            level, zh, en, colour = categories[a]
+            cat = categories[a]
             out.append(trusted(RegionDailyAQI, {
                 "run_id": fs.run_id, "region_code": m.codes[i], "region_level": m.levels[i],
                 "region_name": m.names[i], "city_code": m.city_codes[i], "date": day,
                 "standard": std.id,
                 "concentrations": trusted(DailyConcentrations, {
-                    k: col[i] for k, col in zip(conc_keys, rounded, strict=True)}),
-                "iaqi": {k: col[i] for k, col in zip(iaqi_keys, iaqi_cols, strict=True)},
-                "aqi": a,
-                "primary_pollutants": list(lists[primary_bits[i]]),
-                "exceeding_pollutants": list(lists[exceeding_bits[i]]),
-                "level": level, "category_zh": zh, "category_en": en, "colour": colour,
+                    k: round(v[i], digits[k]) for k, v in conc_l.items()}),
+                "iaqi": iaqi_i, "aqi": a,
+                "primary_pollutants": std.primary_pollutants(iaqi_i, a),
+                "exceeding_pollutants": std.exceeding_pollutants(iaqi_i),
+                "level": cat.level, "category_zh": cat.category_zh,
+                "category_en": cat.category_en, "colour": cat.colour,
                 "provenance": trusted(Provenance, {**prov[i], "time_index": trange}),
             }))
     return out

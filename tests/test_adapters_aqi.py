@@ -9,16 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-import numpy as np
 import pytest
 import yaml
 
-from ecobrain.model_adapters.aqi import (
-    StandardSet,
-    daily_aqi,
-    default_standards_path,
-    pollutants_of,
-)
+from ecobrain.model_adapters.aqi import StandardSet, daily_aqi, default_standards_path
 
 S = StandardSet.load()
 HJ2012 = S.by_id("HJ633-2012")
@@ -136,34 +130,3 @@ def test_yaml_is_self_describing_every_value_has_a_known_source():
     assert changed == {"PM2_5_24h", "PM10_24h"}
     assert old["effective_to"] == dt.date(2026, 2, 28)
     assert new["effective_from"] == dt.date(2026, 3, 1)
-
-
-@pytest.mark.parametrize("std", S.standards, ids=lambda s: s.id)
-def test_pollutant_bits_say_what_the_per_region_methods_say(std):
-    """The daily findings take their primary and exceeding pollutants from bit sets worked
-    out for all regions at once: on random IAQI rows — ties, AQI at and around 50, IAQI at and
-    around 100, PM2.5 and PM10 both exceeding, O3 through both its metrics — each bit set
-    gives exactly the list of the per-region methods."""
-    rng = np.random.default_rng(3)
-    metrics = list(std.daily_report)
-    n = 5000
-    cols = [rng.choice([0, 25, 49, 50, 51, 99, 100, 101, 150, 201, 300, 500], n)
-            + rng.integers(-1, 2, n) * rng.integers(0, 2, n) for _ in metrics]
-    aqi = np.max(np.stack(cols), axis=0)
-    primary, exceeding = std.pollutant_bits(cols, aqi)
-    assert primary.dtype.kind == "i" and exceeding.dtype.kind == "i"
-    for i in range(n):
-        row = {m: int(c[i]) for m, c in zip(metrics, cols, strict=True)}
-        assert pollutants_of(metrics, int(primary[i])) == \
-            std.primary_pollutants(row, int(aqi[i])), row
-        assert pollutants_of(metrics, int(exceeding[i])) == std.exceeding_pollutants(row), row
-    # by hand: PM2.5 151 and PM10 151 tie above 50 (both primary, both exceeding); O3 8h 90
-    row = {m: 0 for m in metrics} | {"PM2_5_24h": 151, "PM10_24h": 151, "O3_8h": 90}
-    vals = [np.array([row[m]]) for m in metrics]
-    p, e = std.pollutant_bits(vals, np.array([151]))
-    # in the order of the standard's daily report, as the per-region methods list them
-    both = sorted(["PM2_5", "PM10"], key=lambda x: metrics.index(f"{x}_24h"))
-    assert pollutants_of(metrics, int(p[0])) == both
-    assert pollutants_of(metrics, int(e[0])) == both
-    p, _ = std.pollutant_bits([np.array([50]) for _ in metrics], np.array([50]))
-    assert pollutants_of(metrics, int(p[0])) == []  # AQI 50: no primary pollutant
