@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from ecobrain import __version__
 from ecobrain.api.auth import KeyStore
 from ecobrain.api.http import errors as http_errors
+from ecobrain.api.http.cache import CachedReads, ResponseCache
 from ecobrain.api.http.limits import BodyLimit, NoControlCharacters
 from ecobrain.ontology.graph.config import settings_from_env
 from ecobrain.ontology.graph.store import GraphStore, open_store
@@ -105,7 +106,6 @@ def create_app(store_factory: Callable[[], GraphStore] | None = None,
         redoc_url=None,
     )
     app.state.key_store = key_store or KeyStore()
-    from ecobrain.api.http.cache import CachedReads, ResponseCache
 
     app.state.response_cache = ResponseCache.from_env()  # per process (uvicorn worker)
     app.add_middleware(CachedReads)
