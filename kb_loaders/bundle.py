@@ -63,7 +63,8 @@ def load_bundled_rules(store: GraphStore) -> LoadReport:
     Reloading keeps what experts changed through the API: their own versions are other
     nodes, and a version's activation lives in properties the loader does not write.
     """
-    from ecobrain.reasoning.authoring.rulebase import bundled_rules_dir, load_rules_into_graph
+    from ecobrain.reasoning.authoring.rule_graph import load_rules_into_graph
+    from ecobrain.reasoning.authoring.rulebase import bundled_rules_dir
     from ecobrain.reasoning.language.errors import RuleError
 
     try:

@@ -19,10 +19,10 @@ from ecobrain.api.cli.common import console, err_console, fail, graph_store, to_
 from ecobrain.reasoning.authoring import impact as change_impact
 from ecobrain.reasoning.authoring.check import check_rules
 from ecobrain.reasoning.authoring.legal_coverage import CoverageReport, legal_coverage
+from ecobrain.reasoning.authoring.rule_graph import load_rules_into_graph
 from ecobrain.reasoning.authoring.rule_store import RuleNotFound
 from ecobrain.reasoning.authoring.rulebase import (
     load_rule_base,
-    load_rules_into_graph,
     rule_nodes,
     state_on,
 )
