@@ -61,7 +61,7 @@ def _decide(args: argparse.Namespace) -> int:
     from ecobrain.api.documents.cache import ensure_documents, region_document
     from ecobrain.kb_loaders.bundle import load_bundled
     from ecobrain.model_adapters.sample_run import write_sample_run
-    from ecobrain.ontology.graph.store import open_store
+    from ecobrain.ontology.graph.connect import open_store
     from ecobrain.reasoning.decisions.run_decision import decide_run
 
     print(f"# decide benchmark — {time.strftime('%Y-%m-%d %H:%M')}")

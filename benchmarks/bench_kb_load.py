@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cold:
         os.environ["ECOBRAIN_CACHE_DIR"] = tempfile.mkdtemp(prefix="ecobrain-bench-cache-")
 
-    from ecobrain.ontology.graph.store import open_store
+    from ecobrain.ontology.graph.connect import open_store
     from ecobrain.ontology.prepared import cache_dir
 
     print(f"# knowledge load benchmark — {time.strftime('%Y-%m-%d %H:%M')}")

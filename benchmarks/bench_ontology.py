@@ -31,8 +31,8 @@ def main() -> None:
     )
     from ecobrain.ontology.concepts import Ontology
     from ecobrain.ontology.graph.config import settings_from_env
+    from ecobrain.ontology.graph.connect import open_store
     from ecobrain.ontology.graph.embedded import EmbeddedServer
-    from ecobrain.ontology.graph.store import open_store
     from ecobrain.ontology.owl_check import check_consistency
 
     rows: list[tuple[str, str, str]] = []

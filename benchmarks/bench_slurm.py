@@ -89,8 +89,8 @@ def main() -> int:
     from ecobrain.hpc_jobs.settings import JobsSettings, SlurmSettings
     from ecobrain.hpc_jobs.tracker import JobTracker
     from ecobrain.ontology.graph.config import GraphSettings
+    from ecobrain.ontology.graph.connect import open_store
     from ecobrain.ontology.graph.embedded import EmbeddedServer
-    from ecobrain.ontology.graph.store import open_store
 
     tmp = Path(tempfile.mkdtemp(prefix="ecobrain-bench-slurm-"))
     server = EmbeddedServer(tmp / "graph")

@@ -50,7 +50,7 @@ def _bench(args: argparse.Namespace) -> int:
     from ecobrain.kb_loaders.bundle import load_bundled
     from ecobrain.model_adapters import collect_findings
     from ecobrain.model_adapters.sample_run import write_sample_run
-    from ecobrain.ontology.graph.store import open_store
+    from ecobrain.ontology.graph.connect import open_store
     from ecobrain.reasoning.authoring import impact
     from ecobrain.reasoning.authoring.rule_store import rule_version, save_rule_version
     from ecobrain.reasoning.decisions.memory import load_memory, memory_statement

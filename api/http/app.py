@@ -23,7 +23,8 @@ from ecobrain.api.http import errors as http_errors
 from ecobrain.api.http.cache import CachedReads, ResponseCache
 from ecobrain.api.http.limits import BodyLimit, NoControlCharacters
 from ecobrain.ontology.graph.config import settings_from_env
-from ecobrain.ontology.graph.store import GraphStore, open_store
+from ecobrain.ontology.graph.connect import open_store
+from ecobrain.ontology.graph.store import GraphStore
 
 # A request must not wait for a stalled graph longer than this (seconds): it gets a 503 with
 # Retry-After instead (http_errors). Reads only; writes (a decision save) keep the graph's own

@@ -38,7 +38,8 @@ from rdflib.collection import Collection
 from rdflib.namespace import SH
 
 from ecobrain.ontology.concepts import EB, EB_NS, SHAPES_PATH, Ontology, parse_turtle
-from ecobrain.ontology.graph.store import GraphStore, store_from_env
+from ecobrain.ontology.graph.connect import store_from_env
+from ecobrain.ontology.graph.store import GraphStore
 
 DATA_NS = "https://ecobrain.example.org/id/"
 DATA = Namespace(DATA_NS)
