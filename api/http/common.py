@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal
 from ecobrain.api.documents.task_list import DocumentError
-from ecobrain.api.http.app import get_store
 from ecobrain.api.http.errors import MAX_ECHO
+from ecobrain.api.http.store_dependency import get_store
 from ecobrain.ontology.graph.config import default_data_dir
 from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.reasoning.authoring.rule_store import RuleConflict, RuleInvalid, RuleNotFound

@@ -21,8 +21,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal, require
-from ecobrain.api.http.app import get_store
 from ecobrain.api.http.common import ID_PATTERN
+from ecobrain.api.http.store_dependency import get_store
 from ecobrain.api.jobs_decide import decide_callback
 from ecobrain.hpc_jobs.executors import ExecutorError
 from ecobrain.hpc_jobs.request import RequestError, RunRequest
