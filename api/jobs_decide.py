@@ -14,12 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.decisions.run_decision import decide_run
 
 
 def decide_callback(store: GraphStore) -> Callable[[Any], dict[str, Any]]:
     def run(rec: Any) -> dict[str, Any]:
-        from ecobrain.reasoning.decisions.run_decision import decide_run
-
         return decide_run(store, rec.output_dir).summary()
 
     return run

@@ -43,29 +43,29 @@ from pathlib import Path
 
 import numpy as np
 
+from ecobrain.model_adapters.daily import BEIJING
+from ecobrain.model_adapters.files.ioapi_writer import IOAPIWriter, VarSpec
+from ecobrain.model_adapters.regions import default_stations_path
+from ecobrain.model_adapters.sample_run import _smooth_field
+from ecobrain.ontology.geography import RegionIndex
+from ecobrain.ontology.grid import GridSpec
+
 NT = 360
 TAGS = ("HZIND", "HZMOB", "JXIND", "HUIND", "NBPWR", "SXIND", "OUTZJ")
 
 
 def bench_grid():
-    from ecobrain.ontology.grid import GridSpec
-
     return GridSpec(name="BENCH200", gdtyp=2, p_alp=25.0, p_bet=40.0, p_gam=120.5,
                     xcent=120.5, ycent=29.0, xorig=-300_000.0, yorig=-300_000.0,
                     xcell=3_000.0, ycell=3_000.0, ncols=200, nrows=200)
 
 
 def _smooth(rng: np.random.Generator, shape: tuple[int, int], n: int = 9) -> np.ndarray:
-    from ecobrain.model_adapters.sample_run import _smooth_field
-
     return _smooth_field(rng, shape, n).astype(np.float32)
 
 
 def write_run(work: Path) -> Path:
     """Write the benchmark run (once)."""
-    from ecobrain.model_adapters.daily import BEIJING
-    from ecobrain.model_adapters.files.ioapi_writer import IOAPIWriter, VarSpec
-
     run = work / "run"
     marker = run / "run.json"
     if marker.exists():
@@ -146,15 +146,12 @@ def write_run(work: Path) -> Path:
 
 def stations_for_bench(work: Path) -> Path:
     """The bundled stations.csv if present, else 1,737 synthetic stations in counties."""
-    from ecobrain.model_adapters.regions import default_stations_path
-
     bundled = default_stations_path()
     if bundled.exists():
         return bundled
     path = work / "stations.csv"
     if path.exists():
         return path
-    from ecobrain.ontology.geography import RegionIndex
 
     rng = np.random.default_rng(7)
     lon = rng.uniform(118.0, 122.9, 6000)

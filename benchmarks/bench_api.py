@@ -68,6 +68,14 @@ from pathlib import Path
 import httpx
 import psutil
 
+from ecobrain.api.auth import KeyStore
+from ecobrain.kb_loaders.bundle import load_bundled
+from ecobrain.model_adapters.sample_run import write_sample_run
+from ecobrain.ontology.graph.connect import open_store
+from ecobrain.ontology.graph.embedded import EmbeddedServer
+from ecobrain.reasoning.decisions import review
+from ecobrain.reasoning.decisions.run_decision import decide_run
+
 WRK_SCRIPT = r"""
 -- written by benchmarks/bench_api.py: random paths from two lists, results as JSON
 local pages, tasks = {}, {}
@@ -292,13 +300,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["ECOBRAIN_API_KEYS_FILE"] = str(tmp / "api_keys.json")
     graph = f"bench_api_{uuid.uuid4().hex[:10]}"
     os.environ["ECOBRAIN_GRAPH_DATABASE"] = graph
-    from ecobrain.api.auth import KeyStore
-    from ecobrain.kb_loaders.bundle import load_bundled
-    from ecobrain.model_adapters.sample_run import write_sample_run
-    from ecobrain.ontology.graph.embedded import EmbeddedServer
-    from ecobrain.ontology.graph.store import open_store
-    from ecobrain.reasoning.decisions import review
-    from ecobrain.reasoning.decisions.run_decision import decide_run
 
     print(f"# API load benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
     if args.client == "wrk":

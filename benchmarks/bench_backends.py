@@ -33,7 +33,8 @@ from bench_common import machine_line, private_graph
 from ecobrain.kb_loaders.bundle import load_bundled
 from ecobrain.model_adapters.sample_run import write_sample_run
 from ecobrain.ontology.graph.config import GraphSettings, settings_from_env
-from ecobrain.ontology.graph.store import GraphStore, open_store
+from ecobrain.ontology.graph.connect import open_store
+from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.reasoning.decisions.run_decision import decide_run
 
 START = dt.date(2026, 11, 26)  # the benchmarks' sample run start (bench_decide.py)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import psutil
 
+from ecobrain.ontology.graph.embedded import EmbeddedServer
+
 
 @contextmanager
 def private_graph() -> Iterator[None]:
@@ -24,7 +26,6 @@ def private_graph() -> Iterator[None]:
     if os.environ.get("ECOBRAIN_GRAPH_URI"):
         yield
         return
-    from ecobrain.ontology.graph.embedded import EmbeddedServer
 
     tmp = tempfile.mkdtemp(prefix="ecobrain-bench-")
     os.environ["ECOBRAIN_DATA_DIR"] = tmp

@@ -41,6 +41,12 @@ from pathlib import Path
 from bench_common import machine_line, private_graph
 from bulk_floor import PayloadMeter, bulk_floor
 
+from ecobrain.api.documents.cache import ensure_documents, region_document
+from ecobrain.kb_loaders.bundle import load_bundled
+from ecobrain.model_adapters.sample_run import write_sample_run
+from ecobrain.ontology.graph.connect import open_store
+from ecobrain.reasoning.decisions.run_decision import decide_run
+
 
 def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
@@ -58,12 +64,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _decide(args: argparse.Namespace) -> int:
-    from ecobrain.api.documents.cache import ensure_documents, region_document
-    from ecobrain.kb_loaders.bundle import load_bundled
-    from ecobrain.model_adapters.sample_run import write_sample_run
-    from ecobrain.ontology.graph.store import open_store
-    from ecobrain.reasoning.decisions.run_decision import decide_run
-
     print(f"# decide benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
     print(machine_line())
     run_dir = Path(tempfile.gettempdir()) / f"ecobrain-bench-decide-run-{args.days}d"

@@ -36,7 +36,7 @@ from ecobrain.kb_loaders.bundle import load_bundled
 from ecobrain.model_adapters.daily import BEIJING
 from ecobrain.model_adapters.files.ioapi_writer import IOAPIWriter, VarSpec, write_ioapi
 from ecobrain.ontology.geography import RegionIndex
-from ecobrain.ontology.graph.store import open_store
+from ecobrain.ontology.graph.connect import open_store
 from ecobrain.ontology.grid import GridSpec
 from ecobrain.reasoning.decisions.run_decision import decide_run
 

@@ -7,11 +7,12 @@ relationships/s, and the peak memory of this process and of the graph server. Tw
 1. the Zhejiang reference data alone (regions, grid, enterprises, stations; the ontology is
    loaded first but not timed, since enterprises link to its concepts);
 2. the whole bundle (``kb_loaders.bundle.load_bundled``: ontology, regulations, standards,
-   concept links, regions, grid, enterprises, stations) when every step is importable.
+   concept links, regions, grid, enterprises, stations).
 
 Each part runs in a fresh process (first load: caches cold, boundaries and ontology parsed; the
-loaders' modules are imported before timing) and then a second time in the same graph
-(everything already there: the idempotent MERGE path), each time through ``run_steps`` as
+loaders' modules are imported at the top of this file, before anything is timed) and then a
+second time in the same graph (everything already there: the idempotent MERGE path), each time
+through ``run_steps`` as
 ``ecobrain kb load`` runs them. What is kept between processes (region and grid-cell rows,
 the registers' validated rows, the ontology's plan and summary, concept mentions:
 docs/reference-data.md §2a) comes from the prepared-rows cache when it holds it (``--cold``:
@@ -42,6 +43,15 @@ import psutil
 from bench_common import machine_line, private_graph
 from bulk_floor import PayloadMeter, bulk_floor
 
+from ecobrain.kb_loaders.bundle import bundled_steps, graph_stats, run_steps
+from ecobrain.kb_loaders.places.enterprises import load_enterprises
+from ecobrain.kb_loaders.places.grid_cells import load_grid
+from ecobrain.kb_loaders.places.regions import load_regions
+from ecobrain.kb_loaders.places.stations import load_stations
+from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
+from ecobrain.ontology.graph.connect import open_store
+from ecobrain.ontology.prepared import cache_dir
+
 
 def _server_rss_mb(store: object) -> float | None:
     """Peak-ish RSS of the embedded/FalkorDB server process, when it runs on this machine."""
@@ -59,8 +69,6 @@ def _peak_rss_mb() -> float:
 def _run(store, steps: list[tuple[str, Callable]], title: str
          ) -> tuple[float, int, int, int, int, int]:
     """The steps through ``run_steps``, as ``ecobrain kb load`` runs them."""
-    from ecobrain.kb_loaders.bundle import graph_stats, run_steps
-
     print(f"\n## {title}")
     print(f"{'step':<28}{'records':>9}{'nodes+':>9}{'rels+':>9}{'seconds':>9}")
     totals = {"nodes": 0, "rels": 0}
@@ -137,24 +145,9 @@ def _count(store, cypher: str) -> int:
 
 
 def _reference_steps() -> list[tuple[str, Callable]]:
-    from ecobrain.kb_loaders.places.enterprises import load_enterprises
-    from ecobrain.kb_loaders.places.grid_cells import load_grid
-    from ecobrain.kb_loaders.places.regions import load_regions
-    from ecobrain.kb_loaders.places.stations import load_stations
-
     return [("regions", load_regions), ("grid", load_grid),
             ("enterprises", lambda s: load_enterprises(s)),
             ("stations", lambda s: load_stations(s))]
-
-
-def _bundle_steps() -> list[tuple[str, Callable]] | None:
-    try:
-        from ecobrain.kb_loaders.bundle import bundled_steps
-
-        return bundled_steps()
-    except ImportError as exc:
-        print(f"(whole bundle skipped: {exc})")
-        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,9 +164,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.cold:
         os.environ["ECOBRAIN_CACHE_DIR"] = tempfile.mkdtemp(prefix="ecobrain-bench-cache-")
 
-    from ecobrain.ontology.graph.store import open_store
-    from ecobrain.ontology.prepared import cache_dir
-
     print(f"# knowledge load benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
     print(machine_line())
     kept = sorted(p.name for p in (cache_dir() / "prepared").glob("*.json"))
@@ -181,21 +171,16 @@ def main(argv: list[str] | None = None) -> int:
           f"{'cold' if not kept else 'entries: ' + ', '.join(kept)}")
     summary = []
     floors = []
-    _import_loaders()
     with private_graph():
         for part in (args.part,):
             store = open_store(graph=f"bench_kb_{uuid.uuid4().hex[:10]}")
             print(f"graph: {store.describe()}")
             try:
                 if part == "reference":
-                    from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
-
                     load_ontology(store)
                     steps = _reference_steps()
                 else:
-                    steps = _bundle_steps()
-                    if steps is None:
-                        continue
+                    steps = bundled_steps()
                 for run in ("first load (empty graph)", "second load (all present)"):
                     with CpuMeter(store) as load_cpu:
                         seconds, nodes, rels, created, linked, sent = _run(
@@ -228,18 +213,6 @@ def main(argv: list[str] | None = None) -> int:
               f"{floor.payload_bytes / 1e6:.1f} MB): {floor.ratio(seconds):.2f}x the floor")
     print(f"peak RSS of this process: {_peak_rss_mb():.0f} MB")
     return 0
-
-
-def _import_loaders() -> None:
-    """Import every loader's modules before timing: a process's start (xarray, spacy,
-    shapely, …) is not the load, and a long-lived process pays it once."""
-    t = time.perf_counter()
-    import ecobrain.kb_loaders.bundle as bundle
-    import ecobrain.reasoning.authoring.check
-    import ecobrain.reasoning.authoring.rulebase  # noqa: F401
-
-    bundle.bundled_steps()
-    print(f"(loader modules imported in {time.perf_counter() - t:.2f} s, not timed)")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,20 @@ import statistics
 import tempfile
 import time
 
+from ecobrain.kb_loaders.bundle import load_bundled
+from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
+from ecobrain.kb_loaders.semantics.rdf_view import (
+    build_rdf_view,
+    shape_needs,
+    shapes_graph,
+    validate_view,
+)
+from ecobrain.ontology.concepts import Ontology
+from ecobrain.ontology.graph.config import settings_from_env
+from ecobrain.ontology.graph.connect import open_store
+from ecobrain.ontology.graph.embedded import EmbeddedServer
+from ecobrain.ontology.owl_check import check_consistency
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -20,20 +34,6 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["ECOBRAIN_DATA_DIR"] = tempfile.mkdtemp(prefix="ecobrain-bench-")
     os.environ.pop("ECOBRAIN_GRAPH_URI", None)
-
-    from ecobrain.kb_loaders.bundle import load_bundled
-    from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
-    from ecobrain.kb_loaders.semantics.rdf_view import (
-        build_rdf_view,
-        shape_needs,
-        shapes_graph,
-        validate_view,
-    )
-    from ecobrain.ontology.concepts import Ontology
-    from ecobrain.ontology.graph.config import settings_from_env
-    from ecobrain.ontology.graph.embedded import EmbeddedServer
-    from ecobrain.ontology.graph.store import open_store
-    from ecobrain.ontology.owl_check import check_consistency
 
     rows: list[tuple[str, str, str]] = []
 

@@ -46,11 +46,17 @@ from typing import Any
 
 import psutil
 
+from ecobrain.reasoning.authoring.rulebase import load_rule_base
+from ecobrain.reasoning.decisions.conclusions import build_decision
+from ecobrain.reasoning.engine.facts import assemble_facts
+from ecobrain.reasoning.engine.runner import Engine, _definitions
+from ecobrain.reasoning.engine.synthetic_load import hotspot_load
+from ecobrain.reasoning.language.compiler import compile_rule_base
+from ecobrain.reasoning.language.concept_index import ConceptIndex
+
 
 def generate(n_hotspots: int, seed: int = 42):
     """The benchmark's data: cells in order, no heavy days (see reasoning.synthetic_load)."""
-    from ecobrain.reasoning.engine.synthetic_load import hotspot_load
-
     try:
         return hotspot_load(n_hotspots, seed=seed, run_id="bench", id_prefix="B")
     except ValueError as exc:
@@ -138,8 +144,6 @@ def durable_direct(definitions: list[str], routing: dict[str, tuple[int, ...]],
 
 def floor(compiled: Any, facts: list[dict[str, Any]]) -> dict[str, Any]:
     """:func:`durable_direct` in a fresh process (its memory is not this process's)."""
-    from ecobrain.reasoning.engine.runner import _definitions
-
     ctx = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
         return pool.submit(durable_direct, _definitions(compiled), dict(compiled.routing),
@@ -155,13 +159,6 @@ def main() -> None:
                     help="all facts in one partition (the case that lost matches)")
     ap.add_argument("--verify", action="store_true", help="check every run's firings")
     args = ap.parse_args()
-
-    from ecobrain.reasoning.authoring.rulebase import load_rule_base
-    from ecobrain.reasoning.decisions.conclusions import build_decision
-    from ecobrain.reasoning.engine.facts import assemble_facts
-    from ecobrain.reasoning.engine.runner import Engine
-    from ecobrain.reasoning.language.compiler import compile_rule_base
-    from ecobrain.reasoning.language.concept_index import ConceptIndex
 
     t = time.perf_counter()
     findings, enterprises = generate(args.hotspots)

@@ -32,6 +32,14 @@ import time
 import uuid
 from pathlib import Path
 
+from ecobrain.hpc_jobs.executors import SlurmExecutor
+from ecobrain.hpc_jobs.request import parse_request
+from ecobrain.hpc_jobs.settings import JobsSettings, SlurmSettings
+from ecobrain.hpc_jobs.tracker import JobTracker
+from ecobrain.ontology.graph.config import GraphSettings
+from ecobrain.ontology.graph.connect import open_store
+from ecobrain.ontology.graph.embedded import EmbeddedServer
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -83,14 +91,6 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=1200.0)
     ap.add_argument("--json", type=Path, help="write the figures here too")
     a = ap.parse_args()
-
-    from ecobrain.hpc_jobs.executors import SlurmExecutor
-    from ecobrain.hpc_jobs.request import parse_request
-    from ecobrain.hpc_jobs.settings import JobsSettings, SlurmSettings
-    from ecobrain.hpc_jobs.tracker import JobTracker
-    from ecobrain.ontology.graph.config import GraphSettings
-    from ecobrain.ontology.graph.embedded import EmbeddedServer
-    from ecobrain.ontology.graph.store import open_store
 
     tmp = Path(tempfile.mkdtemp(prefix="ecobrain-bench-slurm-"))
     server = EmbeddedServer(tmp / "graph")

@@ -46,8 +46,8 @@ from bench_common import machine_line
 from ecobrain.api.auth import KeyStore
 from ecobrain.kb_loaders.bundle import load_bundled
 from ecobrain.model_adapters.sample_run import write_sample_run
+from ecobrain.ontology.graph.connect import open_store
 from ecobrain.ontology.graph.embedded import EmbeddedServer
-from ecobrain.ontology.graph.store import open_store
 from ecobrain.reasoning.decisions import review
 from ecobrain.reasoning.decisions.run_decision import decide_run
 

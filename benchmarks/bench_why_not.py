@@ -28,6 +28,18 @@ from pathlib import Path
 
 from bench_common import machine_line, private_graph
 
+from ecobrain.kb_loaders.bundle import load_bundled
+from ecobrain.model_adapters import collect_findings
+from ecobrain.model_adapters.sample_run import write_sample_run
+from ecobrain.ontology.graph.connect import open_store
+from ecobrain.reasoning.authoring import impact
+from ecobrain.reasoning.authoring.rule_store import rule_version, save_rule_version
+from ecobrain.reasoning.decisions.memory import load_memory, memory_statement
+from ecobrain.reasoning.decisions.pipeline import decide, decision_memories
+from ecobrain.reasoning.decisions.run_decision import decide_run, rule_base_for
+from ecobrain.reasoning.decisions.why_not import why_not
+from ecobrain.reasoning.language.concept_index import ConceptIndex
+
 # a looser yellow grading: one day above 150 is enough (adds alerts, measures and tasks)
 DRAFT_CONDITION = "(days_over_200 >= 1 or longest_run_over_150 >= 1) and driver == PM2_5"
 
@@ -47,18 +59,6 @@ def _timed(fn, *a, **kw):  # type: ignore[no-untyped-def]
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from ecobrain.kb_loaders.bundle import load_bundled
-    from ecobrain.model_adapters import collect_findings
-    from ecobrain.model_adapters.sample_run import write_sample_run
-    from ecobrain.ontology.graph.store import open_store
-    from ecobrain.reasoning.authoring import impact
-    from ecobrain.reasoning.authoring.rule_store import rule_version, save_rule_version
-    from ecobrain.reasoning.decisions.memory import load_memory, memory_statement
-    from ecobrain.reasoning.decisions.pipeline import decide, decision_memories
-    from ecobrain.reasoning.decisions.run_decision import decide_run, rule_base_for
-    from ecobrain.reasoning.decisions.why_not import why_not
-    from ecobrain.reasoning.language.concept_index import ConceptIndex
-
     print(f"# why-not and change-impact benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
     print(machine_line())
     run_dir = Path(tempfile.gettempdir()) / f"ecobrain-bench-decide-run-{args.days}d"

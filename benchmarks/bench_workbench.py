@@ -44,6 +44,14 @@ from typing import Any
 import httpx
 from bench_common import machine_line
 
+from ecobrain.api.auth import KeyStore
+from ecobrain.kb_loaders.bundle import load_bundled
+from ecobrain.model_adapters.sample_run import write_sample_run
+from ecobrain.ontology.graph.connect import open_store
+from ecobrain.ontology.graph.embedded import EmbeddedServer
+from ecobrain.reasoning.decisions import review
+from ecobrain.reasoning.decisions.run_decision import decide_run
+
 FRAMES_JS = """async (seconds) => {
   const cy = window.explorer ? window.explorer.cy : null;
   const times = [];
@@ -139,13 +147,6 @@ def main() -> None:
     os.environ.pop("ECOBRAIN_GRAPH_URI", None)
     os.environ["ECOBRAIN_API_KEYS_FILE"] = str(tmp / "api_keys.json")
     os.environ["ECOBRAIN_GRAPH_DATABASE"] = f"bench_web_{uuid.uuid4().hex[:10]}"
-    from ecobrain.api.auth import KeyStore
-    from ecobrain.kb_loaders.bundle import load_bundled
-    from ecobrain.model_adapters.sample_run import write_sample_run
-    from ecobrain.ontology.graph.embedded import EmbeddedServer
-    from ecobrain.ontology.graph.store import open_store
-    from ecobrain.reasoning.decisions import review
-    from ecobrain.reasoning.decisions.run_decision import decide_run
 
     print(f"# Web workbench benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
     version = subprocess.run([chromium, "--version"], text=True, capture_output=True).stdout

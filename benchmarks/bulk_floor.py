@@ -21,7 +21,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from ecobrain.ontology.graph.store import GraphStore, open_store
+from ecobrain.ontology.graph.connect import open_store
+from ecobrain.ontology.graph.store import GraphStore
 
 BATCH = 5000
 

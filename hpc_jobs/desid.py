@@ -34,6 +34,8 @@ import numpy as np
 import yaml
 
 from ecobrain import safe_yaml
+from ecobrain.model_adapters.files.ioapi_writer import write_ioapi
+from ecobrain.ontology.geography import regions_by_code
 from ecobrain.ontology.grid import GridSpec
 from ecobrain.yaml12 import Yaml12Loader
 
@@ -464,8 +466,6 @@ def region_fractions(grid: GridSpec, code: str, subsample: int = 4) -> np.ndarra
     """Fraction (0..1) of each cell inside the region, from subsample² points per cell."""
     import shapely
 
-    from ecobrain.ontology.geography import regions_by_code
-
     region = regions_by_code().get(code)
     if region is None:
         raise DesidError(f"region {code!r} is not a known GB/T 2260 code")
@@ -486,8 +486,6 @@ def region_fractions(grid: GridSpec, code: str, subsample: int = 4) -> np.ndarra
 def write_region_masks(path: str | Path, grid: GridSpec, codes: Iterable[str],
                        mapping: DesidMapping, *, subsample: int = 4) -> Path:
     """An IOAPI file with one fraction variable per region label (DESID/ISAM region file)."""
-    from ecobrain.model_adapters.files.ioapi_writer import write_ioapi
-
     arrays, units, desc = {}, {}, {}
     for code in sorted(set(codes)):
         label = mapping.region_label(code)

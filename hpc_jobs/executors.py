@@ -34,6 +34,7 @@ from typing import Protocol
 
 from filelock import FileLock
 
+from ecobrain.hpc_jobs.request import parse_time_limit
 from ecobrain.hpc_jobs.settings import JobsSettings, SlurmSettings
 
 
@@ -446,7 +447,6 @@ class LocalExecutor:
         script, workdir = Path(script).resolve(), Path(workdir).resolve()
         if not script.is_file():
             raise SubmitError(f"script {script} does not exist")
-        from ecobrain.hpc_jobs.request import parse_time_limit
 
         d = script_directives(script.read_text(encoding="utf-8"))
         try:

@@ -32,6 +32,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ecobrain import safe_yaml
+from ecobrain.hpc_jobs.desid import load_mapping
+from ecobrain.model_adapters.errors import ManifestError
+from ecobrain.model_adapters.files.manifest import load_run
+from ecobrain.ontology.concepts import Ontology
+from ecobrain.ontology.geography import regions_by_code
 from ecobrain.yaml12 import Yaml12Loader
 
 RunKind = Literal["forecast", "attribution", "inversion", "scenario"]
@@ -289,12 +294,6 @@ def check_request(
 
     `models` maps a model name to the kinds it can run (None: any kind).
     """
-    from ecobrain.hpc_jobs.desid import load_mapping
-    from ecobrain.model_adapters.errors import ManifestError
-    from ecobrain.model_adapters.files.manifest import load_run
-    from ecobrain.ontology.concepts import Ontology
-    from ecobrain.ontology.geography import regions_by_code
-
     problems: list[tuple[str, str, int | None]] = []
 
     def bad(field: str, msg: str) -> None:

@@ -30,7 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ecobrain.hpc_jobs.desid import load_mapping
 from ecobrain.hpc_jobs.request import Resources, RunRequest, ScalingFactor, ScenarioSpec
+from ecobrain.ontology.concepts import Ontology
 
 
 class ScenarioError(ValueError):
@@ -128,9 +130,6 @@ def advice_from_decision(
 
 def scaled_species(pollutant: str, mechanism: str = "cb6r5_ae7_aq") -> list[str]:
     """The species DESID scales for a pollutant: itself, or its precursors if it is secondary."""
-    from ecobrain.hpc_jobs.desid import load_mapping
-    from ecobrain.ontology.concepts import Ontology
-
     mapping = load_mapping()
     if mapping.targets(pollutant, mechanism):
         return [pollutant]

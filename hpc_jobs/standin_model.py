@@ -52,6 +52,8 @@ from ecobrain.model_adapters.files.ioapi import decode_tstep, ioapi_datetime
 from ecobrain.model_adapters.files.ioapi_writer import IOAPIWriter, VarSpec
 from ecobrain.model_adapters.files.manifest import MANIFEST_NAME, TagSpec, load_run
 from ecobrain.model_adapters.forecast import DEFAULT_ALIASES
+from ecobrain.ontology.concepts import Ontology
+from ecobrain.ontology.geography import regions_by_code
 from ecobrain.ontology.grid import GridSpec
 
 MODEL_NAME = "ecobrain stand-in model (ISAM tag scaling; NOT a chemical transport model)"
@@ -80,8 +82,6 @@ class _Geo:
     """Region containment and area shares, from the shared offline geography."""
 
     def __post_init__(self) -> None:
-        from ecobrain.ontology.geography import regions_by_code
-
         self.regions = regions_by_code()
 
     def inside(self, inner: str, outer: str) -> bool:
@@ -119,8 +119,6 @@ def tag_emission_factors(
     mechanism: str,
 ) -> tuple[dict[str, dict[str, float]], list[str]]:
     """tag -> {emission species: factor}; and the rules that touched no tag."""
-    from ecobrain.ontology.concepts import Ontology
-
     onto = Ontology()
     geo = _Geo()
     bad = [r for r in rules if r.op != "m"]

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ecobrain.hpc_jobs import desid
+from ecobrain.hpc_jobs.compare import compare_runs, save_comparison
 from ecobrain.hpc_jobs.executors import (
     ACTIVE,
     Executor,
@@ -55,7 +56,12 @@ from ecobrain.hpc_jobs.request import (
     request_id,
 )
 from ecobrain.hpc_jobs.settings import JobsSettings, jobs_settings
+from ecobrain.model_adapters import collect_findings
+from ecobrain.model_adapters.errors import ManifestError
+from ecobrain.model_adapters.files.manifest import load_run
+from ecobrain.ontology.concepts import Ontology
 from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.ontology.grid import ZJ3KM, GridSpec
 
 ERROR_TAIL_LINES = 40
 ERROR_TAIL_BYTES = 8000
@@ -327,8 +333,6 @@ class JobTracker:
         now = _now()
         baseline_id = None
         if baseline is not None:
-            from ecobrain.model_adapters.files.manifest import load_run
-
             baseline_id = load_run(baseline).id
         props = {
             "kind": req.kind, "model": req.model, "name": req.name, "state": "SUBMITTED",
@@ -372,7 +376,6 @@ class JobTracker:
             ctx.manifest = cctm_manifest(req, ctx)
         if req.scenario is None:
             return
-        from ecobrain.ontology.concepts import Ontology
 
         onto = Ontology()
         mapping = desid.load_mapping()
@@ -406,8 +409,6 @@ class JobTracker:
                          file_label=mapping.region_file_label)
 
     def _grid_spec(self, name: str) -> Any:
-        from ecobrain.ontology.grid import ZJ3KM, GridSpec
-
         if name == "ZJ3KM":
             return ZJ3KM
         g = self.settings.grids[name]
@@ -469,9 +470,6 @@ class JobTracker:
         return self._transition(rec, new, reason, extra)
 
     def _complete(self, rec: ModelRunRecord, st: JobStatus, extra: dict[str, Any]) -> bool:
-        from ecobrain.model_adapters.errors import ManifestError
-        from ecobrain.model_adapters.files.manifest import load_run
-
         outdir = Path(rec.output_dir or "")
         problem = None
         manifest = None
@@ -533,9 +531,6 @@ class JobTracker:
 
     def compare(self, rec: ModelRunRecord) -> Any:
         """Baseline vs this scenario run; saved in the graph (and linked to the decision)."""
-        from ecobrain.hpc_jobs.compare import compare_runs, save_comparison
-        from ecobrain.model_adapters import collect_findings
-
         req = rec.run_request()
         base = collect_findings(rec.baseline_dir or "", kinds=["forecast"], stations=[],
                                 include_hourly=False)

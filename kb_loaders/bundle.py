@@ -16,8 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecobrain.kb_loaders.errors import LoadError
+from ecobrain.kb_loaders.legal.standards import load_standards
+from ecobrain.kb_loaders.legal.statutes import load_regulations
+from ecobrain.kb_loaders.places.enterprises import load_enterprises
+from ecobrain.kb_loaders.places.grid_cells import load_grid
+from ecobrain.kb_loaders.places.regions import load_regions
+from ecobrain.kb_loaders.places.stations import load_stations
 from ecobrain.kb_loaders.report import LoadReport
+from ecobrain.kb_loaders.semantics.concept_linker import link_concepts
+from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
 from ecobrain.ontology.graph.store import GraphStore, WriteSummary
+from ecobrain.reasoning.authoring.rule_graph import load_rules_into_graph
+from ecobrain.reasoning.authoring.rulebase import bundled_rules_dir
+from ecobrain.reasoning.language.errors import RuleError
 
 Step = tuple[str, Callable[[GraphStore], LoadReport]]
 
@@ -32,15 +43,6 @@ class UserFiles:
 
 
 def bundled_steps(files: UserFiles | None = None) -> list[Step]:
-    from ecobrain.kb_loaders.legal.standards import load_standards
-    from ecobrain.kb_loaders.legal.statutes import load_regulations
-    from ecobrain.kb_loaders.places.enterprises import load_enterprises
-    from ecobrain.kb_loaders.places.grid_cells import load_grid
-    from ecobrain.kb_loaders.places.regions import load_regions
-    from ecobrain.kb_loaders.places.stations import load_stations
-    from ecobrain.kb_loaders.semantics.concept_linker import link_concepts
-    from ecobrain.kb_loaders.semantics.ontology_loader import load_ontology
-
     f = files or UserFiles()
     return [
         ("ontology", load_ontology),
@@ -63,9 +65,6 @@ def load_bundled_rules(store: GraphStore) -> LoadReport:
     Reloading keeps what experts changed through the API: their own versions are other
     nodes, and a version's activation lives in properties the loader does not write.
     """
-    from ecobrain.reasoning.authoring.rulebase import bundled_rules_dir, load_rules_into_graph
-    from ecobrain.reasoning.language.errors import RuleError
-
     try:
         counts = load_rules_into_graph(store)
     except RuleError as exc:
@@ -78,11 +77,6 @@ def load_bundled_rules(store: GraphStore) -> LoadReport:
 
 def user_steps(files: UserFiles) -> list[Step]:
     """Only the user's files (the rest of the knowledge is assumed loaded already)."""
-    from ecobrain.kb_loaders.legal.statutes import load_regulations
-    from ecobrain.kb_loaders.places.enterprises import load_enterprises
-    from ecobrain.kb_loaders.places.stations import load_stations
-    from ecobrain.kb_loaders.semantics.concept_linker import link_concepts
-
     steps: list[Step] = []
     if files.regulations:
         steps.append(("regulations", lambda s: load_regulations(s, files.regulations)))

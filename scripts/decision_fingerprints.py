@@ -30,10 +30,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ecobrain.kb_loaders.places.enterprises import bundled_path, read_enterprises
+from ecobrain.model_adapters import collect_findings
+from ecobrain.model_adapters.sample_run import write_sample_run
+from ecobrain.reasoning.authoring.rulebase import load_rule_base
+from ecobrain.reasoning.decisions.conclusions import build_decision
+from ecobrain.reasoning.decisions.legal_grounds import resolve_grounds
+from ecobrain.reasoning.decisions.pipeline import decide
+from ecobrain.reasoning.decisions.trace import trace_statement
+from ecobrain.reasoning.engine.facts import assemble_facts
+from ecobrain.reasoning.engine.runner import Engine
+from ecobrain.reasoning.engine.synthetic_load import hotspot_load
+from ecobrain.reasoning.language.compiler import compile_rule_base
+from ecobrain.reasoning.language.concept_index import ConceptIndex
+
 
 def _fingerprint(decision: Any) -> dict[str, Any]:
-    from ecobrain.reasoning.decisions.trace import trace_statement
-
     body = decision.model_dump_json().encode("utf-8")
     _, params = trace_statement(decision)
     return {"decision_sha256": hashlib.sha256(body).hexdigest(),
@@ -43,15 +55,6 @@ def _fingerprint(decision: Any) -> dict[str, Any]:
 
 
 def bench100k() -> Any:
-    from ecobrain.reasoning.authoring.rulebase import load_rule_base
-    from ecobrain.reasoning.decisions.conclusions import build_decision
-    from ecobrain.reasoning.decisions.legal_grounds import resolve_grounds
-    from ecobrain.reasoning.engine.facts import assemble_facts
-    from ecobrain.reasoning.engine.runner import Engine
-    from ecobrain.reasoning.engine.synthetic_load import hotspot_load
-    from ecobrain.reasoning.language.compiler import compile_rule_base
-    from ecobrain.reasoning.language.concept_index import ConceptIndex
-
     findings, enterprises = hotspot_load(10_000, seed=42, run_id="bench", id_prefix="B")
     concepts = ConceptIndex.from_ontology()
     on = dt.date(2026, 1, 15)
@@ -64,21 +67,11 @@ def bench100k() -> Any:
 
 
 def heavy400() -> Any:
-    from ecobrain.reasoning.decisions.pipeline import decide
-    from ecobrain.reasoning.engine.synthetic_load import hotspot_load
-    from ecobrain.reasoning.language.concept_index import ConceptIndex
-
     findings, enterprises = hotspot_load(400, seed=3, heavy_cities=3, shuffle=True)
     return decide(findings, None, concepts=ConceptIndex.from_ontology(), enterprises=enterprises)
 
 
 def sample3d() -> Any:
-    from ecobrain.kb_loaders.places.enterprises import bundled_path, read_enterprises
-    from ecobrain.model_adapters import collect_findings
-    from ecobrain.model_adapters.sample_run import write_sample_run
-    from ecobrain.reasoning.decisions.pipeline import decide
-    from ecobrain.reasoning.language.concept_index import ConceptIndex
-
     # a fixed directory, written once: the run directory is part of the decision
     run_dir = Path(tempfile.gettempdir()) / "ecobrain-fingerprints-sample3d"
     if not (run_dir / "run.json").exists():

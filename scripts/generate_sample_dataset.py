@@ -38,7 +38,8 @@ from shapely.geometry.base import BaseGeometry
 
 from ecobrain.kb_loaders.places.enterprises import COLUMNS as ENTERPRISE_COLUMNS
 from ecobrain.kb_loaders.places.stations import COLUMNS as STATION_COLUMNS
-from ecobrain.ontology.geography import Region, zhejiang_regions
+from ecobrain.ontology.concepts import Ontology
+from ecobrain.ontology.geography import Region, RegionIndex, zhejiang_regions
 from ecobrain.ontology.grid import ZJ3KM
 
 SEED = 20220722
@@ -253,7 +254,6 @@ class Sampler:
     def __init__(self, rng: random.Random):
         self.rng = rng
         lon, lat = ZJ3KM.cell_centers_lonlat()
-        from ecobrain.ontology.geography import RegionIndex
 
         codes = RegionIndex.counties().locate(lon, lat)
         self.cell_county = {(r, c): codes[r, c] for r in range(ZJ3KM.nrows)
@@ -301,8 +301,6 @@ def county_areas(sampler: Sampler, counts: dict[str, int]) -> dict[str, CountyAr
 
 def sector_pollutants(sectors: Sequence[str]) -> dict[str, list[str]]:
     """Each sector's typical pollutants: the ontology's mainly_emits of it and its parents."""
-    from ecobrain.ontology.concepts import Ontology
-
     onto = Ontology()
     out = {}
     for sector in sectors:

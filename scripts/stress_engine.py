@@ -36,6 +36,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ecobrain.kb_loaders.places.enterprises import bundled_path, read_enterprises
+from ecobrain.model_adapters import collect_findings
+from ecobrain.reasoning.decisions.pipeline import decide, decision_timings
+from ecobrain.reasoning.engine.synthetic_load import hotspot_load
+from ecobrain.reasoning.language.concept_index import ConceptIndex
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -43,16 +49,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def synthetic(n_hotspots: int, seed: int, heavy_cities: int) -> tuple[Any, list[dict[str, Any]]]:
     """Findings and enterprises, deterministic for (n_hotspots, seed, heavy_cities)."""
-    from ecobrain.reasoning.engine.synthetic_load import hotspot_load
-
     return hotspot_load(n_hotspots, seed=seed, heavy_cities=heavy_cities, shuffle=True,
                         run_id=f"stress-{n_hotspots}-{seed}-{heavy_cities}", id_prefix="S")
 
 
 def from_run_dir(run_dir: str) -> tuple[Any, list[dict[str, Any]]]:
-    from ecobrain.kb_loaders.places.enterprises import bundled_path, read_enterprises
-    from ecobrain.model_adapters import collect_findings
-
     findings = collect_findings(run_dir, stations=[], include_hourly=False)
     records = read_enterprises(bundled_path())[0]
     return findings, [r.properties() for r in records]
@@ -63,8 +64,6 @@ def child(args: argparse.Namespace) -> None:
     import faulthandler
 
     faulthandler.enable()
-    from ecobrain.reasoning.decisions.pipeline import decide
-    from ecobrain.reasoning.language.concept_index import ConceptIndex
 
     concepts = ConceptIndex.from_ontology()
     workloads: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
@@ -102,7 +101,6 @@ def child(args: argparse.Namespace) -> None:
                 with lock:
                     errors.append(f"{key}: {type(exc).__name__}: {exc}")
                 continue
-            from ecobrain.reasoning.decisions.pipeline import decision_timings
 
             with lock:
                 ids.setdefault(key, set()).add(d.id)

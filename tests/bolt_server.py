@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 
 from ecobrain.ontology.graph.config import GraphSettings
-from ecobrain.ontology.graph.store import GraphStore, open_store
+from ecobrain.ontology.graph.connect import open_store
+from ecobrain.ontology.graph.store import GraphStore
 
 BACKEND = os.environ.get("ECOBRAIN_TEST_BACKEND", "falkordb")
 

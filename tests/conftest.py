@@ -36,8 +36,9 @@ if bolt_server.on_bolt():
     os.environ["ECOBRAIN_GRAPH_PASSWORD"] = os.environ["ECOBRAIN_TEST_BOLT_PASSWORD"]
 
 from ecobrain.ontology.graph.config import GraphSettings, settings_from_env  # noqa: E402
+from ecobrain.ontology.graph.connect import open_store  # noqa: E402
 from ecobrain.ontology.graph.embedded import EmbeddedServer  # noqa: E402
-from ecobrain.ontology.graph.store import GraphStore, open_store  # noqa: E402
+from ecobrain.ontology.graph.store import GraphStore  # noqa: E402
 
 pytest_plugins = ["kb_fixture",  # session-wide knowledge graph and decided sample run
                   "embedded_helpers"]  # `server`: a private embedded server per test

@@ -38,6 +38,7 @@ from ecobrain.api.http.app import create_app
 from ecobrain.hpc_jobs.request import RequestError, parse_request
 from ecobrain.ontology.graph.embedded import EmbeddedServer
 from ecobrain.ontology.graph.store import GraphStore, GraphStoreError
+from ecobrain.reasoning.decisions import run_decision
 
 COUNTY, CITY, OTHER_CITY = "330102", "330100", "330400"
 SMALL = 4096  # bytes: an error answer is a message, not the input sent back
@@ -397,15 +398,13 @@ def private_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[E
 
 def test_finding8_decide_fails_in_one_line_when_the_graph_goes_away(
         private_graph: EmbeddedServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ecobrain.model_adapters as adapters
-
-    real = adapters.collect_findings
+    real = run_decision.collect_findings  # decide_run's own name for the adapters' function
 
     def findings_then_fault(*args: Any, **kw: Any) -> Any:
         private_graph.stop()  # the graph goes away while the run is read
         return real(*args, **kw)
 
-    monkeypatch.setattr(adapters, "collect_findings", findings_then_fault)
+    monkeypatch.setattr(run_decision, "collect_findings", findings_then_fault)
     runner = CliRunner()
     r = runner.invoke(cli_app, ["decide", str(sample_run_dir()), "--no-documents"])
     assert r.exit_code == 1 and not isinstance(r.exception, GraphStoreError)

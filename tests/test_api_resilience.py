@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 
 from ecobrain.api.auth import KeyStore
 from ecobrain.api.http.app import create_app
+from ecobrain.ontology.graph.connect import open_store
 from ecobrain.ontology.graph.embedded import EmbeddedServer
-from ecobrain.ontology.graph.store import open_store
 
 pytestmark = pytest.mark.falkordb_only  # about the embedded server itself
 

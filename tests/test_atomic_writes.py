@@ -22,15 +22,10 @@ from ecobrain.kb_loaders.bundle import load_bundled
 from ecobrain.kb_loaders.legal.statutes import bundled_statutes_dir, load_regulations
 from ecobrain.kb_loaders.places.enterprises import bundled_path, load_enterprises
 from ecobrain.ontology.graph.config import GraphSettings
+from ecobrain.ontology.graph.connect import open_store
 from ecobrain.ontology.graph.embedded import EmbeddedServer
 from ecobrain.ontology.graph.falkordb_store import FalkorStore
-from ecobrain.ontology.graph.store import (
-    GraphStore,
-    GraphStoreError,
-    Statement,
-    WriteSummary,
-    open_store,
-)
+from ecobrain.ontology.graph.store import GraphStore, GraphStoreError, Statement, WriteSummary
 from ecobrain.reasoning.decisions.run_decision import decide_run
 
 pytestmark = pytest.mark.falkordb_only  # FalkorDB's units; Neo4j's are in test_store

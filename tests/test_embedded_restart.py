@@ -23,8 +23,8 @@ import redis
 from embedded_helpers import kill_server  # its `server` fixture: conftest.py
 
 from ecobrain.ontology.graph.config import GraphSettings
+from ecobrain.ontology.graph.connect import open_store
 from ecobrain.ontology.graph.embedded import EmbeddedServer, EmbeddedServerError
-from ecobrain.ontology.graph.store import open_store
 
 pytestmark = pytest.mark.falkordb_only  # about the embedded server itself
 
@@ -34,7 +34,7 @@ WRITER = r"""
 import sys
 from pathlib import Path
 from ecobrain.ontology.graph.config import GraphSettings
-from ecobrain.ontology.graph.store import open_store
+from ecobrain.ontology.graph.connect import open_store
 
 data_dir, batches, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 settings = GraphSettings(None, None, None, "crash", Path(data_dir))

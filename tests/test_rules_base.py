@@ -16,10 +16,10 @@ from ecobrain.api.cli import rules as cli_rules
 from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.ontology.legal import split_citation
 from ecobrain.reasoning.authoring.check import check_rules
+from ecobrain.reasoning.authoring.rule_graph import load_rules_into_graph
 from ecobrain.reasoning.authoring.rulebase import (
     bundled_rules_dir,
     load_rule_base,
-    load_rules_into_graph,
     rules_from_graph,
 )
 from ecobrain.reasoning.authoring.testing import run_rule_tests

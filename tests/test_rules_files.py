@@ -10,7 +10,8 @@ from reasoning_fixtures import load_knowledge
 
 from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.reasoning.authoring.check import check_rules
-from ecobrain.reasoning.authoring.rulebase import load_rule_base, load_rules_into_graph
+from ecobrain.reasoning.authoring.rule_graph import load_rules_into_graph
+from ecobrain.reasoning.authoring.rulebase import load_rule_base
 from ecobrain.reasoning.language.concept_index import ConceptIndex
 from ecobrain.reasoning.language.dsl import read_rule_file
 from ecobrain.reasoning.language.errors import RuleError

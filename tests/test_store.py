@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from ecobrain.api.cli.app import app
 from ecobrain.ontology.graph.config import GraphSettings, settings_from_env
+from ecobrain.ontology.graph.connect import open_store, parse_falkordb_uri
 from ecobrain.ontology.graph.embedded import EmbeddedServer, EmbeddedServerError
 from ecobrain.ontology.graph.falkordb_store import FalkorStore
 from ecobrain.ontology.graph.neo4j_store import client_grace
@@ -26,8 +27,6 @@ from ecobrain.ontology.graph.store import (
     GraphStoreError,
     ReadOnlyViolation,
     looks_like_write,
-    open_store,
-    parse_falkordb_uri,
     refuse_writes,
 )
 

@@ -20,8 +20,8 @@ from embedded_helpers import kill_server  # its `server` fixture: conftest.py
 
 from ecobrain.ontology.graph import write_lock
 from ecobrain.ontology.graph.config import GraphSettings
+from ecobrain.ontology.graph.connect import open_store
 from ecobrain.ontology.graph.embedded import EmbeddedServer, ServerInfo
-from ecobrain.ontology.graph.store import open_store
 
 pytestmark = pytest.mark.falkordb_only  # the lock is FalkorDB's (Neo4j has transactions)
 

@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ecobrain.ontology.graph.store import GraphStore, GraphStoreError, open_store
+from ecobrain.ontology.graph.connect import open_store
+from ecobrain.ontology.graph.store import GraphStore, GraphStoreError
 
 console = Console()
 err_console = Console(stderr=True)

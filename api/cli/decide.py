@@ -23,15 +23,17 @@ from rich.table import Table
 from ecobrain.api.cli.common import console, fail, graph_store, progress
 from ecobrain.api.documents.cache import ensure_documents
 from ecobrain.api.documents.task_list import FORMATS, DocumentError, DocumentSet
+from ecobrain.model_adapters import AdapterError
+from ecobrain.ontology.graph.config import default_data_dir
 from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.decisions.run_decision import STEPS, decide_run
+from ecobrain.reasoning.language.errors import RuleError
 
 REGION_CODE = re.compile(r"\d{6}")
 BANDS = ((90, "≥90"), (80, "80–89"), (70, "70–79"), (0, "<70"))
 
 
 def default_documents_dir() -> Path:
-    from ecobrain.ontology.graph.config import default_data_dir
-
     return default_data_dir() / "documents"
 
 
@@ -78,10 +80,6 @@ def decide_and_render(store: GraphStore, run_dir: Path, *, out: Path | None,
                       ) -> tuple[Any, DocumentSet | None]:
     """decide_run with a progress bar, then the documents asked for: `regions`, every region
     with `all_documents`, none otherwise (they are rendered when first asked for)."""
-    from ecobrain.model_adapters import AdapterError
-    from ecobrain.reasoning.decisions.run_decision import STEPS, decide_run
-    from ecobrain.reasoning.language.errors import RuleError
-
     with progress() as bar:
         task = bar.add_task(STEPS[0], total=len(STEPS))
 

@@ -25,12 +25,12 @@ from ecobrain.api.cli.decide import (
 )
 from ecobrain.api.cli.kb import load_with_progress, print_reports
 from ecobrain.kb_loaders.bundle import bundled_steps, graph_stats
+from ecobrain.model_adapters.sample_run import default_start, write_sample_run
+from ecobrain.ontology.graph.config import default_data_dir
 
 
 def _sample_run(run_dir: Path, days: int, seed: int, start: dt.date) -> Path:
     """The sample run in `run_dir`, written unless the same one is already there."""
-    from ecobrain.model_adapters.sample_run import write_sample_run
-
     truth = run_dir / "sample-truth.json"
     if truth.exists() and (run_dir / "run.json").exists():
         try:
@@ -59,9 +59,6 @@ def demo(
                                      help="document formats, comma-separated")] = "html,md,docx",
 ) -> None:
     """Load the knowledge, write a sample model run, decide on it and render the task lists."""
-    from ecobrain.model_adapters.sample_run import default_start
-    from ecobrain.ontology.graph.config import default_data_dir
-
     try:
         first = dt.date.fromisoformat(start) if start else default_start()
     except ValueError as exc:

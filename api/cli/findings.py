@@ -20,6 +20,11 @@ from rich import box
 from rich.table import Table
 
 from ecobrain.api.cli.common import console, err_console, fail, progress
+from ecobrain.model_adapters import AdapterError, collect_findings
+from ecobrain.model_adapters.files.run import findings_of_kind
+from ecobrain.model_adapters.regions import load_stations_csv
+from ecobrain.model_adapters.sample_run import write_sample_run
+from ecobrain.ontology.geography import regions_by_code
 
 
 class Kind(StrEnum):
@@ -35,8 +40,6 @@ class Format(StrEnum):
 
 
 def _findings_json(result, kinds: list[str], hourly: bool) -> str:
-    from ecobrain.model_adapters.files.run import findings_of_kind
-
     data = result.model_dump(mode="json")
     keep = set()
     for k in kinds:
@@ -190,8 +193,6 @@ def _attribution_tables(result) -> None:
 
 
 def _short_name(code: str) -> str:
-    from ecobrain.ontology.geography import regions_by_code
-
     r = regions_by_code().get(code)
     return r.name_zh.removesuffix("市") if r else code
 
@@ -235,9 +236,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show what the model adapters find in a run (forecast, inversion, attribution,
         regime)."""
-        from ecobrain.model_adapters import AdapterError, collect_findings
-        from ecobrain.model_adapters.regions import load_stations_csv
-
         kinds = [k.value for k in kind] if kind else None
         try:
             st = [] if no_stations else (load_stations_csv(stations) if stations else None)
@@ -268,8 +266,6 @@ def register(app: typer.Typer) -> None:
             help="first forecast day YYYY-MM-DD (Beijing); default: tomorrow")] = None,
     ) -> None:
         """Write a deterministic sample CMAQ run (IOAPI files + run.json) over Zhejiang 3 km."""
-        from ecobrain.model_adapters.sample_run import write_sample_run
-
         try:
             start_date = dt.date.fromisoformat(start) if start else None
         except ValueError as exc:

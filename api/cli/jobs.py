@@ -22,6 +22,12 @@ from rich.table import Table
 
 from ecobrain import safe_yaml
 from ecobrain.api.cli.common import console, err_console, fail, graph_store
+from ecobrain.api.jobs_decide import decide_callback
+from ecobrain.hpc_jobs.executors import ExecutorError
+from ecobrain.hpc_jobs.request import RequestError
+from ecobrain.hpc_jobs.scenario import ScenarioError, scenario_request
+from ecobrain.hpc_jobs.settings import JobsConfigError, jobs_settings
+from ecobrain.hpc_jobs.tracker import JobError, JobNotFound, JobTracker
 from ecobrain.yaml12 import Yaml12Loader
 
 jobs_app = typer.Typer(help="Model-run jobs on the HPC cluster (Slurm) or this machine.",
@@ -39,16 +45,12 @@ class ExecutorName(StrEnum):
 
 
 def _tracker(store: Any, executor: str | None = None) -> Any:
-    from ecobrain.hpc_jobs.settings import JobsConfigError, jobs_settings
-    from ecobrain.hpc_jobs.tracker import JobTracker
-
     try:
         settings = jobs_settings()
     except JobsConfigError as exc:
         raise fail(str(exc), 2) from exc
     if executor:
         settings = settings.model_copy(update={"executor": executor})
-    from ecobrain.api.jobs_decide import decide_callback
 
     return JobTracker(store, settings, on_registered=decide_callback(store))
 
@@ -113,8 +115,6 @@ def submit(
     fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
 ) -> None:
     """Validate a run request and submit it."""
-    from ecobrain.hpc_jobs.request import RequestError
-
     with graph_store() as store:
         tracker = _tracker(store, executor.value if executor else None)
         try:
@@ -175,8 +175,6 @@ def show(
     fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
 ) -> None:
     """One job: state, history, reason, error log tail, expected effect."""
-    from ecobrain.hpc_jobs.tracker import JobNotFound
-
     with graph_store() as store:
         try:
             rec = _tracker(store).get(job)
@@ -192,9 +190,6 @@ def show(
 @jobs_app.command("cancel")
 def cancel(job: Annotated[str, typer.Argument(help="the job's run id")]) -> None:
     """Cancel a pending or running job."""
-    from ecobrain.hpc_jobs.executors import ExecutorError
-    from ecobrain.hpc_jobs.tracker import JobError, JobNotFound
-
     with graph_store() as store:
         try:
             rec = _tracker(store).cancel(job)
@@ -215,8 +210,6 @@ def watch(
     def report(rec: Any) -> None:
         console.print(f"{rec.id}: {_state_style(rec.state)}"
                       + (f" — {rec.reason}" if rec.reason else ""), highlight=False)
-
-    from ecobrain.hpc_jobs.tracker import JobNotFound
 
     with graph_store() as store:
         tracker = _tracker(store)
@@ -250,9 +243,6 @@ def scenario(
     do_submit: Annotated[bool, typer.Option("--submit", help="submit it too")] = False,
 ) -> None:
     """Turn advice into a scenario request (and optionally submit it)."""
-    from ecobrain.hpc_jobs.request import RequestError
-    from ecobrain.hpc_jobs.scenario import ScenarioError, scenario_request
-
     try:
         items = safe_yaml.load(advice.read_text(encoding="utf-8"), Yaml12Loader)
     except (OSError, yaml.YAMLError) as exc:

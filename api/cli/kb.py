@@ -18,7 +18,9 @@ from ecobrain.kb_loaders.bundle import (
 )
 from ecobrain.kb_loaders.errors import LoadError
 from ecobrain.kb_loaders.report import LoadReport
+from ecobrain.kb_loaders.semantics.rdf_view import validate_graph
 from ecobrain.ontology.graph.store import GraphStore, GraphStoreError
+from ecobrain.ontology.owl_check import check_consistency
 
 kb_app = typer.Typer(help="Knowledge: load the bundled ontology, laws and Zhejiang reference data.",
                      no_args_is_help=True)
@@ -109,9 +111,6 @@ def check(
     limit: Annotated[int, typer.Option(help="Show at most this many SHACL results.")] = 30,
 ) -> None:
     """Check the knowledge: OWL consistency of the ontology and SHACL shapes over the graph."""
-    from ecobrain.kb_loaders.semantics.rdf_view import validate_graph
-    from ecobrain.ontology.owl_check import check_consistency
-
     owl = check_consistency()
     mark = "[green]consistent[/]" if owl.consistent else "[red]INCONSISTENT[/]"
     console.print(f"OWL ({owl.reasoner}, {owl.seconds:.1f} s): {mark} — {owl.message}")

@@ -17,8 +17,16 @@ from rich.markup import escape
 from ecobrain.api.cli import rule_tables as cli_rule_tables
 from ecobrain.api.cli.common import console, err_console, fail, graph_store, to_json
 from ecobrain.reasoning.authoring import impact as change_impact
+from ecobrain.reasoning.authoring.check import check_rules
 from ecobrain.reasoning.authoring.legal_coverage import CoverageReport, legal_coverage
+from ecobrain.reasoning.authoring.rule_graph import load_rules_into_graph
 from ecobrain.reasoning.authoring.rule_store import RuleNotFound
+from ecobrain.reasoning.authoring.rulebase import (
+    load_rule_base,
+    rule_nodes,
+    state_on,
+)
+from ecobrain.reasoning.authoring.testing import run_rule_tests
 from ecobrain.reasoning.language.errors import RuleError
 
 rules_app = typer.Typer(help="Rules: check, test, load into the graph, list versions.",
@@ -77,8 +85,6 @@ def check(path: PathArg = None, offline: Offline = False,
               "version in force, its grounds' status, a warning per rule without a ground "
               "in force.")] = None) -> None:
     """Validate schema, expressions, concepts and cited articles; errors name file:line."""
-    from ecobrain.reasoning.authoring.check import check_rules
-
     day = _day(on)
     if day is not None and offline:
         raise fail("--on needs the graph (the grounds' validity is there); drop --offline")
@@ -122,8 +128,6 @@ def test(path: PathArg = None, offline: Offline = False,
                                                "Chinese text each generates.")]
          = False) -> None:
     """Run the test cases written in the rule files."""
-    from ecobrain.reasoning.authoring.testing import run_rule_tests
-
     def run(store: object) -> None:
         try:
             results = run_rule_tests(path, store=store)
@@ -160,8 +164,6 @@ def test(path: PathArg = None, offline: Offline = False,
 @rules_app.command("load")
 def load(path: PathArg = None) -> None:
     """Check the rules against the graph, then write them as Rule nodes (idempotent)."""
-    from ecobrain.reasoning.authoring.rulebase import load_rules_into_graph
-
     with graph_store() as store:
         try:
             counts = load_rules_into_graph(store, path)
@@ -183,8 +185,6 @@ def list_rules(
                                                         "instead of the files.")] = False,
 ) -> None:
     """List rule versions: id@version, period, status on the date, title, cited provisions."""
-    from ecobrain.reasoning.authoring.rulebase import load_rule_base, rule_nodes, state_on
-
     day = _day(on) or date.today()
     console.print(f"status on {day}", highlight=False, style="dim")
 

@@ -15,6 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ecobrain.api.documents.charts import (
+    AqiBand,
+    AqiDay,
+    MapEnterprise,
+    MapHotspot,
+    MapPlace,
+    aqi_chart,
+    region_map,
+)
+from ecobrain.model_adapters.aqi import StandardSet
 from ecobrain.model_adapters.findings import GridInfo, grid_spec
 from ecobrain.ontology.grid import ZJ3KM, parse_cell_id
 from ecobrain.reasoning.decisions.store import region_prefix
@@ -89,8 +99,6 @@ def chart_inputs(data: DecisionData, code: str, counties: Sequence[str],
                  alert: dict[str, Any] | None, forecast: Sequence[dict[str, Any]],
                  numbers: dict[str, int] | None = None) -> ChartInputs:
     """`numbers`: task id -> its row number in the document, drawn beside its point."""
-    from ecobrain.model_adapters.aqi import StandardSet
-
     numbers = numbers or {}
     region = data.regions.get(code)
     name = region.name if region else code
@@ -140,8 +148,6 @@ def chart_inputs(data: DecisionData, code: str, counties: Sequence[str],
 
 
 def draw_map(ci: ChartInputs) -> bytes:
-    from ecobrain.api.documents.charts import MapEnterprise, MapHotspot, MapPlace, region_map
-
     inner = [g for g in (_geometry(w) for w in ci.inner_wkt) if g is not None]
     return region_map(ci.map_title, _geometry(ci.boundary_wkt), inner,
                       [MapHotspot(h["cell_polygon"], h["lon"], h["lat"], h["species"],
@@ -151,8 +157,6 @@ def draw_map(ci: ChartInputs) -> bytes:
 
 
 def draw_aqi(ci: ChartInputs) -> bytes | None:
-    from ecobrain.api.documents.charts import AqiBand, AqiDay, aqi_chart
-
     if not ci.aqi_days or ci.aqi_title is None:
         return None
     return aqi_chart(ci.aqi_title, [AqiDay(**d) for d in ci.aqi_days],

@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from ecobrain.api.documents.charts import cjk_font
 from ecobrain.api.documents.overview import (
     advice_sort_key,
     by_measure,
@@ -60,7 +61,10 @@ from ecobrain.api.documents.pictures import (
     draw_map,
 )
 from ecobrain.api.documents.text import reader_context, reader_text
+from ecobrain.hpc_jobs.compare import expected_effect_rows
 from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.ontology.legal import CitationError, split_citation
+from ecobrain.reasoning.decisions.store import region_forecast
 from ecobrain.reasoning.decisions.task_status import INITIAL, LABELS_ZH
 from ecobrain.reasoning.decisions.why_not import alert_grading_notes
 
@@ -296,8 +300,6 @@ def regions_with_documents(data: DecisionData) -> list[str]:
 
 def short_ref(ground: dict[str, Any], data: DecisionData) -> str:
     """《大气污染防治法》第96条第1款 / 环大气〔2024〕6号·预警分级标准, marked when not in force."""
-    from ecobrain.ontology.legal import CitationError, split_citation
-
     art = data.articles.get(ground["article_id"]) or {}
     reg = data.regulations.get(ground.get("regulation_id") or art.get("regulation_id") or "")
     p = i = None
@@ -420,8 +422,6 @@ def _measure_rows(code: str, data: DecisionData) -> list[dict[str, Any]]:
 
 
 def _effect_rows(store: GraphStore, decision_id: str, code: str) -> list[dict[str, Any]]:
-    from ecobrain.hpc_jobs.compare import expected_effect_rows
-
     rows = []
     for e in expected_effect_rows(store, decision_id, code):
         over = []
@@ -641,8 +641,6 @@ class RegionJob:
 
 def prepare_region(store: GraphStore, data: DecisionData, code: str,
                    forecast: Sequence[dict[str, Any]] | None = None) -> RegionJob:
-    from ecobrain.reasoning.decisions.store import region_forecast
-
     ctx = region_context(store, data, code)
     if forecast is None:
         forecast = region_forecast(store, data.run["id"], code)
@@ -654,8 +652,6 @@ def prepare_region(store: GraphStore, data: DecisionData, code: str,
 def write_region(job: RegionJob, folder: Path, formats: Sequence[str] = FORMATS
                  ) -> RenderedRegion:
     """Draw the pictures and write the formats of one region (no graph access: poolable)."""
-    from ecobrain.api.documents.charts import cjk_font
-
     ctx = dict(job.ctx)
     code = job.code
     base = f"{code}-{safe_filename(ctx['region_name'])}"
@@ -725,8 +721,6 @@ def render_documents(store: GraphStore, decision_id: str, out_root: str | Path, 
     rendered now whatever is there already (:mod:`ecobrain.api.documents.cache` keeps them and
     renders only what is missing or out of date).
     """
-    from ecobrain.api.documents.charts import cjk_font
-
     started = time.perf_counter()
     check_formats(formats)
     data = gather(store, decision_id)
@@ -774,8 +768,6 @@ def write_regions(jobs: Sequence[RegionJob], folder: Path, formats: Sequence[str
     processes, one per core up to 4, when there are enough of them; sorted by code, with the
     number of processes used. `start_method` "forkserver" for a process with other threads
     running (the API): a forked child could inherit a lock one of them held."""
-    from ecobrain.api.documents.charts import cjk_font
-
     cjk_font()  # resolved once here; forked workers inherit it
     n = _workers(len(jobs), workers)
     out: list[RenderedRegion] = []

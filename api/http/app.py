@@ -15,14 +15,32 @@ import os
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from ecobrain import __version__
 from ecobrain.api.auth import KeyStore
+from ecobrain.api.http import (
+    decisions,
+    evaluations,
+    evidence,
+    graph,
+    jobs,
+    review,
+    rule_tables,
+    rules,
+    runs,
+    system,
+    tasks,
+    why_not,
+)
 from ecobrain.api.http import errors as http_errors
+from ecobrain.api.http.cache import CachedReads, ResponseCache
 from ecobrain.api.http.limits import BodyLimit, NoControlCharacters
+from ecobrain.api.web import explorer, pages
+from ecobrain.api.web import map as web_map
 from ecobrain.ontology.graph.config import settings_from_env
-from ecobrain.ontology.graph.store import GraphStore, open_store
+from ecobrain.ontology.graph.connect import open_store
+from ecobrain.ontology.graph.store import GraphStore
 
 # A request must not wait for a stalled graph longer than this (seconds): it gets a 503 with
 # Retry-After instead (http_errors). Reads only; writes (a decision save) keep the graph's own
@@ -42,24 +60,9 @@ OPENAPI_TAGS = [
     {"name": "system", "description": "Health and version."},
 ]
 
-# Router modules register themselves here: each is `def include(app: FastAPI) -> None`.
-ROUTER_MODULES = (
-    "ecobrain.api.http.runs",
-    "ecobrain.api.http.decisions",
-    "ecobrain.api.http.why_not",
-    "ecobrain.api.http.review",
-    "ecobrain.api.http.evaluations",
-    "ecobrain.api.http.tasks",
-    "ecobrain.api.http.rules",
-    "ecobrain.api.http.rule_tables",
-    "ecobrain.api.http.graph",
-    "ecobrain.api.http.evidence",
-    "ecobrain.api.http.jobs",
-    "ecobrain.api.http.system",
-    "ecobrain.api.web.map",
-    "ecobrain.api.web.explorer",
-    "ecobrain.api.web.pages",
-)
+# The router modules, in the order they are included: each has `def include(app: FastAPI)`.
+ROUTER_MODULES = (runs, decisions, why_not, review, evaluations, tasks, rules, rule_tables,
+                  graph, evidence, jobs, system, web_map, explorer, pages)
 
 
 def api_store() -> GraphStore:
@@ -105,7 +108,6 @@ def create_app(store_factory: Callable[[], GraphStore] | None = None,
         redoc_url=None,
     )
     app.state.key_store = key_store or KeyStore()
-    from ecobrain.api.http.cache import CachedReads, ResponseCache
 
     app.state.response_cache = ResponseCache.from_env()  # per process (uvicorn worker)
     app.add_middleware(CachedReads)
@@ -114,12 +116,6 @@ def create_app(store_factory: Callable[[], GraphStore] | None = None,
     app.add_middleware(NoControlCharacters)
     app.add_middleware(BodyLimit)  # outermost: before anything reads a body
 
-    import importlib
-
     for module in ROUTER_MODULES:
-        importlib.import_module(module).include(app)
+        module.include(app)
     return app
-
-
-async def get_store(request: Request) -> GraphStore:  # async: no thread hop (see auth.py)
-    return request.app.state.store

@@ -17,9 +17,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal
-from ecobrain.api.http.app import get_store
+from ecobrain.api.documents.task_list import DocumentError
 from ecobrain.api.http.errors import MAX_ECHO
+from ecobrain.api.http.store_dependency import get_store
+from ecobrain.ontology.graph.config import default_data_dir
 from ecobrain.ontology.graph.store import GraphStore
+from ecobrain.reasoning.authoring.rule_store import RuleConflict, RuleInvalid, RuleNotFound
+from ecobrain.reasoning.decisions.store import NotFound
+from ecobrain.reasoning.decisions.task_status import TaskNotFound, TransitionRefused
 
 Store = Annotated[GraphStore, Depends(get_store)]
 
@@ -59,7 +64,6 @@ def documents_root(request: Request) -> Path:
         return Path(configured)
     if env := os.environ.get("ECOBRAIN_DOCUMENTS_DIR"):
         return Path(env)
-    from ecobrain.ontology.graph.config import default_data_dir
 
     return default_data_dir() / "documents"
 
@@ -82,10 +86,6 @@ def register_errors(app: FastAPI) -> None:
     if getattr(app.state, "_decision_errors", False):
         return
     app.state._decision_errors = True
-    from ecobrain.api.documents.task_list import DocumentError
-    from ecobrain.reasoning.authoring.rule_store import RuleConflict, RuleInvalid, RuleNotFound
-    from ecobrain.reasoning.decisions.store import NotFound
-    from ecobrain.reasoning.decisions.task_status import TaskNotFound, TransitionRefused
 
     async def not_found(request: Request, exc: Exception) -> JSONResponse:
         return _json(404, str(exc).strip("'\""))

@@ -38,6 +38,7 @@ from ecobrain.api.http.common import (
 )
 from ecobrain.reasoning.decisions import store as decision_store
 from ecobrain.reasoning.decisions import task_status
+from ecobrain.reasoning.decisions.trace import NoTrace, explain_saved_json
 
 router = APIRouter(tags=["command centre"], responses=ERROR_RESPONSES)
 COMMANDER = ("commander",)
@@ -267,8 +268,6 @@ async def get_task(task_id: TaskId, principal: Commander, store: Store, request:
 
 
 def _task_detail(store: Any, task_id: str, explain: bool) -> dict[str, Any]:
-    from ecobrain.reasoning.decisions.trace import NoTrace, explain_saved_json
-
     task = decision_store.get_task(store, task_id)
     c = task["conclusion"]
     task["actions"] = [i["text"] for i in c.get("items", [])]

@@ -18,8 +18,8 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal, require
-from ecobrain.api.http.app import get_store
 from ecobrain.api.http.errors import graph_message
+from ecobrain.api.http.store_dependency import get_store
 from ecobrain.ontology import explore
 from ecobrain.ontology.graph.store import (
     GraphStore,

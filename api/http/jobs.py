@@ -21,9 +21,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal, require
-from ecobrain.api.http.app import get_store
 from ecobrain.api.http.common import ID_PATTERN
-from ecobrain.hpc_jobs.request import RunRequest
+from ecobrain.api.http.store_dependency import get_store
+from ecobrain.api.jobs_decide import decide_callback
+from ecobrain.hpc_jobs.executors import ExecutorError
+from ecobrain.hpc_jobs.request import RequestError, RunRequest
+from ecobrain.hpc_jobs.settings import JobsConfigError, jobs_settings
+from ecobrain.hpc_jobs.tracker import JobError, JobNotFound, JobTracker
+from ecobrain.ontology.geography import regions_by_code
 from ecobrain.ontology.graph.store import GraphStore
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -76,10 +81,6 @@ class SubmitOut(BaseModel):
 
 
 def _tracker(request: Request, store: GraphStore) -> Any:
-    from ecobrain.api.jobs_decide import decide_callback
-    from ecobrain.hpc_jobs.settings import JobsConfigError, jobs_settings
-    from ecobrain.hpc_jobs.tracker import JobTracker
-
     settings = getattr(request.app.state, "jobs_settings", None)
     if settings is None:
         try:
@@ -105,7 +106,6 @@ def _check_scope(principal: Principal, req: RunRequest, doing: str = "ask for") 
                             f"key {principal.name!r} acts only for "
                             f"{', '.join(principal.regions)}; a {req.kind} run without a "
                             f"scenario is province-wide (needs a key without --region)")
-    from ecobrain.ontology.geography import regions_by_code
 
     regions = regions_by_code()
     for f in req.scenario.factors:
@@ -127,8 +127,6 @@ def create_job(body: RunRequest, principal: Commander, store: Store, request: Re
                force: Annotated[bool, Query(description="run again if already submitted")]
                = False) -> SubmitOut | JSONResponse:
     """Validate a run request and submit it to the configured executor."""
-    from ecobrain.hpc_jobs.request import RequestError
-
     _check_scope(principal, body)
     tracker = _tracker(request, store)
     try:
@@ -162,8 +160,6 @@ def read_job(job_id: JobId, _: Commander, store: Store, request: Request,
              refresh: Annotated[bool, Query(description="poll the scheduler first")] = False
              ) -> JobOut:
     """One job with its request, script, state history and error-log tail."""
-    from ecobrain.hpc_jobs.tracker import JobNotFound
-
     tracker = _tracker(request, store)
     try:
         if refresh:
@@ -178,9 +174,6 @@ def read_job(job_id: JobId, _: Commander, store: Store, request: Request,
 def cancel_job(job_id: JobId, principal: Commander, store: Store, request: Request) -> JobOut:
     """Cancel a pending or running job (scancel, or TERM to a local job); a region-scoped
     key only the scenario jobs of its regions."""
-    from ecobrain.hpc_jobs.executors import ExecutorError
-    from ecobrain.hpc_jobs.tracker import JobError, JobNotFound
-
     tracker = _tracker(request, store)
     try:
         _check_scope(principal, tracker.get(job_id).run_request(), "cancel")

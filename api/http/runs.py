@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal, require
+from ecobrain.api.documents.cache import ensure_documents
 from ecobrain.api.http.common import (
     ERROR_RESPONSES,
     Message,
@@ -30,8 +31,11 @@ from ecobrain.api.http.common import (
     forbid_scoped,
     register_errors,
 )
+from ecobrain.model_adapters import AdapterError
 from ecobrain.model_adapters.files.run_paths import check_path_text, run_roots, within
 from ecobrain.reasoning.decisions import store as decision_store
+from ecobrain.reasoning.decisions.run_decision import decide_run
+from ecobrain.reasoning.language.errors import RuleError
 
 router = APIRouter(tags=["command centre"], responses=ERROR_RESPONSES)
 Commander = Annotated[Principal, Depends(require("commander"))]
@@ -168,10 +172,6 @@ def post_run(body: RunIn, principal: Commander, store: Store, request: Request) 
     """Findings → rules → a decision saved in the graph, linked to its ModelRun; the same run
     posted again gives the same decision. With `render_documents`, the task lists of every
     city and county with tasks are rendered too."""
-    from ecobrain.model_adapters import AdapterError
-    from ecobrain.reasoning.decisions.run_decision import decide_run
-    from ecobrain.reasoning.language.errors import RuleError
-
     forbid_scoped(principal, "a decision on a model run")
     path = run_directory(body.run_dir)
     try:
@@ -189,8 +189,6 @@ def post_run(body: RunIn, principal: Commander, store: Store, request: Request) 
         "decision": outcome.decision.summary(), "timings": outcome.timings,
         "findings": outcome.findings}
     if body.render_documents:
-        from ecobrain.api.documents.cache import ensure_documents
-
         docs = ensure_documents(store, outcome.decision_id, documents_root(request),
                                 formats=body.formats, workers=1)
         out["documents_folder"] = str(docs.folder)

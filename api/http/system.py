@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ecobrain import __version__
-from ecobrain.api.http.app import get_store
 from ecobrain.api.http.errors import RETRY_AFTER_S
+from ecobrain.api.http.store_dependency import get_store
 from ecobrain.ontology.graph.store import GraphStore, GraphStoreError
 
 router = APIRouter(tags=["system"])

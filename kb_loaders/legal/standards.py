@@ -31,6 +31,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import ecobrain.knowledge
 from ecobrain.kb_loaders.errors import LoadError, LoadErrors
 from ecobrain.kb_loaders.legal.statute_meta import (
     ID_RE,
@@ -51,8 +52,6 @@ LEVEL_ORDER = ("AlertBlue", "AlertYellow", "AlertOrange", "AlertRed")
 
 
 def standards_dir() -> Path:
-    import ecobrain.knowledge
-
     return Path(ecobrain.knowledge.__file__).parent / "standards"
 
 

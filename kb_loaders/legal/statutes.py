@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ecobrain.knowledge
 from ecobrain.kb_loaders.errors import LoadError, LoadErrors
 from ecobrain.kb_loaders.legal.statute_meta import (
     ID_RE,
@@ -44,8 +45,6 @@ SUCCESSION_FILE = "succession.yaml"
 
 
 def bundled_statutes_dir() -> Path:
-    import ecobrain.knowledge
-
     return Path(ecobrain.knowledge.__file__).parent / "statutes"
 
 

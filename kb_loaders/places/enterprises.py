@@ -49,7 +49,7 @@ from ecobrain.kb_loaders.places.sites import (
     slim,
 )
 from ecobrain.kb_loaders.report import LoadReport
-from ecobrain.ontology.concepts import default_ontology_path
+from ecobrain.ontology.concepts import Ontology, default_ontology_path
 from ecobrain.ontology.geography import city_of
 from ecobrain.ontology.graph.store import GraphStore
 
@@ -102,8 +102,6 @@ def bundled_path() -> Path:
 
 
 def _ontology() -> Any:
-    from ecobrain.ontology.concepts import Ontology
-
     return Ontology()
 
 

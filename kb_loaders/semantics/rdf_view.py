@@ -38,6 +38,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import SH
 
 from ecobrain.ontology.concepts import EB, EB_NS, SHAPES_PATH, Ontology, parse_turtle
+from ecobrain.ontology.graph.connect import store_from_env
 from ecobrain.ontology.graph.store import GraphStore
 
 DATA_NS = "https://ecobrain.example.org/id/"
@@ -467,8 +468,6 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m ecobrain.kb_loaders.semantics.rdf_view [--export view.ttl]``: validate the
     graph."""
     import argparse
-
-    from ecobrain.ontology.graph.store import store_from_env
 
     parser = argparse.ArgumentParser(
         description="SHACL-validate the configured graph (ECOBRAIN_GRAPH_URI, or the embedded "

@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from ecobrain.ontology.legal import CitationError, resolve_citation, split_citation
 from ecobrain.reasoning.authoring.contradictions import find_contradictions
 from ecobrain.reasoning.authoring.rulebase import RuleBase, RuleEntry, load_rule_base
 from ecobrain.reasoning.authoring.table_check import verify_file_tables
@@ -173,8 +174,6 @@ def _overlap(a0: date, a1: date | None, b0: date, b1: date | None) -> bool:
 
 
 def _check_articles(base: RuleBase, store: Any, report: CheckReport) -> None:
-    from ecobrain.ontology.legal import CitationError, resolve_citation, split_citation
-
     cited: dict[str, list[tuple[RuleEntry, tuple[str | int, ...]]]] = defaultdict(list)
     for e in base.entries:
         for i, cid in enumerate(e.rule.legal_basis):
@@ -225,8 +224,6 @@ def _check_articles(base: RuleBase, store: Any, report: CheckReport) -> None:
 
 
 def _parsable(cid: str) -> bool:
-    from ecobrain.ontology.legal import CitationError, split_citation
-
     try:
         split_citation(cid)
         return True

@@ -1,8 +1,8 @@
 """Rule versions in the graph: the rule base decisions use, authored and activated by experts.
 
 The graph holds every rule version as a ``(:Rule {id: "<rule_id>@<version>"})`` node with its
-YAML (``reasoning.rulebase.load_rules_into_graph`` writes the bundled ones at ``ecobrain kb
-load``). This module adds what rule authoring needs on top of that:
+YAML (:func:`ecobrain.reasoning.authoring.rule_graph.load_rules_into_graph` writes the bundled
+ones at ``ecobrain kb load``). This module adds what rule authoring needs on top of that:
 
 - **the graph's rule base** (:func:`graph_rule_base`): each node's version parsed from the file
   text it was stored with, its lifecycle applied. A version's YAML is immutable once stored;
@@ -41,13 +41,17 @@ from typing import Any
 import yaml
 
 from ecobrain import safe_yaml
+from ecobrain.reasoning.authoring.check import check_rules
 from ecobrain.reasoning.authoring.contradictions import find_contradictions
+from ecobrain.reasoning.authoring.rule_graph import load_rules_into_graph
 from ecobrain.reasoning.authoring.rulebase import RuleBase, RuleEntry, state_on
+from ecobrain.reasoning.authoring.testing import run_case, run_rule_tests
 from ecobrain.reasoning.decisions.conclusions import short_hash
 from ecobrain.reasoning.language.concept_index import ConceptIndex
 from ecobrain.reasoning.language.decision_table import validate_file
 from ecobrain.reasoning.language.dsl import LoadedFile, TestCase, checksum, parse_rule_file
 from ecobrain.reasoning.language.errors import RuleError, RuleProblem
+from ecobrain.reasoning.language.fact_types import FACT_TYPES, field_spec
 from ecobrain.yaml12 import Yaml12Loader
 
 API_FOLDER = "api"  # Rule nodes saved through the API have file "api/<rule_id>@<version>.yaml"
@@ -281,9 +285,6 @@ class Validation:
 def validate_rule_text(store: Any, text: str, *, run_tests: bool = True,
                        folder_name: str = "submitted") -> Validation:
     """Every static check of :mod:`.check` on the submitted text (+ its test cases)."""
-    from ecobrain.reasoning.authoring.check import check_rules
-    from ecobrain.reasoning.authoring.testing import run_rule_tests
-
     sub = as_rule_file(text, store)
     with tempfile.TemporaryDirectory(prefix="ecobrain-rule-") as tmp:
         folder = Path(tmp) / folder_name
@@ -340,9 +341,6 @@ def dry_run(store: Any, text: str, facts: Sequence[Mapping[str, Any]], *,
     submitted versions replace those of the same rule ids), so a task rule can react to the
     alerts the current rules conclude.
     """
-    from ecobrain.reasoning.authoring.testing import run_case
-    from ecobrain.reasoning.language.concept_index import ConceptIndex
-
     check = validate_rule_text(store, text, run_tests=False)
     if not check.ok:
         raise RuleInvalid(check.errors)
@@ -392,8 +390,6 @@ def dry_run(store: Any, text: str, facts: Sequence[Mapping[str, Any]], *,
 
 
 def _check_facts(facts: Sequence[Mapping[str, Any]]) -> None:
-    from ecobrain.reasoning.language.fact_types import FACT_TYPES, field_spec
-
     problems = []
     for i, fact in enumerate(facts):
         ftype = fact.get("type")
@@ -530,8 +526,6 @@ def _checked(store: Any, text: str) -> Validation:
 
 def _save_entries(store: Any, check: Validation, entries: Sequence[RuleEntry], *, by: str,
                   activate: bool | None, action: str) -> None:
-    from ecobrain.reasoning.authoring.rulebase import load_rules_into_graph
-
     plans = []
     for entry in entries:
         rule = entry.rule

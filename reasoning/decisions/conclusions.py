@@ -39,8 +39,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ecobrain.model_adapters.run_warnings import RunWarning
 from ecobrain.model_adapters.trusted import trusted
+from ecobrain.reasoning.decisions.explain import explain
 from ecobrain.reasoning.decisions.ground_selection import Selection, select
 from ecobrain.reasoning.decisions.legal_grounds import LegalGround
+from ecobrain.reasoning.decisions.rule_info import RuleInfo, rule_info
+from ecobrain.reasoning.engine.runner import paused_gc
 
 
 def _fast(cls: Any, /, **data: Any) -> Any:
@@ -217,24 +220,6 @@ class FiringRecord(_M):
     conclusions: list[str]
 
 
-class RuleInfo(_M):
-    """What a decision needs to explain a rule without the rule files."""
-
-    key: str
-    id: str
-    version: int
-    title: str
-    title_en: str | None = None
-    note: str | None = None
-    effective_from: str | None = None
-    effective_to: str | None = None
-    priority: int
-    source_quality: str | None = None
-    legal_basis: list[str]
-    conditions: list[dict[str, str]]
-    file: str
-
-
 class FindingRecord(_M):
     id: str
     kind: str
@@ -281,8 +266,6 @@ class Decision(_M):
 
     def explain(self, conclusion_id: str) -> Any:
         """Rule, version, matched facts (and the upstream chain), evidence, article texts."""
-        from ecobrain.reasoning.decisions.explain import explain
-
         return explain(self, conclusion_id)
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -634,26 +617,12 @@ def _distinct(values: Any) -> list[str]:
     return out
 
 
-def rule_info(entry: Any, compiled_rule: Any) -> RuleInfo:
-    r = entry.rule
-    return RuleInfo(
-        key=r.key, id=r.id, version=r.version, title=r.title, title_en=r.title_en,
-        note=r.note, effective_from=r.effective_from.isoformat() if r.effective_from else None,
-        effective_to=r.effective_to.isoformat() if r.effective_to else None,
-        priority=r.priority, source_quality=r.source_quality, legal_basis=list(r.legal_basis),
-        conditions=[{"block": a, "fact": b.fact, "if": b.if_ or ""}
-                    for a, b in zip(compiled_rule.aliases, r.when, strict=True)],
-        file=entry.file.display)
-
-
 def build_decision(*, result: Any, compiled: Any, factset: Any,
                    grounds: Mapping[str, LegalGround], run_id: str, on: date,
                    created_from: Mapping[str, Any] | None = None,
                    notes: list[str] | None = None,
                    warnings: list[RunWarning] | None = None) -> Decision:
     """Merge the engine's conclusions into a decision with ids, grounds and the trace."""
-    from ecobrain.reasoning.engine.runner import paused_gc
-
     with paused_gc():
         return _build_decision(result=result, compiled=compiled, factset=factset,
                                grounds=grounds, run_id=run_id, on=on,

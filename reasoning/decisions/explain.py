@@ -11,12 +11,15 @@ text and its status on the decision date.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from ecobrain.reasoning.decisions.conclusions import Decision, RuleInfo
 from ecobrain.reasoning.decisions.legal_grounds import LegalGround
+from ecobrain.reasoning.decisions.rule_info import RuleInfo
+
+if TYPE_CHECKING:  # the decision calls explain(): a runtime import would be a cycle
+    from ecobrain.reasoning.decisions.conclusions import Decision
 
 
 class EvidenceRef(BaseModel):

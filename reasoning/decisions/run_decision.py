@@ -44,13 +44,22 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ecobrain.model_adapters import collect_findings
 from ecobrain.model_adapters.files.manifest import load_run
 from ecobrain.model_adapters.findings import RunFindings
 from ecobrain.model_adapters.meteorology import run_meteorology
 from ecobrain.ontology.graph.store import GraphStore, Statement
-from ecobrain.reasoning.authoring.rulebase import RuleBase
+from ecobrain.reasoning.authoring.rule_store import graph_rule_base
+from ecobrain.reasoning.authoring.rulebase import RuleBase, bundled_rules_dir, load_rule_base
 from ecobrain.reasoning.decisions.conclusions import Decision
-from ecobrain.reasoning.decisions.persist import CONCLUSION_LABELS
+from ecobrain.reasoning.decisions.memory import memory_statement
+from ecobrain.reasoning.decisions.persist import (
+    CONCLUSION_LABELS,
+    decision_statements,
+    revision_statement,
+)
+from ecobrain.reasoning.decisions.pipeline import decide, decision_memories, decision_timings
+from ecobrain.reasoning.decisions.trace import finding_payloads, trace_statement
 from ecobrain.reasoning.evaluation.episodes import (
     MeteorologyOf,
     episode_statements,
@@ -241,9 +250,6 @@ def created_nodes(decision: Decision, findings: RunFindings, *, memory: bool = F
 
 def rule_base_for(store: GraphStore | None) -> tuple[RuleBase, str]:
     """The graph's rule versions if it holds any, else the bundled folder (and which it was)."""
-    from ecobrain.reasoning.authoring.rule_store import graph_rule_base
-    from ecobrain.reasoning.authoring.rulebase import bundled_rules_dir, load_rule_base
-
     if store is not None:
         base = graph_rule_base(store)
         if base is not None:
@@ -269,12 +275,6 @@ def decide_run(store: GraphStore, run_dir: str | Path, *, on: date | None = None
     directory, :class:`ecobrain.reasoning.language.errors.RuleError` for a rule base that does not
     compile; nothing is written to the graph before the findings are read.
     """
-    from ecobrain.model_adapters import collect_findings
-    from ecobrain.reasoning.decisions.memory import memory_statement
-    from ecobrain.reasoning.decisions.persist import decision_statements, revision_statement
-    from ecobrain.reasoning.decisions.pipeline import decide, decision_memories, decision_timings
-    from ecobrain.reasoning.decisions.trace import finding_payloads, trace_statement
-
     def step(i: int) -> None:
         if progress is not None:
             progress(STEPS[i], i + 1, len(STEPS))

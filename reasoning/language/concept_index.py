@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from ecobrain.ontology.concepts import Ontology
 from ecobrain.ontology.graph.store import GraphStore
 
 _RELATIONS = ("MAINLY_EMITS", "PRIORITISES", "DEFAULT_MEASURE", "PRECURSOR_OF", "CONCERNS",
@@ -80,8 +81,6 @@ class ConceptIndex:
     @classmethod
     def from_ontology(cls, ontology: Any = None) -> ConceptIndex:
         """From the bundled ontology file (or an ``Ontology`` instance)."""
-        from ecobrain.ontology.concepts import Ontology
-
         onto = ontology or Ontology()
         concepts = {
             c.id: ConceptInfo(id=c.id, kinds=frozenset(c.kinds), label_zh=c.label_zh,

@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any
 
 from ecobrain.reasoning.language.errors import ExpressionError
+from ecobrain.reasoning.language.expressions import _suggest_field
 from ecobrain.reasoning.language.fact_types import field_spec
 
 _PATH = re.compile(
@@ -222,7 +223,5 @@ def _alias(head: str | None, aliases: Mapping[str, str], default: str | None,
 
 def _check_field(fact_type: str, name: str, alias: str, field_name: str) -> None:
     if field_spec(fact_type, name) is None:
-        from ecobrain.reasoning.language.expressions import _suggest_field
-
         raise ExpressionError(f"unknown field '{name}' of {fact_type} (block '{alias}') in "
                               f"{{{field_name}}}" + _suggest_field(fact_type, name))
