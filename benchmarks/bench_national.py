@@ -62,7 +62,7 @@ from ecobrain.model_adapters.forecast import daily_aqi_findings, read_forecast
 from ecobrain.model_adapters.grids.weights import area_weights
 from ecobrain.model_adapters.regions import mapper_from_weights
 from ecobrain.ontology.geography import _cnmaps_root
-from ecobrain.ontology.graph.store import open_store
+from ecobrain.ontology.graph.connect import open_store
 from ecobrain.ontology.grid import GridSpec
 from ecobrain.reasoning.decisions.persist import decision_statements
 from ecobrain.reasoning.decisions.pipeline import decide

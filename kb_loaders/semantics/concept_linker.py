@@ -33,15 +33,15 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
-from typing import Any
-
-import spacy
-from spacy.language import Language
+from typing import TYPE_CHECKING, Any
 
 from ecobrain.kb_loaders.report import LoadReport
 from ecobrain.ontology.graph.store import GraphStore, WriteSummary
 from ecobrain.ontology.kept_concepts import concept_summary
 from ecobrain.ontology.prepared import prepared
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 # Names that contain an ontology term but are not that concept (see the module docstring).
 SHADOW_TERMS: tuple[str, ...] = (
@@ -72,6 +72,10 @@ def build_pipeline(terms: dict[str, str], kinds: dict[str, str] | None = None) -
         nlp = _CACHE.get(key)
         if nlp is not None:
             return nlp
+        # spaCy (a third-party library, ~0.4 s to import) only when a pipeline is built: the
+        # CLI imports this module at start, and a load whose mentions are kept needs none
+        import spacy
+
         nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {
             "@tokenizers": "spacy.zh.ChineseTokenizer", "segmenter": "char"}}})
         ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "ORTH",
