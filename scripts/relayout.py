@@ -1,6 +1,9 @@
 """Move the flat packages into sub-packages by job, and rewrite every reference.
 
-The map below is the one source of the layout move (README "Layout"). Run from the checkout:
+The map below is the one source of the layout moves (README "Layout"): the first gave the
+flat packages sub-packages by job; the second gave the command groups (``api/cli/commands``)
+and the HTTP routers (``api/http/routes``) their own, so that no folder holds more than ~15
+modules. Run from the checkout:
 
     python scripts/relayout.py              # git mv the modules, then rewrite references
     python scripts/relayout.py --rewrite-only
@@ -8,11 +11,12 @@ The map below is the one source of the layout move (README "Layout"). Run from t
                                             # move and still has files written against the old
                                             # names)
 
-References rewritten: dotted names (``ecobrain.api.cli_decide`` → ``ecobrain.api.cli.decide``,
-also inside strings such as ``python -m`` lines and monkeypatch targets), ``from ecobrain.api
-import cli_decide`` statements (→ ``from ecobrain.api.cli import decide as cli_decide``) and
-repository paths in text (``api/cli_decide.py`` → ``api/cli/decide.py``). Names already in the
-new layout are left alone, so running it twice changes nothing.
+References rewritten: dotted names (``ecobrain.api.cli_decide`` and
+``ecobrain.api.cli.decide`` → ``ecobrain.api.cli.commands.decide``, also inside strings such as
+``python -m`` lines and monkeypatch targets), ``from ecobrain.api import cli_decide`` statements
+(→ ``from ecobrain.api.cli.commands import decide as cli_decide``) and repository paths in text
+(``api/cli_decide.py`` → ``api/cli/commands/decide.py``). Names already in the new layout are
+left alone, so running it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -29,29 +33,29 @@ MOVES: dict[str, str] = {
     # api: the command line, the HTTP API, the web pages and the generated documents
     "api.cli": "api.cli.app",
     "api.cli_common": "api.cli.common",
-    "api.cli_decide": "api.cli.decide",
-    "api.cli_demo": "api.cli.demo",
-    "api.cli_findings": "api.cli.findings",
-    "api.cli_graph": "api.cli.graph",
-    "api.cli_jobs": "api.cli.jobs",
-    "api.cli_kb": "api.cli.kb",
-    "api.cli_review": "api.cli.review",
-    "api.cli_rules": "api.cli.rules",
-    "api.cli_serve": "api.cli.serve",
+    "api.cli_decide": "api.cli.commands.decide",
+    "api.cli_demo": "api.cli.commands.demo",
+    "api.cli_findings": "api.cli.commands.findings",
+    "api.cli_graph": "api.cli.commands.graph",
+    "api.cli_jobs": "api.cli.commands.jobs",
+    "api.cli_kb": "api.cli.commands.kb",
+    "api.cli_review": "api.cli.commands.review",
+    "api.cli_rules": "api.cli.commands.rules",
+    "api.cli_serve": "api.cli.commands.serve",
     "api.http_app": "api.http.app",
     "api.http_cache": "api.http.cache",
     "api.http_common": "api.http.common",
-    "api.http_decisions": "api.http.decisions",
+    "api.http_decisions": "api.http.routes.decisions",
     "api.http_errors": "api.http.errors",
-    "api.http_evidence": "api.http.evidence",
-    "api.http_graph": "api.http.graph",
-    "api.http_jobs": "api.http.jobs",
+    "api.http_evidence": "api.http.routes.evidence",
+    "api.http_graph": "api.http.routes.graph",
+    "api.http_jobs": "api.http.routes.jobs",
     "api.http_limits": "api.http.limits",
-    "api.http_review": "api.http.review",
-    "api.http_rules": "api.http.rules",
-    "api.http_runs": "api.http.runs",
-    "api.http_system": "api.http.system",
-    "api.http_tasks": "api.http.tasks",
+    "api.http_review": "api.http.routes.review",
+    "api.http_rules": "api.http.routes.rules",
+    "api.http_runs": "api.http.routes.runs",
+    "api.http_system": "api.http.routes.system",
+    "api.http_tasks": "api.http.routes.tasks",
     "api.http_web": "api.web.pages",
     "api.http_map": "api.web.map",
     "api.map_data": "api.web.map_data",
@@ -60,6 +64,33 @@ MOVES: dict[str, str] = {
     "api.documents_pictures": "api.documents.pictures",
     "api.documents_text": "api.documents.text",
     "api.charts": "api.documents.charts",
+    # the second move: command groups and routers into their own sub-packages
+    "api.cli.decide": "api.cli.commands.decide",
+    "api.cli.demo": "api.cli.commands.demo",
+    "api.cli.evaluate": "api.cli.commands.evaluate",
+    "api.cli.explain": "api.cli.commands.explain",
+    "api.cli.findings": "api.cli.commands.findings",
+    "api.cli.graph": "api.cli.commands.graph",
+    "api.cli.jobs": "api.cli.commands.jobs",
+    "api.cli.kb": "api.cli.commands.kb",
+    "api.cli.review": "api.cli.commands.review",
+    "api.cli.rsm": "api.cli.commands.rsm",
+    "api.cli.rule_tables": "api.cli.commands.rule_tables",
+    "api.cli.rules": "api.cli.commands.rules",
+    "api.cli.serve": "api.cli.commands.serve",
+    "api.cli.vocab": "api.cli.commands.vocab",
+    "api.http.decisions": "api.http.routes.decisions",
+    "api.http.evaluations": "api.http.routes.evaluations",
+    "api.http.evidence": "api.http.routes.evidence",
+    "api.http.graph": "api.http.routes.graph",
+    "api.http.jobs": "api.http.routes.jobs",
+    "api.http.review": "api.http.routes.review",
+    "api.http.rule_tables": "api.http.routes.rule_tables",
+    "api.http.rules": "api.http.routes.rules",
+    "api.http.runs": "api.http.routes.runs",
+    "api.http.system": "api.http.routes.system",
+    "api.http.tasks": "api.http.routes.tasks",
+    "api.http.why_not": "api.http.routes.why_not",
     # reasoning: the rule language, the rule base an expert authors, the engine, the decisions
     "reasoning.dsl": "reasoning.language.dsl",
     "reasoning.expressions": "reasoning.language.expressions",
@@ -129,6 +160,10 @@ MOVES: dict[str, str] = {
 PACKAGE_DOCS: dict[str, str] = {
     "api.cli": "The command line (`ecobrain …`): one module per command group.",
     "api.http": "The decision-advice HTTP API (FastAPI): one router module per resource.",
+    "api.http.routes": "The HTTP API's routers: one module per resource (decisions, tasks, "
+                       "rules, graph, runs, jobs …).",
+    "api.cli.commands": "The command groups of `ecobrain …`: one module per group (decide, kb, "
+                        "rules, graph, jobs …).",
     "api.web": "The web workbench's pages and the data they draw, served by the same app.",
     "api.documents": "The generated task-list documents (Word, HTML, Markdown) and their "
                      "pictures.",
@@ -179,6 +214,8 @@ def _module_file(name: str) -> bool:
 def _is_new(name: str) -> bool:
     parts = name.split(".")
     heads = [".".join(parts[:i]) for i in range(3, len(parts) + 1)]
+    if any(h in OLD and h not in AMBIGUOUS for h in heads[1:]):
+        return False  # a module of the first move's layout that the second move moved on
     return any(h in NEW_NAMES - AMBIGUOUS or (h not in OLD and _module_file(h)) for h in heads)
 
 

@@ -16,7 +16,7 @@ import typer
 import xarray as xr
 from typer.testing import CliRunner
 
-from ecobrain.api.cli.findings import register
+from ecobrain.api.cli.commands.findings import register
 from ecobrain.model_adapters import collect_findings
 from ecobrain.model_adapters.sample_run import (
     FORECAST_FILE,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from api_helpers import ApiClient, api_client
 
-from ecobrain.api.http.rules import EXAMPLE_RULE
+from ecobrain.api.http.routes.rules import EXAMPLE_RULE
 from ecobrain.kb_loaders.bundle import load_bundled_rules
 from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.reasoning.decisions.run_decision import rule_base_for

@@ -19,7 +19,7 @@ import typer
 from hpc_helpers import baseline_run, settings, test_request, wait_for
 from typer.testing import CliRunner
 
-from ecobrain.api.cli.jobs import register
+from ecobrain.api.cli.commands.jobs import register
 from ecobrain.hpc_jobs.compare import expected_effect_rows
 from ecobrain.hpc_jobs.executors import JobState, LocalExecutor
 from ecobrain.hpc_jobs.request import RequestError, parse_request

@@ -25,7 +25,7 @@ import ecobrain.reasoning.engine.worker
 def f(monkeypatch):
     from ecobrain.api import http_cache, auth
     monkeypatch.setattr("ecobrain.api.web.pages.WEBUI_DIR", None)
-    return "python -m ecobrain.reasoning.language.schema; see api/cli/decide.py"
+    return "python -m ecobrain.reasoning.language.schema; see api/cli/commands/decide.py"
 '''
 
 NEW_STYLE = '''\
@@ -41,7 +41,7 @@ def f(monkeypatch):
     from ecobrain.api.http import cache as http_cache
     from ecobrain.api import auth
     monkeypatch.setattr("ecobrain.api.web.pages.WEBUI_DIR", None)
-    return "python -m ecobrain.reasoning.language.schema; see api/cli/decide.py"
+    return "python -m ecobrain.reasoning.language.schema; see api/cli/commands/decide.py"
 '''
 
 
@@ -70,8 +70,8 @@ def test_every_old_module_is_gone_and_every_new_one_exists() -> None:
 
 def test_a_module_added_to_a_new_package_after_the_move_is_kept(tmp_path: Path) -> None:
     f = tmp_path / "mod.py"
-    # api/cli/common.py is in the map; api/cli/serve.py too — and a module only the package has
-    # (its __init__) stands for one a branch added after the move
+    # api/cli/common.py is in the map; api/cli/commands/serve.py too — and a module only the
+    # package has (its __init__) stands for one a branch added after the move
     f.write_text("from ecobrain.api.cli import __init__\n", encoding="utf-8")
     assert not relayout.rewrite_text(f)
 

@@ -12,7 +12,7 @@ import typer
 from reasoning_fixtures import load_knowledge
 from typer.testing import CliRunner
 
-from ecobrain.api.cli import rules as cli_rules
+from ecobrain.api.cli.commands import rules as cli_rules
 from ecobrain.ontology.graph.store import GraphStore
 from ecobrain.ontology.legal import split_citation
 from ecobrain.reasoning.authoring.check import check_rules

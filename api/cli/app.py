@@ -14,20 +14,20 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from ecobrain.api.cli import decide as cli_decide
-from ecobrain.api.cli import demo as cli_demo
-from ecobrain.api.cli import evaluate as cli_evaluate
-from ecobrain.api.cli import explain as cli_explain
-from ecobrain.api.cli import findings as cli_findings
-from ecobrain.api.cli import jobs as cli_jobs
-from ecobrain.api.cli import review as cli_review
-from ecobrain.api.cli import rsm as cli_rsm
-from ecobrain.api.cli import rules as cli_rules
-from ecobrain.api.cli import serve as cli_serve
-from ecobrain.api.cli import vocab as cli_vocab
+from ecobrain.api.cli.commands import decide as cli_decide
+from ecobrain.api.cli.commands import demo as cli_demo
+from ecobrain.api.cli.commands import evaluate as cli_evaluate
+from ecobrain.api.cli.commands import explain as cli_explain
+from ecobrain.api.cli.commands import findings as cli_findings
+from ecobrain.api.cli.commands import jobs as cli_jobs
+from ecobrain.api.cli.commands import review as cli_review
+from ecobrain.api.cli.commands import rsm as cli_rsm
+from ecobrain.api.cli.commands import rules as cli_rules
+from ecobrain.api.cli.commands import serve as cli_serve
+from ecobrain.api.cli.commands import vocab as cli_vocab
+from ecobrain.api.cli.commands.graph import graph_app
+from ecobrain.api.cli.commands.kb import kb_app
 from ecobrain.api.cli.common import fail, one_line
-from ecobrain.api.cli.graph import graph_app
-from ecobrain.api.cli.kb import kb_app
 
 
 class OneLineErrors(TyperGroup):

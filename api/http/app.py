@@ -19,7 +19,10 @@ from fastapi import FastAPI
 
 from ecobrain import __version__
 from ecobrain.api.auth import KeyStore
-from ecobrain.api.http import (
+from ecobrain.api.http import errors as http_errors
+from ecobrain.api.http.cache import CachedReads, ResponseCache
+from ecobrain.api.http.limits import BodyLimit, NoControlCharacters
+from ecobrain.api.http.routes import (
     decisions,
     evaluations,
     evidence,
@@ -33,9 +36,6 @@ from ecobrain.api.http import (
     tasks,
     why_not,
 )
-from ecobrain.api.http import errors as http_errors
-from ecobrain.api.http.cache import CachedReads, ResponseCache
-from ecobrain.api.http.limits import BodyLimit, NoControlCharacters
 from ecobrain.api.web import explorer, pages
 from ecobrain.api.web import map as web_map
 from ecobrain.ontology.graph.config import settings_from_env

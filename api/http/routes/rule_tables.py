@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 
 from ecobrain.api.auth import Principal, require
 from ecobrain.api.http.common import ERROR_RESPONSES, Store, problem_dicts
-from ecobrain.api.http.rules import RuleVersionOut, SaveIn
+from ecobrain.api.http.routes.rules import RuleVersionOut, SaveIn
 from ecobrain.kb_loaders.semantics.vocabulary import (
     KINDS,
     NewTerm,

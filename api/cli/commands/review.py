@@ -16,14 +16,14 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ecobrain.api.cli.common import console, fail, graph_store, to_json
-from ecobrain.api.cli.decide import (
+from ecobrain.api.cli.commands.decide import (
     default_documents_dir,
     parse_formats,
     parse_regions,
     print_documents,
     render_with_progress,
 )
+from ecobrain.api.cli.common import console, fail, graph_store, to_json
 from ecobrain.reasoning.decisions import review
 from ecobrain.reasoning.decisions.store import NotFound
 from ecobrain.reasoning.decisions.task_status import LABELS_ZH

@@ -25,7 +25,7 @@ from ecobrain.api.http.common import (
     forbid_scoped,
     register_errors,
 )
-from ecobrain.api.http.runs import run_directory
+from ecobrain.api.http.routes.runs import run_directory
 from ecobrain.model_adapters import AdapterError
 from ecobrain.reasoning.evaluation.analogues import Analogue, find_analogues
 from ecobrain.reasoning.evaluation.episodes import EpisodeSignature, episode, episodes_of

@@ -16,14 +16,14 @@ from typing import Annotated
 
 import typer
 
-from ecobrain.api.cli.common import console, err_console, fail, graph_store, progress
-from ecobrain.api.cli.decide import (
+from ecobrain.api.cli.commands.decide import (
     decide_and_render,
     default_documents_dir,
     parse_formats,
     print_summary,
 )
-from ecobrain.api.cli.kb import load_with_progress, print_reports
+from ecobrain.api.cli.commands.kb import load_with_progress, print_reports
+from ecobrain.api.cli.common import console, err_console, fail, graph_store, progress
 from ecobrain.kb_loaders.bundle import bundled_steps, graph_stats
 from ecobrain.model_adapters.sample_run import default_start, write_sample_run
 from ecobrain.ontology.graph.config import default_data_dir

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ecobrain.api.cli import rule_tables as cli_rule_tables
+from ecobrain.api.cli.commands import rule_tables as cli_rule_tables
 from ecobrain.api.cli.common import console, err_console, fail, graph_store, to_json
 from ecobrain.reasoning.authoring import impact as change_impact
 from ecobrain.reasoning.authoring.check import check_rules

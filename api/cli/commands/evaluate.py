@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from ecobrain.api.cli.commands.review import decisions_app
 from ecobrain.api.cli.common import console, fail, graph_store, to_json
-from ecobrain.api.cli.review import decisions_app
 from ecobrain.api.documents.evaluation import VERDICT_ZH, render_report, write_reports
 from ecobrain.model_adapters import AdapterError
 from ecobrain.reasoning.decisions.store import NotFound
@@ -138,7 +138,8 @@ def show_analogues(
 
 
 def register(app: typer.Typer) -> None:
-    """The commands join the `decisions` group (which api/cli/review.py adds to the app)."""
+    """The commands join the `decisions` group (which api/cli/commands/review.py adds to the
+    app)."""
     decisions_app.command("evaluate")(evaluate)
     decisions_app.command("evaluation")(show)
     app.add_typer(episodes_app, name="episodes")
