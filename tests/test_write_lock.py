@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 import redis
@@ -43,9 +44,13 @@ def _client(info: ServerInfo) -> redis.Redis:
     return redis.Redis(host=info.host, port=info.port, password=info.password)
 
 
-def _hold_in_a_process(info: ServerInfo) -> subprocess.Popen[str]:
+def _hold_in_a_process(info: ServerInfo, lease_s: float | None = None
+                       ) -> subprocess.Popen[str]:
+    env = dict(os.environ)
+    if lease_s is not None:
+        env[write_lock.ENV_LEASE] = str(lease_s)
     proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(info.port), info.password or "",
-                             GRAPH], stdout=subprocess.PIPE, text=True)
+                             GRAPH], stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "held"
     return proc
@@ -63,7 +68,9 @@ def test_a_lock_held_when_the_server_was_killed_is_broken_after_the_restart(
         held = write_lock.Holder.parse(client.get(LOCK_KEY))
         assert held is not None and held.pid == holder.pid
         assert held.run_id != write_lock.server_run_id(client)
-        assert client.pttl(LOCK_KEY) > 60_000  # it would have blocked writes for minutes
+        # the holder lives on and renews its lease on the new run too: left alone, writes would
+        # wait for as long as it lives
+        assert client.pttl(LOCK_KEY) > 10_000
         # a unit through the production store takes it at once (a live holder would keep it
         # for the store's write timeout: 600 s)
         settings = GraphSettings(None, None, None, GRAPH, server.data_dir)
@@ -131,3 +138,69 @@ def test_holder_values_parse_by_hand() -> None:
     assert not write_lock.is_stale(write_lock.Holder("new", host, os.getpid()), "new", host)
     token = write_lock.Holder("r1", host, 7).token()
     assert write_lock.Holder.parse(token) == write_lock.Holder("r1", host, 7)
+
+
+def test_a_live_holder_renews_its_lease_for_as_long_as_its_unit_runs(
+        server: EmbeddedServer) -> None:
+    """A lease of 1 s: the holder (alive, in its 600 s unit) still holds the lock after four
+    leases, and the key never has more than a lease to live."""
+    info = server.ensure_running()
+    holder = _hold_in_a_process(info, lease_s=1.0)
+    client = _client(info)
+    try:
+        time.sleep(4.0)
+        assert write_lock.Holder.parse(client.get(LOCK_KEY)).pid == holder.pid
+        assert 0 < client.pttl(LOCK_KEY) <= 1_000
+        assert write_lock.acquire(client, GRAPH, expiry_s=600, wait_s=0.5) is None
+    finally:
+        holder.kill()
+        holder.wait(10)
+
+
+def test_a_dead_holder_on_another_host_frees_the_graph_within_a_lease(
+        server: EmbeddedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen from another host a holder's pid says nothing: its lock goes when its lease runs
+    out (1 s here; 30 s by default), not after the write timeout (600 s)."""
+    info = server.ensure_running()
+    holder = _hold_in_a_process(info, lease_s=1.0)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(10)
+    monkeypatch.setattr(write_lock.socket, "gethostname", lambda: "another-host")
+    client = _client(info)
+    t = time.monotonic()
+    lock = write_lock.acquire(client, GRAPH, expiry_s=600, wait_s=10)
+    assert lock is not None and time.monotonic() - t <= 1.5
+    assert write_lock.Holder.parse(client.get(LOCK_KEY)).host == "another-host"
+    lock.release()
+    assert client.get(LOCK_KEY) is None
+
+
+def test_the_units_expiry_still_bounds_a_renewed_lease(server: EmbeddedServer,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Renewal stops at the unit's expiry (the write timeout): a holder stuck past it loses
+    the lock one lease later, as a plain expiry would have let it go."""
+    monkeypatch.setenv(write_lock.ENV_LEASE, "1")
+    info = server.ensure_running()
+    client = _client(info)
+    stuck = write_lock.acquire(client, GRAPH, expiry_s=1.5, wait_s=1)
+    assert stuck is not None
+    other = redis.Redis(host=info.host, port=info.port, password=info.password)
+    assert write_lock.acquire(other, GRAPH, expiry_s=600, wait_s=0.5) is None  # renewed
+    time.sleep(2.6)  # past 1.5 s of unit + 1 s of lease
+    taken = write_lock.acquire(other, GRAPH, expiry_s=600, wait_s=0.5)
+    assert taken is not None
+    taken.release()
+    with pytest.raises(redis.exceptions.LockError):
+        stuck.release()  # no longer its lock: said, not silently deleting another's
+
+
+def test_a_lease_that_is_not_a_positive_number_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(write_lock.ENV_LEASE, "soon")
+    with pytest.raises(ValueError, match="ECOBRAIN_GRAPH_LOCK_LEASE_S='soon'"):
+        write_lock.lease_s()
+    monkeypatch.setenv(write_lock.ENV_LEASE, "0")
+    with pytest.raises(ValueError, match="more than 0"):
+        write_lock.lease_s()
+    monkeypatch.delenv(write_lock.ENV_LEASE)
+    assert write_lock.lease_s() == write_lock.DEFAULT_LEASE_S == 30.0
