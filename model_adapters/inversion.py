@@ -429,8 +429,8 @@ def inversion_findings(
         # one lazy computation for all species; NaN/fill counts of every variable read beside.
         lazy: dict[str, tuple[Any, Any]] = {}
         post_vars_of: dict[str, list[str]] = {}
-        checks: list[tuple[GriddedFile, str]] = []
-        nbytes = sum(f.decoded_bytes(n, layer) for f, n in _reads(chosen, prior, posterior, mult))
+        checks = _reads(chosen, prior, posterior, mult)  # every variable read, checked below
+        nbytes = sum(f.decoded_bytes(n, layer) for f, n in checks)
         values = _Values(layer, eager=scheduler.choose(nbytes) == "threads"
                          and nbytes <= EAGER_MAX_BYTES)
         xp = np if values.eager else darray
@@ -447,7 +447,6 @@ def inversion_findings(
                     canon, molar_mass=molar_mass, cell_area_m2=area, file=prior.label,
                     variable=n)
                 prior_t = prior_t + values(prior, n).astype(np.float64) * f_prior
-                checks.append((prior, n))
                 if mult is None:
                     assert posterior is not None
                     canon_post = posterior.units(n)
@@ -455,7 +454,6 @@ def inversion_findings(
                         canon_post, molar_mass=molar_mass, cell_area_m2=area,
                         file=posterior.label, variable=n)
                     post_t = post_t + values(posterior, n).astype(np.float64) * f_post
-                    checks.append((posterior, n))
             if mult is not None:
                 mname = next(n for a in sc.alternatives for n in a.names if mult.has(n))
                 post_t = prior_t * mult.read(mname, layer, nt)
